@@ -1,0 +1,5 @@
+import sys
+
+from envtest.cli import main
+
+sys.exit(main())

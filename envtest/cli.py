@@ -1,0 +1,282 @@
+"""The command behind run_tests.sh.
+
+Keeps the Go runner's interface (`<env_name> [idp_hostname]`, -e -d -o -r -R
+-t -v -f -h) and adds -j (JUnit path), -n (xdist workers) and the modes
+--sandbox, --sandbox-up, --sandbox-down, --self-test, --merge-junit.
+
+Exit codes: 0 every evaluated check passed; 1 a check failed (or could not be
+evaluated while others could); 2 nothing could be evaluated (usage error,
+credentials, wrong environment, endpoint unreachable), and then no check is
+reported as passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from envtest import __version__
+from envtest.errors import CouldNotEvaluate, UsageError
+from envtest.settings import Settings, parse_bool, parse_key_value_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_JUNIT = "report/junit.xml"
+
+USAGE = """\
+usage: run_tests.sh [options] <env_name> [idp_hostname]
+       run_tests.sh --sandbox [options]        run every check against a local sandbox
+       run_tests.sh --sandbox-up DIR           start the sandbox, write DIR/env.sh
+       run_tests.sh --sandbox-down DIR         stop every sandbox process
+       run_tests.sh --self-test [pytest args]  run the project's own tests
+       run_tests.sh --merge-junit OUT IN...    merge JUnit files (one per env)
+
+options:
+  -e env          environment name (or the first argument, or ENV_NAME)
+  -d host         IdP hostname (or the second argument)
+  -o host         IdP origin hostname
+  -r region       AWS region (default: AWS_REGION, else us-west-2)
+  -R true|false   also run long and disruptive tests (default false)
+  -t name         run one check (a name or -k expression) or one file under tests/
+  -v VAR=VALUE    set a variable for the run (repeatable)
+  -f file         read VAR=VALUE lines from a file
+  -j path         JUnit XML output (default report/junit.xml)
+  -n N            run checks in N parallel workers (pytest-xdist)
+  -h              this help
+
+exit codes: 0 all evaluated checks passed; 1 a check failed or could not be
+evaluated; 2 nothing could be evaluated (usage, credentials, wrong env,
+endpoint unreachable).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="run_tests.sh", add_help=False, usage=argparse.SUPPRESS)
+    p.add_argument("positionals", nargs="*")
+    p.add_argument("-e", dest="env")
+    p.add_argument("-d", dest="idp_host")
+    p.add_argument("-o", dest="idp_origin_host")
+    p.add_argument("-r", dest="region")
+    p.add_argument("-R", dest="long_tests")
+    p.add_argument("-t", dest="test")
+    p.add_argument("-v", dest="variables", action="append", default=[])
+    p.add_argument("-f", dest="var_file")
+    p.add_argument("-j", dest="junit", default=DEFAULT_JUNIT)
+    p.add_argument("-n", dest="workers")
+    p.add_argument("-h", "--help", dest="help", action="store_true")
+    p.add_argument("--sandbox", action="store_true")
+    p.add_argument("--sandbox-up", dest="sandbox_up", metavar="DIR")
+    p.add_argument("--sandbox-down", dest="sandbox_down", metavar="DIR")
+    return p
+
+
+def run_environment(args: argparse.Namespace, base_env: dict[str, str]) -> dict[str, str]:
+    """The environment a run sees: the caller's, then -f, then -v, then the flags."""
+    environ = dict(base_env)
+    if args.var_file:
+        try:
+            text = Path(args.var_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"-f {args.var_file}: {exc.strerror}") from None
+        environ.update(parse_key_value_lines(text, args.var_file))
+    for item in args.variables:
+        environ.update(parse_key_value_lines(item, "-v"))
+    if len(args.positionals) > 2:
+        raise UsageError(f"too many arguments: {' '.join(args.positionals)}")
+    env_arg = args.positionals[0] if args.positionals else None
+    if env_arg and args.env and env_arg != args.env:
+        raise UsageError(f"two environment names: argument {env_arg!r} and -e {args.env!r}")
+    if env_arg or args.env:
+        environ["ENV_NAME"] = env_arg or args.env
+    idp = args.idp_host or (args.positionals[1] if len(args.positionals) > 1 else None)
+    if idp:
+        environ["IDP_HOSTNAME"] = idp
+    if args.idp_origin_host:
+        environ["IDP_ORIGIN_HOSTNAME"] = args.idp_origin_host
+    region = args.region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-west-2"
+    environ["AWS_REGION"] = environ["AWS_DEFAULT_REGION"] = region
+    if args.long_tests is not None:
+        environ["ENVTEST_DISRUPTIVE"] = "true" if parse_bool(args.long_tests, "-R") else "false"
+    if args.workers is not None and not (args.workers.isdigit() and int(args.workers) >= 1):
+        raise UsageError(f"-n wants a number of workers >= 1, got {args.workers!r}")
+    return environ
+
+
+def run_kind(environ: dict[str, str]) -> str:
+    if environ.get("ENVTEST_SANDBOX_DIR"):
+        return "sandbox"
+    if environ.get("CI_PIPELINE_SOURCE") == "schedule":
+        return "nightly"
+    if environ.get("CI"):
+        return "pipeline"
+    return "manual"
+
+
+def git_sha() -> str:
+    if os.environ.get("ENVTEST_GIT_SHA"):
+        return os.environ["ENVTEST_GIT_SHA"]
+    if (ROOT / ".git").exists() and shutil.which("git"):
+        done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return done.stdout.strip()
+    return "unknown"
+
+
+def pytest_selection(test: str | None) -> list[str]:
+    tests_dir = ROOT / "tests"
+    if not test:
+        return [str(tests_dir)]
+    if test.endswith(".py") or "::" in test or "/" in test:
+        candidate = Path(test)
+        if not candidate.exists():
+            candidate = tests_dir / test
+        return [str(candidate)]
+    return [str(tests_dir), "-k", test]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--self-test"]:
+        return self_test(argv[1:])
+    if argv[:1] == ["--merge-junit"]:
+        return merge_junit(argv[1:])
+    try:
+        args = build_parser().parse_args(argv)
+        if args.help:
+            print(USAGE, end="")
+            return 0
+        if args.sandbox_up or args.sandbox_down:
+            from envtest.sandbox import cli as sandbox_cli
+
+            return sandbox_cli.up(Path(args.sandbox_up)) if args.sandbox_up else sandbox_cli.down(Path(args.sandbox_down))
+        if args.sandbox:
+            from envtest.sandbox import cli as sandbox_cli
+
+            return sandbox_cli.run_all(lambda environ: run(args, environ))
+        return run(args, dict(os.environ))
+    except UsageError as exc:
+        print(f"run_tests.sh: {exc}\n(run_tests.sh -h for usage)", file=sys.stderr)
+        return 2
+    except CouldNotEvaluate as exc:
+        print(f"run_tests.sh: could not evaluate: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
+    # Imported here so -h and usage errors answer fast.
+    from envtest.preflight import preflight
+    from envtest.report import junit
+
+    environ = run_environment(args, base_env)
+    Settings.from_environ(environ)  # usage errors before any work
+    junit_path = Path(args.junit)
+    if not junit_path.is_absolute():
+        junit_path = Path.cwd() / junit_path
+    junit_path.parent.mkdir(parents=True, exist_ok=True)
+    junit_path.unlink(missing_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="envtest-run-"))
+    environ["ENVTEST_RUN_DIR"] = str(run_dir)
+    settings = Settings.from_environ(environ)
+    saved = dict(os.environ)
+    # The preflight's AWS session reads the standard variables from os.environ.
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        outcome = preflight(settings)
+        properties = {
+            "env": settings.env_name,
+            "region": settings.region,
+            "account": outcome.masked_account,
+            "envtest_version": __version__,
+            "git_sha": git_sha(),
+            "run_kind": run_kind(environ),
+        }
+        print(f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
+              f"account {outcome.masked_account}, run kind {properties['run_kind']}", flush=True)
+        if outcome.stop_reason:
+            properties["api_calls"] = str(_calls(run_dir))
+            junit.preflight_failure(junit_path, outcome.stop_check, outcome.stop_reason, properties)
+            print(f"\nSTOPPED before any check (exit 2): {outcome.stop_reason}", file=sys.stderr)
+            print(f"JUnit: {junit_path}")
+            return 2
+        command = [
+            sys.executable, "-m", "pytest",
+            "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+            f"--junitxml={junit_path}",
+            *pytest_selection(args.test),
+        ]
+        if args.workers and int(args.workers) > 1:
+            command += ["-n", args.workers]
+        pytest_rc = subprocess.run(command, cwd=ROOT, env=environ, check=False).returncode
+        properties["api_calls"] = str(_calls(run_dir))
+        if pytest_rc == 5:
+            junit.preflight_failure(junit_path, "selection", f"no check matches -t {args.test!r}", properties)
+            print(f"\nno check matches -t {args.test!r} (exit 2)", file=sys.stderr)
+            return 2
+        if not junit_path.exists():
+            junit.preflight_failure(junit_path, "pytest", f"pytest stopped with exit code {pytest_rc} "
+                                    "before writing a report", properties)
+            print(f"\npytest stopped with exit code {pytest_rc} before writing a report (exit 2)", file=sys.stderr)
+            return 2
+        summary = junit.finalize(junit_path, properties)
+        code = junit.exit_code(summary)
+        if pytest_rc not in (0, 1) and code == 0:
+            code = 2
+        print(f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
+              f"{summary.skipped} skipped; {properties['api_calls']} AWS API calls")
+        table = junit.failure_table(summary)
+        if table:
+            print("\nWhat to fix:\n" + table)
+        print(f"JUnit: {junit_path}  (exit {code})")
+        return code
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _calls(run_dir: Path) -> int:
+    from envtest.gather.aws import read_call_counts
+
+    return sum(read_call_counts(run_dir).values()) if (run_dir / "api-calls").exists() else 0
+
+
+def self_test(extra: list[str]) -> int:
+    command = [sys.executable, "-m", "pytest", "-c", str(ROOT / "selftests" / "pytest.ini"),
+               "--rootdir", str(ROOT), str(ROOT / "selftests"), *extra]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def merge_junit(args: list[str]) -> int:
+    from envtest.report import junit
+
+    if len(args) < 2:
+        print("usage: run_tests.sh --merge-junit OUT IN...", file=sys.stderr)
+        return 2
+    out, inputs = Path(args[0]), [Path(a) for a in args[1:]]
+    missing = [str(p) for p in inputs if not p.is_file()]
+    if missing:
+        print(f"--merge-junit: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        summary = junit.merge(out, inputs)
+    except Exception as exc:  # junitparser raises several types for bad XML
+        print(f"--merge-junit: cannot read the inputs: {exc}", file=sys.stderr)
+        return 2
+    print(f"merged {len(inputs)} file(s) into {out}: {summary.passed} passed, {summary.failed} failed, "
+          f"{summary.errors} errors, {summary.skipped} skipped")
+    table = junit.failure_table(summary)
+    if table:
+        print(table)
+    return junit.exit_code(summary)

@@ -1,0 +1,151 @@
+"""The one place that makes AWS clients.
+
+Clients come from the standard credential chain (aws-vault's exported
+variables, an instance role) and honour the standard AWS_ENDPOINT_URL, so the
+sandbox and a real account take the same code path. Every client carries:
+
+- adaptive retries and bounded timeouts, so throttling is absorbed and a dead
+  endpoint fails in seconds, not minutes;
+- the read-only guard, which refuses any operation that is not a read unless
+  the running test is disruptive and disruptive tests were switched on;
+- a call counter, reported at the end of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
+
+READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Simulate")
+# Operations not named like reads that change no AWS resource. SendCommand runs
+# a command on an instance; the host layer only sends commands that read.
+READ_EXCEPTIONS = frozenset({"sts:GetCallerIdentity", "ssm:SendCommand"})
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=20,
+)
+CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "RequestExpired",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+    }
+)
+
+
+class _Guard(threading.local):
+    writes_allowed = False
+    reason = "this run is read-only"
+
+
+_guard = _Guard()
+_calls: Counter[str] = Counter()
+_calls_lock = threading.Lock()
+
+
+def is_read(service: str, operation: str) -> bool:
+    return operation.startswith(READ_PREFIXES) or f"{service}:{operation}" in READ_EXCEPTIONS
+
+
+@contextmanager
+def writes_allowed(allowed: bool, reason: str) -> Iterator[None]:
+    """Within this block, non-read calls are allowed when `allowed` is true."""
+    previous = (_guard.writes_allowed, _guard.reason)
+    _guard.writes_allowed, _guard.reason = allowed, reason
+    try:
+        yield
+    finally:
+        _guard.writes_allowed, _guard.reason = previous
+
+
+def _before_call(model: Any, **_: Any) -> None:
+    service = model.service_model.service_name
+    operation = model.name
+    with _calls_lock:
+        _calls[f"{service}:{operation}"] += 1
+    if not is_read(service, operation) and not _guard.writes_allowed:
+        raise ReadOnlyViolation(
+            f"read-only guard refused {service}:{operation}: {_guard.reason}. "
+            "Only tests marked disruptive may change AWS, and only when run with -R true."
+        )
+
+
+def api_calls() -> dict[str, int]:
+    with _calls_lock:
+        return dict(_calls)
+
+
+def write_call_count(run_dir: Path | None) -> None:
+    """Leave this process's call counts where the command line sums them."""
+    if run_dir is None:
+        return
+    out = run_dir / "api-calls"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{os.getpid()}.json").write_text(json.dumps(api_calls()))
+
+
+def read_call_counts(run_dir: Path) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for path in sorted((run_dir / "api-calls").glob("*.json")):
+        total.update(json.loads(path.read_text()))
+    return total
+
+
+class Aws:
+    """Clients for one region, created once per process and shared."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._session = boto3.session.Session(region_name=region)
+        self._session.events.register("before-call.*.*", _before_call)
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(service, config=CLIENT_CONFIG)
+            return self._clients[service]
+
+
+def describe_aws_error(exc: BaseException, what: str) -> CouldNotEvaluate:
+    """Turn a botocore failure into a one-line cause a person can act on."""
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return CouldNotEvaluate(
+            f"{what}: no AWS credentials found. Run under `aws-vault exec <profile> -- "
+            "./run_tests.sh <env>` or on a host with an instance role."
+        )
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
+        return CouldNotEvaluate(f"{what}: the AWS endpoint did not answer ({exc}).")
+    if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+        return CouldNotEvaluate(f"{what}: the AWS endpoint stopped answering ({exc}).")
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code in CREDENTIAL_ERROR_CODES:
+            return CouldNotEvaluate(
+                f"{what}: AWS rejected the credentials ({code}). If your aws-vault session "
+                "expired, renew it: `aws-vault exec <profile> -- ./run_tests.sh <env>`."
+            )
+        return CouldNotEvaluate(f"{what}: AWS answered {code}: {message}")
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return CouldNotEvaluate(f"{what}: {exc}")
+    return CouldNotEvaluate(f"{what}: {type(exc).__name__}: {exc}")

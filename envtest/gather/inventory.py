@@ -1,0 +1,137 @@
+"""AWS state, read once per run and shared (see cache.py).
+
+Each method answers one question a check asks, in the terms of the check
+("the env-runner group", "facts about the token object"), and turns AWS
+failures into CouldNotEvaluate with a cause. Checks never call boto3.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+
+from envtest.gather.aws import Aws, describe_aws_error
+from envtest.gather.cache import cached
+from envtest.redact import register
+
+AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+
+
+def _code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+class Inventory:
+    def __init__(self, aws: Aws, run_dir: Path | None) -> None:
+        self.aws = aws
+        self.run_dir = run_dir
+
+    def _cached(self, key: str, fetch: Any) -> Any:
+        return cached(self.run_dir, f"{self.aws.region}:{key}", fetch)
+
+    def caller_identity(self) -> dict[str, str]:
+        def fetch() -> dict[str, str]:
+            try:
+                answer = self.aws.client("sts").get_caller_identity()
+            except AwsError as exc:
+                raise describe_aws_error(exc, "sts:GetCallerIdentity") from exc
+            return {k: answer[k] for k in ("Account", "Arn", "UserId")}
+
+        return self._cached("sts.caller_identity", fetch)
+
+    def autoscaling_group(self, name: str) -> dict[str, Any] | None:
+        """The group as DescribeAutoScalingGroups shows it, or None if absent."""
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                pages = self.aws.client("autoscaling").get_paginator("describe_auto_scaling_groups")
+                groups = [g for page in pages.paginate(AutoScalingGroupNames=[name]) for g in page["AutoScalingGroups"]]
+            except AwsError as exc:
+                raise describe_aws_error(exc, f"autoscaling:DescribeAutoScalingGroups {name}") from exc
+            return groups[0] if groups else None
+
+        return self._cached(f"autoscaling.group:{name}", fetch)
+
+    def instances(self, instance_ids: list[str]) -> list[dict[str, Any]]:
+        """DescribeInstances for these ids, in the order given."""
+        ids = sorted(set(instance_ids))
+        if not ids:
+            return []
+
+        def fetch() -> list[dict[str, Any]]:
+            try:
+                pages = self.aws.client("ec2").get_paginator("describe_instances")
+                found = [
+                    inst
+                    for page in pages.paginate(InstanceIds=ids)
+                    for reservation in page["Reservations"]
+                    for inst in reservation["Instances"]
+                ]
+            except AwsError as exc:
+                raise describe_aws_error(exc, f"ec2:DescribeInstances {', '.join(ids)}") from exc
+            return sorted(found, key=lambda i: i["InstanceId"])
+
+        return self._cached(f"ec2.instances:{','.join(ids)}", fetch)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        def fetch() -> bool:
+            try:
+                self.aws.client("s3").head_bucket(Bucket=bucket)
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in {"404", "NoSuchBucket", "NotFound"}:
+                    return False
+                raise describe_aws_error(exc, f"s3:HeadBucket {bucket}") from exc
+            except AwsError as exc:
+                raise describe_aws_error(exc, f"s3:HeadBucket {bucket}") from exc
+            return True
+
+        return self._cached(f"s3.bucket_exists:{bucket}", fetch)
+
+    def secret_object_facts(self, bucket: str, key: str, label: str, pattern: str) -> dict[str, Any]:
+        """Size and shape of a secret object; the value is registered for redaction and dropped.
+
+        Returns {"exists": bool, "size": int, "stripped_length": int,
+        "lines": int, "matches_pattern": bool}.
+        """
+
+        def fetch() -> dict[str, Any]:
+            try:
+                body = self.aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                    return {"exists": False, "size": 0, "stripped_length": 0, "lines": 0, "matches_pattern": False}
+                raise describe_aws_error(exc, f"s3:GetObject s3://{bucket}/{key}") from exc
+            except AwsError as exc:
+                raise describe_aws_error(exc, f"s3:GetObject s3://{bucket}/{key}") from exc
+            text = body.decode("utf-8", errors="replace")
+            register(text, label)
+            stripped = text.strip()
+            return {
+                "exists": True,
+                "size": len(body),
+                "stripped_length": len(stripped),
+                "lines": len(stripped.splitlines()),
+                "matches_pattern": bool(re.fullmatch(pattern, stripped)),
+            }
+
+        return self._cached(f"s3.secret_facts:{bucket}/{key}:{pattern}", fetch)
+
+    def object_bytes(self, bucket: str, key: str) -> bytes | None:
+        """A non-secret object's content (not shared across workers: may be large)."""
+        try:
+            return self.aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                return None
+            raise describe_aws_error(exc, f"s3:GetObject s3://{bucket}/{key}") from exc
+        except AwsError as exc:
+            raise describe_aws_error(exc, f"s3:GetObject s3://{bucket}/{key}") from exc
+
+
+def tags_of(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in resource.get("Tags", [])}

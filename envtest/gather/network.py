@@ -1,0 +1,106 @@
+"""Network probes from where the suite runs: TCP connects and HTTP through the proxy.
+
+Every probe has a bounded timeout and returns a `Probe` that says what
+happened in words a person can act on; the check decides the verdict.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from envtest.errors import CouldNotEvaluate
+
+
+@dataclass(frozen=True)
+class Probe:
+    target: str
+    ok: bool
+    outcome: str  # "answered", "refused-by-proxy", "proxy-could-not-connect", "hung", "refused", "error"
+    detail: str
+    status: int | None = None
+    seconds: float = 0.0
+
+
+def split_proxy_url(url: str) -> tuple[str, int]:
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in {"http", ""} or not parts.hostname:
+        raise CouldNotEvaluate(f"proxy URL {url!r} is not http://host:port")
+    try:
+        port = parts.port or 3128
+    except ValueError:
+        raise CouldNotEvaluate(f"proxy URL {url!r} has an invalid port") from None
+    return parts.hostname, port
+
+
+def tcp_connect(host: str, port: int, timeout: float) -> Probe:
+    target = f"{host}:{port}"
+    start = time.monotonic()
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except TimeoutError:
+        return Probe(target, False, "hung", f"no TCP answer within {timeout:g} s", seconds=time.monotonic() - start)
+    except ConnectionRefusedError:
+        return Probe(target, False, "refused", "connection refused (nothing listens there)",
+                     seconds=time.monotonic() - start)
+    except socket.gaierror as exc:
+        return Probe(target, False, "error", f"name does not resolve ({exc.strerror})",
+                     seconds=time.monotonic() - start)
+    except OSError as exc:
+        return Probe(target, False, "error", f"{exc.strerror or exc}", seconds=time.monotonic() - start)
+    return Probe(target, True, "answered", "TCP connection opened", seconds=time.monotonic() - start)
+
+
+_TUNNEL_STATUS = re.compile(r"Tunnel connection failed: (\d{3})")
+
+
+def https_through_proxy(
+    url: str, proxy_url: str, *, connect_timeout: float, read_timeout: float, ca_bundle: str | None
+) -> Probe:
+    """GET `url` through the proxy (CONNECT for https). Any answer from the origin counts."""
+    start = time.monotonic()
+    try:
+        response = requests.get(
+            url,
+            proxies={"http": proxy_url, "https": proxy_url},
+            timeout=(connect_timeout, read_timeout),
+            verify=ca_bundle if ca_bundle else True,
+            allow_redirects=False,
+        )
+    except requests.exceptions.ProxyError as exc:
+        elapsed = time.monotonic() - start
+        match = _TUNNEL_STATUS.search(str(exc))
+        if match and match.group(1) == "403":
+            return Probe(url, False, "refused-by-proxy", "the proxy refused the CONNECT with 403 (not in its allowlist)",
+                         status=403, seconds=elapsed)
+        if match:
+            return Probe(url, False, "proxy-could-not-connect",
+                         f"the proxy answered the CONNECT with {match.group(1)} (it could not reach the host)",
+                         status=int(match.group(1)), seconds=elapsed)
+        return Probe(url, False, "error", f"proxy error: {_short(exc)}", seconds=elapsed)
+    except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
+        return Probe(url, False, "hung", f"no answer within {connect_timeout:g}+{read_timeout:g} s",
+                     seconds=time.monotonic() - start)
+    except requests.exceptions.SSLError as exc:
+        return Probe(url, False, "error", f"TLS failed: {_short(exc)}", seconds=time.monotonic() - start)
+    except requests.exceptions.RequestException as exc:
+        return Probe(url, False, "error", _short(exc), seconds=time.monotonic() - start)
+    elapsed = time.monotonic() - start
+    if response.headers.get("X-Squid-Error"):
+        # Plain-HTTP requests are answered by squid itself when it refuses.
+        return Probe(url, False, "refused-by-proxy",
+                     f"the proxy answered {response.status_code} ({response.headers['X-Squid-Error']})",
+                     status=response.status_code, seconds=elapsed)
+    return Probe(url, True, "answered", f"HTTP {response.status_code} from the host", status=response.status_code,
+                 seconds=elapsed)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:297] + "..."

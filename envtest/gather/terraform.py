@@ -1,0 +1,134 @@
+"""Terraform outputs from three sources behind one interface.
+
+- a terraform binary and the env's root module directory (tftest's
+  `TerraformTest(...).output()`);
+- a file written by `terraform output -json`;
+- the env's state object in S3, parsed with tftest's `TerraformState`.
+
+Sensitive outputs come back wrapped in `Secret` (printing it shows a marker)
+and their values are registered for redaction. Outputs hold secrets, so they
+are memoised per process only, never written to the shared cache.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tftest
+
+from envtest.errors import CouldNotEvaluate
+from envtest.redact import Secret, register
+
+
+@dataclass(frozen=True)
+class TerraformOutputs:
+    source: str
+    _values: Mapping[str, Any]
+    sensitive: frozenset[str]
+
+    def names(self) -> list[str]:
+        return sorted(self._values)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The output's value; a sensitive one comes back as a Secret."""
+        if name not in self._values:
+            return default
+        value = self._values[name]
+        return Secret(value, f"terraform output {name}") if name in self.sensitive else value
+
+    def require(self, name: str) -> Any:
+        if name not in self._values:
+            raise CouldNotEvaluate(
+                f"terraform output {name!r} is not in {self.source} "
+                f"(outputs there: {', '.join(self.names()) or 'none'})"
+            )
+        return self.get(name)
+
+
+def _from_value_dict(values: Mapping[str, Any], source: str) -> TerraformOutputs:
+    plain: dict[str, Any] = {}
+    sensitive = set()
+    for name, entry in values.items():
+        if not isinstance(entry, Mapping) or "value" not in entry:
+            raise CouldNotEvaluate(f"{source}: output {name!r} has no value field")
+        plain[str(name)] = entry["value"]
+        if entry.get("sensitive"):
+            sensitive.add(str(name))
+            register(json.dumps(entry["value"]) if not isinstance(entry["value"], str) else entry["value"],
+                     f"terraform output {name}")
+    return TerraformOutputs(source=source, _values=plain, sensitive=frozenset(sensitive))
+
+
+def parse_outputs_json(text: str | bytes, source: str) -> TerraformOutputs:
+    """Parse `terraform output -json`: {name: {"value", "type", "sensitive"}}."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CouldNotEvaluate(f"{source} is not JSON: {exc.__class__.__name__} at {exc}") from None
+    if not isinstance(data, dict):
+        raise CouldNotEvaluate(f"{source} is not a JSON object of outputs")
+    return _from_value_dict(data, source)
+
+
+def parse_state(text: str | bytes, source: str) -> TerraformOutputs:
+    """Parse a terraform state file (format version 4) with tftest's TerraformState."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CouldNotEvaluate(f"{source} is not JSON: {exc.__class__.__name__} at {exc}") from None
+    if not isinstance(data, dict) or "version" not in data:
+        raise CouldNotEvaluate(f"{source} is not a terraform state file (no 'version' field)")
+    if data.get("version") != 4:
+        raise CouldNotEvaluate(f"{source}: state format version {data.get('version')!r}, expected 4")
+    outputs = data.get("outputs", {})
+    if not isinstance(outputs, dict):
+        raise CouldNotEvaluate(f"{source}: 'outputs' is not an object")
+    state = tftest.TerraformState(data)
+    return _from_value_dict(dict(state.outputs.items()), source)
+
+
+def from_terraform_dir(tf_dir: Path, binary: str) -> TerraformOutputs:
+    if shutil.which(binary) is None:
+        raise CouldNotEvaluate(f"TF_DIR is {tf_dir} but no terraform binary {binary!r} is on PATH")
+    if not tf_dir.is_dir():
+        raise CouldNotEvaluate(f"TF_DIR {tf_dir} is not a directory")
+    test = tftest.TerraformTest(str(tf_dir), binary=binary)
+    try:
+        values = test.output()
+    except tftest.TerraformTestError as exc:
+        raise CouldNotEvaluate(f"`terraform output -json` failed in {tf_dir}: {exc}") from None
+    if not isinstance(values, tftest.TerraformValueDict):
+        raise CouldNotEvaluate(f"`terraform output -json` in {tf_dir} did not print JSON")
+    return _from_value_dict(dict(values.items()), f"terraform output in {tf_dir}")
+
+
+def load_outputs(
+    *,
+    tf_dir: Path | None,
+    tf_binary: str,
+    outputs_json: Path | None,
+    state_location: tuple[str, str],
+    read_object: Callable[[str, str], bytes | None],
+) -> TerraformOutputs:
+    """Pick the source: terraform dir, then outputs file, then the S3 state object."""
+    if tf_dir is not None:
+        return from_terraform_dir(tf_dir, tf_binary)
+    if outputs_json is not None:
+        try:
+            text = outputs_json.read_bytes()
+        except OSError as exc:
+            raise CouldNotEvaluate(f"TF_OUTPUTS_JSON {outputs_json}: {exc.strerror}") from None
+        return parse_outputs_json(text, str(outputs_json))
+    bucket, key = state_location
+    body = read_object(bucket, key)
+    if body is None:
+        raise CouldNotEvaluate(
+            f"terraform state s3://{bucket}/{key} does not exist. Set TF_STATE_BUCKET/TF_STATE_KEY, "
+            "TF_OUTPUTS_JSON (a `terraform output -json` file) or TF_DIR to point at the env's outputs."
+        )
+    return parse_state(body, f"s3://{bucket}/{key}")

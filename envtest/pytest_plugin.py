@@ -1,0 +1,182 @@
+"""The pytest wiring: fixtures for gathered state, the read-only guard per
+test, redaction of reports, and the API call count.
+
+Loaded by the top-level conftest.py. Nothing here runs AWS calls until a
+check asks for a fixture.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envtest import redact
+from envtest.errors import CouldNotEvaluate, UsageError
+from envtest.gather import aws as aws_layer
+from envtest.gather.aws import Aws, writes_allowed
+from envtest.gather.hosts import Host, LocalRoot, Ssm
+from envtest.gather.inventory import Inventory
+from envtest.gather.terraform import TerraformOutputs, load_outputs
+from envtest.policy import Policy, load_policy
+from envtest.settings import Settings, parse_bool
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "disruptive: changes AWS; runs only with -R true (ENVTEST_DISRUPTIVE)")
+    config.addinivalue_line("markers", "slow: long-running; runs only with -R true")
+    redact.install_logging_filter()
+
+
+def _long_tests_enabled() -> bool:
+    try:
+        return parse_bool(os.environ.get("ENVTEST_DISRUPTIVE", "false"), "ENVTEST_DISRUPTIVE")
+    except UsageError:
+        return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _long_tests_enabled():
+        return
+    skip = pytest.mark.skip(reason="disruptive or slow test: switched off (run with -R true to include it)")
+    for item in items:
+        if item.get_closest_marker("disruptive") or item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    disruptive = item.get_closest_marker("disruptive") is not None
+    allowed = disruptive and _long_tests_enabled()
+    reason = (
+        f"{item.name} is marked disruptive and -R true is set"
+        if allowed
+        else f"{item.name} is {'disruptive but -R true is not set' if disruptive else 'a read-only check'}"
+    )
+    with writes_allowed(allowed, reason):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(CouldNotEvaluate):
+        # No verdict: report it as an error (like a failing fixture), never as a
+        # pass and never as the environment's fault.
+        report.outcome = "failed"
+        report.when = "setup" if report.when == "call" else report.when
+        report.longrepr = f"could not evaluate: {call.excinfo.value}"
+    _redact_report(report)
+
+
+def _redact_report(report: pytest.TestReport) -> None:
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        cleaned = redact.redact(text)
+        if cleaned != text:
+            report.longrepr = cleaned
+    report.sections = [(title, redact.redact(content)) for title, content in report.sections]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run_dir = os.environ.get("ENVTEST_RUN_DIR")
+    if run_dir and aws_layer.api_calls():
+        aws_layer.write_call_count(Path(run_dir))
+
+
+# ---- fixtures: gathered state -------------------------------------------------
+
+
+def _evaluate(what: Callable[[], Any]) -> Any:
+    try:
+        return what()
+    except UsageError as exc:
+        raise CouldNotEvaluate(str(exc)) from None
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return _evaluate(Settings.from_environ)
+
+
+@pytest.fixture(scope="session")
+def policy(settings: Settings) -> Policy:
+    return _evaluate(lambda: load_policy(settings.env_name, settings.policy_dir))
+
+
+@pytest.fixture(scope="session")
+def aws(settings: Settings) -> Aws:
+    return Aws(settings.region)
+
+
+@pytest.fixture(scope="session")
+def inventory(aws: Aws, settings: Settings) -> Inventory:
+    return Inventory(aws, settings.run_dir)
+
+
+@pytest.fixture(scope="session")
+def account(inventory: Inventory) -> str:
+    return inventory.caller_identity()["Account"]
+
+
+@pytest.fixture(scope="session")
+def name(policy: Policy, account: str, settings: Settings) -> Callable[[str], str]:
+    """name("env_runner_asg") -> "<env>-gitlab-env-runner", from the policy's templates."""
+    return lambda key: policy.name(key, account=account, region=settings.region)
+
+
+@pytest.fixture(scope="session")
+def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], str]) -> TerraformOutputs:
+    return load_outputs(
+        tf_dir=settings.tf_dir,
+        tf_binary=settings.tf_binary,
+        outputs_json=settings.tf_outputs_json,
+        state_location=(settings.tf_state_bucket or name("tf_state_bucket"), settings.tf_state_key or name("tf_state_key")),
+        read_object=inventory.object_bytes,
+    )
+
+
+@pytest.fixture(scope="session")
+def env_runner_group(inventory: Inventory, name: Callable[[str], str]) -> dict[str, Any] | None:
+    """The env-runner Auto Scaling group, or None when it does not exist."""
+    return inventory.autoscaling_group(name("env_runner_asg"))
+
+
+@pytest.fixture(scope="session")
+def env_runner_instances(
+    env_runner_group: dict[str, Any] | None, inventory: Inventory, name: Callable[[str], str]
+) -> list[dict[str, Any]]:
+    """DescribeInstances for the group's InService members."""
+    if env_runner_group is None:
+        raise CouldNotEvaluate(f"Auto Scaling group {name('env_runner_asg')} does not exist")
+    ids = [i["InstanceId"] for i in env_runner_group["Instances"] if i["LifecycleState"] == "InService"]
+    if not ids:
+        raise CouldNotEvaluate(f"Auto Scaling group {env_runner_group['AutoScalingGroupName']} has no InService instance")
+    return inventory.instances(ids)
+
+
+@pytest.fixture(scope="session")
+def host(settings: Settings, aws: Aws, inventory: Inventory, policy: Policy, account: str) -> Callable[[str], Host]:
+    """host("env-runner") -> the role's host: a local root under HOSTS_ROOT, else SSM on an InService instance."""
+
+    def for_role(role: str) -> Host:
+        if settings.hosts_root is not None:
+            root = settings.hosts_root / role
+            if not root.is_dir():
+                raise CouldNotEvaluate(f"HOSTS_ROOT has no host {role!r} ({root} is not a directory)")
+            return LocalRoot(root, name=role)
+        templates = policy.section("hosts").get("asg", {})
+        if role not in templates:
+            raise CouldNotEvaluate(f"policy [hosts.asg] names no Auto Scaling group for role {role!r}")
+        group_name = templates[role].format(env=settings.env_name, account=account, region=settings.region)
+        group = inventory.autoscaling_group(group_name)
+        in_service = sorted(i["InstanceId"] for i in (group or {}).get("Instances", []) if i["LifecycleState"] == "InService")
+        if not in_service:
+            raise CouldNotEvaluate(f"no InService instance in {group_name} to reach role {role!r} through SSM")
+        return Ssm(aws, in_service[0])
+
+    return for_role

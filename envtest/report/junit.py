@@ -1,0 +1,158 @@
+"""JUnit XML for GitLab: properties, areas, merging, and the failure table.
+
+pytest writes the file (xunit2); this module finishes it with junitparser:
+suite properties (env, region, masked account, version, run kind, API
+calls), a classname per area (`runner`, `network`, ...) so GitLab groups the
+checks, and the short table of failures printed at the end of a run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+FIX_LINE = re.compile(r"^\s*fix:\s*(.+)$", re.MULTILINE)
+
+
+def area_of(classname: str) -> str:
+    """tests.test_runner -> runner; anything else is kept as it is."""
+    match = re.fullmatch(r"tests\.test_([a-z0-9_]+)(\..+)?", classname or "")
+    return match.group(1) + (match.group(2) or "") if match else classname
+
+
+@dataclass
+class Problem:
+    area: str
+    name: str
+    kind: str  # "failed" or "error"
+    fix: str
+
+
+@dataclass
+class Summary:
+    tests: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def evaluated(self) -> int:
+        return self.passed + self.failed
+
+
+def exit_code(summary: Summary) -> int:
+    """0 every evaluated check passed; 1 a check failed or errored; 2 nothing could be evaluated."""
+    if summary.tests == 0 or (summary.evaluated == 0 and summary.errors > 0):
+        return 2
+    if summary.failed or summary.errors:
+        return 1
+    return 0
+
+
+def _text_of(result: Failure | Error) -> str:
+    return "\n".join(part for part in (result.message or "", result.text or "") if part)
+
+
+def summarize(xml: JUnitXml) -> Summary:
+    summary = Summary()
+    for suite in xml:
+        for case in suite:
+            summary.tests += 1
+            results = case.result
+            if not results:
+                summary.passed += 1
+                continue
+            result = results[0]
+            if isinstance(result, Skipped):
+                summary.skipped += 1
+                continue
+            kind = "error" if isinstance(result, Error) else "failed"
+            if kind == "error":
+                summary.errors += 1
+            else:
+                summary.failed += 1
+            text = _text_of(result)
+            fixes = FIX_LINE.findall(text)
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+            summary.problems.append(Problem(
+                area=case.classname or "", name=case.name or "", kind=kind,
+                fix=fixes[0].strip() if fixes else first[:200],
+            ))
+    return summary
+
+
+def load(path: Path) -> JUnitXml:
+    return JUnitXml.fromfile(str(path))
+
+
+def _properties_first(suite: TestSuite) -> None:
+    """The JUnit schema wants <properties> before the test cases; junitparser appends it."""
+    element = suite._elem.find("properties")
+    if element is not None:
+        suite._elem.remove(element)
+        suite._elem.insert(0, element)
+
+
+def finalize(path: Path, properties: Mapping[str, str]) -> Summary:
+    """Add suite properties and area classnames to pytest's JUnit file, in place."""
+    xml = load(path)
+    for suite in xml:
+        for key, value in properties.items():
+            suite.add_property(key, str(value))
+        for case in suite:
+            case.classname = area_of(case.classname or "")
+        _properties_first(suite)
+    xml.update_statistics()
+    xml.write(str(path))
+    return summarize(xml)
+
+
+def preflight_failure(path: Path, check: str, message: str, properties: Mapping[str, str]) -> Summary:
+    """A report for a run stopped before any check: one error, nothing passed."""
+    case = TestCase(name=check, classname="preflight", time=0.0)
+    case.result = [Error(message=message.splitlines()[0][:500], type_="CouldNotEvaluate")]
+    case.result[0].text = message
+    suite = TestSuite(name="envtest")
+    for key, value in properties.items():
+        suite.add_property(key, str(value))
+    suite.add_testcase(case)
+    _properties_first(suite)
+    xml = JUnitXml()
+    xml.add_testsuite(suite)
+    xml.update_statistics()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    xml.write(str(path))
+    return summarize(xml)
+
+
+def merge(out: Path, inputs: Iterable[Path]) -> Summary:
+    """Merge several JUnit files (one per env, say) into one; suites keep their properties."""
+    merged = JUnitXml(name="envtest")
+    for path in inputs:
+        for suite in load(path):
+            env = next((p.value for p in suite.properties() if p.name == "env"), None)
+            if env and not (suite.name or "").endswith(f"[{env}]"):
+                suite.name = f"{suite.name or 'envtest'} [{env}]"
+            merged.add_testsuite(suite)
+    merged.update_statistics()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    merged.write(str(out))
+    return summarize(merged)
+
+
+def failure_table(summary: Summary) -> str:
+    if not summary.problems:
+        return ""
+    rows = [("verdict", "check", "fix")]
+    rows += [(p.kind, f"{p.area}::{p.name}", p.fix) for p in summary.problems]
+    width0 = max(len(r[0]) for r in rows)
+    width1 = min(70, max(len(r[1]) for r in rows))
+    lines = [f"{r[0]:<{width0}}  {r[1]:<{width1}}  {r[2]}" for r in rows]
+    lines.insert(1, "-" * min(120, width0 + width1 + 40))
+    return "\n".join(lines)

@@ -1,0 +1,176 @@
+"""--sandbox, --sandbox-up DIR, --sandbox-down DIR."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from envtest.sandbox import squid
+from envtest.sandbox import world as w
+from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
+from envtest.sandbox.seed import seed, write_host_file
+from envtest.sandbox.tls import make_certificates
+
+ALLOWLIST_PATH = "/etc/squid/domain-allowlist.conf"
+
+
+def _moto_ready(endpoint: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+    return ready
+
+
+def _python_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
+    return env
+
+
+def _start_upstream(directory: Path, tls: tuple[Path, Path, Path]) -> str:
+    """Bind the upstream on :80/:443 of a random 127/8 address (those ports, like the real hosts)."""
+    _, cert, key = tls
+    last_error = ""
+    for attempt in range(5):
+        ip = f"127.{random.randint(64, 250)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        name = "upstream"
+        proc = start(name, [sys.executable, "-m", "envtest.sandbox.upstream", ip, str(cert), str(key)], directory,
+                     env=_python_env())
+        try:
+            wait_until("the sandbox upstream", lambda ip=ip: port_open(ip, 443) and port_open(ip, 80), proc,
+                       directory / "logs" / f"{name}.log", timeout=10)
+            return ip
+        except SandboxError as exc:
+            last_error = str(exc)
+            proc.kill()
+            proc.wait()
+            if "Permission denied" in last_error:
+                break
+    raise SandboxError(
+        "the sandbox's upstream hosts listen on ports 80 and 443 of a loopback address, as the real hosts "
+        f"do; that needs root (or net.ipv4.ip_unprivileged_port_start=80).\n{last_error}"
+    )
+
+
+def start_sandbox(directory: Path) -> dict[str, str]:
+    """Start every part, seed it, write DIR/env.sh; return the run's environment."""
+    squid_binary = squid.find_squid()  # fail first, with the install command, before starting anything
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)  # squid, once it drops root, must reach its allowlist and logs
+    canaries = w.Canaries()
+
+    moto_port = free_port()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    moto = start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], directory,
+                 env=_python_env())
+
+    upstream_names = sorted(set(w.allowlist_exact_names()) | set(w.DENY_PROBE_NAMES))
+    tls = make_certificates(directory / "tls", upstream_names)
+    upstream_ip = _start_upstream(directory, tls)
+
+    hosts = directory / "hosts"
+    allowlist = write_host_file(hosts, "outboundproxy", ALLOWLIST_PATH, w.ALLOWLIST)
+    for parent in [hosts, *allowlist.relative_to(directory).parents]:
+        (directory / parent).chmod(0o755)
+    state_dir = directory / "squid"
+    user = squid.proxy_user()
+    squid.prepare(state_dir, user)
+    hosts_file = state_dir / "hosts"
+    hosts_file.write_text(f"{upstream_ip} {' '.join(upstream_names)}\n")
+    squid_port = free_port()
+    conf = state_dir / "squid.conf"
+    conf.write_text(squid.squid_conf(port=squid_port, allowlist=allowlist, hosts_file=hosts_file,
+                                     state_dir=state_dir, run_as=user))
+    proxy = start("squid", [squid_binary, "-N", "-f", str(conf)], directory)
+    wait_until("squid", lambda: port_open("127.0.0.1", squid_port), proxy, state_dir / "cache.log", timeout=30)
+    wait_until("the moto server", _moto_ready(endpoint), moto, directory / "logs" / "moto.log", timeout=60)
+
+    proxy_url = f"http://127.0.0.1:{squid_port}"
+    seeded = seed(endpoint, directory, canaries, proxy_url)
+    environ = {
+        "ENV_NAME": w.ENV,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": w.REGION,
+        "AWS_DEFAULT_REGION": w.REGION,
+        "IDP_HOSTNAME": w.IDP_HOST,
+        "HOSTS_ROOT": str(hosts),
+        "PROXY_URL": proxy_url,
+        "ENVTEST_CA_BUNDLE": str(tls[0]),
+        "ENVTEST_SANDBOX_DIR": str(directory),
+    }
+    (directory / "env.json").write_text(json.dumps(environ, indent=2))
+    lines = ["# envtest sandbox: `. DIR/env.sh && ./run_tests.sh \"$ENV_NAME\"`",
+             "unset AWS_PROFILE AWS_VAULT AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE"]
+    lines += [f"export {key}={shlex.quote(value)}" for key, value in environ.items()]
+    (directory / "env.sh").write_text("\n".join(lines) + "\n")
+    state = {"moto_endpoint": endpoint, "squid_port": squid_port, "upstream_ip": upstream_ip,
+             "upstream_names": upstream_names, **seeded}
+    (directory / "sandbox.json").write_text(json.dumps(state, indent=2))
+    canary_file = directory / "canaries.json"
+    canary_file.write_text(json.dumps(canaries.__dict__))
+    canary_file.chmod(0o600)
+    return environ
+
+
+def up(directory: Path) -> int:
+    directory = directory.resolve()
+    if any((directory / "pids").glob("*.pid")):
+        print(f"a sandbox may already run from {directory}: run ./run_tests.sh --sandbox-down {directory} first",
+              file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    try:
+        start_sandbox(directory)
+    except SandboxError as exc:
+        stop_all(directory)
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 2
+    except BaseException:
+        stop_all(directory)
+        raise
+    print(f"sandbox up in {time.monotonic() - started:.1f} s; now run:\n"
+          f"  . {directory}/env.sh && ./run_tests.sh \"$ENV_NAME\"\n"
+          f"and stop it with:\n  ./run_tests.sh --sandbox-down {directory}")
+    return 0
+
+
+def down(directory: Path) -> int:
+    survivors = stop_all(directory.resolve())
+    if survivors:
+        print(f"sandbox: still running after SIGKILL: {', '.join(survivors)}", file=sys.stderr)
+        return 1
+    print(f"sandbox in {directory} stopped")
+    return 0
+
+
+def run_all(run: Callable[[dict[str, str]], int]) -> int:
+    """--sandbox: up, run every check, down; the run's exit code."""
+    directory = Path(tempfile.mkdtemp(prefix="envtest-sandbox-"))
+    try:
+        try:
+            environ = start_sandbox(directory)
+        except SandboxError as exc:
+            print(f"sandbox: {exc}", file=sys.stderr)
+            return 2
+        clean = {k: v for k, v in os.environ.items()
+                 if k not in {"AWS_PROFILE", "AWS_VAULT", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}}
+        return run({**clean, **environ})
+    finally:
+        stop_all(directory)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,222 @@
+"""What the sandbox environment holds: names and file contents, as data.
+
+Names follow the real conventions (environment.md) for env `sandbox` in
+moto's account; every seeded value agrees with every other, so the clean
+sandbox passes every check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+
+ENV = "sandbox"
+REGION = "us-west-2"
+ACCOUNT = "123456789012"  # moto's default account
+VPC_CIDR = "10.42.0.0/16"
+GITLAB_HOST = "gitlab.login.gov"
+IDP_HOST = f"idp.{ENV}.identitysandbox.gov"
+ROOT_DOMAIN = "identitysandbox.gov"
+NESSUS_IP = "10.42.99.10/32"
+GITHUB_CIDRS = ["192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20"]
+GITLAB_NLB_CIDRS = ["10.42.200.0/28", "10.42.200.16/28"]
+IMAGE_REPOS = ["cd/env_deploy", "cd/env_test", "cd/env_stop"]
+# Names the proxy must refuse; mapped to the local upstream too, so a proxy
+# that wrongly lets one through is caught by a real answer, not a DNS error.
+DENY_PROBE_NAMES = ["example.com", "pypi.org", "github.com", "evil.amazonaws.com.example.net"]
+
+
+def bucket(kind: str) -> str:
+    return {
+        "secrets": f"login-gov.secrets.{ACCOUNT}-{REGION}",
+        "gitlabconfig": f"login-gov-{ENV}-gitlabconfig-{ACCOUNT}-{REGION}",
+        "gitlabcache": f"login-gov-{ENV}-gitlabcache-{ACCOUNT}-{REGION}",
+        "tfstate": f"login-gov.tf-state.{ACCOUNT}-{REGION}",
+    }[kind]
+
+
+TF_STATE_KEY = f"terraform-app/terraform-{ENV}.tfstate"
+RUNNER_ASG = f"{ENV}-gitlab-env-runner"
+PROXY_ASG = f"{ENV}-outboundproxy"
+
+ALLOWLIST = f"""\
+# /etc/squid/domain-allowlist.conf for the env runner's outbound proxy
+# (rendered from the infrastructure repo's template for env {ENV}).
+
+# Container images: the ECR API, the env's own registry, and its layer storage in S3
+api.ecr.{REGION}.amazonaws.com
+{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com
+.s3.{REGION}.amazonaws.com
+.s3.amazonaws.com
+
+# GitLab, for registration and jobs
+{GITLAB_HOST}
+
+# Identity
+sts.amazonaws.com
+sts.{REGION}.amazonaws.com
+iam.amazonaws.com
+
+# Logs and terraform locks
+logs.{REGION}.amazonaws.com
+dynamodb.{REGION}.amazonaws.com
+
+# AWS service endpoints terraform needs
+ec2.{REGION}.amazonaws.com
+autoscaling.{REGION}.amazonaws.com
+rds.{REGION}.amazonaws.com
+route53.amazonaws.com
+route53resolver.{REGION}.amazonaws.com
+kms.{REGION}.amazonaws.com
+acm.{REGION}.amazonaws.com
+acm.us-east-1.amazonaws.com
+elasticloadbalancing.{REGION}.amazonaws.com
+elasticache.{REGION}.amazonaws.com
+kinesis.{REGION}.amazonaws.com
+firehose.{REGION}.amazonaws.com
+wafv2.{REGION}.amazonaws.com
+wafv2.us-east-1.amazonaws.com
+athena.{REGION}.amazonaws.com
+glue.{REGION}.amazonaws.com
+cloudfront.amazonaws.com
+monitoring.{REGION}.amazonaws.com
+events.{REGION}.amazonaws.com
+lambda.{REGION}.amazonaws.com
+sns.{REGION}.amazonaws.com
+sqs.{REGION}.amazonaws.com
+ssm.{REGION}.amazonaws.com
+secretsmanager.{REGION}.amazonaws.com
+email.{REGION}.amazonaws.com
+apigateway.{REGION}.amazonaws.com
+cloudtrail.{REGION}.amazonaws.com
+config.{REGION}.amazonaws.com
+guardduty.{REGION}.amazonaws.com
+securityhub.{REGION}.amazonaws.com
+backup.{REGION}.amazonaws.com
+elasticfilesystem.{REGION}.amazonaws.com
+states.{REGION}.amazonaws.com
+servicequotas.{REGION}.amazonaws.com
+access-analyzer.{REGION}.amazonaws.com
+organizations.amazonaws.com
+budgets.amazonaws.com
+shield.us-east-1.amazonaws.com
+
+# Package sources baked into images at build time, still used by chef
+download.docker.com
+packages.gitlab.com
+rubygems.org
+index.rubygems.org
+security.ubuntu.com
+
+# Monitoring vendors
+collector.newrelic.com
+gov-collector.newrelic.com
+api.newrelic.com
+infra-api.newrelic.com
+log-api.newrelic.com
+
+# The env's own IdP
+{IDP_HOST}
+"""
+
+
+def allowlist_exact_names(text: str = ALLOWLIST) -> list[str]:
+    """Entries without a leading dot: names a local upstream can answer for."""
+    lines = [line.split("#", 1)[0].strip().lower() for line in text.splitlines()]
+    return [line for line in lines if line and not line.startswith(".")]
+
+
+def fake_manifest(repo: str, n: int) -> str:
+    """A docker v2 manifest with a config and one layer unique to repo and n."""
+    layer = hashlib.sha256(f"{repo}:{n}:layer".encode()).hexdigest()
+    config = hashlib.sha256(f"{repo}:{n}:config".encode()).hexdigest()
+    return json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469,
+                   "digest": f"sha256:{config}"},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 29123456,
+                    "digest": f"sha256:{layer}"}],
+    }, separators=(",", ":"))
+
+
+def manifest_digest(manifest: str) -> str:
+    return "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
+
+
+def image_ref(repo: str, digest: str) -> str:
+    return f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repo}@{digest}"
+
+
+def allowed_images_file(blocks: list[tuple[str, list[str]]]) -> str:
+    """The allowed-images file: blocks of references after dated separators."""
+    out = []
+    for date, refs in blocks:
+        out.append(f"XXXXXdate_separatorXXXXX {date}")
+        out.extend(refs)
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class Canaries:
+    """Secret values seeded into the sandbox, recognisable so a test can grep for leaks."""
+
+    registration_token: str = field(default_factory=lambda: "GR1348941" + "canaryRegTok" + secrets.token_hex(10))
+    runner_token: str = field(default_factory=lambda: "glrt-canaryRunTok" + secrets.token_hex(10))
+    tf_sensitive_output: str = field(default_factory=lambda: "canaryTfSecret" + secrets.token_hex(12))
+
+    def all(self) -> list[str]:
+        return [self.registration_token, self.runner_token, self.tf_sensitive_output]
+
+
+def runner_config_toml(*, runner_token: str, proxy_url: str, allowed_images: list[str], instance_id: str) -> str:
+    """/etc/gitlab-runner/config.toml as the env runner's registration writes it."""
+
+    def toml_list(items: list[str]) -> str:
+        return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+    no_proxy = "localhost,127.0.0.1,169.254.169.254,.login.gov.internal,.amazonaws.com"
+    environment = [f"HTTP_PROXY={proxy_url}", f"HTTPS_PROXY={proxy_url}", f"NO_PROXY={no_proxy}", f"MY_ENV={ENV}"]
+    return f"""\
+concurrent = 1
+check_interval = 0
+shutdown_timeout = 0
+
+[session_server]
+  session_timeout = 1800
+
+[[runners]]
+  name = "{ENV}-env-runner-{instance_id}"
+  url = "https://{GITLAB_HOST}"
+  id = 4242
+  token = "{runner_token}"
+  token_obtained_at = 2026-11-01T00:00:00Z
+  token_expires_at = 0001-01-01T00:00:00Z
+  executor = "docker"
+  environment = {toml_list(environment)}
+  [runners.cache]
+    Type = "s3"
+    Shared = true
+    [runners.cache.s3]
+      ServerAddress = "s3.amazonaws.com"
+      BucketName = "{bucket('gitlabcache')}"
+      BucketLocation = "{REGION}"
+  [runners.docker]
+    tls_verify = false
+    image = {json.dumps(allowed_images[0])}
+    privileged = false
+    disable_entrypoint_overwrite = true
+    oom_kill_disable = false
+    disable_cache = false
+    volumes = ["/cache"]
+    shm_size = 0
+    network_mode = "runner-net"
+    security_opt = ["no-new-privileges"]
+    cap_drop = ["net_raw"]
+    memory = "4096m"
+    allowed_images = {toml_list(allowed_images)}
+    allowed_services = [""]
+    pull_policy = ["always"]
+"""
