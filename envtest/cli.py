@@ -204,6 +204,8 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
         }
         print(f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
               f"account {outcome.masked_account}, run kind {properties['run_kind']}", flush=True)
+        if outcome.terraform_note:
+            print(f"note: {outcome.terraform_note}", flush=True)
         if outcome.stop_reason:
             properties["api_calls"] = str(_calls(run_dir))
             junit.preflight_failure(junit_path, outcome.stop_check, outcome.stop_reason, properties)

@@ -50,18 +50,21 @@ class TerraformOutputs:
         return self.get(name)
 
 
-def _from_value_dict(values: Mapping[str, Any], source: str) -> TerraformOutputs:
-    plain: dict[str, Any] = {}
-    sensitive = set()
-    for name, entry in values.items():
+def _check_entries(raw: Mapping[str, Any], source: str) -> None:
+    """Outputs as terraform writes them: {name: {"value": ..., "sensitive": bool, ...}}."""
+    for name, entry in raw.items():
         if not isinstance(entry, Mapping) or "value" not in entry:
             raise CouldNotEvaluate(f"{source}: output {name!r} has no value field")
-        plain[str(name)] = entry["value"]
-        if entry.get("sensitive"):
-            sensitive.add(str(name))
-            register(json.dumps(entry["value"]) if not isinstance(entry["value"], str) else entry["value"],
-                     f"terraform output {name}")
-    return TerraformOutputs(source=source, _values=plain, sensitive=frozenset(sensitive))
+
+
+def _from_value_dict(values: tftest.TerraformValueDict, source: str) -> TerraformOutputs:
+    """tftest's wrapper: indexing gives the value, `.sensitive` names the sensitive outputs."""
+    plain = {str(name): values[name] for name in values}
+    sensitive = frozenset(str(name) for name in values.sensitive)
+    for name in sensitive:
+        value = plain[name]
+        register(value if isinstance(value, str) else json.dumps(value), f"terraform output {name}")
+    return TerraformOutputs(source=source, _values=plain, sensitive=sensitive)
 
 
 def parse_outputs_json(text: str | bytes, source: str) -> TerraformOutputs:
@@ -72,7 +75,8 @@ def parse_outputs_json(text: str | bytes, source: str) -> TerraformOutputs:
         raise CouldNotEvaluate(f"{source} is not JSON: {exc.__class__.__name__} at {exc}") from None
     if not isinstance(data, dict):
         raise CouldNotEvaluate(f"{source} is not a JSON object of outputs")
-    return _from_value_dict(data, source)
+    _check_entries(data, source)
+    return _from_value_dict(tftest.TerraformValueDict(data), source)
 
 
 def parse_state(text: str | bytes, source: str) -> TerraformOutputs:
@@ -88,8 +92,8 @@ def parse_state(text: str | bytes, source: str) -> TerraformOutputs:
     outputs = data.get("outputs", {})
     if not isinstance(outputs, dict):
         raise CouldNotEvaluate(f"{source}: 'outputs' is not an object")
-    state = tftest.TerraformState(data)
-    return _from_value_dict(dict(state.outputs.items()), source)
+    _check_entries(outputs, source)
+    return _from_value_dict(tftest.TerraformState(data).outputs, source)
 
 
 def from_terraform_dir(tf_dir: Path, binary: str) -> TerraformOutputs:
@@ -104,7 +108,7 @@ def from_terraform_dir(tf_dir: Path, binary: str) -> TerraformOutputs:
         raise CouldNotEvaluate(f"`terraform output -json` failed in {tf_dir}: {exc}") from None
     if not isinstance(values, tftest.TerraformValueDict):
         raise CouldNotEvaluate(f"`terraform output -json` in {tf_dir} did not print JSON")
-    return _from_value_dict(dict(values.items()), f"terraform output in {tf_dir}")
+    return _from_value_dict(values, f"terraform output in {tf_dir}")
 
 
 def load_outputs(

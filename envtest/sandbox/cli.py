@@ -16,12 +16,10 @@ from pathlib import Path
 
 from envtest.sandbox import squid
 from envtest.sandbox import world as w
+from envtest.sandbox.handle import ALLOWLIST_PATH
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.seed import seed, write_host_file
 from envtest.sandbox.tls import make_certificates
-
-ALLOWLIST_PATH = "/etc/squid/domain-allowlist.conf"
-
 
 def _moto_ready(endpoint: str) -> Callable[[], bool]:
     def ready() -> bool:
@@ -87,7 +85,7 @@ def start_sandbox(directory: Path) -> dict[str, str]:
         (directory / parent).chmod(0o755)
     state_dir = directory / "squid"
     user = squid.proxy_user()
-    squid.prepare(state_dir, user)
+    squid.prepare(state_dir, user, readable=[allowlist])
     hosts_file = state_dir / "hosts"
     hosts_file.write_text(f"{upstream_ip} {' '.join(upstream_names)}\n")
     squid_port = free_port()
@@ -95,7 +93,8 @@ def start_sandbox(directory: Path) -> dict[str, str]:
     conf.write_text(squid.squid_conf(port=squid_port, allowlist=allowlist, hosts_file=hosts_file,
                                      state_dir=state_dir, run_as=user))
     proxy = start("squid", [squid_binary, "-N", "-f", str(conf)], directory)
-    wait_until("squid", lambda: port_open("127.0.0.1", squid_port), proxy, state_dir / "cache.log", timeout=30)
+    wait_until("squid", lambda: port_open("127.0.0.1", squid_port), proxy, directory / "logs" / "squid.log",
+               timeout=30)
     wait_until("the moto server", _moto_ready(endpoint), moto, directory / "logs" / "moto.log", timeout=60)
 
     proxy_url = f"http://127.0.0.1:{squid_port}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import stat
 from pathlib import Path
 
 from envtest.sandbox.processes import SandboxError
@@ -20,6 +21,12 @@ INSTALL_HINT = "install it with: apt-get update && apt-get install -y squid   (o
 
 
 def find_squid() -> str:
+    """ENVTEST_SQUID if set, else squid on PATH, else Debian's /usr/sbin/squid."""
+    chosen = os.environ.get("ENVTEST_SQUID")
+    if chosen:
+        if os.access(chosen, os.X_OK):
+            return chosen
+        raise SandboxError(f"ENVTEST_SQUID={chosen} is not an executable squid; {INSTALL_HINT}")
     for candidate in (shutil.which("squid"), "/usr/sbin/squid"):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -75,9 +82,19 @@ def proxy_user() -> str | None:
     return None
 
 
-def prepare(state_dir: Path, user: str | None) -> None:
-    """squid writes its logs after dropping privileges: let that user write them."""
+def prepare(state_dir: Path, user: str | None, readable: list[Path]) -> None:
+    """squid reads the allowlist and writes its logs after dropping privileges to `user`."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    if user:
-        entry = pwd.getpwnam(user)
-        os.chown(state_dir, entry.pw_uid, entry.pw_gid)
+    if not user:
+        return
+    entry = pwd.getpwnam(user)
+    os.chown(state_dir, entry.pw_uid, entry.pw_gid)
+    for path in [state_dir, *readable]:
+        for parent in path.resolve().parents:
+            info = parent.stat()
+            if not (info.st_mode & stat.S_IXOTH or info.st_uid == entry.pw_uid):
+                raise SandboxError(
+                    f"squid runs as user {user} and cannot reach {path}: {parent} is mode "
+                    f"{stat.filemode(info.st_mode)}. Put the sandbox directory under /tmp, or anywhere "
+                    "every parent directory is world-searchable."
+                )

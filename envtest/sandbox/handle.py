@@ -1,0 +1,66 @@
+"""A running sandbox, opened from its directory: reset it, or change it to seed a fault."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.request
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from envtest.sandbox import world as w
+from envtest.sandbox.seed import seed, write_host_file
+
+ALLOWLIST_PATH = "/etc/squid/domain-allowlist.conf"
+
+
+class Sandbox:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory.resolve()
+        self.state: dict[str, Any] = json.loads((self.directory / "sandbox.json").read_text())
+        self.environ: dict[str, str] = json.loads((self.directory / "env.json").read_text())
+        self.canaries = w.Canaries(**json.loads((self.directory / "canaries.json").read_text()))
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.state["moto_endpoint"])
+
+    @cached_property
+    def _session(self) -> boto3.session.Session:
+        return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                     region_name=w.REGION)
+
+    def client(self, service: str) -> Any:
+        """An unguarded client: sandbox set-up and fault seeding write on purpose."""
+        return self._session.client(service, endpoint_url=self.endpoint)
+
+    def host_path(self, role: str, path: str) -> Path:
+        return self.directory / "hosts" / role / path.lstrip("/")
+
+    def moto_state(self) -> bytes:
+        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=10) as answer:
+            return bytes(answer.read())
+
+    def reload_squid(self) -> None:
+        """SIGHUP makes squid re-read its configuration and allowlist, as `squid -k reconfigure` does."""
+        pid = int((self.directory / "pids" / "squid.pid").read_text())
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(1.0)  # squid reconfigures asynchronously; there is no ready signal to wait on
+
+    def reset(self) -> None:
+        """Back to the clean, seeded state (same canaries, same processes)."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        allowlist = self.host_path("outboundproxy", ALLOWLIST_PATH)
+        if allowlist.read_text() != w.ALLOWLIST:
+            write_host_file(self.directory / "hosts", "outboundproxy", ALLOWLIST_PATH, w.ALLOWLIST)
+            self.reload_squid()
+        seeded = seed(self.endpoint, self.directory, self.canaries, self.environ["PROXY_URL"])
+        self.state.update(seeded)
+        (self.directory / "sandbox.json").write_text(json.dumps(self.state, indent=2))

@@ -1,0 +1,140 @@
+"""The suite against the real sandbox: the clean sandbox passes every check,
+and each seeded fault is caught by the check that exists for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from envtest.sandbox.faults import FAULTS, Fault
+from envtest.sandbox.handle import Sandbox
+from selftests.conftest import run_suite
+
+pytestmark = pytest.mark.sandbox
+
+ALL_CHECKS = {
+    "test_env_runner_group_exists",
+    "test_every_desired_env_runner_instance_is_in_service",
+    "test_env_runner_instances_carry_the_boot_tags",
+    "test_gitlab_config_bucket_is_the_envs_and_exists",
+    "test_runner_registration_token_is_present_and_token_shaped",
+    "test_outbound_proxy_accepts_connections",
+    "test_gitlab_host_answers_through_the_proxy",
+}
+
+
+def test_clean_sandbox_passes_every_check(sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    run = run_suite(["sandbox"], sandbox_env, tmp_path)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    verdicts = run.verdicts()
+    assert set(verdicts) >= ALL_CHECKS
+    assert set(verdicts.values()) == {"passed"}, verdicts
+    properties = {p.name: p.value for suite in run.junit for p in suite.properties()}
+    assert properties["env"] == "sandbox"
+    assert properties["account"] == "********9012"
+    assert int(properties["api_calls"]) > 0
+    assert properties["run_kind"] == "sandbox"
+    assert {case.classname for suite in run.junit for case in suite} == {"runner"}
+
+
+def test_parallel_workers_share_what_was_gathered(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    serial = run_suite(["sandbox"], sandbox_env, tmp_path)
+    parallel = run_suite(["sandbox", "-n", "2"], sandbox_env, tmp_path)
+    assert serial.exit_code == parallel.exit_code == 0, parallel.stdout + parallel.stderr
+    calls = [next(p.value for s in r.junit for p in s.properties() if p.name == "api_calls") for r in (serial, parallel)]
+    # Each kind of state is read once per run, whichever worker asks first.
+    assert calls[0] == calls[1], calls
+
+
+def _fault_params() -> list[pytest.param]:
+    return [pytest.param(fault, id=f"{fault.id}: {fault.title}") for fault in FAULTS.values()]
+
+
+@pytest.mark.parametrize("fault", _fault_params())
+def test_seeded_fault_is_caught(fault: Fault, clean_sandbox: Sandbox, sandbox_env: dict[str, str],
+                                tmp_path: Path) -> None:
+    fault.seed(clean_sandbox)
+    run = run_suite(["sandbox"], {**sandbox_env, **fault.env}, tmp_path)
+    output = run.stdout + run.stderr
+    assert run.exit_code == fault.exit_code, output
+    verdicts = run.verdicts()
+    if fault.exit_code == 2:
+        # Stopped before any check: one error naming both sides, and nothing passed.
+        assert "passed" not in verdicts.values(), verdicts
+        assert list(verdicts.values()) == ["error"]
+        text = run.text_of(next(iter(verdicts)))
+        assert "sandbox" in text and ("other" in text or "9012" in text), text
+        return
+    failed = {name for name, verdict in verdicts.items() if verdict == "failed"}
+    errored = {name for name, verdict in verdicts.items() if verdict == "error"}
+    assert failed == set(fault.caught_by), verdicts
+    assert errored <= set(fault.cannot_evaluate), verdicts
+    for check in fault.caught_by:
+        text = run.text_of(check)
+        assert "expected:" in text and "found:" in text and "fix:" in text, text
+    assert "What to fix:" in run.stdout
+
+
+def test_a_check_that_writes_to_aws_fails_with_the_operation_named(sandbox_env: dict[str, str],
+                                                                     tmp_path: Path) -> None:
+    check = Path(__file__).resolve().parents[1] / "tests" / "test_zz_selftest_write_probe.py"
+    check.write_text(
+        "def test_writes_a_tag(aws):\n"
+        "    aws.client('s3').put_object(Bucket='login-gov.secrets.123456789012-us-west-2', Key='x', Body=b'x')\n"
+    )
+    try:
+        run = run_suite(["sandbox", "-t", str(check)], sandbox_env, tmp_path)
+    finally:
+        check.unlink()
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.verdicts() == {"test_writes_a_tag": "failed"}
+    assert "read-only guard refused s3:PutObject" in run.text_of("test_writes_a_tag")
+
+
+def test_missing_credentials_stop_the_run_with_one_line(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in sandbox_env.items() if not k.startswith("AWS_ACCESS") and not k.startswith("AWS_SECRET")
+           and k != "AWS_SESSION_TOKEN"}
+    env["AWS_SHARED_CREDENTIALS_FILE"] = env["AWS_CONFIG_FILE"] = str(tmp_path / "none")
+    run = run_suite(["sandbox"], env, tmp_path)
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert "no AWS credentials found" in run.stderr
+    assert "passed" not in run.verdicts().values()
+
+
+def test_unreachable_endpoint_stops_the_run(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    from envtest.sandbox.processes import free_port
+
+    env = {**sandbox_env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    run = run_suite(["sandbox"], env, tmp_path, timeout=120)
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert "did not answer" in run.stderr
+    assert "passed" not in run.verdicts().values()
+
+
+def test_proxy_down_fails_the_proxy_checks_with_the_cause(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    from envtest.sandbox.processes import free_port
+
+    env = {**sandbox_env, "PROXY_URL": f"http://127.0.0.1:{free_port()}"}
+    run = run_suite(["sandbox"], env, tmp_path)
+    assert run.exit_code == 1
+    verdicts = run.verdicts()
+    assert verdicts["test_outbound_proxy_accepts_connections"] == "failed"
+    assert verdicts["test_gitlab_host_answers_through_the_proxy"] == "failed"
+    assert "connection refused" in run.text_of("test_outbound_proxy_accepts_connections")
+
+
+def test_secrets_never_reach_any_output(clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    """The canaries stay out of stdout, stderr and JUnit, in a clean run and in a failing one."""
+    runs = [run_suite(["sandbox"], sandbox_env, tmp_path)]
+    # A token with the wrong shape: the failure must describe it without showing it.
+    clean_sandbox.client("s3").put_object(
+        Bucket="login-gov-sandbox-gitlabconfig-123456789012-us-west-2", Key="gitlab_runner_token",
+        Body=f"{clean_sandbox.canaries.registration_token} trailing words\n".encode())
+    runs.append(run_suite(["sandbox", "-n", "2"], sandbox_env, tmp_path))
+    assert runs[1].exit_code == 1
+    for run in runs:
+        outputs = {"stdout": run.stdout, "stderr": run.stderr, "junit": run.junit_path.read_text()}
+        for canary in clean_sandbox.canaries.all():
+            for where, text in outputs.items():
+                assert canary not in text, f"a canary secret leaked into {where}"
