@@ -16,12 +16,7 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.resource}\n"
-            f"  expected: {self.expected}\n"
-            f"  found:    {self.found}\n"
-            f"  fix:      {self.fix}"
-        )
+        return f"{self.resource}\n  expected: {self.expected}\n  found:    {self.found}\n  fix:      {self.fix}"
 
 
 def fail(*problems: Problem) -> NoReturn:

@@ -126,8 +126,9 @@ def git_sha() -> str:
     if os.environ.get("ENVTEST_GIT_SHA"):
         return os.environ["ENVTEST_GIT_SHA"]
     if (ROOT / ".git").exists() and shutil.which("git"):
-        done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=False
+        )
         if done.returncode == 0:
             return done.stdout.strip()
     return "unknown"
@@ -159,7 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.sandbox_up or args.sandbox_down:
             from envtest.sandbox import cli as sandbox_cli
 
-            return sandbox_cli.up(Path(args.sandbox_up)) if args.sandbox_up else sandbox_cli.down(Path(args.sandbox_down))
+            return (
+                sandbox_cli.up(Path(args.sandbox_up)) if args.sandbox_up else sandbox_cli.down(Path(args.sandbox_down))
+            )
         if args.sandbox:
             from envtest.sandbox import cli as sandbox_cli
 
@@ -202,8 +205,11 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
             "git_sha": git_sha(),
             "run_kind": run_kind(environ),
         }
-        print(f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
-              f"account {outcome.masked_account}, run kind {properties['run_kind']}", flush=True)
+        print(
+            f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
+            f"account {outcome.masked_account}, run kind {properties['run_kind']}",
+            flush=True,
+        )
         if outcome.terraform_note:
             print(f"note: {outcome.terraform_note}", flush=True)
         if outcome.stop_reason:
@@ -213,8 +219,13 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
             print(f"JUnit: {junit_path}")
             return 2
         command = [
-            sys.executable, "-m", "pytest",
-            "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(ROOT / "pytest.ini"),
+            "--rootdir",
+            str(ROOT),
             f"--junitxml={junit_path}",
             *pytest_selection(args.test),
         ]
@@ -227,16 +238,19 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
             print(f"\nno check matches -t {args.test!r} (exit 2)", file=sys.stderr)
             return 2
         if not junit_path.exists():
-            junit.preflight_failure(junit_path, "pytest", f"pytest stopped with exit code {pytest_rc} "
-                                    "before writing a report", properties)
+            junit.preflight_failure(
+                junit_path, "pytest", f"pytest stopped with exit code {pytest_rc} before writing a report", properties
+            )
             print(f"\npytest stopped with exit code {pytest_rc} before writing a report (exit 2)", file=sys.stderr)
             return 2
         summary = junit.finalize(junit_path, properties)
         code = junit.exit_code(summary)
         if pytest_rc not in (0, 1) and code == 0:
             code = 2
-        print(f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
-              f"{summary.skipped} skipped; {properties['api_calls']} AWS API calls")
+        print(
+            f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
+            f"{summary.skipped} skipped; {properties['api_calls']} AWS API calls"
+        )
         table = junit.failure_table(summary)
         if table:
             print("\nWhat to fix:\n" + table)
@@ -255,8 +269,19 @@ def _calls(run_dir: Path) -> int:
 
 
 def self_test(extra: list[str]) -> int:
-    command = [sys.executable, "-m", "pytest", "-c", str(ROOT / "selftests" / "pytest.ini"),
-               "--rootdir", str(ROOT), str(ROOT / "selftests"), *extra]
+    """The project's own tests; extra arguments go to pytest (paths narrow the run)."""
+    narrowed = any(Path(arg.split("::")[0]).exists() for arg in extra if not arg.startswith("-"))
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        str(ROOT / "selftests" / "pytest.ini"),
+        "--rootdir",
+        str(ROOT),
+        *([] if narrowed else [str(ROOT / "selftests")]),
+        *extra,
+    ]
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
@@ -276,8 +301,10 @@ def merge_junit(args: list[str]) -> int:
     except Exception as exc:  # junitparser raises several types for bad XML
         print(f"--merge-junit: cannot read the inputs: {exc}", file=sys.stderr)
         return 2
-    print(f"merged {len(inputs)} file(s) into {out}: {summary.passed} passed, {summary.failed} failed, "
-          f"{summary.errors} errors, {summary.skipped} skipped")
+    print(
+        f"merged {len(inputs)} file(s) into {out}: {summary.passed} passed, {summary.failed} failed, "
+        f"{summary.errors} errors, {summary.skipped} skipped"
+    )
     table = junit.failure_table(summary)
     if table:
         print(table)

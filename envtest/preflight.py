@@ -42,7 +42,9 @@ def preflight(settings: Settings) -> Outcome:
             return Outcome("unknown", "aws_credentials", str(exc))
         account = identity["Account"]
         expected_account = settings.expected_account_id or policy.account_id
-        expected_source = "EXPECTED_ACCOUNT_ID" if settings.expected_account_id else "policy/envs/" + settings.env_name + ".toml"
+        expected_source = (
+            "EXPECTED_ACCOUNT_ID" if settings.expected_account_id else "policy/envs/" + settings.env_name + ".toml"
+        )
         terraform_env = terraform_source = None
         note = ""
         try:
@@ -62,18 +64,21 @@ def preflight(settings: Settings) -> Outcome:
         except CouldNotEvaluate as exc:
             # Checks that need the outputs will report this as their error.
             note = f"terraform outputs not read: {exc}"
-        reasons = wrong_environment(Facts(
-            env=settings.env_name,
-            terraform_env=terraform_env,
-            terraform_source=terraform_source,
-            account=account,
-            expected_account=expected_account,
-            expected_account_source=expected_source,
-        ))
+        reasons = wrong_environment(
+            Facts(
+                env=settings.env_name,
+                terraform_env=terraform_env,
+                terraform_source=terraform_source,
+                account=account,
+                expected_account=expected_account,
+                expected_account_source=expected_source,
+            )
+        )
         masked = mask_account(account)
         if reasons:
-            return Outcome(masked, "wrong_environment",
-                           "; ".join(reasons) + ". Refusing to test the wrong environment.", note)
+            return Outcome(
+                masked, "wrong_environment", "; ".join(reasons) + ". Refusing to test the wrong environment.", note
+            )
         return Outcome(masked, terraform_note=note)
     finally:
         write_call_count(settings.run_dir)

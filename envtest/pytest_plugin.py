@@ -135,7 +135,10 @@ def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], s
         tf_dir=settings.tf_dir,
         tf_binary=settings.tf_binary,
         outputs_json=settings.tf_outputs_json,
-        state_location=(settings.tf_state_bucket or name("tf_state_bucket"), settings.tf_state_key or name("tf_state_key")),
+        state_location=(
+            settings.tf_state_bucket or name("tf_state_bucket"),
+            settings.tf_state_key or name("tf_state_key"),
+        ),
         read_object=inventory.object_bytes,
     )
 
@@ -155,7 +158,9 @@ def env_runner_instances(
         raise CouldNotEvaluate(f"Auto Scaling group {name('env_runner_asg')} does not exist")
     ids = [i["InstanceId"] for i in env_runner_group["Instances"] if i["LifecycleState"] == "InService"]
     if not ids:
-        raise CouldNotEvaluate(f"Auto Scaling group {env_runner_group['AutoScalingGroupName']} has no InService instance")
+        raise CouldNotEvaluate(
+            f"Auto Scaling group {env_runner_group['AutoScalingGroupName']} has no InService instance"
+        )
     return inventory.instances(ids)
 
 
@@ -174,7 +179,9 @@ def host(settings: Settings, aws: Aws, inventory: Inventory, policy: Policy, acc
             raise CouldNotEvaluate(f"policy [hosts.asg] names no Auto Scaling group for role {role!r}")
         group_name = templates[role].format(env=settings.env_name, account=account, region=settings.region)
         group = inventory.autoscaling_group(group_name)
-        in_service = sorted(i["InstanceId"] for i in (group or {}).get("Instances", []) if i["LifecycleState"] == "InService")
+        in_service = sorted(
+            i["InstanceId"] for i in (group or {}).get("Instances", []) if i["LifecycleState"] == "InService"
+        )
         if not in_service:
             raise CouldNotEvaluate(f"no InService instance in {group_name} to reach role {role!r} through SSM")
         return Ssm(aws, in_service[0])

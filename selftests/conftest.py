@@ -19,9 +19,21 @@ from envtest.sandbox.handle import Sandbox
 from envtest.sandbox.processes import SandboxError, stop_all
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRUB = ("MY_ENV", "CI_COMMIT_BRANCH", "ENV_NAME", "AWS_PROFILE", "AWS_VAULT", "EXPECTED_ACCOUNT_ID",
-         "TF_OUTPUTS_JSON", "TF_DIR", "TF_STATE_BUCKET", "TF_STATE_KEY", "HOSTS_ROOT", "PROXY_URL",
-         "ENVTEST_DISRUPTIVE")
+SCRUB = (
+    "MY_ENV",
+    "CI_COMMIT_BRANCH",
+    "ENV_NAME",
+    "AWS_PROFILE",
+    "AWS_VAULT",
+    "EXPECTED_ACCOUNT_ID",
+    "TF_OUTPUTS_JSON",
+    "TF_DIR",
+    "TF_STATE_BUCKET",
+    "TF_STATE_KEY",
+    "HOSTS_ROOT",
+    "PROXY_URL",
+    "ENVTEST_DISRUPTIVE",
+)
 
 
 @dataclass
@@ -63,8 +75,15 @@ def base_environ() -> dict[str, str]:
 def run_suite(args: list[str], environ: dict[str, str], tmp_path: Path, timeout: float = 180) -> Run:
     """Run the command line (`python -m envtest`, what run_tests.sh execs) in a subprocess."""
     junit = tmp_path / f"junit-{len(list(tmp_path.glob('junit-*.xml')))}.xml"
-    done = subprocess.run([sys.executable, "-m", "envtest", "-j", str(junit), *args], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "envtest", "-j", str(junit), *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return Run(done.returncode, done.stdout, done.stderr, junit)
 
 

@@ -21,6 +21,8 @@ ALL_CHECKS = {
     "test_runner_registration_token_is_present_and_token_shaped",
     "test_outbound_proxy_accepts_connections",
     "test_gitlab_host_answers_through_the_proxy",
+    "test_terraform_outputs_name_this_environment",
+    "test_terraform_outputs_agree_with_the_running_env_runner",
 }
 
 
@@ -35,14 +37,16 @@ def test_clean_sandbox_passes_every_check(sandbox: Sandbox, sandbox_env: dict[st
     assert properties["account"] == "********9012"
     assert int(properties["api_calls"]) > 0
     assert properties["run_kind"] == "sandbox"
-    assert {case.classname for suite in run.junit for case in suite} == {"runner"}
+    assert {case.classname for suite in run.junit for case in suite} == {"runner", "terraform"}
 
 
 def test_parallel_workers_share_what_was_gathered(sandbox_env: dict[str, str], tmp_path: Path) -> None:
     serial = run_suite(["sandbox"], sandbox_env, tmp_path)
     parallel = run_suite(["sandbox", "-n", "2"], sandbox_env, tmp_path)
     assert serial.exit_code == parallel.exit_code == 0, parallel.stdout + parallel.stderr
-    calls = [next(p.value for s in r.junit for p in s.properties() if p.name == "api_calls") for r in (serial, parallel)]
+    calls = [
+        next(p.value for s in r.junit for p in s.properties() if p.name == "api_calls") for r in (serial, parallel)
+    ]
     # Each kind of state is read once per run, whichever worker asks first.
     assert calls[0] == calls[1], calls
 
@@ -52,8 +56,9 @@ def _fault_params() -> list[pytest.param]:
 
 
 @pytest.mark.parametrize("fault", _fault_params())
-def test_seeded_fault_is_caught(fault: Fault, clean_sandbox: Sandbox, sandbox_env: dict[str, str],
-                                tmp_path: Path) -> None:
+def test_seeded_fault_is_caught(
+    fault: Fault, clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path
+) -> None:
     fault.seed(clean_sandbox)
     run = run_suite(["sandbox"], {**sandbox_env, **fault.env}, tmp_path)
     output = run.stdout + run.stderr
@@ -76,8 +81,7 @@ def test_seeded_fault_is_caught(fault: Fault, clean_sandbox: Sandbox, sandbox_en
     assert "What to fix:" in run.stdout
 
 
-def test_a_check_that_writes_to_aws_fails_with_the_operation_named(sandbox_env: dict[str, str],
-                                                                     tmp_path: Path) -> None:
+def test_a_check_that_writes_to_aws_fails_with_the_operation_named(sandbox_env: dict[str, str], tmp_path: Path) -> None:
     check = Path(__file__).resolve().parents[1] / "tests" / "test_zz_selftest_write_probe.py"
     check.write_text(
         "def test_writes_a_tag(aws):\n"
@@ -93,8 +97,11 @@ def test_a_check_that_writes_to_aws_fails_with_the_operation_named(sandbox_env: 
 
 
 def test_missing_credentials_stop_the_run_with_one_line(sandbox_env: dict[str, str], tmp_path: Path) -> None:
-    env = {k: v for k, v in sandbox_env.items() if not k.startswith("AWS_ACCESS") and not k.startswith("AWS_SECRET")
-           and k != "AWS_SESSION_TOKEN"}
+    env = {
+        k: v
+        for k, v in sandbox_env.items()
+        if not k.startswith("AWS_ACCESS") and not k.startswith("AWS_SECRET") and k != "AWS_SESSION_TOKEN"
+    }
     env["AWS_SHARED_CREDENTIALS_FILE"] = env["AWS_CONFIG_FILE"] = str(tmp_path / "none")
     run = run_suite(["sandbox"], env, tmp_path)
     assert run.exit_code == 2, run.stdout + run.stderr
@@ -129,8 +136,10 @@ def test_secrets_never_reach_any_output(clean_sandbox: Sandbox, sandbox_env: dic
     runs = [run_suite(["sandbox"], sandbox_env, tmp_path)]
     # A token with the wrong shape: the failure must describe it without showing it.
     clean_sandbox.client("s3").put_object(
-        Bucket="login-gov-sandbox-gitlabconfig-123456789012-us-west-2", Key="gitlab_runner_token",
-        Body=f"{clean_sandbox.canaries.registration_token} trailing words\n".encode())
+        Bucket="login-gov-sandbox-gitlabconfig-123456789012-us-west-2",
+        Key="gitlab_runner_token",
+        Body=f"{clean_sandbox.canaries.registration_token} trailing words\n".encode(),
+    )
     runs.append(run_suite(["sandbox", "-n", "2"], sandbox_env, tmp_path))
     assert runs[1].exit_code == 1
     for run in runs:

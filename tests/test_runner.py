@@ -16,55 +16,71 @@ RUNBOOK_DEBUG = "runbook, 'Debugging env_runner issues'"
 
 def test_env_runner_group_exists(env_runner_group: dict[str, Any] | None, name: Callable[[str], str]) -> None:
     if env_runner_group is None:
-        fail(Problem(
-            resource=f"Auto Scaling group {name('env_runner_asg')}",
-            expected="the group exists",
-            found="no such group",
-            fix="terraform the environment with gitlab_runner_enabled = true in vars/<env>.tfvars",
-        ))
+        fail(
+            Problem(
+                resource=f"Auto Scaling group {name('env_runner_asg')}",
+                expected="the group exists",
+                found="no such group",
+                fix="terraform the environment with gitlab_runner_enabled = true in vars/<env>.tfvars",
+            )
+        )
 
 
 def test_every_desired_env_runner_instance_is_in_service(
     env_runner_group: dict[str, Any] | None, name: Callable[[str], str]
 ) -> None:
     if env_runner_group is None:
-        fail(Problem(f"Auto Scaling group {name('env_runner_asg')}", "the group exists", "no such group",
-                     "see test_env_runner_group_exists"))
+        fail(
+            Problem(
+                f"Auto Scaling group {name('env_runner_asg')}",
+                "the group exists",
+                "no such group",
+                "see test_env_runner_group_exists",
+            )
+        )
     group = env_runner_group["AutoScalingGroupName"]
     states = {i["InstanceId"]: i["LifecycleState"] for i in env_runner_group["Instances"]}
     in_service = sorted(i for i, s in states.items() if s == "InService")
     wanted = max(1, int(env_runner_group["DesiredCapacity"]))
     if len(in_service) < wanted:
         others = ", ".join(f"{i} {s}" for i, s in sorted(states.items()) if s != "InService") or "no instances"
-        fail(Problem(
-            resource=f"Auto Scaling group {group} (desired {env_runner_group['DesiredCapacity']}, "
-                     f"min {env_runner_group['MinSize']})",
-            expected=f"at least {wanted} InService instance(s)",
-            found=f"{len(in_service)} InService; {others}",
-            fix="check the group's activity history for launch failures, then tail "
+        fail(
+            Problem(
+                resource=f"Auto Scaling group {group} (desired {env_runner_group['DesiredCapacity']}, "
+                f"min {env_runner_group['MinSize']})",
+                expected=f"at least {wanted} InService instance(s)",
+                found=f"{len(in_service)} InService; {others}",
+                fix="check the group's activity history for launch failures, then tail "
                 f"/var/log/cloud-init-output.log on the newest instance ({RUNBOOK_DEBUG})",
-        ))
+            )
+        )
 
 
-def test_env_runner_instances_carry_the_boot_tags(
-    runner_tags: dict[str, dict[str, str]], policy: Policy
-) -> None:
+def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[str, str]], policy: Policy) -> None:
     runner = policy.section("runner")
     problems = []
     for instance_id, tags in sorted(runner_tags.items()):
         absent = [key for key in runner["boot_tags"] if not tags.get(key)]
         if absent:
-            problems.append(Problem(
-                resource=f"instance {instance_id}",
-                expected=f"boot tags {', '.join(runner['boot_tags'])} all set",
-                found=f"missing or empty: {', '.join(absent)}",
-                fix="set the tags in the gitlab_runner_pool module's launch template and recycle the env runner; "
+            problems.append(
+                Problem(
+                    resource=f"instance {instance_id}",
+                    expected=f"boot tags {', '.join(runner['boot_tags'])} all set",
+                    found=f"missing or empty: {', '.join(absent)}",
+                    fix="set the tags in the gitlab_runner_pool module's launch template and recycle the env runner; "
                     "without gitlab_config_s3_bucket the runner cannot find its registration token",
-            ))
+                )
+            )
         for key, value in sorted(runner.get("tag_values", {}).items()):
             if tags.get(key) and tags[key] != value:
-                problems.append(Problem(f"instance {instance_id} tag {key}", repr(value), repr(tags[key]),
-                                        "fix the tag in the gitlab_runner_pool module and recycle"))
+                problems.append(
+                    Problem(
+                        f"instance {instance_id} tag {key}",
+                        repr(value),
+                        repr(tags[key]),
+                        "fix the tag in the gitlab_runner_pool module and recycle",
+                    )
+                )
     check(problems)
 
 
@@ -74,11 +90,23 @@ def test_gitlab_config_bucket_is_the_envs_and_exists(
     problems = []
     expected = name("gitlab_config_bucket")
     if gitlab_config_bucket != expected:
-        problems.append(Problem("tag gitlab_config_s3_bucket on the env runner", expected, gitlab_config_bucket,
-                                "point the tag at this env's gitlab config bucket"))
+        problems.append(
+            Problem(
+                "tag gitlab_config_s3_bucket on the env runner",
+                expected,
+                gitlab_config_bucket,
+                "point the tag at this env's gitlab config bucket",
+            )
+        )
     if not inventory.bucket_exists(gitlab_config_bucket):
-        problems.append(Problem(f"bucket {gitlab_config_bucket}", "the bucket exists", "no such bucket",
-                                "terraform the env's gitlab config bucket, or fix the instance tag"))
+        problems.append(
+            Problem(
+                f"bucket {gitlab_config_bucket}",
+                "the bucket exists",
+                "no such bucket",
+                "terraform the env's gitlab config bucket, or fix the instance tag",
+            )
+        )
     check(problems)
 
 
@@ -88,32 +116,48 @@ def test_runner_registration_token_is_present_and_token_shaped(
     token = policy.section("token")
     where = f"s3://{gitlab_config_bucket}/{name('gitlab_runner_token_key')}"
     facts = runner_token_facts
-    fix = (f"upload the runner registration token to {where}; an empty token makes registration fail "
-           f"({RUNBOOK_DEBUG}: 'make sure it's actually a real string, not empty')")
+    fix = (
+        f"upload the runner registration token to {where}; an empty token makes registration fail "
+        f"({RUNBOOK_DEBUG}: 'make sure it's actually a real string, not empty')"
+    )
     if not facts["exists"]:
         fail(Problem(where, "the object exists", "no such object", fix))
     if facts["stripped_length"] == 0:
         fail(Problem(where, "a non-empty token", f"{facts['size']} bytes, blank", fix))
     problems = []
     if not token["min_length"] <= facts["stripped_length"] <= token["max_length"]:
-        problems.append(Problem(where, f"a token of {token['min_length']}-{token['max_length']} characters",
-                                f"{facts['stripped_length']} characters", fix))
+        problems.append(
+            Problem(
+                where,
+                f"a token of {token['min_length']}-{token['max_length']} characters",
+                f"{facts['stripped_length']} characters",
+                fix,
+            )
+        )
     if facts["lines"] != 1 or not facts["matches_pattern"]:
-        problems.append(Problem(where, f"one line matching {token['pattern']}",
-                                f"{facts['lines']} line(s), {'matching' if facts['matches_pattern'] else 'not matching'}"
-                                " (value not shown)", fix))
+        problems.append(
+            Problem(
+                where,
+                f"one line matching {token['pattern']}",
+                f"{facts['lines']} line(s), {'matching' if facts['matches_pattern'] else 'not matching'}"
+                " (value not shown)",
+                fix,
+            )
+        )
     check(problems)
 
 
 def test_outbound_proxy_accepts_connections(proxy_tcp_probe: Probe, proxy_url: str) -> None:
     if not proxy_tcp_probe.ok:
-        fail(Problem(
-            resource=f"outbound proxy {proxy_url}",
-            expected="a TCP connection opens",
-            found=f"{proxy_tcp_probe.outcome}: {proxy_tcp_probe.detail} after {proxy_tcp_probe.seconds:.1f} s",
-            fix="check the runner's security group allows tcp 3128 to the proxy's group, and that the "
+        fail(
+            Problem(
+                resource=f"outbound proxy {proxy_url}",
+                expected="a TCP connection opens",
+                found=f"{proxy_tcp_probe.outcome}: {proxy_tcp_probe.detail} after {proxy_tcp_probe.seconds:.1f} s",
+                fix="check the runner's security group allows tcp 3128 to the proxy's group, and that the "
                 f"outboundproxy instances are InService ({RUNBOOK_DEBUG}: 'Be able to talk to the proxy')",
-        ))
+            )
+        )
 
 
 def test_gitlab_host_answers_through_the_proxy(gitlab_probe: Probe, gitlab_hostname: str, proxy_url: str) -> None:
@@ -122,12 +166,15 @@ def test_gitlab_host_answers_through_the_proxy(gitlab_probe: Probe, gitlab_hostn
     fixes = {
         "refused-by-proxy": f"add {gitlab_hostname} to /etc/squid/domain-allowlist.conf on the outbound proxy",
         "proxy-could-not-connect": "the proxy cannot reach GitLab: check the GitLab VPC endpoint and its private "
-                                   "DNS name in the env's zone",
+        "DNS name in the env's zone",
         "hung": "look at the network path between the runner, the proxy and the GitLab VPC endpoint",
     }
-    fail(Problem(
-        resource=f"GitLab host {gitlab_hostname} through {proxy_url}",
-        expected="an HTTP answer from GitLab",
-        found=f"{gitlab_probe.outcome}: {gitlab_probe.detail} ({gitlab_probe.target}, {gitlab_probe.seconds:.1f} s)",
-        fix=fixes.get(gitlab_probe.outcome, "see the detail above") + f" ({RUNBOOK_DEBUG})",
-    ))
+    fail(
+        Problem(
+            resource=f"GitLab host {gitlab_hostname} through {proxy_url}",
+            expected="an HTTP answer from GitLab",
+            found=f"{gitlab_probe.outcome}: {gitlab_probe.detail} "
+            f"({gitlab_probe.target}, {gitlab_probe.seconds:.1f} s)",
+            fix=fixes.get(gitlab_probe.outcome, "see the detail above") + f" ({RUNBOOK_DEBUG})",
+        )
+    )

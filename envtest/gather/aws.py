@@ -115,7 +115,8 @@ class Aws:
     def __init__(self, region: str) -> None:
         self.region = region
         self._session = boto3.session.Session(region_name=region)
-        self._session.events.register("before-call.*.*", _before_call)
+        # First, so nothing that answers a call early (a Stubber, a cache) can slip past the guard.
+        self._session.events.register_first("before-call.*.*", _before_call)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 

@@ -100,9 +100,7 @@ class Ssm:
     def _ensure_managed(self) -> None:
         ssm = self.aws.client("ssm")
         try:
-            answer = ssm.describe_instance_information(
-                Filters=[{"Key": "InstanceIds", "Values": [self.instance_id]}]
-            )
+            answer = ssm.describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": [self.instance_id]}])
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise describe_aws_error(exc, f"ssm:DescribeInstanceInformation {self.instance_id}") from exc
         infos = answer.get("InstanceInformationList", [])
@@ -113,9 +111,7 @@ class Ssm:
                 "and ec2messages endpoints"
             )
         if infos[0].get("PingStatus") != "Online":
-            raise CouldNotEvaluate(
-                f"{self.instance_id}: SSM agent is {infos[0].get('PingStatus')}, not Online"
-            )
+            raise CouldNotEvaluate(f"{self.instance_id}: SSM agent is {infos[0].get('PingStatus')}, not Online")
 
     def run(self, command: str, timeout: float = 60.0) -> CommandResult:
         self._ensure_managed()

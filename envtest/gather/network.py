@@ -47,11 +47,13 @@ def tcp_connect(host: str, port: int, timeout: float) -> Probe:
     except TimeoutError:
         return Probe(target, False, "hung", f"no TCP answer within {timeout:g} s", seconds=time.monotonic() - start)
     except ConnectionRefusedError:
-        return Probe(target, False, "refused", "connection refused (nothing listens there)",
-                     seconds=time.monotonic() - start)
+        return Probe(
+            target, False, "refused", "connection refused (nothing listens there)", seconds=time.monotonic() - start
+        )
     except socket.gaierror as exc:
-        return Probe(target, False, "error", f"name does not resolve ({exc.strerror})",
-                     seconds=time.monotonic() - start)
+        return Probe(
+            target, False, "error", f"name does not resolve ({exc.strerror})", seconds=time.monotonic() - start
+        )
     except OSError as exc:
         return Probe(target, False, "error", f"{exc.strerror or exc}", seconds=time.monotonic() - start)
     return Probe(target, True, "answered", "TCP connection opened", seconds=time.monotonic() - start)
@@ -77,16 +79,32 @@ def https_through_proxy(
         elapsed = time.monotonic() - start
         match = _TUNNEL_STATUS.search(str(exc))
         if match and match.group(1) == "403":
-            return Probe(url, False, "refused-by-proxy", "the proxy refused the CONNECT with 403 (not in its allowlist)",
-                         status=403, seconds=elapsed)
+            return Probe(
+                url,
+                False,
+                "refused-by-proxy",
+                "the proxy refused the CONNECT with 403 (not in its allowlist)",
+                status=403,
+                seconds=elapsed,
+            )
         if match:
-            return Probe(url, False, "proxy-could-not-connect",
-                         f"the proxy answered the CONNECT with {match.group(1)} (it could not reach the host)",
-                         status=int(match.group(1)), seconds=elapsed)
+            return Probe(
+                url,
+                False,
+                "proxy-could-not-connect",
+                f"the proxy answered the CONNECT with {match.group(1)} (it could not reach the host)",
+                status=int(match.group(1)),
+                seconds=elapsed,
+            )
         return Probe(url, False, "error", f"proxy error: {_short(exc)}", seconds=elapsed)
     except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout):
-        return Probe(url, False, "hung", f"no answer within {connect_timeout:g}+{read_timeout:g} s",
-                     seconds=time.monotonic() - start)
+        return Probe(
+            url,
+            False,
+            "hung",
+            f"no answer within {connect_timeout:g}+{read_timeout:g} s",
+            seconds=time.monotonic() - start,
+        )
     except requests.exceptions.SSLError as exc:
         return Probe(url, False, "error", f"TLS failed: {_short(exc)}", seconds=time.monotonic() - start)
     except requests.exceptions.RequestException as exc:
@@ -94,11 +112,22 @@ def https_through_proxy(
     elapsed = time.monotonic() - start
     if response.headers.get("X-Squid-Error"):
         # Plain-HTTP requests are answered by squid itself when it refuses.
-        return Probe(url, False, "refused-by-proxy",
-                     f"the proxy answered {response.status_code} ({response.headers['X-Squid-Error']})",
-                     status=response.status_code, seconds=elapsed)
-    return Probe(url, True, "answered", f"HTTP {response.status_code} from the host", status=response.status_code,
-                 seconds=elapsed)
+        return Probe(
+            url,
+            False,
+            "refused-by-proxy",
+            f"the proxy answered {response.status_code} ({response.headers['X-Squid-Error']})",
+            status=response.status_code,
+            seconds=elapsed,
+        )
+    return Probe(
+        url,
+        True,
+        "answered",
+        f"HTTP {response.status_code} from the host",
+        status=response.status_code,
+        seconds=elapsed,
+    )
 
 
 def _short(exc: BaseException) -> str:

@@ -25,11 +25,15 @@ from envtest.errors import CouldNotEvaluate
 from envtest.redact import Secret, register
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TerraformOutputs:
     source: str
     _values: Mapping[str, Any]
     sensitive: frozenset[str]
+
+    def __repr__(self) -> str:
+        # Never the values: a sensitive one would leak through any repr of this object.
+        return f"TerraformOutputs(source={self.source!r}, names={self.names()!r}, sensitive={sorted(self.sensitive)!r})"
 
     def names(self) -> list[str]:
         return sorted(self._values)

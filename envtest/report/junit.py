@@ -80,10 +80,14 @@ def summarize(xml: JUnitXml) -> Summary:
             text = _text_of(result)
             fixes = FIX_LINE.findall(text)
             first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-            summary.problems.append(Problem(
-                area=case.classname or "", name=case.name or "", kind=kind,
-                fix=fixes[0].strip() if fixes else first[:200],
-            ))
+            summary.problems.append(
+                Problem(
+                    area=case.classname or "",
+                    name=case.name or "",
+                    kind=kind,
+                    fix=fixes[0].strip() if fixes else first[:200],
+                )
+            )
     return summary
 
 

@@ -21,6 +21,7 @@ from envtest.sandbox.processes import SandboxError, free_port, port_open, start,
 from envtest.sandbox.seed import seed, write_host_file
 from envtest.sandbox.tls import make_certificates
 
+
 def _moto_ready(endpoint: str) -> Callable[[], bool]:
     def ready() -> bool:
         try:
@@ -42,14 +43,23 @@ def _start_upstream(directory: Path, tls: tuple[Path, Path, Path]) -> str:
     """Bind the upstream on :80/:443 of a random 127/8 address (those ports, like the real hosts)."""
     _, cert, key = tls
     last_error = ""
-    for attempt in range(5):
+    for _ in range(5):
         ip = f"127.{random.randint(64, 250)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
         name = "upstream"
-        proc = start(name, [sys.executable, "-m", "envtest.sandbox.upstream", ip, str(cert), str(key)], directory,
-                     env=_python_env())
+        proc = start(
+            name,
+            [sys.executable, "-m", "envtest.sandbox.upstream", ip, str(cert), str(key)],
+            directory,
+            env=_python_env(),
+        )
         try:
-            wait_until("the sandbox upstream", lambda ip=ip: port_open(ip, 443) and port_open(ip, 80), proc,
-                       directory / "logs" / f"{name}.log", timeout=10)
+            wait_until(
+                "the sandbox upstream",
+                lambda ip=ip: port_open(ip, 443) and port_open(ip, 80),
+                proc,
+                directory / "logs" / f"{name}.log",
+                timeout=10,
+            )
             return ip
         except SandboxError as exc:
             last_error = str(exc)
@@ -72,8 +82,12 @@ def start_sandbox(directory: Path) -> dict[str, str]:
 
     moto_port = free_port()
     endpoint = f"http://127.0.0.1:{moto_port}"
-    moto = start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], directory,
-                 env=_python_env())
+    moto = start(
+        "moto",
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        directory,
+        env=_python_env(),
+    )
 
     upstream_names = sorted(set(w.allowlist_exact_names()) | set(w.DENY_PROBE_NAMES))
     tls = make_certificates(directory / "tls", upstream_names)
@@ -90,11 +104,11 @@ def start_sandbox(directory: Path) -> dict[str, str]:
     hosts_file.write_text(f"{upstream_ip} {' '.join(upstream_names)}\n")
     squid_port = free_port()
     conf = state_dir / "squid.conf"
-    conf.write_text(squid.squid_conf(port=squid_port, allowlist=allowlist, hosts_file=hosts_file,
-                                     state_dir=state_dir, run_as=user))
+    conf.write_text(
+        squid.squid_conf(port=squid_port, allowlist=allowlist, hosts_file=hosts_file, state_dir=state_dir, run_as=user)
+    )
     proxy = start("squid", [squid_binary, "-N", "-f", str(conf)], directory)
-    wait_until("squid", lambda: port_open("127.0.0.1", squid_port), proxy, directory / "logs" / "squid.log",
-               timeout=30)
+    wait_until("squid", lambda: port_open("127.0.0.1", squid_port), proxy, directory / "logs" / "squid.log", timeout=30)
     wait_until("the moto server", _moto_ready(endpoint), moto, directory / "logs" / "moto.log", timeout=60)
 
     proxy_url = f"http://127.0.0.1:{squid_port}"
@@ -114,12 +128,19 @@ def start_sandbox(directory: Path) -> dict[str, str]:
         "ENVTEST_SANDBOX_DIR": str(directory),
     }
     (directory / "env.json").write_text(json.dumps(environ, indent=2))
-    lines = ["# envtest sandbox: `. DIR/env.sh && ./run_tests.sh \"$ENV_NAME\"`",
-             "unset AWS_PROFILE AWS_VAULT AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE"]
+    lines = [
+        '# envtest sandbox: `. DIR/env.sh && ./run_tests.sh "$ENV_NAME"`',
+        "unset AWS_PROFILE AWS_VAULT AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE",
+    ]
     lines += [f"export {key}={shlex.quote(value)}" for key, value in environ.items()]
     (directory / "env.sh").write_text("\n".join(lines) + "\n")
-    state = {"moto_endpoint": endpoint, "squid_port": squid_port, "upstream_ip": upstream_ip,
-             "upstream_names": upstream_names, **seeded}
+    state = {
+        "moto_endpoint": endpoint,
+        "squid_port": squid_port,
+        "upstream_ip": upstream_ip,
+        "upstream_names": upstream_names,
+        **seeded,
+    }
     (directory / "sandbox.json").write_text(json.dumps(state, indent=2))
     canary_file = directory / "canaries.json"
     canary_file.write_text(json.dumps(canaries.__dict__))
@@ -130,8 +151,10 @@ def start_sandbox(directory: Path) -> dict[str, str]:
 def up(directory: Path) -> int:
     directory = directory.resolve()
     if any((directory / "pids").glob("*.pid")):
-        print(f"a sandbox may already run from {directory}: run ./run_tests.sh --sandbox-down {directory} first",
-              file=sys.stderr)
+        print(
+            f"a sandbox may already run from {directory}: run ./run_tests.sh --sandbox-down {directory} first",
+            file=sys.stderr,
+        )
         return 2
     started = time.monotonic()
     try:
@@ -143,9 +166,11 @@ def up(directory: Path) -> int:
     except BaseException:
         stop_all(directory)
         raise
-    print(f"sandbox up in {time.monotonic() - started:.1f} s; now run:\n"
-          f"  . {directory}/env.sh && ./run_tests.sh \"$ENV_NAME\"\n"
-          f"and stop it with:\n  ./run_tests.sh --sandbox-down {directory}")
+    print(
+        f"sandbox up in {time.monotonic() - started:.1f} s; now run:\n"
+        f'  . {directory}/env.sh && ./run_tests.sh "$ENV_NAME"\n'
+        f"and stop it with:\n  ./run_tests.sh --sandbox-down {directory}"
+    )
     return 0
 
 
@@ -167,8 +192,11 @@ def run_all(run: Callable[[dict[str, str]], int]) -> int:
         except SandboxError as exc:
             print(f"sandbox: {exc}", file=sys.stderr)
             return 2
-        clean = {k: v for k, v in os.environ.items()
-                 if k not in {"AWS_PROFILE", "AWS_VAULT", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}}
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"AWS_PROFILE", "AWS_VAULT", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}
+        }
         return run({**clean, **environ})
     finally:
         stop_all(directory)

@@ -32,8 +32,7 @@ class Sandbox:
 
     @cached_property
     def _session(self) -> boto3.session.Session:
-        return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                     region_name=w.REGION)
+        return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=w.REGION)
 
     def client(self, service: str) -> Any:
         """An unguarded client: sandbox set-up and fault seeding write on purpose."""

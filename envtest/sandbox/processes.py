@@ -35,7 +35,9 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
         return False
 
 
-def start(name: str, argv: Sequence[str], directory: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start(
+    name: str, argv: Sequence[str], directory: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     logs = directory / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     pids = directory / "pids"
@@ -43,8 +45,13 @@ def start(name: str, argv: Sequence[str], directory: Path, env: dict[str, str] |
     log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
-            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env, cwd=directory,
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=directory,
         )
     finally:
         log.close()
@@ -52,8 +59,9 @@ def start(name: str, argv: Sequence[str], directory: Path, env: dict[str, str] |
     return proc
 
 
-def wait_until(what: str, ready: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path,
-               timeout: float = 30.0) -> None:
+def wait_until(
+    what: str, ready: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready():

@@ -14,15 +14,24 @@ import boto3
 
 from envtest.sandbox import world as w
 
-INTERFACE_ENDPOINTS = ["ssm", "ssmmessages", "ec2messages", "ecr.api", "ecr.dkr", "sts", "logs", "kms", "ec2",
-                       "autoscaling", "secretsmanager"]
+INTERFACE_ENDPOINTS = [
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
+    "ecr.api",
+    "ecr.dkr",
+    "sts",
+    "logs",
+    "kms",
+    "ec2",
+    "autoscaling",
+    "secretsmanager",
+]
 
 
 def _clients(endpoint: str) -> dict[str, Any]:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name=w.REGION)
-    return {name: session.client(name, endpoint_url=endpoint)
-            for name in ("ec2", "autoscaling", "s3", "ecr")}
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=w.REGION)
+    return {name: session.client(name, endpoint_url=endpoint) for name in ("ec2", "autoscaling", "s3", "ecr")}
 
 
 def _tags(**tags: str) -> list[dict[str, str]]:
@@ -30,96 +39,151 @@ def _tags(**tags: str) -> list[dict[str, str]]:
 
 
 def seed_network(ec2: Any) -> dict[str, Any]:
-    vpc = ec2.create_vpc(CidrBlock=w.VPC_CIDR, TagSpecifications=[
-        {"ResourceType": "vpc", "Tags": _tags(Name=f"login-vpc-{w.ENV}")}])["Vpc"]["VpcId"]
+    vpc = ec2.create_vpc(
+        CidrBlock=w.VPC_CIDR, TagSpecifications=[{"ResourceType": "vpc", "Tags": _tags(Name=f"login-vpc-{w.ENV}")}]
+    )["Vpc"]["VpcId"]
     subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=az, TagSpecifications=[
-            {"ResourceType": "subnet", "Tags": _tags(Name=f"{w.ENV}-private-{az}")}])["Subnet"]["SubnetId"]
+        ec2.create_subnet(
+            VpcId=vpc,
+            CidrBlock=cidr,
+            AvailabilityZone=az,
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": _tags(Name=f"{w.ENV}-private-{az}")}],
+        )["Subnet"]["SubnetId"]
         for cidr, az in (("10.42.1.0/24", f"{w.REGION}a"), ("10.42.2.0/24", f"{w.REGION}b"))
     ]
 
     def group(name: str, description: str, **tags: str) -> str:
-        group_id = ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc, TagSpecifications=[
-            {"ResourceType": "security-group", "Tags": _tags(**tags)}])["GroupId"]
+        group_id = ec2.create_security_group(
+            GroupName=name,
+            Description=description,
+            VpcId=vpc,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": _tags(**tags)}],
+        )["GroupId"]
         # Security groups start with "all traffic to 0.0.0.0/0"; terraform removes it.
-        ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=[
-            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ec2.revoke_security_group_egress(
+            GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        )
         return group_id
 
     base = group(f"{w.ENV}-base", "base group for every host", Name=f"{w.ENV}-base")
     proxy = group(f"{w.ENV}-obproxy", "outbound proxy", Name=f"{w.ENV}-obproxy")
     endpoints = group(f"{w.ENV}-endpoints", "VPC interface endpoints", Name=f"{w.ENV}-endpoints")
-    runner = group(f"login-gov-gitlabrunner-{w.ENV}", "env runner", Name=f"login-gov-gitlab_runner_security_group-{w.ENV}",
-                   role="gitlab")
+    runner = group(
+        f"login-gov-gitlabrunner-{w.ENV}",
+        "env runner",
+        Name=f"login-gov-gitlab_runner_security_group-{w.ENV}",
+        role="gitlab",
+    )
 
     def tcp(port: int, *, cidrs: list[str] = (), groups: list[str] = (), why: str) -> dict[str, Any]:
-        return {"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-                "IpRanges": [{"CidrIp": c, "Description": why} for c in cidrs],
-                "UserIdGroupPairs": [{"GroupId": g, "Description": why} for g in groups]}
+        return {
+            "IpProtocol": "tcp",
+            "FromPort": port,
+            "ToPort": port,
+            "IpRanges": [{"CidrIp": c, "Description": why} for c in cidrs],
+            "UserIdGroupPairs": [{"GroupId": g, "Description": why} for g in groups],
+        }
 
-    ec2.authorize_security_group_egress(GroupId=runner, IpPermissions=[
-        tcp(3128, groups=[proxy], why="outbound proxy"),
-        tcp(22, cidrs=w.GITHUB_CIDRS, why="github"),
-        tcp(8834, cidrs=[w.NESSUS_IP], why="nessus"),
-        tcp(22, cidrs=w.GITLAB_NLB_CIDRS, why="gitlab nlb"),
-        tcp(443, cidrs=w.GITLAB_NLB_CIDRS, why="gitlab nlb"),
-    ])
-    ec2.authorize_security_group_egress(GroupId=base, IpPermissions=[
-        tcp(443, groups=[endpoints], why="vpc interface endpoints")])
-    ec2.authorize_security_group_ingress(GroupId=endpoints, IpPermissions=[
-        tcp(443, groups=[base, runner], why="hosts to vpc endpoints")])
-    ec2.authorize_security_group_ingress(GroupId=proxy, IpPermissions=[
-        tcp(3128, groups=[runner], why="env runner to proxy")])
+    ec2.authorize_security_group_egress(
+        GroupId=runner,
+        IpPermissions=[
+            tcp(3128, groups=[proxy], why="outbound proxy"),
+            tcp(22, cidrs=w.GITHUB_CIDRS, why="github"),
+            tcp(8834, cidrs=[w.NESSUS_IP], why="nessus"),
+            tcp(22, cidrs=w.GITLAB_NLB_CIDRS, why="gitlab nlb"),
+            tcp(443, cidrs=w.GITLAB_NLB_CIDRS, why="gitlab nlb"),
+        ],
+    )
+    ec2.authorize_security_group_egress(
+        GroupId=base, IpPermissions=[tcp(443, groups=[endpoints], why="vpc interface endpoints")]
+    )
+    ec2.authorize_security_group_ingress(
+        GroupId=endpoints, IpPermissions=[tcp(443, groups=[base, runner], why="hosts to vpc endpoints")]
+    )
+    ec2.authorize_security_group_ingress(
+        GroupId=proxy, IpPermissions=[tcp(3128, groups=[runner], why="env runner to proxy")]
+    )
 
     route_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
     for subnet in subnets:
         ec2.associate_route_table(RouteTableId=route_table, SubnetId=subnet)
     for service in INTERFACE_ENDPOINTS:
-        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{w.REGION}.{service}",
-                                VpcEndpointType="Interface", SubnetIds=subnets, SecurityGroupIds=[endpoints],
-                                PrivateDnsEnabled=True)
-    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{w.REGION}.s3", VpcEndpointType="Gateway",
-                            RouteTableIds=[route_table])
-    return {"vpc": vpc, "subnets": subnets, "groups": {"base": base, "proxy": proxy, "endpoints": endpoints,
-                                                        "runner": runner}}
+        ec2.create_vpc_endpoint(
+            VpcId=vpc,
+            ServiceName=f"com.amazonaws.{w.REGION}.{service}",
+            VpcEndpointType="Interface",
+            SubnetIds=subnets,
+            SecurityGroupIds=[endpoints],
+            PrivateDnsEnabled=True,
+        )
+    ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName=f"com.amazonaws.{w.REGION}.s3", VpcEndpointType="Gateway", RouteTableIds=[route_table]
+    )
+    return {
+        "vpc": vpc,
+        "subnets": subnets,
+        "groups": {"base": base, "proxy": proxy, "endpoints": endpoints, "runner": runner},
+    }
 
 
 def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any]) -> dict[str, list[str]]:
     def template(name: str, groups: list[str]) -> str:
-        return ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={
-            "ImageId": "ami-12c6146b", "InstanceType": "t3.medium",
-            "SecurityGroupIds": groups,
-            "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
-            "BlockDeviceMappings": [{"DeviceName": "/dev/sda1",
-                                     "Ebs": {"VolumeSize": 40, "Encrypted": True, "VolumeType": "gp3"}}],
-        })["LaunchTemplate"]["LaunchTemplateId"]
+        return ec2.create_launch_template(
+            LaunchTemplateName=name,
+            LaunchTemplateData={
+                "ImageId": "ami-12c6146b",
+                "InstanceType": "t3.medium",
+                "SecurityGroupIds": groups,
+                "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
+                "BlockDeviceMappings": [
+                    {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 40, "Encrypted": True, "VolumeType": "gp3"}}
+                ],
+            },
+        )["LaunchTemplate"]["LaunchTemplateId"]
 
     runner_lt = template(f"{w.ENV}-gitlab-env-runner", [net["groups"]["runner"], net["groups"]["base"]])
     proxy_lt = template(f"{w.ENV}-outboundproxy", [net["groups"]["proxy"], net["groups"]["base"]])
 
     def tags(group: str, **values: str) -> list[dict[str, Any]]:
-        return [{"ResourceId": group, "ResourceType": "auto-scaling-group", "Key": k, "Value": v,
-                 "PropagateAtLaunch": True} for k, v in values.items()]
+        return [
+            {"ResourceId": group, "ResourceType": "auto-scaling-group", "Key": k, "Value": v, "PropagateAtLaunch": True}
+            for k, v in values.items()
+        ]
 
     common = {"domain": f"{w.ENV}.{w.ROOT_DOMAIN}", "environment": w.ENV, "fisma": "moderate"}
     autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=w.RUNNER_ASG, MinSize=1, MaxSize=2, DesiredCapacity=1,
+        AutoScalingGroupName=w.RUNNER_ASG,
+        MinSize=1,
+        MaxSize=2,
+        DesiredCapacity=1,
         LaunchTemplate={"LaunchTemplateId": runner_lt, "Version": "$Latest"},
-        VPCZoneIdentifier=",".join(net["subnets"]), HealthCheckType="EC2",
-        Tags=tags(w.RUNNER_ASG, Name=f"asg-{w.RUNNER_ASG}", **common,
-                  gitlab_runner_pool_name="env-runner", allow_untagged_jobs="false", is_it_an_env_runner="true",
-                  gitlab_ecr_repo_accountid=w.ACCOUNT, only_on_protected_branch="true",
-                  gitlab_hostname=w.GITLAB_HOST, gitlab_config_s3_bucket=w.bucket("gitlabconfig")),
+        VPCZoneIdentifier=",".join(net["subnets"]),
+        HealthCheckType="EC2",
+        Tags=tags(
+            w.RUNNER_ASG,
+            Name=f"asg-{w.RUNNER_ASG}",
+            **common,
+            gitlab_runner_pool_name="env-runner",
+            allow_untagged_jobs="false",
+            is_it_an_env_runner="true",
+            gitlab_ecr_repo_accountid=w.ACCOUNT,
+            only_on_protected_branch="true",
+            gitlab_hostname=w.GITLAB_HOST,
+            gitlab_config_s3_bucket=w.bucket("gitlabconfig"),
+        ),
     )
     autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=w.PROXY_ASG, MinSize=1, MaxSize=2, DesiredCapacity=1,
+        AutoScalingGroupName=w.PROXY_ASG,
+        MinSize=1,
+        MaxSize=2,
+        DesiredCapacity=1,
         LaunchTemplate={"LaunchTemplateId": proxy_lt, "Version": "$Latest"},
-        VPCZoneIdentifier=",".join(net["subnets"]), HealthCheckType="EC2",
+        VPCZoneIdentifier=",".join(net["subnets"]),
+        HealthCheckType="EC2",
         Tags=tags(w.PROXY_ASG, Name=f"asg-{w.PROXY_ASG}", **common),
     )
     groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[w.RUNNER_ASG, w.PROXY_ASG])
-    return {g["AutoScalingGroupName"]: [i["InstanceId"] for i in g["Instances"]]
-            for g in groups["AutoScalingGroups"]}
+    return {g["AutoScalingGroupName"]: [i["InstanceId"] for i in g["Instances"]] for g in groups["AutoScalingGroups"]}
 
 
 def seed_images(ecr: Any) -> list[tuple[str, list[str]]]:
@@ -142,19 +206,25 @@ def tf_state(canaries: w.Canaries, proxy_url: str) -> str:
     def out(value: Any, sensitive: bool = False) -> dict[str, Any]:
         return {"value": value, "type": "string", **({"sensitive": True} if sensitive else {})}
 
-    return json.dumps({
-        "version": 4, "terraform_version": "1.9.8", "serial": 42, "lineage": "5d3c1b1e-envtest-sandbox",
-        "outputs": {
-            "env_name": out(w.ENV),
-            "region": out(w.REGION),
-            "env_runner_asg_name": out(w.RUNNER_ASG),
-            "gitlab_hostname": out(w.GITLAB_HOST),
-            "idp_hostname": out(w.IDP_HOST),
-            "outbound_proxy_url": out(proxy_url),
-            "rds_admin_password": out(canaries.tf_sensitive_output, sensitive=True),
+    return json.dumps(
+        {
+            "version": 4,
+            "terraform_version": "1.9.8",
+            "serial": 42,
+            "lineage": "5d3c1b1e-envtest-sandbox",
+            "outputs": {
+                "env_name": out(w.ENV),
+                "region": out(w.REGION),
+                "env_runner_asg_name": out(w.RUNNER_ASG),
+                "gitlab_hostname": out(w.GITLAB_HOST),
+                "idp_hostname": out(w.IDP_HOST),
+                "outbound_proxy_url": out(proxy_url),
+                "rds_admin_password": out(canaries.tf_sensitive_output, sensitive=True),
+            },
+            "resources": [],
         },
-        "resources": [],
-    }, indent=2)
+        indent=2,
+    )
 
 
 def write_host_file(hosts: Path, role: str, path: str, content: str, mode: int = 0o644) -> Path:
@@ -173,16 +243,26 @@ def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str) -
     s3 = c["s3"]
     for kind in ("secrets", "gitlabconfig", "gitlabcache", "tfstate"):
         s3.create_bucket(Bucket=w.bucket(kind), CreateBucketConfiguration={"LocationConstraint": w.REGION})
-    s3.put_object(Bucket=w.bucket("secrets"), Key="common/gitlab_env_runner_allowed_images",
-                  Body=w.allowed_images_file(blocks).encode())
-    s3.put_object(Bucket=w.bucket("gitlabconfig"), Key="gitlab_runner_token",
-                  Body=(canaries.registration_token + "\n").encode())
+    s3.put_object(
+        Bucket=w.bucket("secrets"),
+        Key="common/gitlab_env_runner_allowed_images",
+        Body=w.allowed_images_file(blocks).encode(),
+    )
+    s3.put_object(
+        Bucket=w.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=(canaries.registration_token + "\n").encode()
+    )
     s3.put_object(Bucket=w.bucket("tfstate"), Key=w.TF_STATE_KEY, Body=tf_state(canaries, proxy_url).encode())
 
     hosts = directory / "hosts"
     allowed = [ref for _, refs in blocks for ref in refs]
     runner_id = instances[w.RUNNER_ASG][0]
-    write_host_file(hosts, "env-runner", "/etc/gitlab-runner/config.toml",
-                    w.runner_config_toml(runner_token=canaries.runner_token, proxy_url=proxy_url,
-                                         allowed_images=allowed, instance_id=runner_id), mode=0o600)
+    write_host_file(
+        hosts,
+        "env-runner",
+        "/etc/gitlab-runner/config.toml",
+        w.runner_config_toml(
+            runner_token=canaries.runner_token, proxy_url=proxy_url, allowed_images=allowed, instance_id=runner_id
+        ),
+        mode=0o600,
+    )
     return {"network": net, "instances": instances, "allowed_images": allowed}

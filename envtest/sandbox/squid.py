@@ -95,6 +95,6 @@ def prepare(state_dir: Path, user: str | None, readable: list[Path]) -> None:
             if not (info.st_mode & stat.S_IXOTH or info.st_uid == entry.pw_uid):
                 raise SandboxError(
                     f"squid runs as user {user} and cannot reach {path}: {parent} is mode "
-                    f"{stat.filemode(info.st_mode)}. Put the sandbox directory under /tmp, or anywhere "
-                    "every parent directory is world-searchable."
+                    f"{stat.filemode(info.st_mode)}. Choose a sandbox directory whose parents are all "
+                    "world-searchable, such as /tmp/envtest-sandbox."
                 )

@@ -132,14 +132,25 @@ def fake_manifest(repo: str, n: int) -> str:
     """A docker v2 manifest with a config and one layer unique to repo and n."""
     layer = hashlib.sha256(f"{repo}:{n}:layer".encode()).hexdigest()
     config = hashlib.sha256(f"{repo}:{n}:config".encode()).hexdigest()
-    return json.dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469,
-                   "digest": f"sha256:{config}"},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 29123456,
-                    "digest": f"sha256:{layer}"}],
-    }, separators=(",", ":"))
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1469,
+                "digest": f"sha256:{config}",
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 29123456,
+                    "digest": f"sha256:{layer}",
+                }
+            ],
+        },
+        separators=(",", ":"),
+    )
 
 
 def manifest_digest(manifest: str) -> str:
@@ -201,7 +212,7 @@ shutdown_timeout = 0
     Shared = true
     [runners.cache.s3]
       ServerAddress = "s3.amazonaws.com"
-      BucketName = "{bucket('gitlabcache')}"
+      BucketName = "{bucket("gitlabcache")}"
       BucketLocation = "{REGION}"
   [runners.docker]
     tls_verify = false

@@ -1,0 +1,118 @@
+"""The command line keeps the Go runner's interface and answers usage errors with exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from envtest.cli import build_parser, main, pytest_selection, run_environment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def environment(argv: list[str], base: dict[str, str] | None = None) -> dict[str, str]:
+    return run_environment(build_parser().parse_args(argv), base or {})
+
+
+def test_go_runner_flags_become_the_run_environment(tmp_path: Path) -> None:
+    var_file = tmp_path / "vars"
+    var_file.write_text("# per-env vars\nFOO=from-file\nBAR=from-file\n")
+    env = environment(
+        [
+            "dev",
+            "idp.dev.example.gov",
+            "-o",
+            "origin.dev.example.gov",
+            "-r",
+            "us-east-1",
+            "-R",
+            "true",
+            "-f",
+            str(var_file),
+            "-v",
+            "BAR=from-flag",
+            "-v",
+            "BAZ=1",
+        ]
+    )
+    assert env["ENV_NAME"] == "dev"
+    assert env["IDP_HOSTNAME"] == "idp.dev.example.gov"
+    assert env["IDP_ORIGIN_HOSTNAME"] == "origin.dev.example.gov"
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert env["ENVTEST_DISRUPTIVE"] == "true"
+    assert (env["FOO"], env["BAR"], env["BAZ"]) == ("from-file", "from-flag", "1")
+
+
+def test_env_flag_and_defaults() -> None:
+    env = environment(["-e", "dev", "-d", "idp.example"])
+    assert (env["ENV_NAME"], env["IDP_HOSTNAME"], env["AWS_REGION"]) == ("dev", "idp.example", "us-west-2")
+    assert environment(["dev"], {"AWS_REGION": "eu-west-1"})["AWS_REGION"] == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["dev", "-e", "prod"],
+        ["dev", "-R", "perhaps"],
+        ["a", "b", "c"],
+        ["dev", "-n", "zero"],
+        ["dev", "--no-such-flag"],
+        ["-f", "/nonexistent/vars", "dev"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ENV_NAME", raising=False)
+    assert main(argv) == 2
+    assert "run_tests.sh" in capsys.readouterr().err
+
+
+def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-h"]) == 0
+    out = capsys.readouterr().out
+    for flag in (
+        "-e",
+        "-d",
+        "-o",
+        "-r",
+        "-R",
+        "-t",
+        "-v",
+        "-f",
+        "-j",
+        "-n",
+        "--sandbox",
+        "--self-test",
+        "--merge-junit",
+    ):
+        assert f"  {flag} " in out or f" {flag} " in out
+
+
+def test_test_selection() -> None:
+    assert pytest_selection(None) == [str(ROOT / "tests")]
+    assert pytest_selection("token_is_present") == [str(ROOT / "tests"), "-k", "token_is_present"]
+    assert pytest_selection("test_runner.py") == [str(ROOT / "tests" / "test_runner.py")]
+
+
+def test_run_tests_sh_answers_help_and_usage_errors() -> None:
+    done = subprocess.run([str(ROOT / "run_tests.sh"), "-h"], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0 and "usage: run_tests.sh" in done.stdout
+    done = subprocess.run(
+        [str(ROOT / "run_tests.sh"), "-R", "maybe", "dev"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 2 and "-R must be true or false" in done.stderr
+
+
+def test_merge_junit_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from selftests.test_junit_report import PYTEST_XML
+
+    (tmp_path / "a.xml").write_text(PYTEST_XML)
+    assert main(["--merge-junit", str(tmp_path / "out.xml"), str(tmp_path / "a.xml")]) == 1
+    assert (tmp_path / "out.xml").exists()
+    assert main(["--merge-junit", str(tmp_path / "out.xml"), str(tmp_path / "missing.xml")]) == 2
+    (tmp_path / "bad.xml").write_text("<not-junit")
+    assert main(["--merge-junit", str(tmp_path / "out.xml"), str(tmp_path / "bad.xml")]) == 2

@@ -1,0 +1,74 @@
+"""The sandbox contract: up writes env.sh, an ordinary run works from it, down leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from selftests.conftest import base_environ
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.sandbox
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{proc.name}: {cmdline.strip()}")
+    return found
+
+
+@pytest.fixture
+def directory() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="envtest-lifecycle-"))
+    path.chmod(0o755)  # squid, once it drops root, must reach the sandbox directory
+    yield path / "sb"
+    subprocess.run([str(ROOT / "run_tests.sh"), "--sandbox-down", str(path / "sb")], capture_output=True, check=False)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def sh(script: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        env=base_environ(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_up_run_down(directory: Path) -> None:
+    up = sh(f"./run_tests.sh --sandbox-up {directory}")
+    assert up.returncode == 0, up.stderr
+    assert (directory / "env.sh").is_file()
+    assert processes_mentioning(str(directory)), "the sandbox runs nothing?"
+    run = sh(f'. {directory}/env.sh && ./run_tests.sh "$ENV_NAME" -j {directory}/junit.xml')
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "0 failed" in run.stdout
+    again = sh(f"./run_tests.sh --sandbox-up {directory}")
+    assert again.returncode == 2 and "--sandbox-down" in again.stderr
+    down = sh(f"./run_tests.sh --sandbox-down {directory}")
+    assert down.returncode == 0, down.stderr
+    assert processes_mentioning(str(directory)) == []
+
+
+def test_missing_squid_is_named_with_the_install_command(directory: Path) -> None:
+    run = sh(f"ENVTEST_SQUID=/nonexistent/squid ./run_tests.sh --sandbox-up {directory}")
+    assert run.returncode == 2
+    assert "apt-get install -y squid" in run.stderr
+    assert processes_mentioning(str(directory)) == []
