@@ -1,3 +1,3 @@
-"""Top-level pytest wiring: the environment checks' fixtures and hooks live in envtest.pytest_plugin."""
+"""Top-level pytest wiring: hooks and shared fixtures live in envtest; this file only loads them."""
 
-pytest_plugins = ["envtest.pytest_plugin"]
+pytest_plugins = ["envtest.pytest_plugin", "envtest.fixtures.runner", "envtest.fixtures.network"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws, write_call_count
 from envtest.gather.inventory import Inventory
-from envtest.gather.terraform import load_outputs
+from envtest.gather.terraform import load_outputs_once
 from envtest.guard import Facts, wrong_environment
 from envtest.policy import load_policy
 from envtest.redact import mask_account
@@ -48,7 +48,8 @@ def preflight(settings: Settings) -> Outcome:
         terraform_env = terraform_source = None
         note = ""
         try:
-            outputs = load_outputs(
+            outputs = load_outputs_once(
+                settings.run_dir,
                 tf_dir=settings.tf_dir,
                 tf_binary=settings.tf_binary,
                 outputs_json=settings.tf_outputs_json,

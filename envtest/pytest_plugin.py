@@ -20,7 +20,7 @@ from envtest.gather import aws as aws_layer
 from envtest.gather.aws import Aws, writes_allowed
 from envtest.gather.hosts import Host, LocalRoot, Ssm
 from envtest.gather.inventory import Inventory
-from envtest.gather.terraform import TerraformOutputs, load_outputs
+from envtest.gather.terraform import TerraformOutputs, load_outputs_once
 from envtest.policy import Policy, load_policy
 from envtest.settings import Settings, parse_bool
 
@@ -131,7 +131,8 @@ def name(policy: Policy, account: str, settings: Settings) -> Callable[[str], st
 
 @pytest.fixture(scope="session")
 def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], str]) -> TerraformOutputs:
-    return load_outputs(
+    return load_outputs_once(
+        settings.run_dir,
         tf_dir=settings.tf_dir,
         tf_binary=settings.tf_binary,
         outputs_json=settings.tf_outputs_json,

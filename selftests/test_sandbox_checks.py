@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envtest.sandbox.faults import FAULTS, Fault
+from envtest.sandbox.faults import FAULTS, NETWORK_CHECKS, Fault
 from envtest.sandbox.handle import Sandbox
 from selftests.conftest import run_suite
 
@@ -23,6 +23,8 @@ ALL_CHECKS = {
     "test_gitlab_host_answers_through_the_proxy",
     "test_terraform_outputs_name_this_environment",
     "test_terraform_outputs_agree_with_the_running_env_runner",
+    "test_direct_connections_without_the_proxy_do_not_open",
+    *NETWORK_CHECKS,
 }
 
 
@@ -30,14 +32,14 @@ def test_clean_sandbox_passes_every_check(sandbox: Sandbox, sandbox_env: dict[st
     run = run_suite(["sandbox"], sandbox_env, tmp_path)
     assert run.exit_code == 0, run.stdout + run.stderr
     verdicts = run.verdicts()
-    assert set(verdicts) >= ALL_CHECKS
+    assert set(verdicts) == ALL_CHECKS
     assert set(verdicts.values()) == {"passed"}, verdicts
     properties = {p.name: p.value for suite in run.junit for p in suite.properties()}
     assert properties["env"] == "sandbox"
     assert properties["account"] == "********9012"
     assert int(properties["api_calls"]) > 0
     assert properties["run_kind"] == "sandbox"
-    assert {case.classname for suite in run.junit for case in suite} == {"runner", "terraform"}
+    assert {case.classname for suite in run.junit for case in suite} == {"runner", "terraform", "network"}
 
 
 def test_parallel_workers_share_what_was_gathered(sandbox_env: dict[str, str], tmp_path: Path) -> None:
@@ -82,15 +84,8 @@ def test_seeded_fault_is_caught(
 
 
 def test_a_check_that_writes_to_aws_fails_with_the_operation_named(sandbox_env: dict[str, str], tmp_path: Path) -> None:
-    check = Path(__file__).resolve().parents[1] / "tests" / "test_zz_selftest_write_probe.py"
-    check.write_text(
-        "def test_writes_a_tag(aws):\n"
-        "    aws.client('s3').put_object(Bucket='login-gov.secrets.123456789012-us-west-2', Key='x', Body=b'x')\n"
-    )
-    try:
-        run = run_suite(["sandbox", "-t", str(check)], sandbox_env, tmp_path)
-    finally:
-        check.unlink()
+    check = Path(__file__).resolve().parent / "probes" / "write_probe.py"
+    run = run_suite(["sandbox", "-t", str(check)], sandbox_env, tmp_path)
     assert run.exit_code == 1, run.stdout + run.stderr
     assert run.verdicts() == {"test_writes_a_tag": "failed"}
     assert "read-only guard refused s3:PutObject" in run.text_of("test_writes_a_tag")

@@ -13,6 +13,7 @@ from typing import Any
 
 import botocore.exceptions
 
+from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws, describe_aws_error
 from envtest.gather.cache import cached
 from envtest.redact import register
@@ -77,6 +78,76 @@ class Inventory:
             return sorted(found, key=lambda i: i["InstanceId"])
 
         return self._cached(f"ec2.instances:{','.join(ids)}", fetch)
+
+    def _describe_all(self, service: str, operation: str, result_key: str, what: str, **params: Any) -> list[Any]:
+        """Every page of a Describe call, joined."""
+        try:
+            pages = self.aws.client(service).get_paginator(operation)
+            return [item for page in pages.paginate(**params) for item in page[result_key]]
+        except AwsError as exc:
+            raise describe_aws_error(exc, what) from exc
+
+    def launch_template_data(self, template_id: str, version: str) -> dict[str, Any]:
+        def fetch() -> dict[str, Any]:
+            versions = self._describe_all(
+                "ec2",
+                "describe_launch_template_versions",
+                "LaunchTemplateVersions",
+                f"ec2:DescribeLaunchTemplateVersions {template_id} {version}",
+                LaunchTemplateId=template_id,
+                Versions=[version],
+            )
+            if not versions:
+                raise CouldNotEvaluate(f"launch template {template_id} has no version {version}")
+            return versions[0]["LaunchTemplateData"]
+
+        return self._cached(f"ec2.launch_template:{template_id}:{version}", fetch)
+
+    def security_groups(self, vpc_id: str) -> list[dict[str, Any]]:
+        """Every security group in the VPC (one read serves every egress and endpoint check)."""
+        return self._cached(
+            f"ec2.security_groups:{vpc_id}",
+            lambda: self._describe_all(
+                "ec2",
+                "describe_security_groups",
+                "SecurityGroups",
+                f"ec2:DescribeSecurityGroups in {vpc_id}",
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
+            ),
+        )
+
+    def vpc_endpoints(self, vpc_id: str) -> list[dict[str, Any]]:
+        return self._cached(
+            f"ec2.vpc_endpoints:{vpc_id}",
+            lambda: self._describe_all(
+                "ec2",
+                "describe_vpc_endpoints",
+                "VpcEndpoints",
+                f"ec2:DescribeVpcEndpoints in {vpc_id}",
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
+            ),
+        )
+
+    def subnets(self, subnet_ids: list[str]) -> list[dict[str, Any]]:
+        ids = sorted(set(subnet_ids))
+        return self._cached(
+            f"ec2.subnets:{','.join(ids)}",
+            lambda: self._describe_all(
+                "ec2", "describe_subnets", "Subnets", f"ec2:DescribeSubnets {', '.join(ids)}", SubnetIds=ids
+            ),
+        )
+
+    def route_tables(self, vpc_id: str) -> list[dict[str, Any]]:
+        return self._cached(
+            f"ec2.route_tables:{vpc_id}",
+            lambda: self._describe_all(
+                "ec2",
+                "describe_route_tables",
+                "RouteTables",
+                f"ec2:DescribeRouteTables in {vpc_id}",
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
+            ),
+        )
 
     def bucket_exists(self, bucket: str) -> bool:
         def fetch() -> bool:

@@ -133,3 +133,66 @@ def https_through_proxy(
 def _short(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _read_head(sock: socket.socket, limit: int = 65536) -> bytes:
+    """The status line and headers of an HTTP answer (up to the blank line)."""
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < limit:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n\r\n", 1)[0]
+
+
+def through_proxy(proxy_url: str, name: str, *, connect: bool, timeout: float) -> Probe:
+    """Ask the proxy for `name` as a client would: `GET http://name/`, or `CONNECT name:443`.
+
+    Outcomes: "through" (the origin answered, or the tunnel opened), "denied"
+    (squid's 403), "proxy-error" (squid answered with another error, such as a
+    DNS or connect failure), "hung", "refused" (the proxy itself), "error".
+    """
+    host, port = split_proxy_url(proxy_url)
+    kind = f"CONNECT {name}:443" if connect else f"GET http://{name}/"
+    request = (
+        f"CONNECT {name}:443 HTTP/1.1\r\nHost: {name}:443\r\n\r\n"
+        if connect
+        else f"GET http://{name}/ HTTP/1.1\r\nHost: {name}\r\nUser-Agent: envtest\r\nConnection: close\r\n\r\n"
+    )
+    start = time.monotonic()
+
+    def done(ok: bool, outcome: str, detail: str, status: int | None = None) -> Probe:
+        return Probe(f"{kind} via {host}:{port}", ok, outcome, detail, status, time.monotonic() - start)
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(request.encode("ascii", "strict"))
+            head = _read_head(sock)
+    except UnicodeEncodeError:
+        return done(False, "error", f"{name!r} is not an ASCII host name")
+    except TimeoutError:
+        return done(False, "hung", f"no answer within {timeout:g} s")
+    except ConnectionRefusedError:
+        return done(False, "refused", "the proxy refused the connection (nothing listens there)")
+    except OSError as exc:
+        return done(False, "error", exc.strerror or str(exc))
+    lines = head.decode("iso-8859-1").split("\r\n")
+    match = re.match(r"HTTP/\d(?:\.\d)? (\d{3})", lines[0] if lines else "")
+    if not match:
+        return done(False, "error", f"not an HTTP answer: {lines[0][:80]!r}" if lines else "empty answer")
+    status = int(match.group(1))
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    squid_error = headers.get("x-squid-error", "")
+    if connect:
+        if status == 200:
+            return done(True, "through", "tunnel opened", status)
+        if status == 403:
+            return done(False, "denied", f"403 {squid_error or 'Forbidden'}", status)
+        return done(False, "proxy-error", f"{status} {squid_error}".strip(), status)
+    if squid_error.startswith("ERR_ACCESS_DENIED") or (status == 403 and squid_error):
+        return done(False, "denied", f"{status} {squid_error}", status)
+    if squid_error:
+        return done(False, "proxy-error", f"{status} {squid_error}", status)
+    return done(True, "through", f"HTTP {status} from the origin", status)

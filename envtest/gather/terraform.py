@@ -22,7 +22,11 @@ from typing import Any
 import tftest
 
 from envtest.errors import CouldNotEvaluate
+from envtest.gather.cache import cached
 from envtest.redact import Secret, register
+
+# Stands for a sensitive value that was not kept (outputs shared between processes drop them).
+WITHHELD = "<withheld: sensitive outputs are not shared between processes>"
 
 
 @dataclass(frozen=True, repr=False)
@@ -44,6 +48,21 @@ class TerraformOutputs:
             return default
         value = self._values[name]
         return Secret(value, f"terraform output {name}") if name in self.sensitive else value
+
+    def shareable(self) -> dict[str, Any]:
+        """A JSON form for the run's cache: sensitive values are left out, only their names kept."""
+        return {
+            "source": self.source,
+            "values": {k: v for k, v in self._values.items() if k not in self.sensitive},
+            "sensitive": sorted(self.sensitive),
+        }
+
+    @classmethod
+    def from_shared(cls, data: Mapping[str, Any]) -> TerraformOutputs:
+        values = dict(data["values"])
+        for name in data["sensitive"]:
+            values[name] = WITHHELD
+        return cls(source=data["source"], _values=values, sensitive=frozenset(data["sensitive"]))
 
     def require(self, name: str) -> Any:
         if name not in self._values:
@@ -113,6 +132,14 @@ def from_terraform_dir(tf_dir: Path, binary: str) -> TerraformOutputs:
     if not isinstance(values, tftest.TerraformValueDict):
         raise CouldNotEvaluate(f"`terraform output -json` in {tf_dir} did not print JSON")
     return _from_value_dict(values, f"terraform output in {tf_dir}")
+
+
+def load_outputs_once(run_dir: Path | None, **sources: Any) -> TerraformOutputs:
+    """load_outputs, read once per run: the preflight's read serves every check and worker."""
+    key = "terraform.outputs:" + json.dumps(
+        {k: str(v) for k, v in sources.items() if k != "read_object"}, sort_keys=True
+    )
+    return TerraformOutputs.from_shared(cached(run_dir, key, lambda: load_outputs(**sources).shareable()))
 
 
 def load_outputs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,11 @@ from typing import Any
 from envtest.errors import UsageError
 
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Replace {name} for the names given; any other brace is left as written."""
+    return re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def start_sandbox(directory: Path) -> dict[str, str]:
         env=_python_env(),
     )
 
-    upstream_names = sorted(set(w.allowlist_exact_names()) | set(w.DENY_PROBE_NAMES))
+    upstream_names = w.upstream_names()
     tls = make_certificates(directory / "tls", upstream_names)
     upstream_ip = _start_upstream(directory, tls)
 
@@ -101,12 +101,14 @@ def start_sandbox(directory: Path) -> dict[str, str]:
     user = squid.proxy_user()
     squid.prepare(state_dir, user, readable=[allowlist])
     hosts_file = state_dir / "hosts"
-    hosts_file.write_text(f"{upstream_ip} {' '.join(upstream_names)}\n")
+    # One name per line: squid's hosts_file reader drops names past its line buffer.
+    hosts_file.write_text("".join(f"{upstream_ip} {name}\n" for name in upstream_names))
     squid_port = free_port()
     conf = state_dir / "squid.conf"
     conf.write_text(
         squid.squid_conf(port=squid_port, allowlist=allowlist, hosts_file=hosts_file, state_dir=state_dir, run_as=user)
     )
+    conf.with_suffix(".conf.clean").write_text(conf.read_text())  # what a reset restores
     proxy = start("squid", [squid_binary, "-N", "-f", str(conf)], directory)
     wait_until("squid", lambda: port_open("127.0.0.1", squid_port), proxy, directory / "logs" / "squid.log", timeout=30)
     wait_until("the moto server", _moto_ready(endpoint), moto, directory / "logs" / "moto.log", timeout=60)
@@ -126,7 +128,9 @@ def start_sandbox(directory: Path) -> dict[str, str]:
         "PROXY_URL": proxy_url,
         "ENVTEST_CA_BUNDLE": str(tls[0]),
         "ENVTEST_SANDBOX_DIR": str(directory),
+        "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
     }
+    (directory / "allowlist.template").write_text(w.ALLOWLIST_TEMPLATE)
     (directory / "env.json").write_text(json.dumps(environ, indent=2))
     lines = [
         '# envtest sandbox: `. DIR/env.sh && ./run_tests.sh "$ENV_NAME"`',

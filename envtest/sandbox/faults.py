@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from envtest.sandbox import world as w
 from envtest.sandbox.handle import Sandbox
@@ -71,54 +72,184 @@ def terraform_says_another_env(sandbox: Sandbox) -> None:
     )
 
 
+def _runner_group(sandbox: Sandbox) -> str:
+    return str(sandbox.state["network"]["groups"]["runner"])
+
+
+def _endpoint(sandbox: Sandbox, service: str) -> dict[str, Any]:
+    endpoints = sandbox.client("ec2").describe_vpc_endpoints(
+        Filters=[{"Name": "service-name", "Values": [f"com.amazonaws.{w.REGION}.{service}"]}]
+    )["VpcEndpoints"]
+    return endpoints[0]
+
+
+def egress_all_to_internet(sandbox: Sandbox) -> None:
+    sandbox.client("ec2").authorize_security_group_egress(
+        GroupId=_runner_group(sandbox), IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
+
+
+def egress_https_to_internet(sandbox: Sandbox) -> None:
+    sandbox.client("ec2").authorize_security_group_egress(
+        GroupId=_runner_group(sandbox),
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+
+
+def _permission(sandbox: Sandbox, group_id: str, key: str, port: int) -> dict[str, Any]:
+    """A permission exactly as AWS shows it (moto revokes only an exact match)."""
+    group = sandbox.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    return next(p for p in group[key] if p.get("FromPort") == port)
+
+
+def proxy_rule_widened(sandbox: Sandbox) -> None:
+    ec2 = sandbox.client("ec2")
+    runner = _runner_group(sandbox)
+    rule = _permission(sandbox, runner, "IpPermissionsEgress", 3128)
+    ec2.revoke_security_group_egress(GroupId=runner, IpPermissions=[rule])
+    ec2.authorize_security_group_egress(GroupId=runner, IpPermissions=[{**rule, "ToPort": 3200}])
+
+
+def endpoint_missing(sandbox: Sandbox) -> None:
+    sandbox.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[_endpoint(sandbox, "ecr.dkr")["VpcEndpointId"]])
+
+
+def endpoint_private_dns_off(sandbox: Sandbox) -> None:
+    # moto's ModifyVpcEndpoint ignores PrivateDnsEnabled: recreate the endpoint with it off.
+    ec2 = sandbox.client("ec2")
+    endpoint = _endpoint(sandbox, "ssm")
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint["VpcEndpointId"]])
+    ec2.create_vpc_endpoint(
+        VpcId=endpoint["VpcId"],
+        ServiceName=endpoint["ServiceName"],
+        VpcEndpointType="Interface",
+        SubnetIds=endpoint["SubnetIds"],
+        SecurityGroupIds=[g["GroupId"] for g in endpoint["Groups"]],
+        PrivateDnsEnabled=False,
+    )
+
+
+def endpoint_one_az_only(sandbox: Sandbox) -> None:
+    endpoint = _endpoint(sandbox, "sts")
+    sandbox.client("ec2").modify_vpc_endpoint(
+        VpcEndpointId=endpoint["VpcEndpointId"], RemoveSubnetIds=endpoint["SubnetIds"][1:]
+    )
+
+
+def endpoint_group_closed(sandbox: Sandbox) -> None:
+    group = sandbox.state["network"]["groups"]["endpoints"]
+    sandbox.client("ec2").revoke_security_group_ingress(
+        GroupId=group, IpPermissions=[_permission(sandbox, group, "IpPermissions", 443)]
+    )
+
+
+def s3_gateway_unrouted(sandbox: Sandbox) -> None:
+    endpoint = _endpoint(sandbox, "s3")
+    sandbox.client("ec2").modify_vpc_endpoint(
+        VpcEndpointId=endpoint["VpcEndpointId"], RemoveRouteTableIds=endpoint["RouteTableIds"]
+    )
+
+
+def _edit_allowlist(sandbox: Sandbox, edit: Callable[[list[str]], list[str]]) -> None:
+    path = sandbox.host_path("outboundproxy", "/etc/squid/domain-allowlist.conf")
+    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
+    sandbox.reload_squid()
+
+
+def allowlist_provider_wildcard(sandbox: Sandbox) -> None:
+    # At the top, so squid ignores the entries inside it (a warning) instead of refusing to start.
+    _edit_allowlist(sandbox, lambda lines: [".amazonaws.com", *lines])
+
+
+def allowlist_shadowed_entries(sandbox: Sandbox) -> None:
+    _edit_allowlist(sandbox, lambda lines: [".newrelic.com", *lines])
+
+
+def allowlist_drifted(sandbox: Sandbox) -> None:
+    _edit_allowlist(sandbox, lambda lines: [*lines, "# hand edit on the proxy host"])
+
+
+def proxy_lets_a_denied_name_through(sandbox: Sandbox) -> None:
+    """An http_access rule in squid.conf, not the allowlist file: only the live probe can see it."""
+    conf = sandbox.squid_conf.read_text()
+    extra = "acl hand_added dstdomain example.com\nhttp_access allow localnet hand_added\n"
+    sandbox.squid_conf.write_text(conf.replace("http_access deny all", extra + "http_access deny all", 1))
+    sandbox.reload_squid()
+
+
+def direct_path_open(sandbox: Sandbox) -> None:
+    sandbox.listen("127.0.0.1", 9)
+
+
 TOKEN_CHECKS = ("test_runner_registration_token_is_present_and_token_shaped",)
 TAG_DEPENDENT = ("test_gitlab_config_bucket_is_the_envs_and_exists", *TOKEN_CHECKS)
+NETWORK_CHECKS = (
+    "test_runner_egress_holds_only_declared_rules",
+    "test_every_required_runner_egress_rule_is_present",
+    "test_required_vpc_endpoints_exist_and_are_available",
+    "test_interface_endpoints_have_private_dns_on",
+    "test_interface_endpoints_cover_the_runner_azs",
+    "test_interface_endpoints_admit_https_from_the_runner",
+    "test_s3_gateway_endpoint_is_in_the_runner_route_tables",
+    "test_proxy_allowlist_holds_every_must_allow_name",
+    "test_proxy_allowlist_holds_no_forbidden_entry",
+    "test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores",
+    "test_proxy_allowlist_matches_the_rendered_template",
+    "test_proxy_lets_every_must_allow_name_through",
+    "test_proxy_refuses_every_must_deny_name",
+)
 RUNNER_DEPENDENT = (
+    *NETWORK_CHECKS,
     "test_env_runner_instances_carry_the_boot_tags",
     "test_gitlab_host_answers_through_the_proxy",
     "test_terraform_outputs_agree_with_the_running_env_runner",
     *TAG_DEPENDENT,
 )
 
-FAULTS: dict[str, Fault] = {
-    f.id: f
-    for f in [
-        Fault(
-            "F7",
-            "proxy allowlist loses the GitLab host",
-            gitlab_host_not_allowlisted,
-            caught_by=("test_gitlab_host_answers_through_the_proxy",),
-        ),
-        Fault("F15", "registration token object empty", empty_token, caught_by=TOKEN_CHECKS),
-        Fault(
-            "F16",
-            "env-runner group with no InService instance",
-            no_in_service_runner,
-            caught_by=("test_every_desired_env_runner_instance_is_in_service",),
-            cannot_evaluate=RUNNER_DEPENDENT,
-        ),
-        Fault(
-            "F17",
-            "instance tag gitlab_config_s3_bucket missing",
-            missing_config_bucket_tag,
-            caught_by=("test_env_runner_instances_carry_the_boot_tags",),
-            cannot_evaluate=TAG_DEPENDENT,
-        ),
-        Fault("F20", "MY_ENV names another env", _no_change, env={"MY_ENV": "other"}, exit_code=2),
-        Fault(
-            "F20-branch",
-            "the pipeline's branch is stages/<another env>",
-            _no_change,
-            env={"CI_COMMIT_BRANCH": "stages/other"},
-            exit_code=2,
-        ),
-        Fault("F20-terraform", "the terraform state is another env's", terraform_says_another_env, exit_code=2),
-        Fault(
-            "F20-account",
-            "the credentials are for another account",
-            _no_change,
-            env={"EXPECTED_ACCOUNT_ID": "210987654321"},
-            exit_code=2,
-        ),
-    ]
-}
+DRIFT = "test_proxy_allowlist_matches_the_rendered_template"
+SQUID_WARNS = "test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores"
+EGRESS = "test_runner_egress_holds_only_declared_rules"
+
+# id, what is wrong, how to seed it, the checks that must fail (nothing else may fail).
+# fmt: off
+_ROWS: list[Fault] = [
+    Fault("F1", "runner egress: all protocols to 0.0.0.0/0", egress_all_to_internet, (EGRESS,)),
+    Fault("F2", "runner egress: tcp 443 to 0.0.0.0/0", egress_https_to_internet, (EGRESS,)),
+    Fault("F3", "egress to the proxy group widened to 3128-3200", proxy_rule_widened,
+          (EGRESS, "test_every_required_runner_egress_rule_is_present")),
+    Fault("F4", "the ecr.dkr interface endpoint missing", endpoint_missing,
+          ("test_required_vpc_endpoints_exist_and_are_available",)),
+    Fault("F5", "the ssm interface endpoint with private DNS off", endpoint_private_dns_off,
+          ("test_interface_endpoints_have_private_dns_on",)),
+    Fault("F5-az", "the sts interface endpoint in one AZ only", endpoint_one_az_only,
+          ("test_interface_endpoints_cover_the_runner_azs",)),
+    Fault("F5-sg", "the endpoints' group admits no 443 from the runner", endpoint_group_closed,
+          ("test_interface_endpoints_admit_https_from_the_runner",)),
+    Fault("F5-s3", "the S3 gateway endpoint in no runner route table", s3_gateway_unrouted,
+          ("test_s3_gateway_endpoint_is_in_the_runner_route_tables",)),
+    Fault("F6", "proxy allowlist gains .amazonaws.com", allowlist_provider_wildcard,
+          ("test_proxy_allowlist_holds_no_forbidden_entry", SQUID_WARNS, DRIFT)),
+    Fault("F6-shadow", "an allowlist wildcard shadows later entries", allowlist_shadowed_entries,
+          (SQUID_WARNS, DRIFT)),
+    Fault("F6-drift", "the deployed allowlist differs from the template", allowlist_drifted, (DRIFT,)),
+    Fault("F7", "proxy allowlist loses the GitLab host", gitlab_host_not_allowlisted,
+          ("test_gitlab_host_answers_through_the_proxy", "test_proxy_allowlist_holds_every_must_allow_name",
+           "test_proxy_lets_every_must_allow_name_through", DRIFT)),
+    Fault("F8", "proxy lets through a host that must be denied", proxy_lets_a_denied_name_through,
+          ("test_proxy_refuses_every_must_deny_name",)),
+    Fault("F8-direct", "a path around the proxy: a direct connection opens", direct_path_open,
+          ("test_direct_connections_without_the_proxy_do_not_open",)),
+    Fault("F15", "registration token object empty", empty_token, TOKEN_CHECKS),
+    Fault("F16", "env-runner group with no InService instance", no_in_service_runner,
+          ("test_every_desired_env_runner_instance_is_in_service",), cannot_evaluate=RUNNER_DEPENDENT),
+    Fault("F17", "instance tag gitlab_config_s3_bucket missing", missing_config_bucket_tag,
+          ("test_env_runner_instances_carry_the_boot_tags",), cannot_evaluate=TAG_DEPENDENT),
+    Fault("F20", "MY_ENV names another env", _no_change, env={"MY_ENV": "other"}, exit_code=2),
+    Fault("F20-branch", "the pipeline's branch is stages/<another env>", _no_change,
+          env={"CI_COMMIT_BRANCH": "stages/other"}, exit_code=2),
+    Fault("F20-terraform", "the terraform state is another env's", terraform_says_another_env, exit_code=2),
+    Fault("F20-account", "the credentials are for another account", _no_change,
+          env={"EXPECTED_ACCOUNT_ID": "210987654321"}, exit_code=2),
+]
+# fmt: on
+FAULTS: dict[str, Fault] = {fault.id: fault for fault in _ROWS}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 import urllib.request
 from functools import cached_property
@@ -25,6 +26,7 @@ class Sandbox:
         self.state: dict[str, Any] = json.loads((self.directory / "sandbox.json").read_text())
         self.environ: dict[str, str] = json.loads((self.directory / "env.json").read_text())
         self.canaries = w.Canaries(**json.loads((self.directory / "canaries.json").read_text()))
+        self._listeners: list[socket.socket] = []
 
     @property
     def endpoint(self) -> str:
@@ -51,14 +53,27 @@ class Sandbox:
         os.kill(pid, signal.SIGHUP)
         time.sleep(1.0)  # squid reconfigures asynchronously; there is no ready signal to wait on
 
+    @property
+    def squid_conf(self) -> Path:
+        return self.directory / "squid" / "squid.conf"
+
+    def listen(self, host: str, port: int) -> None:
+        """Hold a listening socket open until reset (a path around the proxy, for a fault)."""
+        sock = socket.create_server((host, port))
+        self._listeners.append(sock)
+
     def reset(self) -> None:
         """Back to the clean, seeded state (same canaries, same processes)."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+        while self._listeners:
+            self._listeners.pop().close()
         allowlist = self.host_path("outboundproxy", ALLOWLIST_PATH)
-        if allowlist.read_text() != w.ALLOWLIST:
+        clean_conf = self.squid_conf.with_suffix(".conf.clean").read_text()
+        if allowlist.read_text() != w.ALLOWLIST or self.squid_conf.read_text() != clean_conf:
             write_host_file(self.directory / "hosts", "outboundproxy", ALLOWLIST_PATH, w.ALLOWLIST)
+            self.squid_conf.write_text(clean_conf)
             self.reload_squid()
         seeded = seed(self.endpoint, self.directory, self.canaries, self.environ["PROXY_URL"])
         self.state.update(seeded)

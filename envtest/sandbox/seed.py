@@ -219,6 +219,8 @@ def tf_state(canaries: w.Canaries, proxy_url: str) -> str:
                 "gitlab_hostname": out(w.GITLAB_HOST),
                 "idp_hostname": out(w.IDP_HOST),
                 "outbound_proxy_url": out(proxy_url),
+                "gitlab_nlb_cidrs": {"value": w.GITLAB_NLB_CIDRS, "type": ["list", "string"]},
+                "nessus_cidrs": {"value": [w.NESSUS_IP], "type": ["list", "string"]},
                 "rds_admin_password": out(canaries.tf_sensitive_output, sensitive=True),
             },
             "resources": [],

@@ -12,6 +12,8 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
+from envtest.policy import fill
+
 ENV = "sandbox"
 REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account
@@ -41,64 +43,65 @@ TF_STATE_KEY = f"terraform-app/terraform-{ENV}.tfstate"
 RUNNER_ASG = f"{ENV}-gitlab-env-runner"
 PROXY_ASG = f"{ENV}-outboundproxy"
 
-ALLOWLIST = f"""\
+# The infrastructure repo's allowlist template, as the drift check renders it.
+ALLOWLIST_TEMPLATE = """\
 # /etc/squid/domain-allowlist.conf for the env runner's outbound proxy
-# (rendered from the infrastructure repo's template for env {ENV}).
+# (rendered from the infrastructure repo's template for env {env}).
 
 # Container images: the ECR API, the env's own registry, and its layer storage in S3
-api.ecr.{REGION}.amazonaws.com
-{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com
-.s3.{REGION}.amazonaws.com
+api.ecr.{region}.amazonaws.com
+{account}.dkr.ecr.{region}.amazonaws.com
+.s3.{region}.amazonaws.com
 .s3.amazonaws.com
 
 # GitLab, for registration and jobs
-{GITLAB_HOST}
+{gitlab_host}
 
 # Identity
 sts.amazonaws.com
-sts.{REGION}.amazonaws.com
+sts.{region}.amazonaws.com
 iam.amazonaws.com
 
 # Logs and terraform locks
-logs.{REGION}.amazonaws.com
-dynamodb.{REGION}.amazonaws.com
+logs.{region}.amazonaws.com
+dynamodb.{region}.amazonaws.com
 
 # AWS service endpoints terraform needs
-ec2.{REGION}.amazonaws.com
-autoscaling.{REGION}.amazonaws.com
-rds.{REGION}.amazonaws.com
+ec2.{region}.amazonaws.com
+autoscaling.{region}.amazonaws.com
+rds.{region}.amazonaws.com
 route53.amazonaws.com
-route53resolver.{REGION}.amazonaws.com
-kms.{REGION}.amazonaws.com
-acm.{REGION}.amazonaws.com
+route53resolver.{region}.amazonaws.com
+kms.{region}.amazonaws.com
+acm.{region}.amazonaws.com
 acm.us-east-1.amazonaws.com
-elasticloadbalancing.{REGION}.amazonaws.com
-elasticache.{REGION}.amazonaws.com
-kinesis.{REGION}.amazonaws.com
-firehose.{REGION}.amazonaws.com
-wafv2.{REGION}.amazonaws.com
+elasticloadbalancing.{region}.amazonaws.com
+elasticache.{region}.amazonaws.com
+kinesis.{region}.amazonaws.com
+firehose.{region}.amazonaws.com
+wafv2.{region}.amazonaws.com
 wafv2.us-east-1.amazonaws.com
-athena.{REGION}.amazonaws.com
-glue.{REGION}.amazonaws.com
+athena.{region}.amazonaws.com
+glue.{region}.amazonaws.com
 cloudfront.amazonaws.com
-monitoring.{REGION}.amazonaws.com
-events.{REGION}.amazonaws.com
-lambda.{REGION}.amazonaws.com
-sns.{REGION}.amazonaws.com
-sqs.{REGION}.amazonaws.com
-ssm.{REGION}.amazonaws.com
-secretsmanager.{REGION}.amazonaws.com
-email.{REGION}.amazonaws.com
-apigateway.{REGION}.amazonaws.com
-cloudtrail.{REGION}.amazonaws.com
-config.{REGION}.amazonaws.com
-guardduty.{REGION}.amazonaws.com
-securityhub.{REGION}.amazonaws.com
-backup.{REGION}.amazonaws.com
-elasticfilesystem.{REGION}.amazonaws.com
-states.{REGION}.amazonaws.com
-servicequotas.{REGION}.amazonaws.com
-access-analyzer.{REGION}.amazonaws.com
+monitoring.{region}.amazonaws.com
+events.{region}.amazonaws.com
+lambda.{region}.amazonaws.com
+sns.{region}.amazonaws.com
+sqs.{region}.amazonaws.com
+ssm.{region}.amazonaws.com
+secretsmanager.{region}.amazonaws.com
+email.{region}.amazonaws.com
+apigateway.{region}.amazonaws.com
+cloudtrail.{region}.amazonaws.com
+config.{region}.amazonaws.com
+guardduty.{region}.amazonaws.com
+securityhub.{region}.amazonaws.com
+backup.{region}.amazonaws.com
+elasticfilesystem.{region}.amazonaws.com
+states.{region}.amazonaws.com
+servicequotas.{region}.amazonaws.com
+access-analyzer.{region}.amazonaws.com
 organizations.amazonaws.com
 budgets.amazonaws.com
 shield.us-east-1.amazonaws.com
@@ -118,8 +121,25 @@ infra-api.newrelic.com
 log-api.newrelic.com
 
 # The env's own IdP
-{IDP_HOST}
+{idp_host}
 """
+ALLOWLIST = fill(
+    ALLOWLIST_TEMPLATE,
+    {"env": ENV, "region": REGION, "account": ACCOUNT, "gitlab_host": GITLAB_HOST, "idp_host": IDP_HOST},
+)
+
+
+# Names inside the allowlist's wildcards that the sandbox's upstream answers for.
+WILDCARD_UPSTREAM_NAMES = [
+    f"s3.{REGION}.amazonaws.com",
+    "s3.amazonaws.com",
+    f"prod-{REGION}-starport-layer-bucket.s3.{REGION}.amazonaws.com",
+]
+
+
+def upstream_names() -> list[str]:
+    """Every name the sandbox's squid resolves to the local upstream."""
+    return sorted(set(allowlist_exact_names()) | set(WILDCARD_UPSTREAM_NAMES) | set(DENY_PROBE_NAMES))
 
 
 def allowlist_exact_names(text: str = ALLOWLIST) -> list[str]:
