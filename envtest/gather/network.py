@@ -165,13 +165,14 @@ def through_proxy(proxy_url: str, name: str, *, connect: bool, timeout: float) -
     def done(ok: bool, outcome: str, detail: str, status: int | None = None) -> Probe:
         return Probe(f"{kind} via {host}:{port}", ok, outcome, detail, status, time.monotonic() - start)
 
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", name):
+        # Nothing else is a host name, and CR/LF would let a name write its own request lines.
+        return done(False, "error", f"{name!r} is not an ASCII host name")
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.settimeout(timeout)
-            sock.sendall(request.encode("ascii", "strict"))
+            sock.sendall(request.encode("ascii"))
             head = _read_head(sock)
-    except UnicodeEncodeError:
-        return done(False, "error", f"{name!r} is not an ASCII host name")
     except TimeoutError:
         return done(False, "hung", f"no answer within {timeout:g} s")
     except ConnectionRefusedError:

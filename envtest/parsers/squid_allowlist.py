@@ -67,8 +67,9 @@ def is_ip_literal(domain: str) -> bool:
 
 
 def is_host_name(domain: str) -> bool:
+    """RFC 1123 labels, and a top-level label that is not all digits (that would be an address)."""
     labels = domain.split(".")
-    return len(domain) <= 253 and all(_LABEL.match(label) for label in labels)
+    return len(domain) <= 253 and all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
 
 def _inside(child: str, parent: str) -> bool:

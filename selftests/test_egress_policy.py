@@ -1,0 +1,125 @@
+"""Egress rules against declared ones: what is flagged, and what is missing."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from envtest.policy.egress import Declared, Rule, evaluate, flatten
+
+RUNNER = "sg-runner"
+PROXY = {"sg-proxy": "dev-obproxy"}
+DECLARED = [
+    Declared("proxy", "tcp", 3128, 3128, (), PROXY, True),
+    Declared("github", "tcp", 22, 22, ("192.30.252.0/22",), {}, True),
+    Declared("endpoints", "tcp", 443, 443, (), {"sg-endpoints": "dev-endpoints"}, False),
+]
+
+
+def group(*permissions: dict) -> dict:
+    return {"GroupId": RUNNER, "GroupName": "dev-runner", "IpPermissionsEgress": list(permissions)}
+
+
+CLEAN = [
+    {"IpProtocol": "tcp", "FromPort": 3128, "ToPort": 3128, "UserIdGroupPairs": [{"GroupId": "sg-proxy"}]},
+    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "192.30.252.0/22"}]},
+]
+
+
+def test_flatten_splits_each_destination() -> None:
+    rules = flatten(
+        group(
+            {
+                "IpProtocol": "6",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "1.0.0.0/8"}],
+                "Ipv6Ranges": [{"CidrIpv6": "::/0"}],
+                "PrefixListIds": [{"PrefixListId": "pl-1"}],
+            }
+        )
+    )
+    assert [(r.protocol, r.kind, r.destination) for r in rules] == [
+        ("tcp", "cidr", "1.0.0.0/8"),
+        ("tcp", "cidr", "::/0"),
+        ("tcp", "prefix-list", "pl-1"),
+    ]
+
+
+def test_clean_egress_has_no_findings_but_a_missing_required_rule() -> None:
+    findings = evaluate(flatten(group(*CLEAN)), DECLARED)
+    assert findings == []
+    findings = evaluate(flatten(group(CLEAN[0])), DECLARED)
+    assert [(f.what, f.detail) for f in findings] == [("missing", "no rule reaches 192.30.252.0/22")]
+
+
+def test_broad_and_undeclared_rules_are_flagged_with_the_reason() -> None:
+    cases = {
+        "open to the whole internet": {
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+        },
+        "all protocols": {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-proxy"}]},
+        "all ports": {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, "IpRanges": [{"CidrIp": "10.0.0.1/32"}]},
+        "a prefix list": {
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "PrefixListIds": [{"PrefixListId": "pl-1"}],
+        },
+        "a group no policy line": {
+            "IpProtocol": "tcp",
+            "FromPort": 3128,
+            "ToPort": 3200,
+            "UserIdGroupPairs": [{"GroupId": "sg-proxy"}],
+        },
+        "a destination no policy line": {
+            "IpProtocol": "tcp",
+            "FromPort": 22,
+            "ToPort": 22,
+            "IpRanges": [{"CidrIp": "192.30.0.0/16"}],
+        },
+    }
+    for reason, permission in cases.items():
+        findings = [f for f in evaluate(flatten(group(*CLEAN, permission)), DECLARED) if f.what == "undeclared"]
+        assert len(findings) == 1 and reason in findings[0].detail, (reason, findings)
+        assert "dev-runner (sg-runner) egress" in findings[0].rule
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "IpProtocol": st.sampled_from(["tcp", "udp", "-1", "6", "icmp"]),
+                "FromPort": st.integers(-1, 65535),
+                "ToPort": st.integers(-1, 65535),
+                "IpRanges": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "CidrIp": st.sampled_from(
+                                ["0.0.0.0/0", "10.0.0.0/8", "192.30.252.0/23", "bogus", "192.30.252.7/32"]
+                            )
+                        }
+                    ),
+                    max_size=2,
+                ),
+                "UserIdGroupPairs": st.lists(
+                    st.fixed_dictionaries({"GroupId": st.sampled_from(["sg-proxy", "sg-x"])}), max_size=2
+                ),
+            }
+        ),
+        max_size=4,
+    )
+)
+def test_every_rule_is_either_declared_or_flagged(permissions: list[dict]) -> None:
+    rules = flatten(group(*permissions))
+    flagged = {f.rule for f in evaluate(rules, DECLARED) if f.what == "undeclared"}
+    for rule in rules:
+        assert isinstance(rule, Rule)
+        declared = any(
+            d.protocol == rule.protocol and (d.from_port, d.to_port) == (rule.from_port, rule.to_port) for d in DECLARED
+        )
+        if not declared or rule.destination in {"0.0.0.0/0", "bogus", "sg-x"}:
+            assert str(rule) in flagged
