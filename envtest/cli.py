@@ -139,10 +139,13 @@ def pytest_selection(test: str | None) -> list[str]:
     if not test:
         return [str(tests_dir)]
     if test.endswith(".py") or "::" in test or "/" in test:
-        candidate = Path(test)
-        if not candidate.exists():
-            candidate = tests_dir / test
-        return [str(candidate)]
+        path, sep, node = test.partition("::")
+        # As typed (relative to where the person is), else under tests/, else under the repository.
+        candidates = [Path(path).resolve(), tests_dir / path, ROOT / path]
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            raise UsageError(f"-t {test}: no such file (looked in {', '.join(str(c) for c in candidates)})")
+        return [f"{found}{sep}{node}"]
     return [str(tests_dir), "-k", test]
 
 
@@ -177,89 +180,115 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
-    # Imported here so -h and usage errors answer fast.
-    from envtest.preflight import preflight
-    from envtest.report import junit
+    from envtest.report import junit  # imported here so -h and usage errors answer fast
 
     environ = run_environment(args, base_env)
     Settings.from_environ(environ)  # usage errors before any work
     junit_path = Path(args.junit)
     if not junit_path.is_absolute():
         junit_path = Path.cwd() / junit_path
-    junit_path.parent.mkdir(parents=True, exist_ok=True)
-    junit_path.unlink(missing_ok=True)
+    try:
+        junit_path.parent.mkdir(parents=True, exist_ok=True)
+        junit_path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-j {args.junit}: cannot write there ({exc.strerror})") from None
     run_dir = Path(tempfile.mkdtemp(prefix="envtest-run-"))
     environ["ENVTEST_RUN_DIR"] = str(run_dir)
     settings = Settings.from_environ(environ)
+    properties = {
+        "env": settings.env_name,
+        "region": settings.region,
+        "account": "unknown",
+        "envtest_version": __version__,
+        "git_sha": git_sha(),
+        "run_kind": run_kind(environ),
+    }
     saved = dict(os.environ)
     # The preflight's AWS session reads the standard variables from os.environ.
     os.environ.clear()
     os.environ.update(environ)
     try:
-        outcome = preflight(settings)
-        properties = {
-            "env": settings.env_name,
-            "region": settings.region,
-            "account": outcome.masked_account,
-            "envtest_version": __version__,
-            "git_sha": git_sha(),
-            "run_kind": run_kind(environ),
-        }
-        print(
-            f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
-            f"account {outcome.masked_account}, run kind {properties['run_kind']}",
-            flush=True,
+        return _run(
+            args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
         )
-        if outcome.terraform_note:
-            print(f"note: {outcome.terraform_note}", flush=True)
-        if outcome.stop_reason:
-            properties["api_calls"] = str(_calls(run_dir))
-            junit.preflight_failure(junit_path, outcome.stop_check, outcome.stop_reason, properties)
-            print(f"\nSTOPPED before any check (exit 2): {outcome.stop_reason}", file=sys.stderr)
-            print(f"JUnit: {junit_path}")
-            return 2
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-c",
-            str(ROOT / "pytest.ini"),
-            "--rootdir",
-            str(ROOT),
-            f"--junitxml={junit_path}",
-            *pytest_selection(args.test),
-        ]
-        if args.workers and int(args.workers) > 1:
-            command += ["-n", args.workers]
-        pytest_rc = subprocess.run(command, cwd=ROOT, env=environ, check=False).returncode
+    except (UsageError, CouldNotEvaluate):
+        raise
+    except Exception as exc:  # a bug or an unforeseen state: never a pass, never a bare traceback exit 1
+        import traceback
+
+        traceback.print_exc()
         properties["api_calls"] = str(_calls(run_dir))
-        if pytest_rc == 5:
-            junit.preflight_failure(junit_path, "selection", f"no check matches -t {args.test!r}", properties)
-            print(f"\nno check matches -t {args.test!r} (exit 2)", file=sys.stderr)
-            return 2
-        if not junit_path.exists():
-            junit.preflight_failure(
-                junit_path, "pytest", f"pytest stopped with exit code {pytest_rc} before writing a report", properties
-            )
-            print(f"\npytest stopped with exit code {pytest_rc} before writing a report (exit 2)", file=sys.stderr)
-            return 2
-        summary = junit.finalize(junit_path, properties)
-        code = junit.exit_code(summary)
-        if pytest_rc not in (0, 1) and code == 0:
-            code = 2
-        print(
-            f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
-            f"{summary.skipped} skipped; {properties['api_calls']} AWS API calls"
-        )
-        table = junit.failure_table(summary)
-        if table:
-            print("\nWhat to fix:\n" + table)
-        print(f"JUnit: {junit_path}  (exit {code})")
-        return code
+        message = f"internal error, nothing could be evaluated: {type(exc).__name__}: {exc}"
+        junit.preflight_failure(junit_path, "internal_error", message, properties)
+        print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
+        return 2
     finally:
         os.environ.clear()
         os.environ.update(saved)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _run(
+    args: argparse.Namespace,
+    *,
+    environ: dict[str, str],
+    settings: Settings,
+    junit_path: Path,
+    run_dir: Path,
+    properties: dict[str, str],
+) -> int:
+    from envtest.preflight import preflight
+    from envtest.report import junit
+
+    outcome = preflight(settings)
+    properties["account"] = outcome.masked_account
+    properties["guards"] = ", ".join(outcome.guards) or "none"
+    print(
+        f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
+        f"account {outcome.masked_account}, run kind {properties['run_kind']}",
+        flush=True,
+    )
+    for note in outcome.notes:
+        print(f"note: {note}", flush=True)
+    if outcome.stop_reason:
+        properties["api_calls"] = str(_calls(run_dir))
+        junit.preflight_failure(junit_path, outcome.stop_check, outcome.stop_reason, properties)
+        print(f"\nSTOPPED before any check (exit 2): {outcome.stop_reason}", file=sys.stderr)
+        print(f"JUnit: {junit_path}")
+        return 2
+    command = [
+        sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+        f"--junitxml={junit_path}", *pytest_selection(args.test),
+    ]  # fmt: skip
+    if args.workers and int(args.workers) > 1:
+        command += ["-n", args.workers]
+    pytest_rc = subprocess.run(command, cwd=ROOT, env=environ, check=False).returncode
+    properties["api_calls"] = str(_calls(run_dir))
+    stop = {
+        5: f"no check matches -t {args.test!r}",
+        2: "pytest was interrupted",
+        3: "pytest hit an internal error",
+        4: "pytest was called wrongly",
+    }.get(pytest_rc)
+    if stop is None and not junit_path.exists():
+        stop = f"pytest stopped with exit code {pytest_rc} before writing a report"
+    if stop:
+        # Whatever ran before the stop is not a verdict on the environment.
+        junit.preflight_failure(junit_path, "pytest", stop, properties)
+        print(f"\nSTOPPED (exit 2): {stop}", file=sys.stderr)
+        print(f"JUnit: {junit_path}")
+        return 2
+    summary = junit.finalize(junit_path, properties)
+    code = junit.exit_code(summary)
+    print(
+        f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
+        f"{summary.skipped} skipped; {properties['api_calls']} AWS API calls"
+    )
+    table = junit.failure_table(summary)
+    if table:
+        print("\nWhat to fix:\n" + table)
+    print(f"JUnit: {junit_path}  (exit {code})")
+    return code
 
 
 def _calls(run_dir: Path) -> int:

@@ -1,12 +1,15 @@
 """Before any check: can we reach AWS with these credentials, and is this the right env?
 
-Runs in the command-line process. Its reads go through the same gather layer
-(and shared cache) as the checks, so the checks reuse what it read.
+Runs in the command-line process (and, for a plain `pytest` run, in the
+plugin). Its reads go through the same gather layer and run cache as the
+checks, so the checks reuse what it read. It reports which guards it could
+apply: a guard with nothing to compare against is named as not applied,
+never silently passed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws, write_call_count
@@ -23,30 +26,49 @@ class Outcome:
     masked_account: str
     stop_check: str = ""
     stop_reason: str = ""
-    terraform_note: str = ""
+    guards: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) -> Outcome:
+    return Outcome(
+        masked,
+        "wrong_environment",
+        "; ".join(reasons) + ". Refusing to test the wrong environment.",
+        tuple(guards),
+        tuple(notes),
+    )
 
 
 def preflight(settings: Settings) -> Outcome:
+    guards = [name for name, value in (("MY_ENV", settings.my_env), ("branch", settings.ci_commit_branch)) if value]
+    notes: list[str] = []
     facts = Facts(env=settings.env_name, my_env=settings.my_env, ci_commit_branch=settings.ci_commit_branch)
     # The env-name guards need no AWS call: stop before touching credentials.
     reasons = wrong_environment(facts)
     if reasons:
-        return Outcome("unknown", "wrong_environment", "; ".join(reasons) + ". Refusing to test the wrong environment.")
+        return _stop("unknown", reasons, guards, notes)
     policy = load_policy(settings.env_name, settings.policy_dir)
-    aws = Aws(settings.region)
-    inventory = Inventory(aws, settings.run_dir)
+    # Few attempts: a dead endpoint or bad credentials should stop the run in seconds.
+    inventory = Inventory(Aws(settings.region, max_attempts=3), settings.run_dir)
     try:
         try:
             identity = inventory.caller_identity()
         except CouldNotEvaluate as exc:
-            return Outcome("unknown", "aws_credentials", str(exc))
+            return Outcome("unknown", "aws_credentials", str(exc), tuple(guards), tuple(notes))
         account = identity["Account"]
         expected_account = settings.expected_account_id or policy.account_id
         expected_source = (
-            "EXPECTED_ACCOUNT_ID" if settings.expected_account_id else "policy/envs/" + settings.env_name + ".toml"
+            "EXPECTED_ACCOUNT_ID" if settings.expected_account_id else f"policy/envs/{settings.env_name}.toml"
         )
+        if expected_account:
+            guards.append("account")
+        else:
+            notes.append(
+                f"account guard not applied: no account_id in policy/envs/{settings.env_name}.toml and "
+                "no EXPECTED_ACCOUNT_ID"
+            )
         terraform_env = terraform_source = None
-        note = ""
         try:
             outputs = load_outputs_once(
                 settings.run_dir,
@@ -60,11 +82,15 @@ def preflight(settings: Settings) -> Outcome:
                 read_object=inventory.object_bytes,
             )
             value = outputs.get("env_name")
-            terraform_env = value if isinstance(value, str) else None
             terraform_source = outputs.source
+            if isinstance(value, str):
+                terraform_env = value
+                guards.append("terraform")
+            else:
+                notes.append(f"terraform guard not applied: no env_name output in {outputs.source}")
         except CouldNotEvaluate as exc:
             # Checks that need the outputs will report this as their error.
-            note = f"terraform outputs not read: {exc}"
+            notes.append(f"terraform guard not applied: {exc}")
         reasons = wrong_environment(
             Facts(
                 env=settings.env_name,
@@ -77,9 +103,7 @@ def preflight(settings: Settings) -> Outcome:
         )
         masked = mask_account(account)
         if reasons:
-            return Outcome(
-                masked, "wrong_environment", "; ".join(reasons) + ". Refusing to test the wrong environment.", note
-            )
-        return Outcome(masked, terraform_note=note)
+            return _stop(masked, reasons, guards, notes)
+        return Outcome(masked, guards=tuple(guards), notes=tuple(notes))
     finally:
         write_call_count(settings.run_dir)

@@ -29,6 +29,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "disruptive: changes AWS; runs only with -R true (ENVTEST_DISRUPTIVE)")
     config.addinivalue_line("markers", "slow: long-running; runs only with -R true")
     redact.install_logging_filter()
+    for variable in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITLAB_API_TOKEN", "CI_JOB_TOKEN"):
+        if os.environ.get(variable):
+            redact.register(os.environ[variable], variable)
 
 
 def _long_tests_enabled() -> bool:

@@ -68,7 +68,8 @@ class Settings:
     tf_state_key: str | None = None
     policy_dir: Path | None = None
     run_dir: Path | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
+    # The whole environment (for optional variables); never shown, it holds credentials.
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:

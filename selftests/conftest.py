@@ -16,7 +16,7 @@ from junitparser import JUnitXml
 
 from envtest.sandbox.cli import start_sandbox
 from envtest.sandbox.handle import Sandbox
-from envtest.sandbox.processes import SandboxError, stop_all
+from envtest.sandbox.processes import SandboxError, marked_processes, stop_all
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRUB = (
@@ -100,8 +100,9 @@ def sandbox() -> Iterator[Sandbox]:
         yield Sandbox(directory)
     finally:
         survivors = stop_all(directory)
+        leftovers = marked_processes(directory)
         shutil.rmtree(directory, ignore_errors=True)
-        assert not survivors, f"sandbox processes survived: {survivors}"
+        assert not survivors and not leftovers, f"sandbox processes survived: {survivors} {leftovers}"
 
 
 @pytest.fixture

@@ -93,17 +93,24 @@ def test_ssm_wait_is_bounded_and_names_instance_and_command(ssm_stub: tuple[Aws,
     stub.add_response("send_command", {"Command": {"CommandId": "22222222-2222-2222-2222-222222222222"}})
     for _ in range(50):
         stub.add_response("get_command_invocation", {"Status": "InProgress"})
-    with pytest.raises(CouldNotEvaluate, match=r"i-0abc \('sleep 999'\): no result within 0 s"):
+    with (
+        writes_allowed(True, "a disruptive test may run commands"),
+        pytest.raises(CouldNotEvaluate, match=r"i-0abc \('sleep 999'\): no result within 0 s"),
+    ):
         Ssm(aws, "i-0abc", poll_interval=0.01).run("sleep 999", timeout=0.2)
 
 
-def test_send_command_is_allowed_but_other_writes_are_not(ssm_stub: tuple[Aws, Stubber]) -> None:
+def test_send_command_is_refused_except_to_read_a_file(ssm_stub: tuple[Aws, Stubber]) -> None:
     aws, stub = ssm_stub
+    # Each response is queued before its call: the guard, not an empty stub queue, must refuse.
+    stub.add_response("describe_instance_information", ONLINE)
     stub.add_response("send_command", {"Command": {"CommandId": "33333333-3333-3333-3333-333333333333"}})
-    aws.client("ssm").send_command(
-        InstanceIds=["i-0abc"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["true"]}
-    )
-    # Queued first: the guard, not an empty stub queue, must be what refuses the call.
+    with pytest.raises(AssertionError, match="read-only guard refused ssm:SendCommand"):
+        Ssm(aws, "i-0abc", poll_interval=0).run("systemctl restart gitlab-runner")
+    with writes_allowed(True, "a disruptive test"):
+        aws.client("ssm").send_command(
+            InstanceIds=["i-0abc"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["true"]}
+        )
     stub.add_response("put_parameter", {"Version": 1})
     with pytest.raises(AssertionError, match="read-only guard refused ssm:PutParameter"):
         aws.client("ssm").put_parameter(Name="x", Value="y", Type="String")

@@ -57,7 +57,8 @@ def test_finalize_adds_properties_first_and_areas(tmp_path: Path) -> None:
         ({"tests": 3, "passed": 2, "failed": 1}, 1),
         ({"tests": 3, "passed": 2, "errors": 1}, 1),
         ({"tests": 2, "errors": 2}, 2),
-        ({"tests": 2, "skipped": 2}, 0),
+        ({"tests": 2, "skipped": 2}, 2),
+        ({"tests": 3, "passed": 1, "skipped": 2}, 0),
         ({"tests": 0}, 2),
     ],
 )

@@ -17,13 +17,14 @@ ALL_CHECKS = {
     "test_env_runner_group_exists",
     "test_every_desired_env_runner_instance_is_in_service",
     "test_env_runner_instances_carry_the_boot_tags",
-    "test_gitlab_config_bucket_is_the_envs_and_exists",
+    "test_gitlab_config_bucket_named_by_the_runner_exists",
     "test_runner_registration_token_is_present_and_token_shaped",
     "test_outbound_proxy_accepts_connections",
     "test_gitlab_host_answers_through_the_proxy",
     "test_terraform_outputs_name_this_environment",
     "test_terraform_outputs_agree_with_the_running_env_runner",
     "test_direct_connections_without_the_proxy_do_not_open",
+    "test_runner_registered_with_a_token_at_the_gitlab_host",
     *NETWORK_CHECKS,
 }
 
@@ -71,7 +72,11 @@ def test_seeded_fault_is_caught(
         assert "passed" not in verdicts.values(), verdicts
         assert list(verdicts.values()) == ["error"]
         text = run.text_of(next(iter(verdicts)))
-        assert "sandbox" in text and ("other" in text or "9012" in text), text
+        # Both sides named: the env asked for, and what said otherwise.
+        assert "'sandbox'" in text, text
+        assert any(other in text for other in ("'other'", "'stages/other'")) or (
+            "********4321" in text and "********9012" in text
+        ), text
         return
     failed = {name for name, verdict in verdicts.items() if verdict == "failed"}
     errored = {name for name, verdict in verdicts.items() if verdict == "error"}

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from envtest.sandbox.processes import marked_processes
 from selftests.conftest import base_environ
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.sandbox
 
 
-def processes_mentioning(text: str) -> list[str]:
-    found = []
+def processes_mentioning(directory: Path) -> list[str]:
+    """Live processes that name the directory on their command line or carry the sandbox's marker."""
+    found = [f"{pid}: {cmd}" for pid, cmd in marked_processes(directory).items()]
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
@@ -26,7 +28,7 @@ def processes_mentioning(text: str) -> list[str]:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if text in cmdline:
+        if str(directory) in cmdline:
             found.append(f"{proc.name}: {cmdline.strip()}")
     return found
 
@@ -56,7 +58,7 @@ def test_up_run_down(directory: Path) -> None:
     up = sh(f"./run_tests.sh --sandbox-up {directory}")
     assert up.returncode == 0, up.stderr
     assert (directory / "env.sh").is_file()
-    assert processes_mentioning(str(directory)), "the sandbox runs nothing?"
+    assert len(marked_processes(directory)) >= 3, "moto, squid and the upstream should be running"
     run = sh(f'. {directory}/env.sh && ./run_tests.sh "$ENV_NAME" -j {directory}/junit.xml')
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 failed" in run.stdout
@@ -64,11 +66,11 @@ def test_up_run_down(directory: Path) -> None:
     assert again.returncode == 2 and "--sandbox-down" in again.stderr
     down = sh(f"./run_tests.sh --sandbox-down {directory}")
     assert down.returncode == 0, down.stderr
-    assert processes_mentioning(str(directory)) == []
+    assert processes_mentioning(directory) == []
 
 
 def test_missing_squid_is_named_with_the_install_command(directory: Path) -> None:
     run = sh(f"ENVTEST_SQUID=/nonexistent/squid ./run_tests.sh --sandbox-up {directory}")
     assert run.returncode == 2
     assert "apt-get install -y squid" in run.stderr
-    assert processes_mentioning(str(directory)) == []
+    assert processes_mentioning(directory) == []

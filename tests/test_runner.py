@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from envtest.checks import Problem, check, fail
+from envtest.gather.inventory import Inventory
 from envtest.gather.network import Probe
+from envtest.parsers.runner_config import RunnerConfig
 from envtest.policy import Policy
 
 RUNBOOK_DEBUG = "runbook, 'Debugging env_runner issues'"
@@ -39,17 +41,19 @@ def test_every_desired_env_runner_instance_is_in_service(
             )
         )
     group = env_runner_group["AutoScalingGroupName"]
-    states = {i["InstanceId"]: i["LifecycleState"] for i in env_runner_group["Instances"]}
-    in_service = sorted(i for i, s in states.items() if s == "InService")
+    states = {
+        i["InstanceId"]: f"{i['LifecycleState']}/{i.get('HealthStatus', '?')}" for i in env_runner_group["Instances"]
+    }
+    in_service = sorted(i for i, s in states.items() if s == "InService/Healthy")
     wanted = max(1, int(env_runner_group["DesiredCapacity"]))
     if len(in_service) < wanted:
-        others = ", ".join(f"{i} {s}" for i, s in sorted(states.items()) if s != "InService") or "no instances"
+        others = ", ".join(f"{i} {s}" for i, s in sorted(states.items()) if s != "InService/Healthy") or "no instances"
         fail(
             Problem(
                 resource=f"Auto Scaling group {group} (desired {env_runner_group['DesiredCapacity']}, "
                 f"min {env_runner_group['MinSize']})",
-                expected=f"at least {wanted} InService instance(s)",
-                found=f"{len(in_service)} InService; {others}",
+                expected=f"at least {wanted} InService, Healthy instance(s)",
+                found=f"{len(in_service)} InService and Healthy; {others}",
                 fix="check the group's activity history for launch failures, then tail "
                 f"/var/log/cloud-init-output.log on the newest instance ({RUNBOOK_DEBUG})",
             )
@@ -84,30 +88,18 @@ def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[st
     check(problems)
 
 
-def test_gitlab_config_bucket_is_the_envs_and_exists(
-    gitlab_config_bucket: str, inventory: Any, name: Callable[[str], str]
-) -> None:
-    problems = []
-    expected = name("gitlab_config_bucket")
-    if gitlab_config_bucket != expected:
-        problems.append(
-            Problem(
-                "tag gitlab_config_s3_bucket on the env runner",
-                expected,
-                gitlab_config_bucket,
-                "point the tag at this env's gitlab config bucket",
-            )
-        )
+def test_gitlab_config_bucket_named_by_the_runner_exists(gitlab_config_bucket: str, inventory: Inventory) -> None:
+    # The tag may name another bucket than the default (environment.md); it must exist.
     if not inventory.bucket_exists(gitlab_config_bucket):
-        problems.append(
+        fail(
             Problem(
-                f"bucket {gitlab_config_bucket}",
+                f"bucket {gitlab_config_bucket} (the env runner's gitlab_config_s3_bucket tag)",
                 "the bucket exists",
                 "no such bucket",
-                "terraform the env's gitlab config bucket, or fix the instance tag",
+                "terraform the env's gitlab config bucket, or point the tag at the right one "
+                f"({RUNBOOK_DEBUG}: 'Get the runner registration token from the gitlab-config s3 bucket')",
             )
         )
-    check(problems)
 
 
 def test_runner_registration_token_is_present_and_token_shaped(
@@ -144,6 +136,26 @@ def test_runner_registration_token_is_present_and_token_shaped(
                 fix,
             )
         )
+    check(problems)
+
+
+def test_runner_registered_with_a_token_at_the_gitlab_host(
+    runner_config: tuple[str, RunnerConfig], gitlab_hostname: str
+) -> None:
+    where, config = runner_config
+    expected_url = f"https://{gitlab_hostname}"
+    fix = (
+        f"recycle the env runner; if it recurs, read the registration command in cloud-init's output: "
+        f"'make sure it's actually a real string, not empty' and 'the gitlab url ... is proper' ({RUNBOOK_DEBUG})"
+    )
+    problems = [Problem(where, "a config.toml gitlab-runner can load", p, fix) for p in config.problems]
+    for runner in config.runners:
+        if runner.url.rstrip("/") != expected_url:
+            problems.append(Problem(f"{where} runner {runner.name!r} url", expected_url, repr(runner.url), fix))
+        if runner.token_length == 0:
+            problems.append(
+                Problem(f"{where} runner {runner.name!r} token", "a non-empty token (value not shown)", "empty", fix)
+            )
     check(problems)
 
 

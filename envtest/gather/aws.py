@@ -29,9 +29,8 @@ from botocore.config import Config
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Simulate")
-# Operations not named like reads that change no AWS resource. SendCommand runs
-# a command on an instance; the host layer only sends commands that read.
-READ_EXCEPTIONS = frozenset({"sts:GetCallerIdentity", "ssm:SendCommand"})
+# Operations not named like reads that change no AWS resource.
+READ_EXCEPTIONS = frozenset({"sts:GetCallerIdentity"})
 CLIENT_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 8},
     connect_timeout=5,
@@ -54,6 +53,9 @@ CREDENTIAL_ERROR_CODES = frozenset(
 class _Guard(threading.local):
     writes_allowed = False
     reason = "this run is read-only"
+    # SendCommand runs any command on an instance. It is allowed only while the
+    # host layer sends a command it wrote itself to read a file.
+    ssm_file_read = False
 
 
 _guard = _Guard()
@@ -76,12 +78,24 @@ def writes_allowed(allowed: bool, reason: str) -> Iterator[None]:
         _guard.writes_allowed, _guard.reason = previous
 
 
+@contextmanager
+def ssm_file_read() -> Iterator[None]:
+    """Within this block, ssm:SendCommand is allowed: the host layer is reading a file."""
+    previous = _guard.ssm_file_read
+    _guard.ssm_file_read = True
+    try:
+        yield
+    finally:
+        _guard.ssm_file_read = previous
+
+
 def _before_call(model: Any, **_: Any) -> None:
     service = model.service_model.service_name
     operation = model.name
     with _calls_lock:
         _calls[f"{service}:{operation}"] += 1
-    if not is_read(service, operation) and not _guard.writes_allowed:
+    permitted = _guard.writes_allowed or (_guard.ssm_file_read and f"{service}:{operation}" == "ssm:SendCommand")
+    if not is_read(service, operation) and not permitted:
         raise ReadOnlyViolation(
             f"read-only guard refused {service}:{operation}: {_guard.reason}. "
             "Only tests marked disruptive may change AWS, and only when run with -R true."
@@ -112,8 +126,13 @@ def read_call_counts(run_dir: Path) -> Counter[str]:
 class Aws:
     """Clients for one region, created once per process and shared."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, max_attempts: int | None = None) -> None:
         self.region = region
+        self._config = (
+            CLIENT_CONFIG
+            if max_attempts is None
+            else CLIENT_CONFIG.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
+        )
         self._session = boto3.session.Session(region_name=region)
         # First, so nothing that answers a call early (a Stubber, a cache) can slip past the guard.
         self._session.events.register_first("before-call.*.*", _before_call)
@@ -123,7 +142,7 @@ class Aws:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self._session.client(service, config=CLIENT_CONFIG)
+                self._clients[service] = self._session.client(service, config=self._config)
             return self._clients[service]
 
 

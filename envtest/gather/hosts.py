@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import botocore.exceptions
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.aws import Aws, describe_aws_error
+from envtest.gather.aws import Aws, describe_aws_error, ssm_file_read
 
 # GetCommandInvocation returns at most this many characters of stdout.
 SSM_OUTPUT_LIMIT = 24000
@@ -121,8 +121,8 @@ class Ssm:
             sent = ssm.send_command(
                 InstanceIds=[self.instance_id],
                 DocumentName="AWS-RunShellScript",
-                Parameters={"commands": [command]},
-                TimeoutSeconds=max(30, int(timeout)),
+                # executionTimeout bounds the command on the instance; our own wait is `timeout`.
+                Parameters={"commands": [command], "executionTimeout": [str(max(30, int(timeout)))]},
             )
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise describe_aws_error(exc, what) from exc
@@ -158,7 +158,9 @@ class Ssm:
         )
 
     def read_file(self, path: str) -> bytes:
-        result = self.run(f"base64 -w0 -- {shlex.quote(path)}")
+        # The one command a read-only run may send: base64 of one file, written here.
+        with ssm_file_read():
+            result = self.run(f"base64 -w0 -- {shlex.quote(path)}")
         if result.exit_code != 0:
             raise CouldNotEvaluate(f"{self.instance_id}: cannot read {path}: {result.stderr.strip()[:200]}")
         if len(result.stdout) >= SSM_OUTPUT_LIMIT:

@@ -47,8 +47,12 @@ class Summary:
 
 
 def exit_code(summary: Summary) -> int:
-    """0 every evaluated check passed; 1 a check failed or errored; 2 nothing could be evaluated."""
-    if summary.tests == 0 or (summary.evaluated == 0 and summary.errors > 0):
+    """0 every evaluated check passed; 1 a check failed or errored; 2 nothing could be evaluated.
+
+    A run that evaluated nothing (every check skipped, say) is 2: a gate that
+    checked nothing must not read as green.
+    """
+    if summary.evaluated == 0:
         return 2
     if summary.failed or summary.errors:
         return 1

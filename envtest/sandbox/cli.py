@@ -117,6 +117,8 @@ def start_sandbox(directory: Path) -> dict[str, str]:
     seeded = seed(endpoint, directory, canaries, proxy_url)
     environ = {
         "ENV_NAME": w.ENV,
+        # Jobs on the env runner get MY_ENV; the sandbox stands for running there.
+        "MY_ENV": w.ENV,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

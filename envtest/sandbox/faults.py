@@ -45,6 +45,55 @@ def no_in_service_runner(sandbox: Sandbox) -> None:
     )
 
 
+def token_wrong_shape(sandbox: Sandbox) -> None:
+    sandbox.client("s3").put_object(
+        Bucket=w.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=b"paste the token here\n"
+    )
+
+
+def runner_config_token_empty(sandbox: Sandbox) -> None:
+    path = sandbox.host_path("env-runner", "/etc/gitlab-runner/config.toml")
+    lines = ['  token = ""' if line.strip().startswith("token =") else line for line in path.read_text().splitlines()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def runner_unhealthy(sandbox: Sandbox) -> None:
+    for instance in sandbox.state["instances"][w.RUNNER_ASG]:
+        sandbox.client("autoscaling").set_instance_health(InstanceId=instance, HealthStatus="Unhealthy")
+
+
+def runner_group_deleted(sandbox: Sandbox) -> None:
+    sandbox.client("autoscaling").delete_auto_scaling_group(AutoScalingGroupName=w.RUNNER_ASG, ForceDelete=True)
+
+
+def config_bucket_tag_names_a_missing_bucket(sandbox: Sandbox) -> None:
+    wrong = w.bucket("gitlabconfig") + "-typo"
+    sandbox.client("autoscaling").create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": w.RUNNER_ASG,
+                "ResourceType": "auto-scaling-group",
+                "Key": "gitlab_config_s3_bucket",
+                "Value": wrong,
+                "PropagateAtLaunch": True,
+            }
+        ]
+    )
+    sandbox.client("ec2").create_tags(
+        Resources=sandbox.state["instances"][w.RUNNER_ASG], Tags=[{"Key": "gitlab_config_s3_bucket", "Value": wrong}]
+    )
+
+
+def terraform_region_drift(sandbox: Sandbox) -> None:
+    s3 = sandbox.client("s3")
+    body = s3.get_object(Bucket=w.bucket("tfstate"), Key=w.TF_STATE_KEY)["Body"].read()
+    s3.put_object(
+        Bucket=w.bucket("tfstate"),
+        Key=w.TF_STATE_KEY,
+        Body=body.replace(f'"value": "{w.REGION}"'.encode(), b'"value": "us-east-1"', 1),
+    )
+
+
 def missing_config_bucket_tag(sandbox: Sandbox) -> None:
     autoscaling = sandbox.client("autoscaling")
     autoscaling.delete_tags(
@@ -182,7 +231,7 @@ def direct_path_open(sandbox: Sandbox) -> None:
 
 
 TOKEN_CHECKS = ("test_runner_registration_token_is_present_and_token_shaped",)
-TAG_DEPENDENT = ("test_gitlab_config_bucket_is_the_envs_and_exists", *TOKEN_CHECKS)
+TAG_DEPENDENT = ("test_gitlab_config_bucket_named_by_the_runner_exists", *TOKEN_CHECKS)
 NETWORK_CHECKS = (
     "test_runner_egress_holds_only_declared_rules",
     "test_every_required_runner_egress_rule_is_present",
@@ -203,6 +252,7 @@ RUNNER_DEPENDENT = (
     "test_env_runner_instances_carry_the_boot_tags",
     "test_gitlab_host_answers_through_the_proxy",
     "test_terraform_outputs_agree_with_the_running_env_runner",
+    "test_runner_registered_with_a_token_at_the_gitlab_host",
     *TAG_DEPENDENT,
 )
 
@@ -240,8 +290,20 @@ _ROWS: list[Fault] = [
     Fault("F8-direct", "a path around the proxy: a direct connection opens", direct_path_open,
           ("test_direct_connections_without_the_proxy_do_not_open",)),
     Fault("F15", "registration token object empty", empty_token, TOKEN_CHECKS),
+    Fault("F15-shape", "registration token is not token-shaped", token_wrong_shape, TOKEN_CHECKS),
+    Fault("F15-config", "the runner registered with an empty token", runner_config_token_empty,
+          ("test_runner_registered_with_a_token_at_the_gitlab_host",)),
     Fault("F16", "env-runner group with no InService instance", no_in_service_runner,
           ("test_every_desired_env_runner_instance_is_in_service",), cannot_evaluate=RUNNER_DEPENDENT),
+    Fault("F16-unhealthy", "the env runner's instance is Unhealthy", runner_unhealthy,
+          ("test_every_desired_env_runner_instance_is_in_service",)),
+    Fault("F16-group", "no env-runner group at all", runner_group_deleted,
+          ("test_env_runner_group_exists", "test_every_desired_env_runner_instance_is_in_service"),
+          cannot_evaluate=RUNNER_DEPENDENT),
+    Fault("F17-bucket", "the runner's tag names a bucket that does not exist", config_bucket_tag_names_a_missing_bucket,
+          ("test_gitlab_config_bucket_named_by_the_runner_exists",), cannot_evaluate=TOKEN_CHECKS),
+    Fault("F-terraform", "terraform outputs of another region", terraform_region_drift,
+          ("test_terraform_outputs_name_this_environment",)),
     Fault("F17", "instance tag gitlab_config_s3_bucket missing", missing_config_bucket_tag,
           ("test_env_runner_instances_carry_the_boot_tags",), cannot_evaluate=TAG_DEPENDENT),
     Fault("F20", "MY_ENV names another env", _no_change, env={"MY_ENV": "other"}, exit_code=2),

@@ -47,11 +47,23 @@ class Sandbox:
         with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=10) as answer:
             return bytes(answer.read())
 
-    def reload_squid(self) -> None:
-        """SIGHUP makes squid re-read its configuration and allowlist, as `squid -k reconfigure` does."""
+    def reload_squid(self, timeout: float = 20.0) -> None:
+        """SIGHUP makes squid re-read its configuration and allowlist, as `squid -k reconfigure` does.
+
+        Returns once squid logs that it accepts connections again (or raises if
+        it died: a configuration squid rejects stops it, as on a real proxy).
+        """
+        log = self.directory / "squid" / "cache.log"
+        ready = "Accepting HTTP Socket connections"
+        before = log.read_text(errors="replace").count(ready)
         pid = int((self.directory / "pids" / "squid.pid").read_text())
         os.kill(pid, signal.SIGHUP)
-        time.sleep(1.0)  # squid reconfigures asynchronously; there is no ready signal to wait on
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if log.read_text(errors="replace").count(ready) > before:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"squid did not come back within {timeout:.0f} s of SIGHUP; see {log}")
 
     @property
     def squid_conf(self) -> Path:

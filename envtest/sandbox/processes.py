@@ -35,9 +35,18 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
         return False
 
 
+MARKER = "ENVTEST_SANDBOX_PROCESS"
+
+
 def start(
     name: str, argv: Sequence[str], directory: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
+    """Start a sandbox process in its own session, marked in its environment with the sandbox directory.
+
+    The marker is inherited by anything it spawns, so `stop_all` finds helpers
+    that left the process group too.
+    """
+    env = {**(os.environ if env is None else env), MARKER: str(directory.resolve())}
     logs = directory / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     pids = directory / "pids"
@@ -98,20 +107,44 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def marked_processes(directory: Path) -> dict[int, str]:
+    """pid -> command line of every live process carrying this sandbox's marker."""
+    marker = f"{MARKER}={directory.resolve()}".encode()
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker not in (proc / "environ").read_bytes().split(b"\0"):
+                continue
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        if _alive(int(proc.name)):
+            found[int(proc.name)] = cmdline
+    return found
+
+
 def stop_all(directory: Path, timeout: float = 10.0) -> list[str]:
-    """Stop every process recorded under DIR/pids; return the names of any that survived."""
+    """Stop every process this sandbox started (recorded pids, then anything carrying its marker).
+
+    Returns a description of each process still alive afterwards.
+    """
     pids_dir = directory / "pids"
-    if not pids_dir.is_dir():
-        return []
     records = {}
-    for pid_file in sorted(pids_dir.glob("*.pid")):
+    for pid_file in sorted(pids_dir.glob("*.pid")) if pids_dir.is_dir() else []:
         try:
             records[pid_file.stem] = int(pid_file.read_text().strip())
         except (OSError, ValueError):
             continue
+    for pid, cmdline in marked_processes(directory).items():
+        if pid not in records.values():
+            records[f"{cmdline[:40]}"] = pid
     for pid in records.values():
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(_alive(p) for p in records.values()):
         time.sleep(0.05)
@@ -120,9 +153,11 @@ def stop_all(directory: Path, timeout: float = 10.0) -> list[str]:
         if _alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
             time.sleep(0.2)
             if _alive(pid):
                 survivors.append(f"{name} (pid {pid})")
-    for name in records:
-        (pids_dir / f"{name}.pid").unlink(missing_ok=True)
+    for pid_file in pids_dir.glob("*.pid") if pids_dir.is_dir() else []:
+        pid_file.unlink(missing_ok=True)
     return survivors

@@ -59,6 +59,8 @@ dns_timeout 2 seconds
 connect_timeout 5 seconds
 
 cache deny all
+# squid's pinger runs in a session of its own; the sandbox has no use for it.
+pinger_enable off
 cache_mem 8 MB
 pid_filename none
 netdb_filename none
