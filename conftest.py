@@ -1,3 +1,8 @@
 """Top-level pytest wiring: hooks and shared fixtures live in envtest; this file only loads them."""
 
-pytest_plugins = ["envtest.pytest_plugin", "envtest.fixtures.runner", "envtest.fixtures.network"]
+pytest_plugins = [
+    "envtest.pytest_plugin",
+    "envtest.fixtures.runner",
+    "envtest.fixtures.network",
+    "envtest.fixtures.images",
+]

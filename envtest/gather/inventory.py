@@ -7,6 +7,7 @@ failures into CouldNotEvaluate with a cause. Checks never call boto3.
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,37 @@ class Inventory:
             }
 
         return self._cached(f"s3.secret_facts:{bucket}/{key}:{pattern}", fetch)
+
+    def shared_object(self, bucket: str, key: str) -> bytes | None:
+        """A non-secret object's content, read once per run and shared (None when absent)."""
+
+        def fetch() -> str | None:
+            body = self.object_bytes(bucket, key)
+            return None if body is None else base64.b64encode(body).decode()
+
+        encoded = self._cached(f"s3.object:{bucket}/{key}", fetch)
+        return None if encoded is None else base64.b64decode(encoded)
+
+    def ecr_digests(self, registry_id: str, repository: str) -> list[str] | None:
+        """Every image digest in the repository (None when the repository does not exist)."""
+
+        def fetch() -> list[str] | None:
+            try:
+                pages = self.aws.client("ecr").get_paginator("list_images")
+                ids = [
+                    image_id
+                    for page in pages.paginate(registryId=registry_id, repositoryName=repository)
+                    for image_id in page["imageIds"]
+                ]
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) == "RepositoryNotFoundException":
+                    return None
+                raise describe_aws_error(exc, f"ecr:ListImages {registry_id}/{repository}") from exc
+            except AwsError as exc:
+                raise describe_aws_error(exc, f"ecr:ListImages {registry_id}/{repository}") from exc
+            return sorted({i["imageDigest"] for i in ids if "imageDigest" in i})
+
+        return self._cached(f"ecr.digests:{registry_id}/{repository}", fetch)
 
     def object_bytes(self, bucket: str, key: str) -> bytes | None:
         """A non-secret object's content (not shared across workers: may be large)."""

@@ -131,6 +131,7 @@ def start_sandbox(directory: Path) -> dict[str, str]:
         "ENVTEST_CA_BUNDLE": str(tls[0]),
         "ENVTEST_SANDBOX_DIR": str(directory),
         "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
+        "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
     }
     (directory / "allowlist.template").write_text(w.ALLOWLIST_TEMPLATE)
     (directory / "env.json").write_text(json.dumps(environ, indent=2))

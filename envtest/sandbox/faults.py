@@ -8,8 +8,10 @@ while the fault is in place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from envtest.sandbox import world as w
@@ -230,6 +232,94 @@ def direct_path_open(sandbox: Sandbox) -> None:
     sandbox.listen("127.0.0.1", 9)
 
 
+IMAGES_KEY = "gitlab_env_runner_allowed_images"
+
+
+def _runner_config(sandbox: Sandbox, edit: Callable[[str], str], *, must_change: bool = True) -> None:
+    path = sandbox.host_path("env-runner", "/etc/gitlab-runner/config.toml")
+    before = path.read_text()
+    after = "\n".join(edit(line) for line in before.splitlines()) + "\n"
+    if must_change and after == before:
+        raise AssertionError("the fault changed nothing in config.toml")
+    path.write_text(after)
+
+
+def _runner_allows(sandbox: Sandbox, images: list[str]) -> None:
+    """As if the runner was recycled with this list (registration writes one entry per reference)."""
+    listed = ", ".join(json.dumps(i) for i in images)
+    _runner_config(
+        sandbox,
+        lambda line: f"    allowed_images = [{listed}]" if line.strip().startswith("allowed_images =") else line,
+        must_change=False,
+    )
+
+
+def _images_file(sandbox: Sandbox) -> str:
+    body = sandbox.client("s3").get_object(Bucket=w.bucket("secrets"), Key=f"common/{IMAGES_KEY}")["Body"].read()
+    return str(body.decode())
+
+
+def _put_images_file(sandbox: Sandbox, text: str, key: str = f"common/{IMAGES_KEY}") -> None:
+    sandbox.client("s3").put_object(Bucket=w.bucket("secrets"), Key=key, Body=text.encode())
+    refs = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(("X", "#"))]
+    _runner_allows(sandbox, refs)
+
+
+def image_by_tag(sandbox: Sandbox) -> None:
+    _put_images_file(sandbox, _images_file(sandbox) + w.image_ref("cd/env_deploy", "").rstrip("@") + ":latest\n")
+
+
+def image_digest_63_hex(sandbox: Sandbox) -> None:
+    # In the older block: the pipeline deploys the newest, and must stay unaffected.
+    text = _images_file(sandbox)
+    oldest = text.splitlines()[1]
+    _put_images_file(sandbox, text.replace(oldest, oldest[:-1]))
+
+
+def env_override_unpinned(sandbox: Sandbox) -> None:
+    text = _images_file(sandbox) + w.image_ref("cd/env_test", "").rstrip("@") + ":build-3\n"
+    _put_images_file(sandbox, text, key=f"{w.ENV}/{IMAGES_KEY}")
+
+
+def images_with_comment_separators(sandbox: Sandbox) -> None:
+    """The new separator spelling, while the running boot code still splits on white space."""
+    text = _images_file(sandbox).replace("XXXXXdate_separatorXXXXX", "# images built on")
+    _put_images_file(sandbox, text)
+
+
+def runner_allows_every_service(sandbox: Sandbox) -> None:
+    _runner_config(sandbox, lambda line: line.replace('allowed_services = [""]', "allowed_services = []"))
+
+
+def runner_entrypoint_overwrite_allowed(sandbox: Sandbox) -> None:
+    _runner_config(
+        sandbox,
+        lambda line: line.replace("disable_entrypoint_overwrite = true", "disable_entrypoint_overwrite = false"),
+    )
+
+
+def runner_allowed_images_drift(sandbox: Sandbox) -> None:
+    _runner_allows(sandbox, sandbox.state["allowed_images"][:-1])
+
+
+def runner_privileged(sandbox: Sandbox) -> None:
+    _runner_config(sandbox, lambda line: line.replace("privileged = false", "privileged = true"))
+
+
+def pipeline_digest_not_allowed(sandbox: Sandbox) -> None:
+    path = Path(sandbox.environ["PIPELINE_FILE"])
+    text = path.read_text()
+    deploy = next(line for line in text.splitlines() if 'DEPLOY_IMAGE_DIGEST: "sha256:' in line)
+    path.write_text(text.replace(deploy, '    DEPLOY_IMAGE_DIGEST: "sha256:' + "0" * 64 + '"', 1))
+
+
+def allowed_digest_missing_from_ecr(sandbox: Sandbox) -> None:
+    repository, digest = sandbox.state["allowed_images"][0].split("/", 1)[1].split("@")
+    sandbox.client("ecr").batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+
+
+PINNED = "test_every_allowed_image_is_pinned_by_digest"
+LEGACY = "test_the_running_boot_code_allows_only_listed_images"
 TOKEN_CHECKS = ("test_runner_registration_token_is_present_and_token_shaped",)
 TAG_DEPENDENT = ("test_gitlab_config_bucket_named_by_the_runner_exists", *TOKEN_CHECKS)
 NETWORK_CHECKS = (
@@ -247,12 +337,28 @@ NETWORK_CHECKS = (
     "test_proxy_lets_every_must_allow_name_through",
     "test_proxy_refuses_every_must_deny_name",
 )
+IMAGE_CHECKS = (
+    "test_allowed_images_file_in_force_is_one_the_policy_allows",
+    "test_allowed_images_file_reads_cleanly",
+    PINNED,
+    "test_every_allowed_image_comes_from_an_approved_registry",
+    "test_allowed_image_blocks_are_dated_in_order_and_within_the_limit",
+    LEGACY,
+    "test_every_allowed_digest_exists_in_ecr",
+    "test_runner_allows_exactly_the_images_in_force",
+    "test_runner_allows_no_services",
+    "test_runner_cannot_override_entrypoints",
+    "test_runner_is_hardened",
+    "test_pipeline_uses_only_allowed_images",
+    "test_env_runner_refuses_a_forbidden_image",
+)
 RUNNER_DEPENDENT = (
     *NETWORK_CHECKS,
     "test_env_runner_instances_carry_the_boot_tags",
     "test_gitlab_host_answers_through_the_proxy",
     "test_terraform_outputs_agree_with_the_running_env_runner",
     "test_runner_registered_with_a_token_at_the_gitlab_host",
+    "test_every_allowed_image_comes_from_an_approved_registry",
     *TAG_DEPENDENT,
 )
 
@@ -289,6 +395,22 @@ _ROWS: list[Fault] = [
           ("test_proxy_refuses_every_must_deny_name",)),
     Fault("F8-direct", "a path around the proxy: a direct connection opens", direct_path_open,
           ("test_direct_connections_without_the_proxy_do_not_open",)),
+    Fault("F9", "allowed images: a tag-only reference", image_by_tag, (PINNED, LEGACY)),
+    Fault("F10", "allowed images: a digest of 63 hex digits", image_digest_63_hex, (PINNED, LEGACY)),
+    Fault("F11", "an env override holding an image that is not pinned", env_override_unpinned, (PINNED, LEGACY)),
+    Fault("F11-comments", "comment separators under the split-on-white-space boot code",
+          images_with_comment_separators, (LEGACY,)),
+    Fault("F12", "runner config: allowed_services = []", runner_allows_every_service,
+          ("test_runner_allows_no_services",)),
+    Fault("F13", "runner config: entrypoint overwrite not disabled", runner_entrypoint_overwrite_allowed,
+          ("test_runner_cannot_override_entrypoints",)),
+    Fault("F13-privileged", "runner config: privileged containers", runner_privileged, ("test_runner_is_hardened",)),
+    Fault("F14", "runner config: allowed images differ from the file", runner_allowed_images_drift,
+          ("test_runner_allows_exactly_the_images_in_force",)),
+    Fault("F18", "the pipeline deploys a digest the runner does not allow", pipeline_digest_not_allowed,
+          ("test_pipeline_uses_only_allowed_images",)),
+    Fault("F19", "an allowed digest that does not exist in ECR", allowed_digest_missing_from_ecr,
+          ("test_every_allowed_digest_exists_in_ecr",)),
     Fault("F15", "registration token object empty", empty_token, TOKEN_CHECKS),
     Fault("F15-shape", "registration token is not token-shaped", token_wrong_shape, TOKEN_CHECKS),
     Fault("F15-config", "the runner registered with an empty token", runner_config_token_empty,

@@ -267,4 +267,8 @@ def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str) -
         ),
         mode=0o600,
     )
+    newest = {ref.split("@")[0].rsplit("/", 1)[-1]: ref.split("@")[1] for ref in blocks[-1][1]}
+    (directory / "gitlab-ci.yml").write_text(
+        w.pipeline_yaml(newest["env_deploy"], newest["env_test"], newest["env_stop"])
+    )
     return {"network": net, "instances": instances, "allowed_images": allowed}

@@ -251,3 +251,66 @@ shutdown_timeout = 0
     allowed_services = [""]
     pull_policy = ["always"]
 """
+
+
+def pipeline_yaml(deploy: str, test: str, stop: str) -> str:
+    """The infrastructure repo's .gitlab-ci.yml, cut to this env's jobs (plus another env's, to be ignored)."""
+    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    return f"""\
+stages: [deploy, test, stop]
+
+variables:
+  ECR_REGISTRY: {registry}
+
+.deploy_template: &deploy_template
+  stage: deploy
+  image: ${{ECR_REGISTRY}}/cd/env_deploy@${{DEPLOY_IMAGE_DIGEST}}
+  script: [bin/deploy-env]
+
+.test_template: &test_template
+  stage: test
+  image: ${{ECR_REGISTRY}}/cd/env_test@${{TEST_IMAGE_DIGEST}}
+  script: [./run_tests.sh "$ENV_NAME"]
+  artifacts:
+    when: always
+    reports:
+      junit: report/junit.xml
+
+deploy_{ENV}:
+  <<: *deploy_template
+  variables:
+    DEPLOY_IMAGE_DIGEST: "{deploy}"
+    TEST_IMAGE_DIGEST: "{test}"
+    STOP_IMAGE_DIGEST: "{stop}"
+  environment:
+    name: {ENV}
+    on_stop: stop_{ENV}
+  resource_group: {ENV}
+  tags: [{ENV}-env-runner]
+  only: [stages/{ENV}]
+
+test_{ENV}:
+  <<: *test_template
+  variables:
+    ENV_NAME: {ENV}
+    TEST_IMAGE_DIGEST: "{test}"
+  tags: [{ENV}-env-runner]
+  only: [stages/{ENV}]
+
+stop_{ENV}:
+  stage: stop
+  image: ${{ECR_REGISTRY}}/cd/env_stop@${{STOP_IMAGE_DIGEST}}
+  variables:
+    STOP_IMAGE_DIGEST: "{stop}"
+  environment:
+    name: {ENV}
+    action: stop
+  when: manual
+  tags: [{ENV}-env-runner]
+
+deploy_tspencer:
+  <<: *deploy_template
+  variables:
+    DEPLOY_IMAGE_DIGEST: "sha256:{"f" * 64}"
+  tags: [tspencer-env-runner]
+"""

@@ -1,0 +1,136 @@
+"""GitLab's job API, for the env-runner lockdown probe (the Go suite's badtest).
+
+Endpoints (GitLab REST v4, documented under "Jobs API"):
+- GET  /projects/:id/pipelines/:pipeline_id/jobs   (paginated: X-Next-Page)
+- POST /projects/:id/jobs/:job_id/play              (a manual job)
+- POST /projects/:id/jobs/:job_id/retry             (a job that already ran)
+- GET  /projects/:id/jobs/:job_id
+
+The token travels in the PRIVATE-TOKEN header only; it is registered for
+redaction and never appears in a message. Every request has a timeout; GETs
+are retried on 429 and 5xx.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from envtest.errors import CouldNotEvaluate
+from envtest.redact import register
+
+TERMINAL = {"success", "failed", "canceled", "skipped"}
+
+
+@dataclass(frozen=True)
+class LockdownResult:
+    job: str
+    job_id: int
+    status: str
+    action: str  # "played", "retried", "already running"
+    seconds: float
+    web_url: str = ""
+    failure_reason: str = ""
+
+
+class GitLab:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, retries: int = 3) -> None:
+        register(token, "GitLab API token")
+        self.base = base_url.rstrip("/") + "/api/v4"
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["PRIVATE-TOKEN"] = token
+        retry = Retry(
+            total=retries,
+            backoff_factor=0.5,
+            status_forcelist=(429, 500, 502, 503, 504),
+            allowed_methods=frozenset({"GET"}),
+        )
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+
+    def _call(self, method: str, path: str, **params: Any) -> requests.Response:
+        what = f"GitLab {method} {path}"
+        try:
+            response = self.session.request(method, self.base + path, params=params or None, timeout=self.timeout)
+        except requests.exceptions.RetryError as exc:
+            raise CouldNotEvaluate(f"{what}: GitLab kept failing ({type(exc).__name__})") from None
+        except requests.exceptions.Timeout:
+            raise CouldNotEvaluate(f"{what}: no answer within {self.timeout:g} s") from None
+        except requests.exceptions.RequestException as exc:
+            raise CouldNotEvaluate(f"{what}: {type(exc).__name__}") from None
+        if response.status_code == 401:
+            raise CouldNotEvaluate(f"{what}: GitLab rejected the API token (401); it needs the api scope")
+        if response.status_code == 403:
+            raise CouldNotEvaluate(f"{what}: the token may not do this (403)")
+        if response.status_code == 404:
+            raise CouldNotEvaluate(f"{what}: not found (404): check the project and pipeline ids")
+        if response.status_code >= 400:
+            raise CouldNotEvaluate(f"{what}: HTTP {response.status_code}")
+        return response
+
+    def _json(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise CouldNotEvaluate(f"GitLab answered {response.url.split('?')[0]} with something not JSON") from None
+
+    def pipeline_jobs(self, project: str, pipeline: str) -> list[dict[str, Any]]:
+        jobs: list[dict[str, Any]] = []
+        page = "1"
+        for _ in range(100):  # at most 10,000 jobs: a bound, not a guess
+            response = self._call("GET", f"/projects/{project}/pipelines/{pipeline}/jobs", per_page=100, page=page)
+            batch = self._json(response)
+            if not isinstance(batch, list):
+                raise CouldNotEvaluate("GitLab's job list is not a list")
+            jobs += [job for job in batch if isinstance(job, dict)]
+            page = response.headers.get("X-Next-Page", "")
+            if not page:
+                return jobs
+        raise CouldNotEvaluate("GitLab's job list did not end after 100 pages")
+
+    def job(self, project: str, job_id: int) -> dict[str, Any]:
+        job = self._json(self._call("GET", f"/projects/{project}/jobs/{job_id}"))
+        if not isinstance(job, dict):
+            raise CouldNotEvaluate(f"GitLab's answer for job {job_id} is not an object")
+        return job
+
+    def start(self, project: str, job: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Play a manual job, retry a finished one; leave a running one be."""
+        status = job.get("status")
+        if status == "manual":
+            return self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/play")), "played"
+        if status in TERMINAL:
+            return self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/retry")), "retried"
+        return job, "already running"
+
+
+def lockdown_probe(
+    gitlab: GitLab, *, project: str, pipeline: str, job_name: str, wait: float, poll: float
+) -> LockdownResult:
+    """Start the job that asks the env runner for a forbidden image; wait (bounded) for its end."""
+    start = time.monotonic()
+    named = [job for job in gitlab.pipeline_jobs(project, pipeline) if job.get("name") == job_name]
+    if not named:
+        raise CouldNotEvaluate(f"pipeline {pipeline} of project {project} has no job {job_name!r}")
+    job = max(named, key=lambda j: int(j.get("id", 0)))
+    job, action = gitlab.start(project, job)
+    job_id = int(job.get("id", 0))
+    deadline = start + wait
+    while job.get("status") not in TERMINAL and time.monotonic() < deadline:
+        time.sleep(poll)
+        job = gitlab.job(project, job_id)
+    return LockdownResult(
+        job_name,
+        job_id,
+        str(job.get("status")),
+        action,
+        time.monotonic() - start,
+        str(job.get("web_url", "")),
+        str(job.get("failure_reason", "") or ""),
+    )

@@ -1,0 +1,40 @@
+"""Which digests a .gitlab-ci.yml runs for one env's jobs."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from envtest.parsers.pipeline import parse
+from envtest.sandbox import world as w
+
+A, B, C = (f"sha256:{x * 64}" for x in "abc")
+
+
+def test_env_jobs_expand_their_variables_into_images() -> None:
+    found = parse(w.pipeline_yaml(A, B, C), "sandbox")
+    assert found.jobs == ("deploy_sandbox", "test_sandbox", "stop_sandbox")
+    images = {(i.job, i.where): i.value for i in found.images}
+    assert images[("deploy_sandbox", "image")] == f"{w.ACCOUNT}.dkr.ecr.{w.REGION}.amazonaws.com/cd/env_deploy@{A}"
+    assert images[("deploy_sandbox", "variables.STOP_IMAGE_DIGEST")] == C
+    assert images[("test_sandbox", "image")].endswith(f"cd/env_test@{B}")
+    assert not any(i.job == "deploy_tspencer" for i in found.images)
+
+
+def test_gitlab_tags_and_broken_files() -> None:
+    text = "job_dev:\n  script: !reference [.setup, script]\n  image: x/y@sha256:" + "d" * 64 + "\n"
+    assert parse(text, "dev").images[0].digest == "sha256:" + "d" * 64
+    assert parse("a: [unclosed\n", "dev").problems[0].startswith("not valid YAML at line")
+    assert parse("- just a list\n", "dev").problems == ("the file is not a mapping of jobs",)
+    assert "no job for env 'dev'" in parse("other_job:\n  script: [x]\n", "dev").problems[0]
+
+
+def test_self_referring_variables_do_not_hang() -> None:
+    text = "variables:\n  X: $X$X\njob_dev:\n  image: $X\n"
+    assert parse(text, "dev").images[0].digest is None
+
+
+@given(st.text(max_size=500))
+def test_any_text_gives_images_or_problems(text: str) -> None:
+    found = parse(text, "dev")
+    assert found.images or found.problems or found.jobs

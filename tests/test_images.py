@@ -1,0 +1,351 @@
+"""The env runner's image lockdown: it runs only digest-pinned images from the allowed list,
+cannot have its entrypoint overridden, runs no services, and refuses anything else."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from envtest.checks import Problem, check, fail
+from envtest.fixtures.images import AllowedImagesInForce
+from envtest.gather.gitlab import LockdownResult
+from envtest.parsers import pipeline
+from envtest.parsers.runner_config import Runner, RunnerConfig
+from envtest.policy import Policy
+from envtest.settings import Settings
+
+RUNBOOK = "runbook, 'Updating allowed images on env_runner'"
+ADD_DIGEST = (
+    "add the image by digest (repo/name@sha256:...) in a new dated block of the common allowed-images file, "
+    "push it to both the tooling-prod and tooling-sandbox secrets buckets, then recycle the env runner"
+    f" ({RUNBOOK})"
+)
+
+
+def _line(images_file: AllowedImagesInForce, line: int) -> str:
+    return f"{images_file.location} line {line}"
+
+
+def test_allowed_images_file_in_force_is_one_the_policy_allows(
+    images_file: AllowedImagesInForce, policy: Policy
+) -> None:
+    print(
+        f"allowed-images file in force: {images_file.location}"
+        + (" (an env override of the common file)" if images_file.override else "")
+    )
+    if images_file.override and not policy.section("images")["allow_env_override"]:
+        fail(
+            Problem(
+                images_file.location,
+                f"no env override: this env uses {images_file.common_location}",
+                "an env override in force",
+                f"remove the env's own file so the runner uses the common one, then recycle the env runner ({RUNBOOK})",
+            )
+        )
+
+
+def test_allowed_images_file_reads_cleanly(images_file: AllowedImagesInForce) -> None:
+    check(
+        [
+            Problem(
+                _line(images_file, line),
+                "an image reference, a dated separator, a comment or a blank line",
+                message,
+                "fix the line; every reference on its own line, each block after a dated separator",
+            )
+            for line, message in images_file.parsed.problems
+        ]
+    )
+
+
+def test_every_allowed_image_is_pinned_by_digest(images_file: AllowedImagesInForce) -> None:
+    check(
+        [
+            Problem(
+                _line(images_file, ref.line),
+                "repo/name@sha256:<64 lower-case hex digits>",
+                f"{ref.text} ({ref.pin_problem()})",
+                ADD_DIGEST,
+            )
+            for ref in images_file.parsed.references
+            if not ref.pinned
+        ]
+    )
+
+
+def test_every_allowed_image_comes_from_an_approved_registry(
+    images_file: AllowedImagesInForce, approved_registries: list[str]
+) -> None:
+    check(
+        [
+            Problem(
+                _line(images_file, ref.line),
+                f"an image from {' or '.join(approved_registries)}",
+                ref.text,
+                "build the image into the env's own ECR registry and list it from there",
+            )
+            for ref in images_file.parsed.references
+            if ref.registry not in approved_registries
+        ]
+    )
+
+
+def test_allowed_image_blocks_are_dated_in_order_and_within_the_limit(
+    images_file: AllowedImagesInForce, policy: Policy
+) -> None:
+    blocks = images_file.parsed.blocks
+    today = datetime.datetime.now(datetime.UTC).date()
+    limit = int(policy.section("images")["max_blocks"])
+    problems = []
+    if len(blocks) > limit:
+        problems.append(
+            Problem(
+                images_file.location,
+                f"at most {limit} blocks",
+                f"{len(blocks)} blocks",
+                f"remove the topmost (oldest) blocks no env still uses ({RUNBOOK})",
+            )
+        )
+    previous = None
+    for block in blocks:
+        where = _line(images_file, block.line)
+        if block.date is None:
+            continue  # reported by the reads-cleanly check
+        if block.date > today:
+            problems.append(
+                Problem(
+                    where,
+                    f"a date no later than today ({today})",
+                    str(block.date),
+                    "date the separator with the day the block was added",
+                )
+            )
+        if previous is not None and block.date < previous:
+            problems.append(
+                Problem(
+                    where,
+                    f"a date on or after the block above ({previous})",
+                    str(block.date),
+                    f"add new blocks at the end, after a dated separator ({RUNBOOK})",
+                )
+            )
+        if not block.references:
+            problems.append(
+                Problem(
+                    where,
+                    "at least one image in the block",
+                    "an empty block",
+                    "remove the separator or add the block's images",
+                )
+            )
+        previous = block.date
+    check(problems)
+
+
+def test_the_running_boot_code_allows_only_listed_images(images_file: AllowedImagesInForce, policy: Policy) -> None:
+    if not policy.section("images")["legacy_loader"]:
+        pytest.skip("policy [images] legacy_loader = false: this env's boot code parses the file")
+    tokens = images_file.parsed.legacy_tokens
+    if tokens:
+        fail(
+            Problem(
+                images_file.location,
+                "only dated XXXXXdate_separatorXXXXX lines and digest-pinned references: the boot code in use "
+                "splits the file on white space and allows every token as an image",
+                "these tokens become allowed images: "
+                + ", ".join(repr(t) for t in tokens[:20])
+                + (f" and {len(tokens) - 20} more" if len(tokens) > 20 else ""),
+                "keep XXXXXdate_separatorXXXXX separators (no comment lines) until the new boot code runs everywhere "
+                f"({RUNBOOK})",
+            )
+        )
+
+
+def test_every_allowed_digest_exists_in_ecr(
+    images_file: AllowedImagesInForce, ecr_digests: dict[str, list[str] | None]
+) -> None:
+    problems = []
+    for ref in images_file.parsed.references:
+        if not ref.pinned or ".dkr.ecr." not in ref.registry:
+            continue  # unpinned and foreign references fail their own checks
+        digests = ecr_digests.get(f"{ref.registry}/{ref.repository}")
+        if digests is None:
+            problems.append(
+                Problem(
+                    _line(images_file, ref.line),
+                    f"ECR repository {ref.repository} exists",
+                    "no such repository",
+                    "fix the repository name in the allowed-images file",
+                )
+            )
+        elif ref.digest not in digests:
+            problems.append(
+                Problem(
+                    _line(images_file, ref.line),
+                    f"{ref.digest} in ECR {ref.repository}",
+                    "no image with that digest (stale or mistyped)",
+                    f"copy the digest from the image build log or the ECR console, or remove the line ({RUNBOOK})",
+                )
+            )
+    check(problems)
+
+
+def test_runner_allows_exactly_the_images_in_force(
+    env_runner_entry: tuple[str, RunnerConfig, Runner], images_file: AllowedImagesInForce
+) -> None:
+    where, _, runner = env_runner_entry
+    configured = runner.docker.get("allowed_images")
+    if not isinstance(configured, list):
+        fail(
+            Problem(
+                f"{where} [runners.docker] allowed_images",
+                "the list of the file's references",
+                "not set: the runner allows every image",
+                "recycle the env runner so it registers again",
+            )
+        )
+    listed = [ref.text for ref in images_file.parsed.references]
+    extra = sorted(set(configured) - set(listed))
+    missing = sorted(set(listed) - set(configured))
+    check(
+        [
+            *(
+                Problem(
+                    f"{where} [runners.docker] allowed_images",
+                    f"only references in {images_file.location}",
+                    f"also allows {image}",
+                    "recycle the env runner so it reads the file in force",
+                )
+                for image in extra
+            ),
+            *(
+                Problem(
+                    f"{where} [runners.docker] allowed_images",
+                    f"{image} (listed in {images_file.location})",
+                    "not allowed by the running runner",
+                    f"recycle the env runner to pick up the new file ({RUNBOOK})",
+                )
+                for image in missing
+            ),
+        ]
+    )
+
+
+def test_runner_allows_no_services(env_runner_entry: tuple[str, RunnerConfig, Runner], policy: Policy) -> None:
+    where, _, runner = env_runner_entry
+    expected = policy.section("images")["runner"]["allowed_services"]
+    found = runner.docker.get("allowed_services")
+    if found != expected:
+        meaning = "every service" if found in ([], None) else "services"
+        fail(
+            Problem(
+                f"{where} [runners.docker] allowed_services",
+                repr(expected) + " (a list holding one empty string allows no service)",
+                f"{found!r}, which allows {meaning}",
+                "set node.run_state['allowed_services'] back to [\"\"] in the identity-gitlab cookbook and "
+                "recycle the env runner (runbook, 'Updating allowed services on env_runner')",
+            )
+        )
+
+
+def test_runner_cannot_override_entrypoints(env_runner_entry: tuple[str, RunnerConfig, Runner]) -> None:
+    where, _, runner = env_runner_entry
+    found = runner.docker.get("disable_entrypoint_overwrite")
+    if found is not True:
+        fail(
+            Problem(
+                f"{where} [runners.docker] disable_entrypoint_overwrite",
+                "true",
+                repr(found),
+                "register with --docker-disable-entrypoint-overwrite (recycle the env runner): otherwise a "
+                "job can run any command in the allowed image (runbook, 'Container security')",
+            )
+        )
+
+
+def test_runner_is_hardened(
+    env_runner_entry: tuple[str, RunnerConfig, Runner], policy: Policy, settings: Settings
+) -> None:
+    where, config, runner = env_runner_entry
+    wanted = policy.section("images")["runner"]
+    docker = runner.docker
+    fix = "recycle the env runner; if it persists, fix the registration in the identity-gitlab cookbook"
+    problems = []
+
+    def expect(key: str, expected: object, found: object) -> None:
+        if found != expected:
+            problems.append(Problem(f"{where} {key}", repr(expected), repr(found), fix))
+
+    expect("[[runners]] executor", wanted["executor"], runner.executor)
+    expect("concurrent", wanted["concurrent"], config.concurrent)
+    expect("[runners.docker] privileged", False, docker.get("privileged", False))
+    expect("[runners.docker] network_mode", wanted["network_mode"], docker.get("network_mode"))
+    for key, needed in (("security_opt", wanted["security_opt"]), ("cap_drop", wanted["cap_drop"])):
+        have = {str(v).lower() for v in docker.get(key, []) or []}
+        absent = [v for v in needed if v.lower() not in have]
+        if absent:
+            problems.append(
+                Problem(f"{where} [runners.docker] {key}", f"includes {absent}", repr(docker.get(key)), fix)
+            )
+    if f"MY_ENV={settings.env_name}" not in runner.environment:
+        found = [e for e in runner.environment if e.startswith("MY_ENV=")]
+        problems.append(
+            Problem(
+                f"{where} [[runners]] environment",
+                f"MY_ENV={settings.env_name} (jobs use it to refuse deploying to another env)",
+                repr(found) if found else "no MY_ENV",
+                fix,
+            )
+        )
+    check(problems)
+
+
+def test_pipeline_uses_only_allowed_images(
+    pipeline_images: tuple[Path, pipeline.PipelineImages], images_file: AllowedImagesInForce, settings: Settings
+) -> None:
+    path, found = pipeline_images
+    allowed_refs = {ref.text for ref in images_file.parsed.references}
+    allowed_digests = {ref.digest for ref in images_file.parsed.references if ref.pinned}
+    problems = [
+        Problem(str(path), f"jobs for env {settings.env_name}", p, "fix the pipeline file") for p in found.problems
+    ]
+    for image in found.images:
+        resource = f"{path} job {image.job} {image.where}"
+        if not pipeline.well_formed_digest(image.digest):
+            problems.append(
+                Problem(
+                    resource,
+                    "an image pinned by sha256 digest",
+                    image.value,
+                    "pin the job's image by digest, as the runner only runs listed digests",
+                )
+            )
+        elif image.where == "image" and "@" in image.value and image.value not in allowed_refs:
+            problems.append(Problem(resource, f"a reference listed in {images_file.location}", image.value, ADD_DIGEST))
+        elif image.digest not in allowed_digests:
+            problems.append(Problem(resource, f"a digest listed in {images_file.location}", image.value, ADD_DIGEST))
+    check(problems)
+
+
+def test_env_runner_refuses_a_forbidden_image(lockdown_result: LockdownResult) -> None:
+    result = lockdown_result
+    print(
+        f"{result.job} (job {result.job_id}) {result.action}; ended {result.status} after {result.seconds:.0f} s "
+        f"{result.web_url}"
+    )
+    if result.status == "failed":
+        return
+    outcome = "is still " + result.status if result.status not in {"success", "canceled", "skipped"} else result.status
+    fail(
+        Problem(
+            f"GitLab job {result.job} (id {result.job_id}) {result.web_url}".strip(),
+            "the job fails: the env runner refuses its image",
+            f"the job {outcome} after {result.seconds:.0f} s",
+            "the runner ran an image it should refuse: check allowed_images in /etc/gitlab-runner/config.toml and "
+            "recycle the env runner"
+            if result.status == "success"
+            else "the job did not end in time: is the env runner registered and picking up jobs?",
+        )
+    )
