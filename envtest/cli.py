@@ -31,7 +31,7 @@ DEFAULT_JUNIT = "report/junit.xml"
 USAGE = """\
 usage: run_tests.sh [options] <env_name> [idp_hostname]
        run_tests.sh --sandbox [options]        run every check against a local sandbox
-       run_tests.sh --sandbox-up DIR           start the sandbox, write DIR/env.sh
+       run_tests.sh --sandbox-up DIR [ENV]     start a sandbox (env `sandbox` unless named), write DIR/env.sh
        run_tests.sh --sandbox-down DIR         stop every sandbox process
        run_tests.sh --self-test [pytest args]  run the project's own tests
        run_tests.sh --merge-junit OUT IN...    merge JUnit files (one per env)

@@ -48,7 +48,7 @@ def preflight(settings: Settings) -> Outcome:
     reasons = wrong_environment(facts)
     if reasons:
         return _stop("unknown", reasons, guards, notes)
-    policy = load_policy(settings.env_name, settings.policy_dir)
+    policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
     # Few attempts: a dead endpoint or bad credentials should stop the run in seconds.
     inventory = Inventory(Aws(settings.region, max_attempts=3), settings.run_dir)
     try:

@@ -108,7 +108,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def policy(settings: Settings) -> Policy:
-    return _evaluate(lambda: load_policy(settings.env_name, settings.policy_dir))
+    return _evaluate(lambda: load_policy(settings.env_name, settings.policy_dir, settings.policy_override))
 
 
 @pytest.fixture(scope="session")

@@ -67,6 +67,7 @@ class Settings:
     tf_state_bucket: str | None = None
     tf_state_key: str | None = None
     policy_dir: Path | None = None
+    policy_override: Path | None = None
     run_dir: Path | None = None
     # The whole environment (for optional variables); never shown, it holds credentials.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -109,6 +110,7 @@ class Settings:
             tf_state_bucket=get("TF_STATE_BUCKET"),
             tf_state_key=get("TF_STATE_KEY"),
             policy_dir=path("ENVTEST_POLICY_DIR"),
+            policy_override=path("ENVTEST_POLICY_OVERRIDE"),
             run_dir=path("ENVTEST_RUN_DIR"),
             extra=dict(env),
         )

@@ -12,7 +12,7 @@ A, B, C = (f"sha256:{x * 64}" for x in "abc")
 
 
 def test_env_jobs_expand_their_variables_into_images() -> None:
-    found = parse(w.pipeline_yaml(A, B, C), "sandbox")
+    found = parse(w.World().pipeline_yaml(A, B, C), "sandbox")
     assert found.jobs == ("deploy_sandbox", "test_sandbox", "stop_sandbox")
     images = {(i.job, i.where): i.value for i in found.images}
     assert images[("deploy_sandbox", "image")] == f"{w.ACCOUNT}.dkr.ecr.{w.REGION}.amazonaws.com/cd/env_deploy@{A}"

@@ -11,7 +11,7 @@ from envtest.sandbox import world as w
 
 
 def test_the_sandbox_config_parses_to_one_docker_runner() -> None:
-    text = w.runner_config_toml(
+    text = w.World().runner_config_toml(
         runner_token="glrt-secretvalue123",
         proxy_url="http://p:3128",
         allowed_images=["a@sha256:" + "0" * 64],

@@ -56,7 +56,8 @@ class Policy:
         return self.data.get(key, {})
 
 
-def load_policy(env: str, policy_dir: Path | None = None) -> Policy:
+def load_policy(env: str, policy_dir: Path | None = None, override: Path | None = None) -> Policy:
+    """default.toml, then envs/<env>.toml, then an override file (the sandbox writes one)."""
     directory = policy_dir or DEFAULT_POLICY_DIR
     default = directory / "default.toml"
     if not default.is_file():
@@ -67,4 +68,9 @@ def load_policy(env: str, policy_dir: Path | None = None) -> Policy:
     if env_file.is_file():
         data = merge(data, _load_toml(env_file))
         sources.append(str(env_file))
+    if override is not None:
+        if not override.is_file():
+            raise UsageError(f"policy override {override} is missing")
+        data = merge(data, _load_toml(override))
+        sources.append(str(override))
     return Policy(data=data, env=env, sources=tuple(sources))

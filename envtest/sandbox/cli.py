@@ -73,8 +73,21 @@ def _start_upstream(directory: Path, tls: tuple[Path, Path, Path]) -> str:
     )
 
 
-def start_sandbox(directory: Path) -> dict[str, str]:
+SANDBOX_POLICY = """\
+# The local sandbox's policy, merged over policy/default.toml and envs/<env>.toml.
+# moto's fixed account:
+account_id = "{account}"
+
+[proxy]
+# The sandbox has no outside: a loopback port where nothing listens stands in
+# for an outside address (a real security group drops; here it is refused).
+direct_probe = ["127.0.0.1:9"]
+"""
+
+
+def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV) -> dict[str, str]:
     """Start every part, seed it, write DIR/env.sh; return the run's environment."""
+    world = w.World(env)
     squid_binary = squid.find_squid()  # fail first, with the install command, before starting anything
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # squid, once it drops root, must reach its allowlist and logs
@@ -89,12 +102,12 @@ def start_sandbox(directory: Path) -> dict[str, str]:
         env=_python_env(),
     )
 
-    upstream_names = w.upstream_names()
+    upstream_names = world.upstream_names()
     tls = make_certificates(directory / "tls", upstream_names)
     upstream_ip = _start_upstream(directory, tls)
 
     hosts = directory / "hosts"
-    allowlist = write_host_file(hosts, "outboundproxy", ALLOWLIST_PATH, w.ALLOWLIST)
+    allowlist = write_host_file(hosts, "outboundproxy", ALLOWLIST_PATH, world.allowlist)
     for parent in [hosts, *allowlist.relative_to(directory).parents]:
         (directory / parent).chmod(0o755)
     state_dir = directory / "squid"
@@ -114,26 +127,28 @@ def start_sandbox(directory: Path) -> dict[str, str]:
     wait_until("the moto server", _moto_ready(endpoint), moto, directory / "logs" / "moto.log", timeout=60)
 
     proxy_url = f"http://127.0.0.1:{squid_port}"
-    seeded = seed(endpoint, directory, canaries, proxy_url)
+    seeded = seed(endpoint, directory, canaries, proxy_url, world)
     environ = {
-        "ENV_NAME": w.ENV,
+        "ENV_NAME": world.env,
         # Jobs on the env runner get MY_ENV; the sandbox stands for running there.
-        "MY_ENV": w.ENV,
+        "MY_ENV": world.env,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": w.REGION,
         "AWS_DEFAULT_REGION": w.REGION,
-        "IDP_HOSTNAME": w.IDP_HOST,
+        "IDP_HOSTNAME": world.idp_host,
         "HOSTS_ROOT": str(hosts),
         "PROXY_URL": proxy_url,
         "ENVTEST_CA_BUNDLE": str(tls[0]),
         "ENVTEST_SANDBOX_DIR": str(directory),
         "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
         "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
+        "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
     }
     (directory / "allowlist.template").write_text(w.ALLOWLIST_TEMPLATE)
+    (directory / "policy-override.toml").write_text(SANDBOX_POLICY.format(account=w.ACCOUNT))
     (directory / "env.json").write_text(json.dumps(environ, indent=2))
     lines = [
         '# envtest sandbox: `. DIR/env.sh && ./run_tests.sh "$ENV_NAME"`',
@@ -155,7 +170,7 @@ def start_sandbox(directory: Path) -> dict[str, str]:
     return environ
 
 
-def up(directory: Path) -> int:
+def up(directory: Path, env: str = w.DEFAULT_ENV) -> int:
     directory = directory.resolve()
     if any((directory / "pids").glob("*.pid")):
         print(
@@ -165,7 +180,7 @@ def up(directory: Path) -> int:
         return 2
     started = time.monotonic()
     try:
-        start_sandbox(directory)
+        start_sandbox(directory, env)
     except SandboxError as exc:
         stop_all(directory)
         print(f"sandbox: {exc}", file=sys.stderr)

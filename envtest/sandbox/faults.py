@@ -35,21 +35,21 @@ def _no_change(_: Sandbox) -> None:
 
 
 def empty_token(sandbox: Sandbox) -> None:
-    sandbox.client("s3").put_object(Bucket=w.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=b"")
+    sandbox.client("s3").put_object(Bucket=sandbox.world.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=b"")
 
 
 def no_in_service_runner(sandbox: Sandbox) -> None:
     autoscaling = sandbox.client("autoscaling")
-    autoscaling.update_auto_scaling_group(AutoScalingGroupName=w.RUNNER_ASG, MinSize=0)
-    instances = sandbox.state["instances"][w.RUNNER_ASG]
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName=sandbox.world.runner_asg, MinSize=0)
+    instances = sandbox.state["instances"][sandbox.world.runner_asg]
     autoscaling.enter_standby(
-        AutoScalingGroupName=w.RUNNER_ASG, InstanceIds=instances, ShouldDecrementDesiredCapacity=True
+        AutoScalingGroupName=sandbox.world.runner_asg, InstanceIds=instances, ShouldDecrementDesiredCapacity=True
     )
 
 
 def token_wrong_shape(sandbox: Sandbox) -> None:
     sandbox.client("s3").put_object(
-        Bucket=w.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=b"paste the token here\n"
+        Bucket=sandbox.world.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=b"paste the token here\n"
     )
 
 
@@ -60,20 +60,22 @@ def runner_config_token_empty(sandbox: Sandbox) -> None:
 
 
 def runner_unhealthy(sandbox: Sandbox) -> None:
-    for instance in sandbox.state["instances"][w.RUNNER_ASG]:
+    for instance in sandbox.state["instances"][sandbox.world.runner_asg]:
         sandbox.client("autoscaling").set_instance_health(InstanceId=instance, HealthStatus="Unhealthy")
 
 
 def runner_group_deleted(sandbox: Sandbox) -> None:
-    sandbox.client("autoscaling").delete_auto_scaling_group(AutoScalingGroupName=w.RUNNER_ASG, ForceDelete=True)
+    sandbox.client("autoscaling").delete_auto_scaling_group(
+        AutoScalingGroupName=sandbox.world.runner_asg, ForceDelete=True
+    )
 
 
 def config_bucket_tag_names_a_missing_bucket(sandbox: Sandbox) -> None:
-    wrong = w.bucket("gitlabconfig") + "-typo"
+    wrong = sandbox.world.bucket("gitlabconfig") + "-typo"
     sandbox.client("autoscaling").create_or_update_tags(
         Tags=[
             {
-                "ResourceId": w.RUNNER_ASG,
+                "ResourceId": sandbox.world.runner_asg,
                 "ResourceType": "auto-scaling-group",
                 "Key": "gitlab_config_s3_bucket",
                 "Value": wrong,
@@ -82,16 +84,17 @@ def config_bucket_tag_names_a_missing_bucket(sandbox: Sandbox) -> None:
         ]
     )
     sandbox.client("ec2").create_tags(
-        Resources=sandbox.state["instances"][w.RUNNER_ASG], Tags=[{"Key": "gitlab_config_s3_bucket", "Value": wrong}]
+        Resources=sandbox.state["instances"][sandbox.world.runner_asg],
+        Tags=[{"Key": "gitlab_config_s3_bucket", "Value": wrong}],
     )
 
 
 def terraform_region_drift(sandbox: Sandbox) -> None:
     s3 = sandbox.client("s3")
-    body = s3.get_object(Bucket=w.bucket("tfstate"), Key=w.TF_STATE_KEY)["Body"].read()
+    body = s3.get_object(Bucket=sandbox.world.bucket("tfstate"), Key=sandbox.world.tf_state_key)["Body"].read()
     s3.put_object(
-        Bucket=w.bucket("tfstate"),
-        Key=w.TF_STATE_KEY,
+        Bucket=sandbox.world.bucket("tfstate"),
+        Key=sandbox.world.tf_state_key,
         Body=body.replace(f'"value": "{w.REGION}"'.encode(), b'"value": "us-east-1"', 1),
     )
 
@@ -99,10 +102,16 @@ def terraform_region_drift(sandbox: Sandbox) -> None:
 def missing_config_bucket_tag(sandbox: Sandbox) -> None:
     autoscaling = sandbox.client("autoscaling")
     autoscaling.delete_tags(
-        Tags=[{"ResourceId": w.RUNNER_ASG, "ResourceType": "auto-scaling-group", "Key": "gitlab_config_s3_bucket"}]
+        Tags=[
+            {
+                "ResourceId": sandbox.world.runner_asg,
+                "ResourceType": "auto-scaling-group",
+                "Key": "gitlab_config_s3_bucket",
+            }
+        ]
     )
     sandbox.client("ec2").delete_tags(
-        Resources=sandbox.state["instances"][w.RUNNER_ASG], Tags=[{"Key": "gitlab_config_s3_bucket"}]
+        Resources=sandbox.state["instances"][sandbox.world.runner_asg], Tags=[{"Key": "gitlab_config_s3_bucket"}]
     )
 
 
@@ -115,11 +124,11 @@ def gitlab_host_not_allowlisted(sandbox: Sandbox) -> None:
 
 def terraform_says_another_env(sandbox: Sandbox) -> None:
     s3 = sandbox.client("s3")
-    body = s3.get_object(Bucket=w.bucket("tfstate"), Key=w.TF_STATE_KEY)["Body"].read()
+    body = s3.get_object(Bucket=sandbox.world.bucket("tfstate"), Key=sandbox.world.tf_state_key)["Body"].read()
     s3.put_object(
-        Bucket=w.bucket("tfstate"),
-        Key=w.TF_STATE_KEY,
-        Body=body.replace(f'"value": "{w.ENV}"'.encode(), b'"value": "other"', 1),
+        Bucket=sandbox.world.bucket("tfstate"),
+        Key=sandbox.world.tf_state_key,
+        Body=body.replace(f'"value": "{sandbox.world.env}"'.encode(), b'"value": "other"', 1),
     )
 
 
@@ -255,12 +264,16 @@ def _runner_allows(sandbox: Sandbox, images: list[str]) -> None:
 
 
 def _images_file(sandbox: Sandbox) -> str:
-    body = sandbox.client("s3").get_object(Bucket=w.bucket("secrets"), Key=f"common/{IMAGES_KEY}")["Body"].read()
+    body = (
+        sandbox.client("s3")
+        .get_object(Bucket=sandbox.world.bucket("secrets"), Key=f"common/{IMAGES_KEY}")["Body"]
+        .read()
+    )
     return str(body.decode())
 
 
 def _put_images_file(sandbox: Sandbox, text: str, key: str = f"common/{IMAGES_KEY}") -> None:
-    sandbox.client("s3").put_object(Bucket=w.bucket("secrets"), Key=key, Body=text.encode())
+    sandbox.client("s3").put_object(Bucket=sandbox.world.bucket("secrets"), Key=key, Body=text.encode())
     refs = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(("X", "#"))]
     _runner_allows(sandbox, refs)
 
@@ -278,7 +291,7 @@ def image_digest_63_hex(sandbox: Sandbox) -> None:
 
 def env_override_unpinned(sandbox: Sandbox) -> None:
     text = _images_file(sandbox) + w.image_ref("cd/env_test", "").rstrip("@") + ":build-3\n"
-    _put_images_file(sandbox, text, key=f"{w.ENV}/{IMAGES_KEY}")
+    _put_images_file(sandbox, text, key=f"{sandbox.world.env}/{IMAGES_KEY}")
 
 
 def images_with_comment_separators(sandbox: Sandbox) -> None:

@@ -27,6 +27,7 @@ class Sandbox:
         self.environ: dict[str, str] = json.loads((self.directory / "env.json").read_text())
         self.canaries = w.Canaries(**json.loads((self.directory / "canaries.json").read_text()))
         self._listeners: list[socket.socket] = []
+        self.world = w.World(self.environ["ENV_NAME"])
 
     @property
     def endpoint(self) -> str:
@@ -83,10 +84,10 @@ class Sandbox:
             self._listeners.pop().close()
         allowlist = self.host_path("outboundproxy", ALLOWLIST_PATH)
         clean_conf = self.squid_conf.with_suffix(".conf.clean").read_text()
-        if allowlist.read_text() != w.ALLOWLIST or self.squid_conf.read_text() != clean_conf:
-            write_host_file(self.directory / "hosts", "outboundproxy", ALLOWLIST_PATH, w.ALLOWLIST)
+        if allowlist.read_text() != self.world.allowlist or self.squid_conf.read_text() != clean_conf:
+            write_host_file(self.directory / "hosts", "outboundproxy", ALLOWLIST_PATH, self.world.allowlist)
             self.squid_conf.write_text(clean_conf)
             self.reload_squid()
-        seeded = seed(self.endpoint, self.directory, self.canaries, self.environ["PROXY_URL"])
+        seeded = seed(self.endpoint, self.directory, self.canaries, self.environ["PROXY_URL"], self.world)
         self.state.update(seeded)
         (self.directory / "sandbox.json").write_text(json.dumps(self.state, indent=2))

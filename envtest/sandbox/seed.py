@@ -38,16 +38,16 @@ def _tags(**tags: str) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
-def seed_network(ec2: Any) -> dict[str, Any]:
+def seed_network(ec2: Any, world: w.World) -> dict[str, Any]:
     vpc = ec2.create_vpc(
-        CidrBlock=w.VPC_CIDR, TagSpecifications=[{"ResourceType": "vpc", "Tags": _tags(Name=f"login-vpc-{w.ENV}")}]
+        CidrBlock=w.VPC_CIDR, TagSpecifications=[{"ResourceType": "vpc", "Tags": _tags(Name=f"login-vpc-{world.env}")}]
     )["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(
             VpcId=vpc,
             CidrBlock=cidr,
             AvailabilityZone=az,
-            TagSpecifications=[{"ResourceType": "subnet", "Tags": _tags(Name=f"{w.ENV}-private-{az}")}],
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": _tags(Name=f"{world.env}-private-{az}")}],
         )["Subnet"]["SubnetId"]
         for cidr, az in (("10.42.1.0/24", f"{w.REGION}a"), ("10.42.2.0/24", f"{w.REGION}b"))
     ]
@@ -65,13 +65,13 @@ def seed_network(ec2: Any) -> dict[str, Any]:
         )
         return group_id
 
-    base = group(f"{w.ENV}-base", "base group for every host", Name=f"{w.ENV}-base")
-    proxy = group(f"{w.ENV}-obproxy", "outbound proxy", Name=f"{w.ENV}-obproxy")
-    endpoints = group(f"{w.ENV}-endpoints", "VPC interface endpoints", Name=f"{w.ENV}-endpoints")
+    base = group(f"{world.env}-base", "base group for every host", Name=f"{world.env}-base")
+    proxy = group(f"{world.env}-obproxy", "outbound proxy", Name=f"{world.env}-obproxy")
+    endpoints = group(f"{world.env}-endpoints", "VPC interface endpoints", Name=f"{world.env}-endpoints")
     runner = group(
-        f"login-gov-gitlabrunner-{w.ENV}",
+        f"login-gov-gitlabrunner-{world.env}",
         "env runner",
-        Name=f"login-gov-gitlab_runner_security_group-{w.ENV}",
+        Name=f"login-gov-gitlab_runner_security_group-{world.env}",
         role="gitlab",
     )
 
@@ -126,7 +126,7 @@ def seed_network(ec2: Any) -> dict[str, Any]:
     }
 
 
-def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any]) -> dict[str, list[str]]:
+def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any], world: w.World) -> dict[str, list[str]]:
     def template(name: str, groups: list[str]) -> str:
         return ec2.create_launch_template(
             LaunchTemplateName=name,
@@ -141,8 +141,8 @@ def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any]) -> dict[str, li
             },
         )["LaunchTemplate"]["LaunchTemplateId"]
 
-    runner_lt = template(f"{w.ENV}-gitlab-env-runner", [net["groups"]["runner"], net["groups"]["base"]])
-    proxy_lt = template(f"{w.ENV}-outboundproxy", [net["groups"]["proxy"], net["groups"]["base"]])
+    runner_lt = template(f"{world.env}-gitlab-env-runner", [net["groups"]["runner"], net["groups"]["base"]])
+    proxy_lt = template(f"{world.env}-outboundproxy", [net["groups"]["proxy"], net["groups"]["base"]])
 
     def tags(group: str, **values: str) -> list[dict[str, Any]]:
         return [
@@ -150,9 +150,9 @@ def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any]) -> dict[str, li
             for k, v in values.items()
         ]
 
-    common = {"domain": f"{w.ENV}.{w.ROOT_DOMAIN}", "environment": w.ENV, "fisma": "moderate"}
+    common = {"domain": f"{world.env}.{w.ROOT_DOMAIN}", "environment": world.env, "fisma": "moderate"}
     autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=w.RUNNER_ASG,
+        AutoScalingGroupName=world.runner_asg,
         MinSize=1,
         MaxSize=2,
         DesiredCapacity=1,
@@ -160,8 +160,8 @@ def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any]) -> dict[str, li
         VPCZoneIdentifier=",".join(net["subnets"]),
         HealthCheckType="EC2",
         Tags=tags(
-            w.RUNNER_ASG,
-            Name=f"asg-{w.RUNNER_ASG}",
+            world.runner_asg,
+            Name=f"asg-{world.runner_asg}",
             **common,
             gitlab_runner_pool_name="env-runner",
             allow_untagged_jobs="false",
@@ -169,20 +169,20 @@ def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any]) -> dict[str, li
             gitlab_ecr_repo_accountid=w.ACCOUNT,
             only_on_protected_branch="true",
             gitlab_hostname=w.GITLAB_HOST,
-            gitlab_config_s3_bucket=w.bucket("gitlabconfig"),
+            gitlab_config_s3_bucket=world.bucket("gitlabconfig"),
         ),
     )
     autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=w.PROXY_ASG,
+        AutoScalingGroupName=world.proxy_asg,
         MinSize=1,
         MaxSize=2,
         DesiredCapacity=1,
         LaunchTemplate={"LaunchTemplateId": proxy_lt, "Version": "$Latest"},
         VPCZoneIdentifier=",".join(net["subnets"]),
         HealthCheckType="EC2",
-        Tags=tags(w.PROXY_ASG, Name=f"asg-{w.PROXY_ASG}", **common),
+        Tags=tags(world.proxy_asg, Name=f"asg-{world.proxy_asg}", **common),
     )
-    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[w.RUNNER_ASG, w.PROXY_ASG])
+    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.runner_asg, world.proxy_asg])
     return {g["AutoScalingGroupName"]: [i["InstanceId"] for i in g["Instances"]] for g in groups["AutoScalingGroups"]}
 
 
@@ -202,7 +202,7 @@ def seed_images(ecr: Any) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-def tf_state(canaries: w.Canaries, proxy_url: str) -> str:
+def tf_state(canaries: w.Canaries, proxy_url: str, world: w.World) -> str:
     def out(value: Any, sensitive: bool = False) -> dict[str, Any]:
         return {"value": value, "type": "string", **({"sensitive": True} if sensitive else {})}
 
@@ -213,11 +213,11 @@ def tf_state(canaries: w.Canaries, proxy_url: str) -> str:
             "serial": 42,
             "lineage": "5d3c1b1e-envtest-sandbox",
             "outputs": {
-                "env_name": out(w.ENV),
+                "env_name": out(world.env),
                 "region": out(w.REGION),
-                "env_runner_asg_name": out(w.RUNNER_ASG),
+                "env_runner_asg_name": out(world.runner_asg),
                 "gitlab_hostname": out(w.GITLAB_HOST),
-                "idp_hostname": out(w.IDP_HOST),
+                "idp_hostname": out(world.idp_host),
                 "outbound_proxy_url": out(proxy_url),
                 "gitlab_nlb_cidrs": {"value": w.GITLAB_NLB_CIDRS, "type": ["list", "string"]},
                 "nessus_cidrs": {"value": [w.NESSUS_IP], "type": ["list", "string"]},
@@ -237,38 +237,42 @@ def write_host_file(hosts: Path, role: str, path: str, content: str, mode: int =
     return target
 
 
-def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str) -> dict[str, Any]:
+def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str, world: w.World) -> dict[str, Any]:
     c = _clients(endpoint)
-    net = seed_network(c["ec2"])
-    instances = seed_groups(c["ec2"], c["autoscaling"], net)
+    net = seed_network(c["ec2"], world)
+    instances = seed_groups(c["ec2"], c["autoscaling"], net, world)
     blocks = seed_images(c["ecr"])
     s3 = c["s3"]
     for kind in ("secrets", "gitlabconfig", "gitlabcache", "tfstate"):
-        s3.create_bucket(Bucket=w.bucket(kind), CreateBucketConfiguration={"LocationConstraint": w.REGION})
+        s3.create_bucket(Bucket=world.bucket(kind), CreateBucketConfiguration={"LocationConstraint": w.REGION})
     s3.put_object(
-        Bucket=w.bucket("secrets"),
+        Bucket=world.bucket("secrets"),
         Key="common/gitlab_env_runner_allowed_images",
         Body=w.allowed_images_file(blocks).encode(),
     )
     s3.put_object(
-        Bucket=w.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=(canaries.registration_token + "\n").encode()
+        Bucket=world.bucket("gitlabconfig"),
+        Key="gitlab_runner_token",
+        Body=(canaries.registration_token + "\n").encode(),
     )
-    s3.put_object(Bucket=w.bucket("tfstate"), Key=w.TF_STATE_KEY, Body=tf_state(canaries, proxy_url).encode())
+    s3.put_object(
+        Bucket=world.bucket("tfstate"), Key=world.tf_state_key, Body=tf_state(canaries, proxy_url, world).encode()
+    )
 
     hosts = directory / "hosts"
     allowed = [ref for _, refs in blocks for ref in refs]
-    runner_id = instances[w.RUNNER_ASG][0]
+    runner_id = instances[world.runner_asg][0]
     write_host_file(
         hosts,
         "env-runner",
         "/etc/gitlab-runner/config.toml",
-        w.runner_config_toml(
+        world.runner_config_toml(
             runner_token=canaries.runner_token, proxy_url=proxy_url, allowed_images=allowed, instance_id=runner_id
         ),
         mode=0o600,
     )
     newest = {ref.split("@")[0].rsplit("/", 1)[-1]: ref.split("@")[1] for ref in blocks[-1][1]}
     (directory / "gitlab-ci.yml").write_text(
-        w.pipeline_yaml(newest["env_deploy"], newest["env_test"], newest["env_stop"])
+        world.pipeline_yaml(newest["env_deploy"], newest["env_test"], newest["env_stop"])
     )
     return {"network": net, "instances": instances, "allowed_images": allowed}

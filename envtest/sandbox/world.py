@@ -10,16 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import textwrap
 from dataclasses import dataclass, field
 
 from envtest.policy import fill
 
-ENV = "sandbox"
+DEFAULT_ENV = "sandbox"
 REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account
 VPC_CIDR = "10.42.0.0/16"
 GITLAB_HOST = "gitlab.login.gov"
-IDP_HOST = f"idp.{ENV}.identitysandbox.gov"
 ROOT_DOMAIN = "identitysandbox.gov"
 NESSUS_IP = "10.42.99.10/32"
 GITHUB_CIDRS = ["192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20"]
@@ -29,19 +29,6 @@ IMAGE_REPOS = ["cd/env_deploy", "cd/env_test", "cd/env_stop"]
 # that wrongly lets one through is caught by a real answer, not a DNS error.
 DENY_PROBE_NAMES = ["example.com", "pypi.org", "github.com", "evil.amazonaws.com.example.net"]
 
-
-def bucket(kind: str) -> str:
-    return {
-        "secrets": f"login-gov.secrets.{ACCOUNT}-{REGION}",
-        "gitlabconfig": f"login-gov-{ENV}-gitlabconfig-{ACCOUNT}-{REGION}",
-        "gitlabcache": f"login-gov-{ENV}-gitlabcache-{ACCOUNT}-{REGION}",
-        "tfstate": f"login-gov.tf-state.{ACCOUNT}-{REGION}",
-    }[kind]
-
-
-TF_STATE_KEY = f"terraform-app/terraform-{ENV}.tfstate"
-RUNNER_ASG = f"{ENV}-gitlab-env-runner"
-PROXY_ASG = f"{ENV}-outboundproxy"
 
 # The infrastructure repo's allowlist template, as the drift check renders it.
 ALLOWLIST_TEMPLATE = """\
@@ -123,10 +110,6 @@ log-api.newrelic.com
 # The env's own IdP
 {idp_host}
 """
-ALLOWLIST = fill(
-    ALLOWLIST_TEMPLATE,
-    {"env": ENV, "region": REGION, "account": ACCOUNT, "gitlab_host": GITLAB_HOST, "idp_host": IDP_HOST},
-)
 
 
 # Names inside the allowlist's wildcards that the sandbox's upstream answers for.
@@ -137,12 +120,7 @@ WILDCARD_UPSTREAM_NAMES = [
 ]
 
 
-def upstream_names() -> list[str]:
-    """Every name the sandbox's squid resolves to the local upstream."""
-    return sorted(set(allowlist_exact_names()) | set(WILDCARD_UPSTREAM_NAMES) | set(DENY_PROBE_NAMES))
-
-
-def allowlist_exact_names(text: str = ALLOWLIST) -> list[str]:
+def allowlist_exact_names(text: str) -> list[str]:
     """Entries without a leading dot: names a local upstream can answer for."""
     lines = [line.split("#", 1)[0].strip().lower() for line in text.splitlines()]
     return [line for line in lines if line and not line.startswith(".")]
@@ -202,115 +180,166 @@ class Canaries:
         return [self.registration_token, self.runner_token, self.tf_sensitive_output]
 
 
-def runner_config_toml(*, runner_token: str, proxy_url: str, allowed_images: list[str], instance_id: str) -> str:
-    """/etc/gitlab-runner/config.toml as the env runner's registration writes it."""
+@dataclass(frozen=True)
+class World:
+    """Everything about one sandbox env that depends on its name."""
 
-    def toml_list(items: list[str]) -> str:
-        return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+    env: str = DEFAULT_ENV
 
-    no_proxy = "localhost,127.0.0.1,169.254.169.254,.login.gov.internal,.amazonaws.com"
-    environment = [f"HTTP_PROXY={proxy_url}", f"HTTPS_PROXY={proxy_url}", f"NO_PROXY={no_proxy}", f"MY_ENV={ENV}"]
-    return f"""\
-concurrent = 1
-check_interval = 0
-shutdown_timeout = 0
+    @property
+    def idp_host(self) -> str:
+        return f"idp.{self.env}.identitysandbox.gov"
 
-[session_server]
-  session_timeout = 1800
+    @property
+    def tf_state_key(self) -> str:
+        return f"terraform-app/terraform-{self.env}.tfstate"
 
-[[runners]]
-  name = "{ENV}-env-runner-{instance_id}"
-  url = "https://{GITLAB_HOST}"
-  id = 4242
-  token = "{runner_token}"
-  token_obtained_at = 2026-11-01T00:00:00Z
-  token_expires_at = 0001-01-01T00:00:00Z
-  executor = "docker"
-  environment = {toml_list(environment)}
-  [runners.cache]
-    Type = "s3"
-    Shared = true
-    [runners.cache.s3]
-      ServerAddress = "s3.amazonaws.com"
-      BucketName = "{bucket("gitlabcache")}"
-      BucketLocation = "{REGION}"
-  [runners.docker]
-    tls_verify = false
-    image = {json.dumps(allowed_images[0])}
-    privileged = false
-    disable_entrypoint_overwrite = true
-    oom_kill_disable = false
-    disable_cache = false
-    volumes = ["/cache"]
-    shm_size = 0
-    network_mode = "runner-net"
-    security_opt = ["no-new-privileges"]
-    cap_drop = ["net_raw"]
-    memory = "4096m"
-    allowed_images = {toml_list(allowed_images)}
-    allowed_services = [""]
-    pull_policy = ["always"]
-"""
+    @property
+    def runner_asg(self) -> str:
+        return f"{self.env}-gitlab-env-runner"
 
+    @property
+    def proxy_asg(self) -> str:
+        return f"{self.env}-outboundproxy"
 
-def pipeline_yaml(deploy: str, test: str, stop: str) -> str:
-    """The infrastructure repo's .gitlab-ci.yml, cut to this env's jobs (plus another env's, to be ignored)."""
-    registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
-    return f"""\
-stages: [deploy, test, stop]
+    def bucket(self, kind: str) -> str:
+        return {
+            "secrets": f"login-gov.secrets.{ACCOUNT}-{REGION}",
+            "gitlabconfig": f"login-gov-{self.env}-gitlabconfig-{ACCOUNT}-{REGION}",
+            "gitlabcache": f"login-gov-{self.env}-gitlabcache-{ACCOUNT}-{REGION}",
+            "tfstate": f"login-gov.tf-state.{ACCOUNT}-{REGION}",
+        }[kind]
 
-variables:
-  ECR_REGISTRY: {registry}
+    @property
+    def allowlist(self) -> str:
+        values = {
+            "env": self.env,
+            "region": REGION,
+            "account": ACCOUNT,
+            "gitlab_host": GITLAB_HOST,
+            "idp_host": self.idp_host,
+        }
+        return fill(ALLOWLIST_TEMPLATE, values)
 
-.deploy_template: &deploy_template
-  stage: deploy
-  image: ${{ECR_REGISTRY}}/cd/env_deploy@${{DEPLOY_IMAGE_DIGEST}}
-  script: [bin/deploy-env]
+    def upstream_names(self) -> list[str]:
+        """Every name the sandbox's squid resolves to the local upstream."""
+        return sorted(set(allowlist_exact_names(self.allowlist)) | set(WILDCARD_UPSTREAM_NAMES) | set(DENY_PROBE_NAMES))
 
-.test_template: &test_template
-  stage: test
-  image: ${{ECR_REGISTRY}}/cd/env_test@${{TEST_IMAGE_DIGEST}}
-  script: [./run_tests.sh "$ENV_NAME"]
-  artifacts:
-    when: always
-    reports:
-      junit: report/junit.xml
+    def runner_config_toml(
+        self, *, runner_token: str, proxy_url: str, allowed_images: list[str], instance_id: str
+    ) -> str:
+        """/etc/gitlab-runner/config.toml as the env runner's registration writes it."""
 
-deploy_{ENV}:
-  <<: *deploy_template
-  variables:
-    DEPLOY_IMAGE_DIGEST: "{deploy}"
-    TEST_IMAGE_DIGEST: "{test}"
-    STOP_IMAGE_DIGEST: "{stop}"
-  environment:
-    name: {ENV}
-    on_stop: stop_{ENV}
-  resource_group: {ENV}
-  tags: [{ENV}-env-runner]
-  only: [stages/{ENV}]
+        def toml_list(items: list[str]) -> str:
+            return "[" + ", ".join(json.dumps(i) for i in items) + "]"
 
-test_{ENV}:
-  <<: *test_template
-  variables:
-    ENV_NAME: {ENV}
-    TEST_IMAGE_DIGEST: "{test}"
-  tags: [{ENV}-env-runner]
-  only: [stages/{ENV}]
+        no_proxy = "localhost,127.0.0.1,169.254.169.254,.login.gov.internal,.amazonaws.com"
+        environment = [
+            f"HTTP_PROXY={proxy_url}",
+            f"HTTPS_PROXY={proxy_url}",
+            f"NO_PROXY={no_proxy}",
+            f"MY_ENV={self.env}",
+        ]
+        return textwrap.dedent(f"""\
+    concurrent = 1
+    check_interval = 0
+    shutdown_timeout = 0
 
-stop_{ENV}:
-  stage: stop
-  image: ${{ECR_REGISTRY}}/cd/env_stop@${{STOP_IMAGE_DIGEST}}
-  variables:
-    STOP_IMAGE_DIGEST: "{stop}"
-  environment:
-    name: {ENV}
-    action: stop
-  when: manual
-  tags: [{ENV}-env-runner]
+    [session_server]
+      session_timeout = 1800
 
-deploy_tspencer:
-  <<: *deploy_template
-  variables:
-    DEPLOY_IMAGE_DIGEST: "sha256:{"f" * 64}"
-  tags: [tspencer-env-runner]
-"""
+    [[runners]]
+      name = "{self.env}-env-runner-{instance_id}"
+      url = "https://{GITLAB_HOST}"
+      id = 4242
+      token = "{runner_token}"
+      token_obtained_at = 2026-11-01T00:00:00Z
+      token_expires_at = 0001-01-01T00:00:00Z
+      executor = "docker"
+      environment = {toml_list(environment)}
+      [runners.cache]
+        Type = "s3"
+        Shared = true
+        [runners.cache.s3]
+          ServerAddress = "s3.amazonaws.com"
+          BucketName = "{self.bucket("gitlabcache")}"
+          BucketLocation = "{REGION}"
+      [runners.docker]
+        tls_verify = false
+        image = {json.dumps(allowed_images[0])}
+        privileged = false
+        disable_entrypoint_overwrite = true
+        oom_kill_disable = false
+        disable_cache = false
+        volumes = ["/cache"]
+        shm_size = 0
+        network_mode = "runner-net"
+        security_opt = ["no-new-privileges"]
+        cap_drop = ["net_raw"]
+        memory = "4096m"
+        allowed_images = {toml_list(allowed_images)}
+        allowed_services = [""]
+        pull_policy = ["always"]
+    """)
+
+    def pipeline_yaml(self, deploy: str, test: str, stop: str) -> str:
+        """The infrastructure repo's .gitlab-ci.yml, cut to this env's jobs (plus another env's, to be ignored)."""
+        registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+        return textwrap.dedent(f"""\
+    stages: [deploy, test, stop]
+
+    variables:
+      ECR_REGISTRY: {registry}
+
+    .deploy_template: &deploy_template
+      stage: deploy
+      image: ${{ECR_REGISTRY}}/cd/env_deploy@${{DEPLOY_IMAGE_DIGEST}}
+      script: [bin/deploy-env]
+
+    .test_template: &test_template
+      stage: test
+      image: ${{ECR_REGISTRY}}/cd/env_test@${{TEST_IMAGE_DIGEST}}
+      script: [./run_tests.sh "$ENV_NAME"]
+      artifacts:
+        when: always
+        reports:
+          junit: report/junit.xml
+
+    deploy_{self.env}:
+      <<: *deploy_template
+      variables:
+        DEPLOY_IMAGE_DIGEST: "{deploy}"
+        TEST_IMAGE_DIGEST: "{test}"
+        STOP_IMAGE_DIGEST: "{stop}"
+      environment:
+        name: {self.env}
+        on_stop: stop_{self.env}
+      resource_group: {self.env}
+      tags: [{self.env}-env-runner]
+      only: [stages/{self.env}]
+
+    test_{self.env}:
+      <<: *test_template
+      variables:
+        ENV_NAME: {self.env}
+        TEST_IMAGE_DIGEST: "{test}"
+      tags: [{self.env}-env-runner]
+      only: [stages/{self.env}]
+
+    stop_{self.env}:
+      stage: stop
+      image: ${{ECR_REGISTRY}}/cd/env_stop@${{STOP_IMAGE_DIGEST}}
+      variables:
+        STOP_IMAGE_DIGEST: "{stop}"
+      environment:
+        name: {self.env}
+        action: stop
+      when: manual
+      tags: [{self.env}-env-runner]
+
+    deploy_tspencer:
+      <<: *deploy_template
+      variables:
+        DEPLOY_IMAGE_DIGEST: "sha256:{"f" * 64}"
+      tags: [tspencer-env-runner]
+    """)
