@@ -9,6 +9,12 @@
 # that already has the requirements (the env_test image does) to skip that.
 set -euo pipefail
 
+# As an image's entrypoint under GitLab's docker executor, the job's shell
+# arrives as the arguments (`sh -c ...`): run it, so `script:` lines work.
+case "${1:-}" in
+  sh|bash|/bin/sh|/bin/bash|/usr/bin/sh|/usr/bin/bash) exec "$@" ;;
+esac
+
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 lock="${ENVTEST_REQUIREMENTS:-$here/requirements/all.txt}"
 venv="${ENVTEST_VENV:-$here/.venv}"

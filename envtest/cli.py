@@ -23,7 +23,7 @@ from pathlib import Path
 
 from envtest import __version__
 from envtest.errors import CouldNotEvaluate, UsageError
-from envtest.settings import Settings, parse_bool, parse_key_value_lines
+from envtest.settings import ENV_NAME_RE, Settings, parse_bool, parse_key_value_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JUNIT = "report/junit.xml"
@@ -163,9 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.sandbox_up or args.sandbox_down:
             from envtest.sandbox import cli as sandbox_cli
 
-            return (
-                sandbox_cli.up(Path(args.sandbox_up)) if args.sandbox_up else sandbox_cli.down(Path(args.sandbox_down))
-            )
+            if args.sandbox_down:
+                return sandbox_cli.down(Path(args.sandbox_down))
+            env = args.positionals[0] if args.positionals else sandbox_cli.w.DEFAULT_ENV
+            if len(args.positionals) > 1 or not ENV_NAME_RE.match(env):
+                raise UsageError(f"--sandbox-up DIR [ENV_NAME]: {' '.join(args.positionals)!r} is not one env name")
+            return sandbox_cli.up(Path(args.sandbox_up), env)
         if args.sandbox:
             from envtest.sandbox import cli as sandbox_cli
 
@@ -238,7 +241,7 @@ def _run(
     properties: dict[str, str],
 ) -> int:
     from envtest.preflight import preflight
-    from envtest.report import junit
+    from envtest.report import html, junit
 
     outcome = preflight(settings)
     properties["account"] = outcome.masked_account
@@ -262,8 +265,11 @@ def _run(
     ]  # fmt: skip
     if args.workers and int(args.workers) > 1:
         command += ["-n", args.workers]
+    if environ.get("CI") or not sys.stdout.isatty():
+        command.append("--color=no")  # a CI log gets plain text, no control characters
     pytest_rc = subprocess.run(command, cwd=ROOT, env=environ, check=False).returncode
     properties["api_calls"] = str(_calls(run_dir))
+    _write_call_breakdown(run_dir, junit_path)
     stop = {
         5: f"no check matches -t {args.test!r}",
         2: "pytest was interrupted",
@@ -279,6 +285,7 @@ def _run(
         print(f"JUnit: {junit_path}")
         return 2
     summary = junit.finalize(junit_path, properties)
+    html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
     code = junit.exit_code(summary)
     print(
         f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
@@ -287,8 +294,18 @@ def _run(
     table = junit.failure_table(summary)
     if table:
         print("\nWhat to fix:\n" + table)
-    print(f"JUnit: {junit_path}  (exit {code})")
+    print(f"JUnit: {junit_path}  summary: {html_path}  (exit {code})")
     return code
+
+
+def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
+    """Calls per operation, beside the JUnit file (what the IAM policy must allow, what a benchmark counts)."""
+    import json
+
+    from envtest.gather.aws import read_call_counts
+
+    counts = read_call_counts(run_dir) if (run_dir / "api-calls").exists() else {}
+    junit_path.with_suffix(".api-calls.json").write_text(json.dumps(dict(sorted(counts.items())), indent=2) + "\n")
 
 
 def _calls(run_dir: Path) -> int:
@@ -330,8 +347,12 @@ def merge_junit(args: list[str]) -> int:
     except Exception as exc:  # junitparser raises several types for bad XML
         print(f"--merge-junit: cannot read the inputs: {exc}", file=sys.stderr)
         return 2
+    from envtest.report import html
+
+    html_path = html.write_beside(out, "Environment tests: every env")
     print(
-        f"merged {len(inputs)} file(s) into {out}: {summary.passed} passed, {summary.failed} failed, "
+        f"merged {len(inputs)} file(s) into {out} (summary {html_path}): "
+        f"{summary.passed} passed, {summary.failed} failed, "
         f"{summary.errors} errors, {summary.skipped} skipped"
     )
     table = junit.failure_table(summary)

@@ -95,6 +95,11 @@ def summarize(xml: JUnitXml) -> Summary:
     return summary
 
 
+def _schema_clean(xml: JUnitXml) -> None:
+    """junitparser writes `skipped` on <testsuites>, which the JUnit schema does not allow there."""
+    xml._elem.attrib.pop("skipped", None)
+
+
 def load(path: Path) -> JUnitXml:
     return JUnitXml.fromfile(str(path))
 
@@ -110,6 +115,7 @@ def _properties_first(suite: TestSuite) -> None:
 def finalize(path: Path, properties: Mapping[str, str]) -> Summary:
     """Add suite properties and area classnames to pytest's JUnit file, in place."""
     xml = load(path)
+    suite_times = [suite.time for suite in xml]
     for suite in xml:
         for key, value in properties.items():
             suite.add_property(key, str(value))
@@ -117,6 +123,9 @@ def finalize(path: Path, properties: Mapping[str, str]) -> Summary:
             case.classname = area_of(case.classname or "")
         _properties_first(suite)
     xml.update_statistics()
+    for suite, seconds in zip(xml, suite_times, strict=True):
+        suite.time = seconds  # pytest's own time, set-up and tear-down included
+    _schema_clean(xml)
     xml.write(str(path))
     return summarize(xml)
 
@@ -134,6 +143,7 @@ def preflight_failure(path: Path, check: str, message: str, properties: Mapping[
     xml = JUnitXml()
     xml.add_testsuite(suite)
     xml.update_statistics()
+    _schema_clean(xml)
     path.parent.mkdir(parents=True, exist_ok=True)
     xml.write(str(path))
     return summarize(xml)
@@ -149,6 +159,7 @@ def merge(out: Path, inputs: Iterable[Path]) -> Summary:
                 suite.name = f"{suite.name or 'envtest'} [{env}]"
             merged.add_testsuite(suite)
     merged.update_statistics()
+    _schema_clean(merged)
     out.parent.mkdir(parents=True, exist_ok=True)
     merged.write(str(out))
     return summarize(merged)

@@ -1,0 +1,32 @@
+# The env_test image: runs this suite on <env>-env-runner after each deploy
+# (and nightly). Built with no package index: every wheel comes from
+# vendor_wheels/ and is checked against the hashes in requirements/runtime.txt.
+#
+#   docker build -f docker/env_test.Dockerfile --build-arg ENVTEST_GIT_SHA=$(git rev-parse --short=12 HEAD) .
+#
+# The env runner disables entrypoint overrides: GitLab starts this image with
+# its own entrypoint and hands it the job's shell, which run_tests.sh execs.
+FROM python:3.11-slim-bookworm@sha256:0a310eeecf4e1f5a0743f9a6520c90c88d089c903ca5fd283f501e3a805f5f89
+
+ARG ENVTEST_GIT_SHA=unknown
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    ENVTEST_PYTHON=/opt/envtest/venv/bin/python \
+    ENVTEST_GIT_SHA=${ENVTEST_GIT_SHA}
+
+WORKDIR /opt/envtest
+COPY requirements/runtime.txt requirements/runtime.txt
+COPY vendor_wheels/ /tmp/vendor_wheels/
+RUN python -m venv /opt/envtest/venv \
+    && /opt/envtest/venv/bin/pip install --no-index --find-links /tmp/vendor_wheels --require-hashes --no-cache-dir -r requirements/runtime.txt \
+    && rm -rf /tmp/vendor_wheels
+
+COPY run_tests.sh conftest.py pytest.ini ./
+COPY envtest/ envtest/
+COPY tests/ tests/
+COPY policy/ policy/
+RUN useradd --system --no-log-init --uid 10001 --home-dir /opt/envtest --shell /usr/sbin/nologin envtest
+
+USER 10001
+ENTRYPOINT ["/opt/envtest/run_tests.sh"]
+CMD ["-h"]

@@ -1,0 +1,68 @@
+"""The env_test image's install steps, run for real with no network (no Docker engine here).
+
+The pip command is read from docker/env_test.Dockerfile itself, so the test
+follows the Dockerfile; it runs in a fresh virtualenv inside a network
+namespace with only loopback. Then the suite runs from that virtualenv
+against a sandbox: the image's runtime dependencies are enough for a run.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from selftests.conftest import base_environ
+from selftests.test_offline_bootstrap import _can_unshare
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
+
+
+def dockerfile_pip_install() -> list[str]:
+    text = (ROOT / "docker" / "env_test.Dockerfile").read_text()
+    match = re.search(r"/opt/envtest/venv/bin/pip install ([^\n&\\]+)", text)
+    assert match, "the Dockerfile has no pip install into /opt/envtest/venv"
+    args = shlex.split(match.group(1))
+    assert "--no-index" in args and "--require-hashes" in args
+    return [a.replace("/tmp/vendor_wheels", str(ROOT / "vendor_wheels")) for a in args]
+
+
+@pytest.mark.skipif(not _can_unshare(), reason="needs root, unshare and ip to make a network namespace")
+def test_the_image_installs_offline_and_runs_the_suite() -> None:
+    work = Path(tempfile.mkdtemp(prefix="envtest-image-"))
+    work.chmod(0o755)
+    install = " ".join(shlex.quote(a) for a in dockerfile_pip_install())
+    script = f"""
+set -e
+ip link set lo up
+cd {shlex.quote(str(ROOT))}
+python3 -m venv {work}/venv
+PIP_CONFIG_FILE=/dev/null {work}/venv/bin/pip install --quiet {install}
+ENVTEST_PYTHON={work}/venv/bin/python ./run_tests.sh -h > /dev/null
+./run_tests.sh --sandbox-up {work}/sb > /dev/null
+trap './run_tests.sh --sandbox-down {work}/sb > /dev/null' EXIT
+. {work}/sb/env.sh
+ENVTEST_PYTHON={work}/venv/bin/python ./run_tests.sh "$ENV_NAME" -j {work}/junit.xml
+"""
+    try:
+        done = subprocess.run(
+            ["unshare", "-n", "bash", "-c", script],
+            env=base_environ(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert " 0 failed" in done.stdout
+        # The image has the runtime lock only: no sandbox or test tooling inside.
+        site = next((work / "venv" / "lib").glob("python3*/site-packages"))
+        assert not (site / "moto").exists() and not (site / "hypothesis").exists()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,187 @@
+"""What the pipelines consume: the image, the CI templates, the JUnit and HTML reports, the IAM policy."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import botocore.exceptions
+import pytest
+import xmlschema
+
+from envtest.gather.aws import describe_aws_error
+from envtest.sandbox.handle import Sandbox
+from selftests.conftest import base_environ, run_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = Path(sysconfig.get_path("scripts"))
+JUNIT_XSD = xmlschema.XMLSchema(str(ROOT / "schemas" / "junit.xsd"))
+
+
+def tool(name: str) -> str:
+    path = SCRIPTS / name
+    return str(path) if path.exists() else (shutil.which(name) or pytest.fail(f"{name} is not installed"))
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    done = subprocess.run(
+        [tool("hadolint"), str(ROOT / "docker" / "env_test.Dockerfile")], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_hadolint_would_catch_a_bad_dockerfile(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN pip install requests\n")
+    assert subprocess.run([tool("hadolint"), str(bad)], capture_output=True, check=False).returncode != 0
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in (ROOT / "ci").glob("*.yml")))
+def test_ci_templates_match_gitlabs_schema(template: str) -> None:
+    done = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(ROOT / "ci" / template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_check_would_catch_a_broken_template(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text((ROOT / "ci" / "env_test.gitlab-ci.yml").read_text() + "\nbroken_job:\n  script: 5\n")
+    done = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+
+
+def test_the_templates_run_the_suite_with_the_report_gitlab_reads() -> None:
+    text = (ROOT / "ci" / "env_test.gitlab-ci.yml").read_text()
+    assert "junit: report/junit.xml" in text and "when: always" in text and "expire_in:" in text
+    assert '$CI_PIPELINE_SOURCE == "schedule"' in text and "-R true" in text and "--merge-junit" in text
+
+
+def test_the_entrypoint_runs_the_job_shell_gitlab_hands_it() -> None:
+    done = subprocess.run(
+        [str(ROOT / "run_tests.sh"), "sh", "-c", "echo from-the-job"], capture_output=True, text=True, check=False
+    )
+    assert done.stdout.strip() == "from-the-job"
+
+
+def test_an_expired_aws_vault_session_says_to_renew_it() -> None:
+    error = botocore.exceptions.ClientError(
+        {"Error": {"Code": "ExpiredToken", "Message": "The security token included in the request is expired"}},
+        "GetCallerIdentity",
+    )
+    message = str(describe_aws_error(error, "sts:GetCallerIdentity"))
+    assert "\n" not in message and "renew it" in message and "aws-vault exec" in message
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.mark.sandbox
+def test_reports_of_a_failing_run_validate_and_read_well(
+    clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path
+) -> None:
+    from envtest.sandbox.faults import FAULTS
+
+    FAULTS["F12"].seed(clean_sandbox)
+    run = run_suite(["sandbox"], sandbox_env, tmp_path)
+    assert run.exit_code == 1
+    JUNIT_XSD.validate(str(run.junit_path))
+    page = _Text()
+    page.feed(run.junit_path.with_suffix(".html").read_text())
+    text = " ".join(page.text)
+    assert "test_runner_allows_no_services" in text and "allowed_services" in text and "Slowest checks" in text
+    for canary in clean_sandbox.canaries.all():
+        assert canary not in run.junit_path.with_suffix(".html").read_text()
+    stopped = run_suite(["sandbox"], {**sandbox_env, "MY_ENV": "other"}, tmp_path)
+    assert stopped.exit_code == 2
+    JUNIT_XSD.validate(str(stopped.junit_path))
+
+
+@pytest.mark.sandbox
+def test_the_iam_policy_allows_every_call_a_run_makes(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    run = run_suite(["sandbox"], sandbox_env, tmp_path)
+    calls = json.loads(run.junit_path.with_suffix(".api-calls.json").read_text())
+    assert calls, "no calls counted"
+    policy = json.loads((ROOT / "iam" / "envtest-readonly.json").read_text())
+    allowed = [
+        a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    ]
+    # IAM names a few S3 operations differently from the API.
+    iam_action = {"s3:HeadBucket": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
+    missing = [op for op in calls if not any(fnmatch.fnmatch(iam_action.get(op, op), a) for a in allowed)]
+    assert missing == []
+    assert not any(re.match(r"\w+:(Put|Create|Delete|Update|Modify|Authorize|Revoke)", a) for a in allowed)
+
+
+@pytest.mark.sandbox
+def test_a_nightly_run_over_two_envs_merges_into_one_report(tmp_path: Path) -> None:
+    base = Path(tempfile.mkdtemp(prefix="envtest-nightly-"))
+    base.chmod(0o755)
+    env = base_environ()
+    reports = []
+    try:
+        for name in ("sandbox", "staging"):
+            up = subprocess.run(
+                [str(ROOT / "run_tests.sh"), "--sandbox-up", str(base / name), name],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert up.returncode == 0, up.stderr
+            report = tmp_path / f"{name}.xml"
+            run = subprocess.run(
+                ["bash", "-c", f'. {base / name}/env.sh && ./run_tests.sh "$ENV_NAME" -R true -j {report}'],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+            reports.append(report)
+        merge = subprocess.run(
+            [str(ROOT / "run_tests.sh"), "--merge-junit", str(tmp_path / "nightly.xml"), *map(str, reports)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert merge.returncode == 0, merge.stdout + merge.stderr
+    finally:
+        for name in ("sandbox", "staging"):
+            subprocess.run(
+                [str(ROOT / "run_tests.sh"), "--sandbox-down", str(base / name)],
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+        shutil.rmtree(base, ignore_errors=True)
+    JUNIT_XSD.validate(str(tmp_path / "nightly.xml"))
+    suites = [s.get("name") for s in xmlschema.XMLResource(str(tmp_path / "nightly.xml")).root.iter("testsuite")]
+    assert suites == ["envtest [sandbox]", "envtest [staging]"]
+    assert "staging" in (tmp_path / "nightly.html").read_text()
