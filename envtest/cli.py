@@ -35,6 +35,7 @@ usage: run_tests.sh [options] <env_name> [idp_hostname]
        run_tests.sh --sandbox-down DIR         stop every sandbox process
        run_tests.sh --self-test [pytest args]  run the project's own tests
        run_tests.sh --merge-junit OUT IN...    merge JUnit files (one per env)
+       run_tests.sh --prove [FAULT...]         seed each catalogued fault into a sandbox: caught or missed
 
 options:
   -e env          environment name (or the first argument, or ENV_NAME)
@@ -155,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test(argv[1:])
     if argv[:1] == ["--merge-junit"]:
         return merge_junit(argv[1:])
+    if argv[:1] == ["--prove"]:
+        from envtest.prove import prove
+
+        return prove(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         if args.help:

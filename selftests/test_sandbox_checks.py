@@ -3,13 +3,16 @@ and each seeded fault is caught by the check that exists for it."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from envtest.prove import prove_fault
 from envtest.sandbox.faults import FAULTS, IMAGE_CHECKS, NETWORK_CHECKS, Fault
 from envtest.sandbox.handle import Sandbox
-from selftests.conftest import run_suite
+from selftests.conftest import ROOT, base_environ, run_suite
 
 pytestmark = pytest.mark.sandbox
 
@@ -66,30 +69,38 @@ def _fault_params() -> list[pytest.param]:
 def test_seeded_fault_is_caught(
     fault: Fault, clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path
 ) -> None:
-    fault.seed(clean_sandbox)
-    run = run_suite(["sandbox"], {**sandbox_env, **fault.env}, tmp_path)
-    output = run.stdout + run.stderr
-    assert run.exit_code == fault.exit_code, output
-    verdicts = run.verdicts()
+    row, run = prove_fault(clean_sandbox, fault, tmp_path)
+    assert row.ok, f"{row.verdict}: missed {row.missed}, false alarms {row.false_alarms}\n{run.stdout}{run.stderr}"
     if fault.exit_code == 2:
         # Stopped before any check: one error naming both sides, and nothing passed.
-        assert "passed" not in verdicts.values(), verdicts
-        assert list(verdicts.values()) == ["error"]
-        text = run.text_of(next(iter(verdicts)))
-        # Both sides named: the env asked for, and what said otherwise.
+        assert list(run.verdicts().values()) == ["error"]
+        text = run.text_of(next(iter(run.verdicts())))
         assert "'sandbox'" in text, text
         assert any(other in text for other in ("'other'", "'stages/other'")) or (
             "********4321" in text and "********9012" in text
         ), text
         return
-    failed = {name for name, verdict in verdicts.items() if verdict == "failed"}
-    errored = {name for name, verdict in verdicts.items() if verdict == "error"}
-    assert failed == set(fault.caught_by), verdicts
-    assert errored <= set(fault.cannot_evaluate), verdicts
     for check in fault.caught_by:
         text = run.text_of(check)
         assert "expected:" in text and "found:" in text and "fix:" in text, text
     assert "What to fix:" in run.stdout
+
+
+def test_prove_prints_the_detection_table() -> None:
+    """The command itself, on two faults (the parametrized test above covers every row)."""
+    done = subprocess.run(
+        [str(ROOT / "run_tests.sh"), "--prove", "F12", "F20"],
+        env=base_environ(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "clean sandbox: exit 0" in done.stdout
+    assert re.search(r"^F12\s+caught\s+runner_allows_no_services", done.stdout, re.M), done.stdout
+    assert re.search(r"^F20\s+caught\s+\(run stops: exit 2\)", done.stdout, re.M), done.stdout
+    assert "2 caught, 0 missed" in done.stdout
 
 
 def test_a_check_that_writes_to_aws_fails_with_the_operation_named(sandbox_env: dict[str, str], tmp_path: Path) -> None:

@@ -63,6 +63,16 @@ def _text_of(result: Failure | Error) -> str:
     return "\n".join(part for part in (result.message or "", result.text or "") if part)
 
 
+def verdicts(xml: JUnitXml) -> dict[str, str]:
+    """check name -> "passed", "failed", "error" or "skipped"."""
+    out = {}
+    for suite in xml:
+        for case in suite:
+            result = case.result[0] if case.result else None
+            out[case.name or ""] = {Failure: "failed", Error: "error", Skipped: "skipped"}.get(type(result), "passed")
+    return out
+
+
 def summarize(xml: JUnitXml) -> Summary:
     summary = Summary()
     for suite in xml:

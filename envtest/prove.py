@@ -1,0 +1,189 @@
+"""The detection report: every fault of the catalogue seeded into the sandbox, and who caught it.
+
+`./run_tests.sh --prove [FAULT_ID ...]` brings up a sandbox, runs the clean
+suite (every check must pass, or skip for a stated reason), then for each
+fault in envtest/sandbox/faults.py: seeds it, runs the suite, reads the JUnit,
+and resets the sandbox. A fault is *caught* when exactly its checks fail (and
+the run exits as the fault says); a check that fails, or errors without being
+named as unable to evaluate under that fault, is a *false alarm*.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from junitparser import JUnitXml
+
+from envtest.report import junit
+from envtest.sandbox.cli import start_sandbox
+from envtest.sandbox.faults import FAULTS, Fault
+from envtest.sandbox.handle import Sandbox
+from envtest.sandbox.processes import SandboxError, stop_all
+
+ROOT = Path(__file__).resolve().parents[1]
+# Variables of the caller's shell that would change what a sandbox run means.
+SCRUB = ("MY_ENV", "CI_COMMIT_BRANCH", "ENV_NAME", "AWS_PROFILE", "AWS_VAULT", "EXPECTED_ACCOUNT_ID",
+         "TF_OUTPUTS_JSON", "TF_DIR", "TF_STATE_BUCKET", "TF_STATE_KEY", "HOSTS_ROOT", "PROXY_URL",
+         "ENVTEST_DISRUPTIVE", "ENVTEST_PYTHON", "ENVTEST_VENV", "ENVTEST_REQUIREMENTS", "ALLOWLIST_TEMPLATE",
+         "ENVTEST_RUN_DIR", "ENVTEST_SANDBOX_DIR", "ENVTEST_SANDBOX_PROCESS", "PIPELINE_FILE", "GITLAB_API_TOKEN",
+         "ENVTEST_POLICY_OVERRIDE", "ENVTEST_POLICY_DIR")  # fmt: skip
+
+
+@dataclass
+class SuiteRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+    junit_path: Path
+
+    @property
+    def junit(self) -> JUnitXml:
+        return JUnitXml.fromfile(str(self.junit_path))
+
+    def verdicts(self) -> dict[str, str]:
+        return junit.verdicts(self.junit) if self.junit_path.exists() else {}
+
+    def text_of(self, check: str) -> str:
+        """The failure or error text of one check."""
+        for suite in self.junit:
+            for case in suite:
+                if case.name == check and case.result:
+                    return "\n".join(filter(None, [case.result[0].message, case.result[0].text]))
+        raise AssertionError(f"{check} has no failure text")
+
+
+def clean_environ(base: dict[str, str] | None = None) -> dict[str, str]:
+    source = os.environ if base is None else base
+    env = {k: v for k, v in source.items() if k not in SCRUB and not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def run_suite(args: list[str], environ: dict[str, str], out_dir: Path, timeout: float = 300) -> SuiteRun:
+    """The command line (`python -m envtest`, what run_tests.sh execs), in a subprocess."""
+    junit_path = out_dir / f"junit-{len(list(out_dir.glob('junit-*.xml')))}.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "envtest", "-j", str(junit_path), *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return SuiteRun(done.returncode, done.stdout, done.stderr, junit_path)
+
+
+@dataclass
+class Row:
+    fault: Fault
+    exit_code: int
+    failed: set[str] = field(default_factory=set)
+    errored: set[str] = field(default_factory=set)
+    passed_after_stop: set[str] = field(default_factory=set)
+
+    @property
+    def missed(self) -> set[str]:
+        return set(self.fault.caught_by) - self.failed
+
+    @property
+    def false_alarms(self) -> set[str]:
+        if self.fault.exit_code == 2:
+            return self.passed_after_stop
+        return (self.failed - set(self.fault.caught_by)) | (self.errored - set(self.fault.cannot_evaluate))
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == self.fault.exit_code and not self.missed and not self.false_alarms
+
+    @property
+    def verdict(self) -> str:
+        if self.exit_code != self.fault.exit_code:
+            return f"exit {self.exit_code}, expected {self.fault.exit_code}"
+        if self.missed:
+            return "MISSED"
+        return "false alarm" if self.false_alarms else "caught"
+
+
+def judge(fault: Fault, run: SuiteRun) -> Row:
+    verdicts = run.verdicts()
+    by_kind = {kind: {name for name, v in verdicts.items() if v == kind} for kind in ("passed", "failed", "error")}
+    row = Row(fault, run.exit_code, by_kind["failed"], by_kind["error"])
+    if fault.exit_code == 2:
+        # Stopped before any check: nothing may be reported as passed.
+        row.passed_after_stop = by_kind["passed"]
+        row.failed = set(fault.caught_by) if not by_kind["passed"] else set()
+    return row
+
+
+def prove_fault(
+    sandbox: Sandbox,
+    fault: Fault,
+    out_dir: Path,
+    run: Callable[[list[str], dict[str, str], Path], SuiteRun] = run_suite,
+) -> tuple[Row, SuiteRun]:
+    """Seed one fault, run the suite, judge; the caller resets the sandbox."""
+    fault.seed(sandbox)
+    result = run([sandbox.environ["ENV_NAME"]], {**clean_environ(), **sandbox.environ, **fault.env}, out_dir)
+    return judge(fault, result), result
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'fault':<16} {'verdict':<24} {'expected to fail':<58} false alarms"]
+    for row in rows:
+        expected = ", ".join(c.removeprefix("test_") for c in row.fault.caught_by) or "(run stops: exit 2)"
+        alarms = ", ".join(sorted(a.removeprefix("test_") for a in row.false_alarms)) or "-"
+        lines.append(f"{row.fault.id:<16} {row.verdict:<24} {expected[:58]:<58} {alarms}")
+        if row.missed:
+            lines.append(f"{'':<16} missed: {', '.join(sorted(row.missed))}")
+    return "\n".join(lines)
+
+
+def prove(fault_ids: list[str]) -> int:
+    unknown = [f for f in fault_ids if f not in FAULTS]
+    if unknown:
+        print(f"--prove: no such fault {', '.join(unknown)} (known: {', '.join(FAULTS)})", file=sys.stderr)
+        return 2
+    faults = [FAULTS[f] for f in fault_ids] if fault_ids else list(FAULTS.values())
+    directory = Path(tempfile.mkdtemp(prefix="envtest-prove-"))
+    directory.chmod(0o755)
+    out_dir = directory / "reports"
+    out_dir.mkdir()
+    try:
+        try:
+            start_sandbox(directory / "sandbox")
+        except SandboxError as exc:
+            print(f"sandbox: {exc}", file=sys.stderr)
+            return 2
+        sandbox = Sandbox(directory / "sandbox")
+        clean = run_suite([sandbox.environ["ENV_NAME"]], {**clean_environ(), **sandbox.environ}, out_dir)
+        bad = {name: v for name, v in clean.verdicts().items() if v not in {"passed", "skipped"}}
+        print(
+            f"clean sandbox: exit {clean.exit_code}, "
+            f"{sum(v == 'passed' for v in clean.verdicts().values())} checks passed"
+            + (f"; NOT CLEAN: {bad}" if bad or clean.exit_code else ""),
+            flush=True,
+        )
+        rows = []
+        for fault in faults:
+            row, _ = prove_fault(sandbox, fault, out_dir)
+            rows.append(row)
+            print(f"  {fault.id}: {row.verdict}", flush=True)
+            sandbox.reset()
+        print("\n" + table(rows))
+        failures = [r for r in rows if not r.ok]
+        print(
+            f"\n{len(rows) - len(failures)} caught, {len(failures)} missed or with false alarms; "
+            f"clean run {'passed' if not bad and clean.exit_code == 0 else 'FAILED'}"
+        )
+        return 0 if not failures and not bad and clean.exit_code == 0 else 1
+    finally:
+        stop_all(directory / "sandbox")
+        shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,48 @@
+"""The detection report's judgement: caught, missed, false alarm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
+
+from envtest.prove import SuiteRun, judge, table
+from envtest.sandbox.faults import Fault
+
+
+def run_with(tmp_path: Path, exit_code: int, verdicts: dict[str, str]) -> SuiteRun:
+    suite = TestSuite("envtest")
+    for name, verdict in verdicts.items():
+        case = TestCase(name, classname="runner")
+        if verdict == "failed":
+            case.result = [Failure("x")]
+        elif verdict == "error":
+            case.result = [Error("x")]
+        suite.add_testcase(case)
+    xml = JUnitXml()
+    xml.add_testsuite(suite)
+    path = tmp_path / f"{len(list(tmp_path.iterdir()))}.xml"
+    xml.write(str(path))
+    return SuiteRun(exit_code, "", "", path)
+
+
+FAULT = Fault("FX", "a fault", lambda sandbox: None, ("test_a",), cannot_evaluate=("test_c",))
+
+
+def test_caught_only_when_exactly_its_checks_fail(tmp_path: Path) -> None:
+    assert judge(FAULT, run_with(tmp_path, 1, {"test_a": "failed", "test_b": "passed", "test_c": "error"})).ok
+    missed = judge(FAULT, run_with(tmp_path, 0, {"test_a": "passed", "test_b": "passed"}))
+    assert not missed.ok and missed.missed == {"test_a"}
+    alarm = judge(FAULT, run_with(tmp_path, 1, {"test_a": "failed", "test_b": "failed"}))
+    assert not alarm.ok and alarm.false_alarms == {"test_b"}
+    unexpected_error = judge(FAULT, run_with(tmp_path, 1, {"test_a": "failed", "test_b": "error"}))
+    assert unexpected_error.false_alarms == {"test_b"}
+    assert "MISSED" in table([missed]) and "false alarm" in table([alarm])
+
+
+def test_a_stopping_fault_must_report_nothing_as_passed(tmp_path: Path) -> None:
+    stop = Fault("FS", "wrong env", lambda sandbox: None, exit_code=2)
+    assert judge(stop, run_with(tmp_path, 2, {"wrong_environment": "error"})).ok
+    leaked = judge(stop, run_with(tmp_path, 2, {"wrong_environment": "error", "test_a": "passed"}))
+    assert not leaked.ok and leaked.false_alarms == {"test_a"}
+    assert not judge(stop, run_with(tmp_path, 0, {"test_a": "passed"})).ok
