@@ -105,11 +105,13 @@ class Row:
 
     @property
     def verdict(self) -> str:
-        if self.exit_code != self.fault.exit_code:
-            return f"exit {self.exit_code}, expected {self.fault.exit_code}"
         if self.missed:
             return "MISSED"
-        return "false alarm" if self.false_alarms else "caught"
+        if self.false_alarms:
+            return "false alarm"
+        if self.exit_code != self.fault.exit_code:
+            return f"exit {self.exit_code}, expected {self.fault.exit_code}"
+        return "caught"
 
 
 def judge(fault: Fault, run: SuiteRun) -> Row:
