@@ -75,6 +75,7 @@ def run_suite(args: list[str], environ: dict[str, str], out_dir: Path, timeout: 
         env=environ,
         capture_output=True,
         text=True,
+        errors="replace",
         timeout=timeout,
         check=False,
     )

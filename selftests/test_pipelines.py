@@ -185,3 +185,16 @@ def test_a_nightly_run_over_two_envs_merges_into_one_report(tmp_path: Path) -> N
     suites = [s.get("name") for s in xmlschema.XMLResource(str(tmp_path / "nightly.xml")).root.iter("testsuite")]
     assert suites == ["envtest [sandbox]", "envtest [staging]"]
     assert "staging" in (tmp_path / "nightly.html").read_text()
+
+
+@pytest.mark.sandbox
+def test_hostile_text_in_a_failure_keeps_the_junit_valid(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    probe = ROOT / "selftests" / "probes" / "hostile_probe.py"
+    run = run_suite(["sandbox", "-t", str(probe)], sandbox_env, tmp_path)
+    assert run.exit_code == 1, run.stdout + run.stderr
+    JUNIT_XSD.validate(str(run.junit_path))
+    assert run.verdicts() == {"test_hostile_failure_text": "failed"}  # no forged test case
+    text = run.text_of("test_hostile_failure_text")
+    assert "red" in text and "line two" in text
+    assert "\x1b" not in run.stdout.split("What to fix:")[-1]
+    _Text().feed(run.junit_path.with_suffix(".html").read_text())
