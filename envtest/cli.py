@@ -245,6 +245,7 @@ def _run(
     run_dir: Path,
     properties: dict[str, str],
 ) -> int:
+    from envtest.gather.aws import endpoint_down_reason
     from envtest.preflight import preflight
     from envtest.report import html, junit
 
@@ -292,6 +293,11 @@ def _run(
     summary = junit.finalize(junit_path, properties)
     html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
     code = junit.exit_code(summary)
+    down = endpoint_down_reason(run_dir)
+    if down:
+        # A run that lost AWS midway could not evaluate what it did not read: never green, never "just failed".
+        print(f"\nSTOPPED (exit 2): {down}; the checks that needed it could not be evaluated", file=sys.stderr)
+        code = 2
     print(
         f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
         f"{summary.skipped} skipped; {properties['api_calls']} AWS API calls"

@@ -49,8 +49,8 @@ def preflight(settings: Settings) -> Outcome:
     if reasons:
         return _stop("unknown", reasons, guards, notes)
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
-    # Few attempts: a dead endpoint or bad credentials should stop the run in seconds.
-    inventory = Inventory(Aws(settings.region, max_attempts=3), settings.run_dir)
+    # Fewer attempts than the checks: a dead endpoint stops the run in seconds, a short throttle does not.
+    inventory = Inventory(Aws(settings.region, max_attempts=5), settings.run_dir)
     try:
         try:
             identity = inventory.caller_identity()

@@ -32,10 +32,13 @@ READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGe
 # Operations not named like reads that change no AWS resource.
 READ_EXCEPTIONS = frozenset({"sts:GetCallerIdentity"})
 CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 8},
-    connect_timeout=5,
-    read_timeout=20,
+    retries={"mode": "adaptive", "max_attempts": int(os.environ.get("ENVTEST_AWS_MAX_ATTEMPTS", "8"))},
+    connect_timeout=float(os.environ.get("ENVTEST_AWS_CONNECT_TIMEOUT", "5")),
+    read_timeout=float(os.environ.get("ENVTEST_AWS_READ_TIMEOUT", "20")),
 )
+# Written to the run directory when the endpoint stops answering: every process
+# of the run then fails fast instead of waiting out its own timeouts.
+ENDPOINT_DOWN = "endpoint-down"
 CREDENTIAL_ERROR_CODES = frozenset(
     {
         "ExpiredToken",
@@ -89,9 +92,42 @@ def ssm_file_read() -> Iterator[None]:
         _guard.ssm_file_read = previous
 
 
+def _run_dir() -> Path | None:
+    value = os.environ.get("ENVTEST_RUN_DIR")
+    return Path(value) if value else None
+
+
+def endpoint_down_reason(run_dir: Path | None = None) -> str | None:
+    """Why the endpoint was declared down in this run, if it was."""
+    if _breaker.reason:
+        return _breaker.reason
+    directory = run_dir or _run_dir()
+    marker = directory / ENDPOINT_DOWN if directory else None
+    if marker and marker.exists():
+        return marker.read_text() or "the AWS endpoint stopped answering"
+    return None
+
+
+def _trip(reason: str) -> None:
+    _breaker.reason = reason
+    directory = _run_dir()
+    if directory:
+        (directory / ENDPOINT_DOWN).write_text(reason)
+
+
+class _Breaker:
+    reason: str | None = None
+
+
+_breaker = _Breaker()
+
+
 def _before_call(model: Any, **_: Any) -> None:
     service = model.service_model.service_name
     operation = model.name
+    down = endpoint_down_reason()
+    if down:
+        raise CouldNotEvaluate(f"{service}:{operation} not tried: {down} earlier in this run")
     with _calls_lock:
         _calls[f"{service}:{operation}"] += 1
     permitted = _guard.writes_allowed or (_guard.ssm_file_read and f"{service}:{operation}" == "ssm:SendCommand")
@@ -154,12 +190,15 @@ def describe_aws_error(exc: BaseException, what: str) -> CouldNotEvaluate:
             "./run_tests.sh <env>` or on a host with an instance role."
         )
     if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
+        _trip(f"the AWS endpoint did not answer ({what})")
         return CouldNotEvaluate(f"{what}: the AWS endpoint did not answer ({exc}).")
     if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+        _trip(f"the AWS endpoint stopped answering ({what})")
         return CouldNotEvaluate(f"{what}: the AWS endpoint stopped answering ({exc}).")
     if isinstance(exc, botocore.exceptions.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = exc.response.get("Error", {}).get("Code", "") or f"HTTP {status}"
+        message = exc.response.get("Error", {}).get("Message", "") or "(no message)"
         if code in CREDENTIAL_ERROR_CODES:
             return CouldNotEvaluate(
                 f"{what}: AWS rejected the credentials ({code}). If your aws-vault session "
