@@ -313,10 +313,14 @@ def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
     """Calls per operation, beside the JUnit file (what the IAM policy must allow, what a benchmark counts)."""
     import json
 
-    from envtest.gather.aws import read_call_counts
+    from envtest.gather.aws import read_api_seconds, read_call_counts
 
-    counts = read_call_counts(run_dir) if (run_dir / "api-calls").exists() else {}
-    junit_path.with_suffix(".api-calls.json").write_text(json.dumps(dict(sorted(counts.items())), indent=2) + "\n")
+    counted = (run_dir / "api-calls").exists()
+    record = {
+        "calls": dict(sorted((read_call_counts(run_dir) if counted else {}).items())),
+        "api_seconds": round(read_api_seconds(run_dir), 3) if counted else 0.0,
+    }
+    junit_path.with_suffix(".api-calls.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _calls(run_dir: Path) -> int:

@@ -18,6 +18,7 @@ from envtest import redact
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.gather import aws as aws_layer
 from envtest.gather.aws import Aws, writes_allowed
+from envtest.gather.cache import gathered_scope
 from envtest.gather.hosts import Host, LocalRoot, Ssm
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import TerraformOutputs, load_outputs_once
@@ -101,38 +102,38 @@ def _evaluate(what: Callable[[], Any]) -> Any:
         raise CouldNotEvaluate(str(exc)) from None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def settings() -> Settings:
     return _evaluate(Settings.from_environ)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def policy(settings: Settings) -> Policy:
     return _evaluate(lambda: load_policy(settings.env_name, settings.policy_dir, settings.policy_override))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def aws(settings: Settings) -> Aws:
     return Aws(settings.region)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def inventory(aws: Aws, settings: Settings) -> Inventory:
     return Inventory(aws, settings.run_dir)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def account(inventory: Inventory) -> str:
     return inventory.caller_identity()["Account"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def name(policy: Policy, account: str, settings: Settings) -> Callable[[str], str]:
     """name("env_runner_asg") -> "<env>-gitlab-env-runner", from the policy's templates."""
     return lambda key: policy.name(key, account=account, region=settings.region)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], str]) -> TerraformOutputs:
     return load_outputs_once(
         settings.run_dir,
@@ -147,13 +148,13 @@ def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], s
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def env_runner_group(inventory: Inventory, name: Callable[[str], str]) -> dict[str, Any] | None:
     """The env-runner Auto Scaling group, or None when it does not exist."""
     return inventory.autoscaling_group(name("env_runner_asg"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def env_runner_instances(
     env_runner_group: dict[str, Any] | None, inventory: Inventory, name: Callable[[str], str]
 ) -> list[dict[str, Any]]:
@@ -168,7 +169,7 @@ def env_runner_instances(
     return inventory.instances(ids)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=gathered_scope)
 def host(settings: Settings, aws: Aws, inventory: Inventory, policy: Policy, account: str) -> Callable[[str], Host]:
     """host("env-runner") -> the role's host: a local root under HOSTS_ROOT, else SSM on an InService instance."""
 

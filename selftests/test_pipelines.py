@@ -121,7 +121,7 @@ def test_reports_of_a_failing_run_validate_and_read_well(
 @pytest.mark.sandbox
 def test_the_iam_policy_allows_every_call_a_run_makes(sandbox_env: dict[str, str], tmp_path: Path) -> None:
     run = run_suite(["sandbox"], sandbox_env, tmp_path)
-    calls = json.loads(run.junit_path.with_suffix(".api-calls.json").read_text())
+    calls = json.loads(run.junit_path.with_suffix(".api-calls.json").read_text())["calls"]
     assert calls, "no calls counted"
     policy = json.loads((ROOT / "iam" / "envtest-readonly.json").read_text())
     allowed = [

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -138,25 +139,46 @@ def _before_call(model: Any, **_: Any) -> None:
         )
 
 
+_api_seconds = [0.0]
+
+
+def _started(context: dict[str, Any], **_: Any) -> None:
+    context["envtest_started"] = time.monotonic()
+
+
+def _finished(context: dict[str, Any], **_: Any) -> None:
+    started = context.get("envtest_started")
+    if started is not None:
+        with _calls_lock:
+            _api_seconds[0] += time.monotonic() - started
+
+
 def api_calls() -> dict[str, int]:
     with _calls_lock:
         return dict(_calls)
 
 
 def write_call_count(run_dir: Path | None) -> None:
-    """Leave this process's call counts where the command line sums them."""
+    """Leave this process's call counts (and seconds spent waiting on AWS) where the command line sums them."""
     if run_dir is None:
         return
     out = run_dir / "api-calls"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{os.getpid()}.json").write_text(json.dumps(api_calls()))
+    with _calls_lock:
+        record = {"calls": dict(_calls), "seconds": _api_seconds[0]}
+    (out / f"{os.getpid()}.json").write_text(json.dumps(record))
 
 
 def read_call_counts(run_dir: Path) -> Counter[str]:
     total: Counter[str] = Counter()
     for path in sorted((run_dir / "api-calls").glob("*.json")):
-        total.update(json.loads(path.read_text()))
+        total.update(json.loads(path.read_text())["calls"])
     return total
+
+
+def read_api_seconds(run_dir: Path) -> float:
+    """Seconds the run's processes spent inside AWS calls, added up."""
+    return sum(json.loads(p.read_text())["seconds"] for p in (run_dir / "api-calls").glob("*.json"))
 
 
 class Aws:
@@ -172,6 +194,9 @@ class Aws:
         self._session = boto3.session.Session(region_name=region)
         # First, so nothing that answers a call early (a Stubber, a cache) can slip past the guard.
         self._session.events.register_first("before-call.*.*", _before_call)
+        self._session.events.register("before-call.*.*", _started)
+        self._session.events.register("after-call.*.*", _finished)
+        self._session.events.register("after-call-error.*.*", _finished)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 

@@ -28,7 +28,15 @@ T = TypeVar("T")
 
 _memo: dict[str, Any] = {}
 _memo_lock = threading.Lock()
-_enabled = os.environ.get("ENVTEST_CACHE", "on") != "off"
+# ENVTEST_NAIVE=1 is the benchmark's baseline: no shared cache, and every
+# fixture fetched again for each check, as a hand-written boto3 suite would.
+NAIVE = os.environ.get("ENVTEST_NAIVE") == "1"
+_enabled = os.environ.get("ENVTEST_CACHE", "on") != "off" and not NAIVE
+
+
+def gathered_scope(fixture_name: str, config: object) -> str:
+    """Scope of every gathering fixture: once per session, or once per check in the naive baseline."""
+    return "function" if NAIVE else "session"
 
 
 def _file_for(run_dir: Path, key: str) -> Path:

@@ -78,6 +78,9 @@ SANDBOX_POLICY = """\
 # moto's fixed account:
 account_id = "{account}"
 
+[images]
+max_blocks = {max_blocks}
+
 [proxy]
 # The sandbox has no outside: a loopback port where nothing listens stands in
 # for an outside address (a real security group drops; here it is refused).
@@ -85,9 +88,9 @@ direct_probe = ["127.0.0.1:9"]
 """
 
 
-def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV) -> dict[str, str]:
+def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> dict[str, str]:
     """Start every part, seed it, write DIR/env.sh; return the run's environment."""
-    world = w.World(env)
+    world = w.World(env, scale)
     squid_binary = squid.find_squid()  # fail first, with the install command, before starting anything
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # squid, once it drops root, must reach its allowlist and logs
@@ -143,12 +146,15 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV) -> dict[str, str]:
         "PROXY_URL": proxy_url,
         "ENVTEST_CA_BUNDLE": str(tls[0]),
         "ENVTEST_SANDBOX_DIR": str(directory),
+        "ENVTEST_SANDBOX_SCALE": str(scale),
         "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
         "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
         "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
     }
-    (directory / "allowlist.template").write_text(w.ALLOWLIST_TEMPLATE)
-    (directory / "policy-override.toml").write_text(SANDBOX_POLICY.format(account=w.ACCOUNT))
+    (directory / "allowlist.template").write_text(world.allowlist_template)
+    (directory / "policy-override.toml").write_text(
+        SANDBOX_POLICY.format(account=w.ACCOUNT, max_blocks=max(4, world.image_blocks))
+    )
     (directory / "env.json").write_text(json.dumps(environ, indent=2))
     lines = [
         '# envtest sandbox: `. DIR/env.sh && ./run_tests.sh "$ENV_NAME"`',

@@ -27,7 +27,7 @@ class Sandbox:
         self.environ: dict[str, str] = json.loads((self.directory / "env.json").read_text())
         self.canaries = w.Canaries(**json.loads((self.directory / "canaries.json").read_text()))
         self._listeners: list[socket.socket] = []
-        self.world = w.World(self.environ["ENV_NAME"])
+        self.world = w.World(self.environ["ENV_NAME"], int(self.environ.get("ENVTEST_SANDBOX_SCALE", "1")))
 
     @property
     def endpoint(self) -> str:

@@ -6,6 +6,7 @@ suite's read-only guard: the sandbox is set-up, not a check.
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -186,10 +187,12 @@ def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any], world: w.World)
     return {g["AutoScalingGroupName"]: [i["InstanceId"] for i in g["Instances"]] for g in groups["AutoScalingGroups"]}
 
 
-def seed_images(ecr: Any) -> list[tuple[str, list[str]]]:
-    """Two blocks of images, as the allowed-images file keeps an older block around."""
+def seed_images(ecr: Any, count: int) -> list[tuple[str, list[str]]]:
+    """Blocks of images, oldest first, the newest dated 2026-11-01 (the file keeps older blocks around)."""
     blocks = []
-    for n, date in ((1, "2026-10-01"), (2, "2026-11-01")):
+    newest = datetime.date(2026, 11, 1)
+    for n in range(1, count + 1):
+        date = (newest - datetime.timedelta(days=30 * (count - n))).isoformat()
         refs = []
         for repo in w.IMAGE_REPOS:
             if n == 1:
@@ -200,6 +203,35 @@ def seed_images(ecr: Any) -> list[tuple[str, list[str]]]:
             refs.append(w.image_ref(repo, digest))
         blocks.append((date, refs))
     return blocks
+
+
+def seed_scale(ec2: Any, autoscaling: Any, s3: Any, net: dict[str, Any], world: w.World) -> None:
+    """What a bigger env has more of, none of it attached to the runner: the checks must still pass."""
+    extra = world.scale - 1
+    for i in range(3 * extra):
+        group = ec2.create_security_group(GroupName=f"{world.env}-app-{i}", Description="scale", VpcId=net["vpc"])
+        ec2.authorize_security_group_egress(
+            GroupId=group["GroupId"],
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": w.VPC_CIDR}]}
+                for port in (5432, 6379, 8080, 9200)
+            ],
+        )
+    for i in range(extra):
+        s3.create_bucket(
+            Bucket=f"login-gov-{world.env}-scale-{i}-{w.ACCOUNT}-{w.REGION}",
+            CreateBucketConfiguration={"LocationConstraint": w.REGION},
+        )
+    if extra:
+        template = ec2.describe_launch_templates(LaunchTemplateNames=[world.proxy_asg])["LaunchTemplates"][0]
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=f"{world.env}-idp",
+            MinSize=0,
+            MaxSize=world.scale,
+            DesiredCapacity=min(extra, 100),
+            LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": "$Latest"},
+            VPCZoneIdentifier=",".join(net["subnets"]),
+        )
 
 
 def tf_state(canaries: w.Canaries, proxy_url: str, world: w.World) -> str:
@@ -241,7 +273,7 @@ def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str, w
     c = _clients(endpoint)
     net = seed_network(c["ec2"], world)
     instances = seed_groups(c["ec2"], c["autoscaling"], net, world)
-    blocks = seed_images(c["ecr"])
+    blocks = seed_images(c["ecr"], world.image_blocks)
     s3 = c["s3"]
     for kind in ("secrets", "gitlabconfig", "gitlabcache", "tfstate"):
         s3.create_bucket(Bucket=world.bucket(kind), CreateBucketConfiguration={"LocationConstraint": w.REGION})
@@ -259,6 +291,7 @@ def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str, w
         Bucket=world.bucket("tfstate"), Key=world.tf_state_key, Body=tf_state(canaries, proxy_url, world).encode()
     )
 
+    seed_scale(c["ec2"], c["autoscaling"], s3, net, world)
     hosts = directory / "hosts"
     allowed = [ref for _, refs in blocks for ref in refs]
     runner_id = instances[world.runner_asg][0]

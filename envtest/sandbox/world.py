@@ -185,6 +185,8 @@ class World:
     """Everything about one sandbox env that depends on its name."""
 
     env: str = DEFAULT_ENV
+    # The benchmark's knob: more groups, allowlist entries, image blocks, buckets, instances.
+    scale: int = 1
 
     @property
     def idp_host(self) -> str:
@@ -211,6 +213,15 @@ class World:
         }[kind]
 
     @property
+    def allowlist_template(self) -> str:
+        extra = [f"svc{i}.bench.{{region}}.amazonaws.com" for i in range(5 * (self.scale - 1))]
+        return ALLOWLIST_TEMPLATE + ("\n# Scale entries\n" + "\n".join(extra) + "\n" if extra else "")
+
+    @property
+    def image_blocks(self) -> int:
+        return 1 + self.scale
+
+    @property
     def allowlist(self) -> str:
         values = {
             "env": self.env,
@@ -219,7 +230,7 @@ class World:
             "gitlab_host": GITLAB_HOST,
             "idp_host": self.idp_host,
         }
-        return fill(ALLOWLIST_TEMPLATE, values)
+        return fill(self.allowlist_template, values)
 
     def upstream_names(self) -> list[str]:
         """Every name the sandbox's squid resolves to the local upstream."""
