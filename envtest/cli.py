@@ -36,6 +36,7 @@ usage: run_tests.sh [options] <env_name> [idp_hostname]
        run_tests.sh --self-test [pytest args]  run the project's own tests
        run_tests.sh --merge-junit OUT IN...    merge JUnit files (one per env)
        run_tests.sh --prove [FAULT...]         seed each catalogued fault into a sandbox: caught or missed
+       run_tests.sh --benchmark [SCALE...]     cost and scale against the sandbox (benchmarks/results.md)
 
 options:
   -e env          environment name (or the first argument, or ENV_NAME)
@@ -156,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test(argv[1:])
     if argv[:1] == ["--merge-junit"]:
         return merge_junit(argv[1:])
+    if argv[:1] == ["--benchmark"]:
+        return subprocess.run([sys.executable, "-m", "benchmarks.run", *argv[1:]], cwd=ROOT, check=False).returncode
     if argv[:1] == ["--prove"]:
         from envtest.prove import prove
 

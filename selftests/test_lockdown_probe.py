@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.gitlab import GitLab, lockdown_probe
@@ -78,3 +81,52 @@ def test_the_check_in_the_sandbox(
         assert "the runner ran an image it should refuse" in run.text_of(CHECK)
     for text in (run.stdout, run.stderr, run.junit_path.read_text()):
         assert token not in text
+
+
+class _Scripted(GitLab):
+    """GitLab with scripted JSON answers (a test double): hostile shapes, never the network."""
+
+    def __init__(self, answers: list[object]) -> None:
+        super().__init__("http://127.0.0.1:9", "glpat-x" * 3)
+        self.answers = answers
+
+    def _call(self, method: str, path: str, **params: object) -> object:  # type: ignore[override]
+        answer = self.answers.pop(0) if self.answers else {}
+
+        class Response:
+            headers: ClassVar[dict[str, str]] = {}
+            url = path
+
+            def json(self) -> object:
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
+
+        return Response()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(
+    st.lists(
+        json_values
+        | st.just(ValueError("not json"))
+        | st.just([{"name": "badtest_sandbox", "id": 5, "status": "manual"}]),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_hostile_gitlab_answers_give_a_result_or_a_clear_error(answers: list[object]) -> None:
+    try:
+        result = lockdown_probe(
+            _Scripted(list(answers)), project="7", pipeline="99", job_name="badtest_sandbox", wait=0.01, poll=0.0
+        )
+    except CouldNotEvaluate as exc:
+        assert str(exc)
+    else:
+        assert result.job == "badtest_sandbox"

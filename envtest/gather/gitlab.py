@@ -95,19 +95,26 @@ class GitLab:
         raise CouldNotEvaluate("GitLab's job list did not end after 100 pages")
 
     def job(self, project: str, job_id: int) -> dict[str, Any]:
-        job = self._json(self._call("GET", f"/projects/{project}/jobs/{job_id}"))
-        if not isinstance(job, dict):
-            raise CouldNotEvaluate(f"GitLab's answer for job {job_id} is not an object")
-        return job
+        return _job(self._json(self._call("GET", f"/projects/{project}/jobs/{job_id}")))
 
     def start(self, project: str, job: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Play a manual job, retry a finished one; leave a running one be."""
         status = job.get("status")
         if status == "manual":
-            return self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/play")), "played"
+            return _job(self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/play"))), "played"
         if status in TERMINAL:
-            return self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/retry")), "retried"
+            return _job(self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/retry"))), "retried"
         return job, "already running"
+
+
+def _job(answer: Any) -> dict[str, Any]:
+    """A job as GitLab describes it: an object with an integer id, or a clear error."""
+    if not isinstance(answer, dict):
+        raise CouldNotEvaluate(f"GitLab's answer for a job is {type(answer).__name__}, not an object")
+    job_id = answer.get("id")
+    if not isinstance(job_id, int) or isinstance(job_id, bool):
+        raise CouldNotEvaluate(f"GitLab's job has no integer id (id = {str(job_id)[:40]!r})")
+    return answer
 
 
 def lockdown_probe(
@@ -118,9 +125,9 @@ def lockdown_probe(
     named = [job for job in gitlab.pipeline_jobs(project, pipeline) if job.get("name") == job_name]
     if not named:
         raise CouldNotEvaluate(f"pipeline {pipeline} of project {project} has no job {job_name!r}")
-    job = max(named, key=lambda j: int(j.get("id", 0)))
+    job = max((_job(j) for j in named), key=lambda j: j["id"])
     job, action = gitlab.start(project, job)
-    job_id = int(job.get("id", 0))
+    job_id = job["id"]
     deadline = start + wait
     while job.get("status") not in TERMINAL and time.monotonic() < deadline:
         time.sleep(poll)
