@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import botocore.exceptions
 
@@ -19,6 +20,7 @@ from envtest.gather.aws import Aws, describe_aws_error
 from envtest.gather.cache import cached
 from envtest.redact import register
 
+T = TypeVar("T")
 AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
 
@@ -26,6 +28,22 @@ def _code(exc: BaseException) -> str:
     if isinstance(exc, botocore.exceptions.ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
+
+
+NOT_FOUND = frozenset({"404", "NotFound", "NoSuchKey", "NoSuchBucket", "RepositoryNotFoundException"})
+ABSENT: Any = object()  # what `_call` returns when AWS says the thing is not there
+
+
+def _call(what: str, fn: Callable[[], T], absent: frozenset[str] = frozenset()) -> T:
+    """Run one AWS read: ABSENT for the not-found codes given, CouldNotEvaluate (with `what`) for any failure."""
+    try:
+        return fn()
+    except botocore.exceptions.ClientError as exc:
+        if _code(exc) in absent:
+            return ABSENT  # type: ignore[no-any-return]
+        raise describe_aws_error(exc, what) from exc
+    except AwsError as exc:
+        raise describe_aws_error(exc, what) from exc
 
 
 class Inventory:
@@ -36,12 +54,18 @@ class Inventory:
     def _cached(self, key: str, fetch: Any) -> Any:
         return cached(self.run_dir, f"{self.aws.region}:{key}", fetch)
 
+    def _describe_all(self, service: str, operation: str, result_key: str, what: str, **params: Any) -> list[Any]:
+        """Every page of a Describe/List call, joined."""
+
+        def pages() -> list[Any]:
+            paginator = self.aws.client(service).get_paginator(operation)
+            return [item for page in paginator.paginate(**params) for item in page[result_key]]
+
+        return _call(what, pages)
+
     def caller_identity(self) -> dict[str, str]:
         def fetch() -> dict[str, str]:
-            try:
-                answer = self.aws.client("sts").get_caller_identity()
-            except AwsError as exc:
-                raise describe_aws_error(exc, "sts:GetCallerIdentity") from exc
+            answer = _call("sts:GetCallerIdentity", self.aws.client("sts").get_caller_identity)
             return {k: answer[k] for k in ("Account", "Arn", "UserId")}
 
         return self._cached("sts.caller_identity", fetch)
@@ -50,43 +74,31 @@ class Inventory:
         """The group as DescribeAutoScalingGroups shows it, or None if absent."""
 
         def fetch() -> dict[str, Any] | None:
-            try:
-                pages = self.aws.client("autoscaling").get_paginator("describe_auto_scaling_groups")
-                groups = [g for page in pages.paginate(AutoScalingGroupNames=[name]) for g in page["AutoScalingGroups"]]
-            except AwsError as exc:
-                raise describe_aws_error(exc, f"autoscaling:DescribeAutoScalingGroups {name}") from exc
+            groups = self._describe_all(
+                "autoscaling",
+                "describe_auto_scaling_groups",
+                "AutoScalingGroups",
+                f"autoscaling:DescribeAutoScalingGroups {name}",
+                AutoScalingGroupNames=[name],
+            )
             return groups[0] if groups else None
 
         return self._cached(f"autoscaling.group:{name}", fetch)
 
     def instances(self, instance_ids: list[str]) -> list[dict[str, Any]]:
-        """DescribeInstances for these ids, in the order given."""
+        """DescribeInstances for these ids, ordered by id."""
         ids = sorted(set(instance_ids))
         if not ids:
             return []
 
         def fetch() -> list[dict[str, Any]]:
-            try:
-                pages = self.aws.client("ec2").get_paginator("describe_instances")
-                found = [
-                    inst
-                    for page in pages.paginate(InstanceIds=ids)
-                    for reservation in page["Reservations"]
-                    for inst in reservation["Instances"]
-                ]
-            except AwsError as exc:
-                raise describe_aws_error(exc, f"ec2:DescribeInstances {', '.join(ids)}") from exc
+            reservations = self._describe_all(
+                "ec2", "describe_instances", "Reservations", f"ec2:DescribeInstances {', '.join(ids)}", InstanceIds=ids
+            )
+            found = [inst for reservation in reservations for inst in reservation["Instances"]]
             return sorted(found, key=lambda i: i["InstanceId"])
 
         return self._cached(f"ec2.instances:{','.join(ids)}", fetch)
-
-    def _describe_all(self, service: str, operation: str, result_key: str, what: str, **params: Any) -> list[Any]:
-        """Every page of a Describe call, joined."""
-        try:
-            pages = self.aws.client(service).get_paginator(operation)
-            return [item for page in pages.paginate(**params) for item in page[result_key]]
-        except AwsError as exc:
-            raise describe_aws_error(exc, what) from exc
 
     def launch_template_data(self, template_id: str, version: str) -> dict[str, Any]:
         def fetch() -> dict[str, Any]:
@@ -152,15 +164,8 @@ class Inventory:
 
     def bucket_exists(self, bucket: str) -> bool:
         def fetch() -> bool:
-            try:
-                self.aws.client("s3").head_bucket(Bucket=bucket)
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) in {"404", "NoSuchBucket", "NotFound"}:
-                    return False
-                raise describe_aws_error(exc, f"s3:HeadBucket {bucket}") from exc
-            except AwsError as exc:
-                raise describe_aws_error(exc, f"s3:HeadBucket {bucket}") from exc
-            return True
+            s3 = self.aws.client("s3")
+            return _call(f"s3:HeadBucket {bucket}", lambda: s3.head_bucket(Bucket=bucket), NOT_FOUND) is not ABSENT
 
         return self._cached(f"s3.bucket_exists:{bucket}", fetch)
 
@@ -172,14 +177,9 @@ class Inventory:
         """
 
         def fetch() -> dict[str, Any]:
-            try:
-                body = self.aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) in {"NoSuchKey", "404", "NotFound"}:
-                    return {"exists": False, "size": 0, "stripped_length": 0, "lines": 0, "matches_pattern": False}
-                raise describe_aws_error(exc, f"s3:GetObject s3://{bucket}/{key}") from exc
-            except AwsError as exc:
-                raise describe_aws_error(exc, f"s3:GetObject s3://{bucket}/{key}") from exc
+            body = self.object_bytes(bucket, key)
+            if body is None:
+                return {"exists": False, "size": 0, "stripped_length": 0, "lines": 0, "matches_pattern": False}
             text = body.decode("utf-8", errors="replace")
             register(text, label)
             stripped = text.strip()
@@ -207,33 +207,26 @@ class Inventory:
         """Every image digest in the repository (None when the repository does not exist)."""
 
         def fetch() -> list[str] | None:
-            try:
-                pages = self.aws.client("ecr").get_paginator("list_images")
-                ids = [
-                    image_id
-                    for page in pages.paginate(registryId=registry_id, repositoryName=repository)
-                    for image_id in page["imageIds"]
-                ]
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) == "RepositoryNotFoundException":
-                    return None
-                raise describe_aws_error(exc, f"ecr:ListImages {registry_id}/{repository}") from exc
-            except AwsError as exc:
-                raise describe_aws_error(exc, f"ecr:ListImages {registry_id}/{repository}") from exc
-            return sorted({i["imageDigest"] for i in ids if "imageDigest" in i})
+            ecr = self.aws.client("ecr")
+
+            def ids() -> list[dict[str, str]]:
+                pages = ecr.get_paginator("list_images").paginate(registryId=registry_id, repositoryName=repository)
+                return [image_id for page in pages for image_id in page["imageIds"]]
+
+            found = _call(f"ecr:ListImages {registry_id}/{repository}", ids, NOT_FOUND)
+            return None if found is ABSENT else sorted({i["imageDigest"] for i in found if "imageDigest" in i})
 
         return self._cached(f"ecr.digests:{registry_id}/{repository}", fetch)
 
     def object_bytes(self, bucket: str, key: str) -> bytes | None:
-        """A non-secret object's content (not shared across workers: may be large)."""
-        try:
-            return self.aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        except botocore.exceptions.ClientError as exc:
-            if _code(exc) in {"NoSuchKey", "404", "NotFound"}:
-                return None
-            raise describe_aws_error(exc, f"s3:GetObject s3://{bucket}/{key}") from exc
-        except AwsError as exc:
-            raise describe_aws_error(exc, f"s3:GetObject s3://{bucket}/{key}") from exc
+        """An object's content, not cached (it may be a secret, or large); None when absent."""
+        s3 = self.aws.client("s3")
+
+        def read() -> bytes:  # inside _call, so a failure is turned into a cause
+            return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+        body = _call(f"s3:GetObject s3://{bucket}/{key}", read, NOT_FOUND)
+        return None if body is ABSENT else body
 
 
 def tags_of(resource: dict[str, Any]) -> dict[str, str]:
