@@ -36,6 +36,8 @@ usage: run_tests.sh [options] <env_name> [idp_hostname]
        run_tests.sh --self-test [pytest args]  run the project's own tests
        run_tests.sh --merge-junit OUT IN...    merge JUnit files (one per env)
        run_tests.sh --prove [FAULT...]         seed each catalogued fault into a sandbox: caught or missed
+       run_tests.sh --check-allowed-images FILE  validate an allowed-images file before uploading it
+       run_tests.sh --image-digest-line REF...   print the dated block to append for new image digests
        run_tests.sh --benchmark [SCALE...]     cost and scale against the sandbox (benchmarks/results.md)
 
 options:
@@ -157,6 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test(argv[1:])
     if argv[:1] == ["--merge-junit"]:
         return merge_junit(argv[1:])
+    if argv[:1] in (["--check-allowed-images"], ["--image-digest-line"]):
+        from envtest import images_tool
+
+        tool = images_tool.check_file if argv[0] == "--check-allowed-images" else images_tool.digest_line
+        return tool(argv[1:])
     if argv[:1] == ["--benchmark"]:
         return subprocess.run([sys.executable, "-m", "benchmarks.run", *argv[1:]], cwd=ROOT, check=False).returncode
     if argv[:1] == ["--prove"]:

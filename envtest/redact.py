@@ -81,8 +81,11 @@ def install_logging_filter() -> None:
     root.addFilter(flt)
     for handler in root.handlers:
         handler.addFilter(flt)
-    # tftest logs `terraform output` at debug level, sensitive values included.
-    logging.getLogger("tftest").setLevel(logging.WARNING)
+    # tftest logs `terraform output` at debug level, sensitive values included;
+    # botocore logs whole response bodies at debug level, and an SSM file read
+    # comes back base64-encoded, which redaction of plain values cannot see.
+    for name in ("tftest", "botocore", "boto3", "urllib3"):
+        logging.getLogger(name).setLevel(logging.INFO if name != "tftest" else logging.WARNING)
 
 
 def mask_account(account: str | None) -> str:
