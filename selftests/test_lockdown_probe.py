@@ -23,11 +23,17 @@ def probe(fake: FakeGitLab, token: str = TOKEN, wait: float = 5) -> object:
     )
 
 
-def test_a_manual_job_is_played_and_its_failure_is_the_pass() -> None:
+def test_a_manual_job_is_played_and_the_runners_refusal_is_the_pass() -> None:
     with serve(FakeGitLab(ends="failed")) as fake:
         result = probe(fake)
-    assert (result.status, result.action, result.job_id) == ("failed", "played", 102)
+    assert (result.status, result.action, result.job_id, result.refused) == ("failed", "played", 102, True)
     assert "POST /api/v4/projects/7/jobs/102/play" in fake.calls
+
+
+def test_a_job_that_ran_and_failed_its_script_is_not_a_refusal() -> None:
+    with serve(FakeGitLab(ends="failed", failure="script")) as fake:
+        result = probe(fake)
+    assert (result.status, result.failure_reason, result.refused) == ("failed", "script_failure", False)
 
 
 def test_a_job_that_already_ran_is_retried() -> None:
@@ -57,17 +63,18 @@ def test_a_missing_job_is_named() -> None:
 
 @pytest.mark.sandbox
 @pytest.mark.parametrize(
-    ("ends", "token", "verdict"),
+    ("ends", "failure", "token", "verdict"),
     [
-        ("failed", TOKEN, "passed"),
-        ("success", TOKEN, "failed"),
-        ("failed", "glpat-someone-elses-token", "error"),
+        ("failed", "refused", TOKEN, "passed"),
+        ("failed", "script", TOKEN, "failed"),
+        ("success", "refused", TOKEN, "failed"),
+        ("failed", "refused", "glpat-someone-elses-token", "error"),
     ],
 )
 def test_the_check_in_the_sandbox(
-    sandbox_env: dict[str, str], tmp_path: Path, ends: str, token: str, verdict: str
+    sandbox_env: dict[str, str], tmp_path: Path, ends: str, failure: str, token: str, verdict: str
 ) -> None:
-    with serve(FakeGitLab(ends=ends)) as fake:
+    with serve(FakeGitLab(ends=ends, failure=failure)) as fake:
         env = {
             **sandbox_env,
             "GITLAB_URL": fake.url,
@@ -96,6 +103,8 @@ class _Scripted(GitLab):
         class Response:
             headers: ClassVar[dict[str, str]] = {}
             url = path
+
+            text = str(answer)
 
             def json(self) -> object:
                 if isinstance(answer, Exception):
@@ -130,3 +139,4 @@ def test_hostile_gitlab_answers_give_a_result_or_a_clear_error(answers: list[obj
         assert str(exc)
     else:
         assert result.job == "badtest_sandbox"
+        assert not result.refused, "an unreadable answer must never read as the runner refusing the image"

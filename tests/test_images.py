@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from envtest.checks import Problem, check, fail
+from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import AllowedImagesInForce
 from envtest.gather.gitlab import LockdownResult
 from envtest.parsers import pipeline
@@ -332,20 +333,25 @@ def test_pipeline_uses_only_allowed_images(
 def test_env_runner_refuses_a_forbidden_image(lockdown_result: LockdownResult) -> None:
     result = lockdown_result
     print(
-        f"{result.job} (job {result.job_id}) {result.action}; ended {result.status} after {result.seconds:.0f} s "
-        f"{result.web_url}"
+        f"{result.job} (job {result.job_id}) {result.action}; ended {result.status} "
+        f"({result.failure_reason or 'no failure reason'}) after {result.seconds:.0f} s {result.web_url}"
     )
-    if result.status == "failed":
-        return
-    outcome = "is still " + result.status if result.status not in {"success", "canceled", "skipped"} else result.status
-    fail(
-        Problem(
-            f"GitLab job {result.job} (id {result.job_id}) {result.web_url}".strip(),
-            "the job fails: the env runner refuses its image",
-            f"the job {outcome} after {result.seconds:.0f} s",
+    if result.status == "failed" and result.refused:
+        return  # the runner said it: the image is not on its list
+    where = f"GitLab job {result.job} (id {result.job_id}) {result.web_url}".strip()
+    expected = "the job fails because the env runner refuses its image ('not present on list of allowed images')"
+    if result.status == "failed" and result.failure_reason != "script_failure":
+        raise CouldNotEvaluate(
+            f"{where} failed ({result.failure_reason or 'no reason given'}) but its log does not show the runner "
+            "refusing the image: the lockdown was not exercised"
+        )
+    if result.status == "success" or result.failure_reason == "script_failure":
+        found = "the image ran" + (" (then its script failed)" if result.status == "failed" else "")
+        fix = (
             "the runner ran an image it should refuse: check allowed_images in /etc/gitlab-runner/config.toml and "
             "recycle the env runner"
-            if result.status == "success"
-            else "the job did not end in time: is the env runner registered and picking up jobs?",
         )
-    )
+    else:
+        found = f"the job is still {result.status} after {result.seconds:.0f} s"
+        fix = "the job did not end in time: is the env runner registered and picking up jobs?"
+    fail(Problem(where, expected, found, fix))

@@ -27,6 +27,10 @@ from envtest.redact import register
 TERMINAL = {"success", "failed", "canceled", "skipped"}
 
 
+# What gitlab-runner writes to the job log when it refuses an image.
+REFUSAL = "not present on list of allowed images"
+
+
 @dataclass(frozen=True)
 class LockdownResult:
     job: str
@@ -36,6 +40,7 @@ class LockdownResult:
     seconds: float
     web_url: str = ""
     failure_reason: str = ""
+    refused: bool = False  # the job log shows the runner refusing the image
 
 
 class GitLab:
@@ -97,6 +102,11 @@ class GitLab:
     def job(self, project: str, job_id: int) -> dict[str, Any]:
         return _job(self._json(self._call("GET", f"/projects/{project}/jobs/{job_id}")))
 
+    def trace(self, project: str, job_id: int) -> str:
+        """The job's log (its last megabyte is plenty to find the runner's refusal)."""
+        text = self._call("GET", f"/projects/{project}/jobs/{job_id}/trace").text
+        return text[-1_000_000:]
+
     def start(self, project: str, job: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Play a manual job, retry a finished one; leave a running one be."""
         status = job.get("status")
@@ -132,12 +142,8 @@ def lockdown_probe(
     while job.get("status") not in TERMINAL and time.monotonic() < deadline:
         time.sleep(poll)
         job = gitlab.job(project, job_id)
+    refused = job.get("status") == "failed" and REFUSAL in gitlab.trace(project, job_id)
     return LockdownResult(
-        job_name,
-        job_id,
-        str(job.get("status")),
-        action,
-        time.monotonic() - start,
-        str(job.get("web_url", "")),
-        str(job.get("failure_reason", "") or ""),
-    )
+        job_name, job_id, str(job.get("status")), action, time.monotonic() - start,
+        str(job.get("web_url", "")), str(job.get("failure_reason", "") or ""), refused,
+    )  # fmt: skip
