@@ -110,6 +110,8 @@ class Row:
             return "MISSED"
         if self.false_alarms:
             return "false alarm"
+        if self.exit_code == -2:
+            return f"stopped, but not by {self.fault.stop_check}"
         if self.exit_code != self.fault.exit_code:
             return f"exit {self.exit_code}, expected {self.fault.exit_code}"
         return "caught"
@@ -120,9 +122,12 @@ def judge(fault: Fault, run: SuiteRun) -> Row:
     by_kind = {kind: {name for name, v in verdicts.items() if v == kind} for kind in ("passed", "failed", "error")}
     row = Row(fault, run.exit_code, by_kind["failed"], by_kind["error"])
     if fault.exit_code == 2:
-        # Stopped before any check: nothing may be reported as passed.
+        # Stopped before any check, by the guard that exists for this fault, and nothing reported as passed.
         row.passed_after_stop = by_kind["passed"]
-        row.failed = set(fault.caught_by) if not by_kind["passed"] else set()
+        stopped_by_its_guard = verdicts == {fault.stop_check: "error"}
+        row.failed = set(fault.caught_by) if stopped_by_its_guard else set()
+        if not stopped_by_its_guard:
+            row.exit_code = -2  # another stop (credentials, say) does not count as catching this fault
     return row
 
 

@@ -46,3 +46,5 @@ def test_a_stopping_fault_must_report_nothing_as_passed(tmp_path: Path) -> None:
     leaked = judge(stop, run_with(tmp_path, 2, {"wrong_environment": "error", "test_a": "passed"}))
     assert not leaked.ok and leaked.false_alarms == {"test_a"}
     assert not judge(stop, run_with(tmp_path, 0, {"test_a": "passed"})).ok
+    other_stop = judge(stop, run_with(tmp_path, 2, {"aws_credentials": "error"}))
+    assert not other_stop.ok and other_stop.verdict == "stopped, but not by wrong_environment"

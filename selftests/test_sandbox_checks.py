@@ -71,6 +71,11 @@ def test_seeded_fault_is_caught(
 ) -> None:
     row, run = prove_fault(clean_sandbox, fault, tmp_path)
     assert row.ok, f"{row.verdict}: missed {row.missed}, false alarms {row.false_alarms}\n{run.stdout}{run.stderr}"
+    # Every failure path keeps the secrets out of every output.
+    html = run.junit_path.with_suffix(".html")
+    outputs = [run.stdout, run.stderr, run.junit_path.read_text(), html.read_text() if html.exists() else ""]
+    for canary in clean_sandbox.canaries.all():
+        assert not any(canary in text for text in outputs), f"a canary leaked under {fault.id}"
     if fault.exit_code == 2:
         # Stopped before any check: one error naming both sides, and nothing passed.
         assert list(run.verdicts().values()) == ["error"]
@@ -144,6 +149,10 @@ def test_proxy_down_fails_the_proxy_checks_with_the_cause(sandbox_env: dict[str,
     assert verdicts["test_outbound_proxy_accepts_connections"] == "failed"
     assert verdicts["test_gitlab_host_answers_through_the_proxy"] == "failed"
     assert "connection refused" in run.text_of("test_outbound_proxy_accepts_connections")
+    # What the proxy allows or denies cannot be told when no proxy answers: no verdict, and no wrong fix.
+    assert verdicts["test_proxy_lets_every_must_allow_name_through"] == "error"
+    assert verdicts["test_proxy_refuses_every_must_deny_name"] == "error"
+    assert "refused connections" in run.text_of("test_proxy_refuses_every_must_deny_name")
 
 
 def test_secrets_never_reach_any_output(clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path) -> None:

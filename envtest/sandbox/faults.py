@@ -28,6 +28,8 @@ class Fault:
     cannot_evaluate: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     exit_code: int = 1
+    # For a fault that must stop the run (exit 2): the preflight check that must say so.
+    stop_check: str = "wrong_environment"
 
 
 def _no_change(_: Sandbox) -> None:
