@@ -15,7 +15,7 @@ noisy: read ratios within one run of this command, not absolute seconds.
 from __future__ import annotations
 
 import json
-import resource
+import os
 import shutil
 import subprocess
 import sys
@@ -103,10 +103,12 @@ def write_report(results: dict[int, dict[str, dict[str, object]]]) -> None:
     lines = [
         "# Benchmark: cost and scale",
         "",
-        f"Made by `./run_tests.sh --benchmark` on {time.strftime('%Y-%m-%d')} ({resource.getpagesize()}-byte pages, "
-        "2 cores). The machine is noisy: compare ratios within this table, not seconds across runs.",
+        f"Made by `./run_tests.sh --benchmark` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores). "
+        "The machine is noisy: compare ratios within this table, not seconds across runs. Peak MB is the "
+        "largest single process of the run (the suite or one worker). moto answers every list in one page, "
+        "so calls here cannot grow with pages; against AWS they grow with pages, not with checks.",
         "",
-        "| scale | run | wall s | AWS calls | s in AWS | own overhead s | overhead share | peak MB |",
+        "| scale | run | wall s | AWS calls | s in AWS | own overhead s | overhead share | peak MB (largest process) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for scale, modes in results.items():
