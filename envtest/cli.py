@@ -383,4 +383,11 @@ def merge_junit(args: list[str]) -> int:
     table = junit.failure_table(summary)
     if table:
         print(table)
+    # A nightly env whose job never reported must not vanish from the verdict.
+    expected = set(os.environ.get("EXPECTED_ENVS", "").split())
+    reported = junit.envs_in(out)
+    absent = sorted(expected - reported)
+    if absent:
+        print(f"--merge-junit: no report from env(s) {', '.join(absent)} (EXPECTED_ENVS); exit 2", file=sys.stderr)
+        return 2
     return junit.exit_code(summary)

@@ -67,9 +67,22 @@ def test_the_schema_check_would_catch_a_broken_template(tmp_path: Path) -> None:
 
 
 def test_the_templates_run_the_suite_with_the_report_gitlab_reads() -> None:
-    text = (ROOT / "ci" / "env_test.gitlab-ci.yml").read_text()
-    assert "junit: report/junit.xml" in text and "when: always" in text and "expire_in:" in text
-    assert '$CI_PIPELINE_SOURCE == "schedule"' in text and "-R true" in text and "--merge-junit" in text
+    import yaml
+
+    jobs = yaml.safe_load((ROOT / "ci" / "env_test.gitlab-ci.yml").read_text())
+    post = jobs[".env_test"]
+    assert post["tags"] == ["${ENV_NAME}-env-runner"]
+    assert post["artifacts"]["when"] == "always" and post["artifacts"]["expire_in"]
+    assert post["artifacts"]["reports"]["junit"] == "report/junit.xml"
+    assert any("run_tests.sh" in line and "report/junit.xml" in line for line in post["script"])
+    nightly = jobs[".env_test_nightly"]
+    assert nightly["rules"][0]["if"] == '$CI_PIPELINE_SOURCE == "schedule"'
+    assert any("-R true" in line for line in nightly["script"])
+    merge = jobs[".env_test_nightly_merge"]
+    assert merge["rules"][0]["when"] == "always" and any("--merge-junit" in line for line in merge["script"])
+    example = yaml.safe_load((ROOT / "ci" / "example.gitlab-ci.yml").read_text())
+    assert example["test_tspencer"]["extends"] == ".env_test"
+    assert "RECYCLE_ONLY_THESE_ASGS" in example["deploy_tspencer"]["variables"]
 
 
 def test_the_entrypoint_runs_the_job_shell_gitlab_hands_it() -> None:
@@ -182,6 +195,15 @@ def test_a_nightly_run_over_two_envs_merges_into_one_report(tmp_path: Path) -> N
             )
         shutil.rmtree(base, ignore_errors=True)
     JUNIT_XSD.validate(str(tmp_path / "nightly.xml"))
+    # An env that sent no report fails the merge instead of vanishing from it.
+    lost = subprocess.run(
+        [str(ROOT / "run_tests.sh"), "--merge-junit", str(tmp_path / "partial.xml"), str(reports[0])],
+        env={**env, "EXPECTED_ENVS": "sandbox staging"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lost.returncode == 2 and "staging" in lost.stderr
     suites = [s.get("name") for s in xmlschema.XMLResource(str(tmp_path / "nightly.xml")).root.iter("testsuite")]
     assert suites == ["envtest [sandbox]", "envtest [staging]"]
     assert "staging" in (tmp_path / "nightly.html").read_text()

@@ -175,6 +175,11 @@ def merge(out: Path, inputs: Iterable[Path]) -> Summary:
     return summarize(merged)
 
 
+def envs_in(path: Path) -> set[str]:
+    """The envs a (merged) report covers, from its suites' `env` property."""
+    return {p.value for suite in load(path) for p in suite.properties() if p.name == "env"}
+
+
 def failure_table(summary: Summary) -> str:
     if not summary.problems:
         return ""
