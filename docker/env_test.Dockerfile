@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # The env_test image: runs this suite on <env>-env-runner after each deploy
 # (and nightly). Built with no package index: every wheel comes from
 # vendor_wheels/ and is checked against the hashes in requirements/runtime.txt.
@@ -16,10 +17,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/envtest
 COPY requirements/runtime.txt requirements/runtime.txt
-COPY vendor_wheels/ /tmp/vendor_wheels/
-RUN python -m venv /opt/envtest/venv \
-    && /opt/envtest/venv/bin/pip install --no-index --find-links /tmp/vendor_wheels --require-hashes --no-cache-dir -r requirements/runtime.txt \
-    && rm -rf /tmp/vendor_wheels
+# The wheels are mounted for this one step, not copied: they never become a layer.
+RUN --mount=type=bind,source=vendor_wheels,target=/tmp/vendor_wheels \
+    python -m venv /opt/envtest/venv \
+    && /opt/envtest/venv/bin/pip install --no-index --find-links /tmp/vendor_wheels --require-hashes --no-cache-dir -r requirements/runtime.txt
 
 COPY run_tests.sh conftest.py pytest.ini ./
 COPY envtest/ envtest/

@@ -24,6 +24,25 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
+def image_tree(target: Path) -> Path:
+    """Only what the Dockerfile COPYs, at the paths it gives them: a file it forgets is missing here too."""
+    for line in (ROOT / "docker" / "env_test.Dockerfile").read_text().splitlines():
+        words = line.split()
+        if words[:1] != ["COPY"] or any(w.startswith("--") for w in words):
+            continue
+        *sources, dest = words[1:]
+        for source in sources:
+            origin = ROOT / source.rstrip("/")
+            if origin.is_dir():  # docker copies a directory's contents into the destination
+                shutil.copytree(origin, target / dest, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+                continue
+            into_dir = dest.endswith("/") or len(sources) > 1
+            place = target / dest / origin.name if into_dir else target / dest
+            place.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, place)
+    return target
+
+
 def dockerfile_pip_install() -> list[str]:
     text = (ROOT / "docker" / "env_test.Dockerfile").read_text()
     match = re.search(r"/opt/envtest/venv/bin/pip install ([^\n&\\]+)", text)
@@ -38,16 +57,19 @@ def test_the_image_installs_offline_and_runs_the_suite() -> None:
     work = Path(tempfile.mkdtemp(prefix="envtest-image-"))
     work.chmod(0o755)
     install = " ".join(shlex.quote(a) for a in dockerfile_pip_install())
+    image = image_tree(work / "image")
+    repo = shlex.quote(str(ROOT))
     script = f"""
 set -e
 ip link set lo up
-cd {shlex.quote(str(ROOT))}
+cd {image}
 python3 -m venv {work}/venv
 PIP_CONFIG_FILE=/dev/null {work}/venv/bin/pip install --quiet {install}
 ENVTEST_PYTHON={work}/venv/bin/python ./run_tests.sh -h > /dev/null
-./run_tests.sh --sandbox-up {work}/sb > /dev/null
-trap './run_tests.sh --sandbox-down {work}/sb > /dev/null' EXIT
+{repo}/run_tests.sh --sandbox-up {work}/sb > /dev/null
+trap '{repo}/run_tests.sh --sandbox-down {work}/sb > /dev/null' EXIT
 . {work}/sb/env.sh
+# The checks run from the image's tree alone, with the image's interpreter.
 ENVTEST_PYTHON={work}/venv/bin/python ./run_tests.sh "$ENV_NAME" -j {work}/junit.xml
 """
     try:
