@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 PIP_CONFIG_FILE=/dev/null "$work/venv/bin/pip" install --quiet --no-index --find-links "$here/vendor_wheels" \
   --require-hashes -r "$here/requirements/runtime.txt"
-PIP_CONFIG_FILE=/dev/null "$work/venv/bin/pip" install --quiet --only-binary=:all: atheris \
+PIP_CONFIG_FILE=/dev/null "$work/venv/bin/pip" install --quiet --only-binary=:all: "atheris>=3,<4" \
   || { echo "fuzz.sh: atheris does not install here ($(uname -m)); the hypothesis property tests still run" >&2; exit 0; }
 status=0
 for target in allowlist allowed_images runner_config pipeline terraform_state terraform_outputs key_value; do
