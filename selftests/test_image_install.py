@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from selftests.conftest import base_environ
-from selftests.test_offline_bootstrap import _can_unshare
+from selftests.test_offline_bootstrap import _can_unshare, run_offline
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -60,8 +58,6 @@ def test_the_image_installs_offline_and_runs_the_suite() -> None:
     image = image_tree(work / "image")
     repo = shlex.quote(str(ROOT))
     script = f"""
-set -e
-ip link set lo up
 cd {image}
 python3 -m venv {work}/venv
 PIP_CONFIG_FILE=/dev/null {work}/venv/bin/pip install --quiet {install}
@@ -73,15 +69,7 @@ trap '{repo}/run_tests.sh --sandbox-down {work}/sb > /dev/null' EXIT
 ENVTEST_PYTHON={work}/venv/bin/python ./run_tests.sh "$ENV_NAME" -j {work}/junit.xml
 """
     try:
-        done = subprocess.run(
-            ["unshare", "-n", "bash", "-c", script],
-            env=base_environ(),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        done = run_offline(script)
         assert " 0 failed" in done.stdout
         # The image has the runtime lock only: no sandbox or test tooling inside.
         site = next((work / "venv" / "lib").glob("python3*/site-packages"))

@@ -20,6 +20,21 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
+def run_offline(script: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run a bash script in a new network namespace: loopback only, no way to an index."""
+    done = subprocess.run(
+        ["unshare", "-n", "bash", "-c", "set -e\nip link set lo up\n" + script],
+        cwd=cwd,
+        env=base_environ(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
 def _can_unshare() -> bool:
     if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
         return False
@@ -30,8 +45,6 @@ def _can_unshare() -> bool:
 def test_bootstrap_and_sandbox_run_with_no_network() -> None:
     venv = Path(tempfile.mkdtemp(prefix="envtest-offline-venv-"))
     script = f"""
-set -e
-ip link set lo up
 # Proof that the namespace has no way out: nothing but loopback.
 if ip -o link | grep -v ': lo:' | grep -q .; then echo 'unexpected interface'; exit 99; fi
 export ENVTEST_VENV={venv}/venv
@@ -39,16 +52,7 @@ export ENVTEST_VENV={venv}/venv
 ./run_tests.sh --sandbox -j {venv}/junit.xml
 """
     try:
-        done = subprocess.run(
-            ["unshare", "-n", "bash", "-c", script],
-            cwd=ROOT,
-            env=base_environ(),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        done = run_offline(script)
         assert (venv / "venv" / ".envtest-stamp").is_file()
         assert " 0 failed" in done.stdout
     finally:

@@ -27,10 +27,10 @@ class SquidVerdict:
 
 
 def find_squid() -> str | None:
-    for candidate in (os.environ.get("ENVTEST_SQUID"), shutil.which("squid"), "/usr/sbin/squid"):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    """ENVTEST_SQUID if set (and only it), else squid on PATH, else Debian's /usr/sbin/squid; None if none runs."""
+    chosen = os.environ.get("ENVTEST_SQUID")
+    candidates = [chosen] if chosen else [shutil.which("squid"), "/usr/sbin/squid"]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
 def judge(allowlist: bytes, timeout: float = 30.0) -> SquidVerdict | None:

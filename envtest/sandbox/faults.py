@@ -91,14 +91,17 @@ def config_bucket_tag_names_a_missing_bucket(sandbox: Sandbox) -> None:
     )
 
 
+def _edit_tf_state(sandbox: Sandbox, old: str, new: str) -> None:
+    """Replace the first occurrence of `old` in the env's terraform state object."""
+    s3, bucket, key = sandbox.client("s3"), sandbox.world.bucket("tfstate"), sandbox.world.tf_state_key
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if old.encode() not in body:
+        raise AssertionError(f"the fault found no {old!r} in the state to change")
+    s3.put_object(Bucket=bucket, Key=key, Body=body.replace(old.encode(), new.encode(), 1))
+
+
 def terraform_region_drift(sandbox: Sandbox) -> None:
-    s3 = sandbox.client("s3")
-    body = s3.get_object(Bucket=sandbox.world.bucket("tfstate"), Key=sandbox.world.tf_state_key)["Body"].read()
-    s3.put_object(
-        Bucket=sandbox.world.bucket("tfstate"),
-        Key=sandbox.world.tf_state_key,
-        Body=body.replace(f'"value": "{w.REGION}"'.encode(), b'"value": "us-east-1"', 1),
-    )
+    _edit_tf_state(sandbox, f'"value": "{w.REGION}"', '"value": "us-east-1"')
 
 
 def missing_config_bucket_tag(sandbox: Sandbox) -> None:
@@ -125,13 +128,7 @@ def gitlab_host_not_allowlisted(sandbox: Sandbox) -> None:
 
 
 def terraform_says_another_env(sandbox: Sandbox) -> None:
-    s3 = sandbox.client("s3")
-    body = s3.get_object(Bucket=sandbox.world.bucket("tfstate"), Key=sandbox.world.tf_state_key)["Body"].read()
-    s3.put_object(
-        Bucket=sandbox.world.bucket("tfstate"),
-        Key=sandbox.world.tf_state_key,
-        Body=body.replace(f'"value": "{sandbox.world.env}"'.encode(), b'"value": "other"', 1),
-    )
+    _edit_tf_state(sandbox, f'"value": "{sandbox.world.env}"', '"value": "other"')
 
 
 def _runner_group(sandbox: Sandbox) -> str:

@@ -11,26 +11,27 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import stat
 from pathlib import Path
 
+from envtest.gather import squid_parse
 from envtest.sandbox.processes import SandboxError
 
 INSTALL_HINT = "install it with: apt-get update && apt-get install -y squid   (or put a squid binary on PATH)"
 
 
 def find_squid() -> str:
-    """ENVTEST_SQUID if set, else squid on PATH, else Debian's /usr/sbin/squid."""
-    chosen = os.environ.get("ENVTEST_SQUID")
-    if chosen:
-        if os.access(chosen, os.X_OK):
-            return chosen
-        raise SandboxError(f"ENVTEST_SQUID={chosen} is not an executable squid; {INSTALL_HINT}")
-    for candidate in (shutil.which("squid"), "/usr/sbin/squid"):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    raise SandboxError(f"the sandbox's outbound proxy needs squid, and none was found; {INSTALL_HINT}")
+    """The squid binary (see gather.squid_parse.find_squid), or a SandboxError that says how to install one."""
+    binary = squid_parse.find_squid()
+    if binary is None:
+        chosen = os.environ.get("ENVTEST_SQUID")
+        what = (
+            f"ENVTEST_SQUID={chosen} is not an executable squid"
+            if chosen
+            else ("the sandbox's outbound proxy needs squid, and none was found")
+        )
+        raise SandboxError(f"{what}; {INSTALL_HINT}")
+    return binary
 
 
 def squid_conf(*, port: int, allowlist: Path, hosts_file: Path, state_dir: Path, run_as: str | None) -> str:
