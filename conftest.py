@@ -5,4 +5,5 @@ pytest_plugins = [
     "envtest.fixtures.runner",
     "envtest.fixtures.network",
     "envtest.fixtures.images",
+    "envtest.fixtures.hosts",
 ]

@@ -61,6 +61,8 @@ class Settings:
     proxy_url: str | None = None
     ca_bundle: str | None = None
     hosts_root: Path | None = None
+    # Set by a sandbox that cannot host emulated instances: why (the checks that need them skip with it).
+    no_instances: str | None = None
     tf_outputs_json: Path | None = None
     tf_dir: Path | None = None
     tf_binary: str = "terraform"
@@ -104,6 +106,7 @@ class Settings:
             proxy_url=get("PROXY_URL"),
             ca_bundle=get("ENVTEST_CA_BUNDLE"),
             hosts_root=path("HOSTS_ROOT"),
+            no_instances=get("ENVTEST_NO_INSTANCES"),
             tf_outputs_json=path("TF_OUTPUTS_JSON"),
             tf_dir=path("TF_DIR"),
             tf_binary=get("TF_BINARY") or "terraform",

@@ -16,6 +16,7 @@ from botocore.stub import Stubber
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws, writes_allowed
 from envtest.gather.hosts import LocalRoot, Ssm
+from envtest.gather.ssm import run_command
 
 
 @pytest.fixture
@@ -83,8 +84,8 @@ def test_ssm_reads_a_file_through_run_command(ssm_stub: tuple[Aws, Stubber]) -> 
 def test_ssm_says_when_an_instance_is_not_managed(ssm_stub: tuple[Aws, Stubber]) -> None:
     aws, stub = ssm_stub
     stub.add_response("describe_instance_information", {"InstanceInformationList": []})
-    with pytest.raises(CouldNotEvaluate, match="i-0abc is not managed by SSM"):
-        Ssm(aws, "i-0abc", poll_interval=0).run("true")
+    with pytest.raises(CouldNotEvaluate, match=r"SSM agent not Online within 0 s on i-0abc \(not registered\)"):
+        Ssm(aws, "i-0abc", poll_interval=0, online_timeout=0).run("true")
 
 
 def test_ssm_wait_is_bounded_and_names_instance_and_command(ssm_stub: tuple[Aws, Stubber]) -> None:
@@ -93,20 +94,49 @@ def test_ssm_wait_is_bounded_and_names_instance_and_command(ssm_stub: tuple[Aws,
     stub.add_response("send_command", {"Command": {"CommandId": "22222222-2222-2222-2222-222222222222"}})
     for _ in range(50):
         stub.add_response("get_command_invocation", {"Status": "InProgress"})
-    with (
-        writes_allowed(True, "a disruptive test may run commands"),
-        pytest.raises(CouldNotEvaluate, match=r"i-0abc \('sleep 999'\): no result within 0 s"),
-    ):
+    with pytest.raises(CouldNotEvaluate, match=r"'sleep 999' on i-0abc: no result in time \(last status InProgress"):
         Ssm(aws, "i-0abc", poll_interval=0.01).run("sleep 999", timeout=0.2)
 
 
-def test_send_command_is_refused_except_to_read_a_file(ssm_stub: tuple[Aws, Stubber]) -> None:
+def test_fan_out_sends_once_and_returns_each_instance_result(ssm_stub: tuple[Aws, Stubber]) -> None:
+    aws, stub = ssm_stub
+    both = {"InstanceInformationList": [{"InstanceId": i, "PingStatus": "Online"} for i in ("i-1", "i-2")]}
+    stub.add_response("describe_instance_information", both)
+    stub.add_response(
+        "send_command",
+        {"Command": {"CommandId": "44444444-4444-4444-4444-444444444444"}},
+        {
+            "InstanceIds": ["i-1", "i-2"],
+            "DocumentName": "AWS-RunShellScript",
+            "Parameters": {"commands": ["hostname"], "executionTimeout": ["60"]},
+            "TimeoutSeconds": 60,
+        },
+    )
+    # The waits run in threads, so either instance may ask first: both answers are valid for either.
+    for code in (0, 1):
+        stub.add_response(
+            "get_command_invocation",
+            {"Status": "Success" if code == 0 else "Failed", "ResponseCode": code, "StandardOutputContent": "h\n"},
+        )
+    results = run_command(aws, ["i-1", "i-2"], "hostname", poll_interval=0)
+    assert set(results) == {"i-1", "i-2"}
+    assert sorted(r.exit_code for r in results.values()) == [0, 1]
+    assert all(r.stdout == "h\n" for r in results.values())
+    stub.assert_no_pending_responses()
+
+
+def test_send_command_is_refused_outside_the_gather_layer_and_writes_outside_disruptive_tests(
+    ssm_stub: tuple[Aws, Stubber],
+) -> None:
     aws, stub = ssm_stub
     # Each response is queued before its call: the guard, not an empty stub queue, must refuse.
-    stub.add_response("describe_instance_information", ONLINE)
     stub.add_response("send_command", {"Command": {"CommandId": "33333333-3333-3333-3333-333333333333"}})
     with pytest.raises(AssertionError, match="read-only guard refused ssm:SendCommand"):
-        Ssm(aws, "i-0abc", poll_interval=0).run("systemctl restart gitlab-runner")
+        aws.client("ssm").send_command(
+            InstanceIds=["i-0abc"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["true"]}
+        )
+    with pytest.raises(AssertionError, match="read-only guard refused a command that writes"):
+        Ssm(aws, "i-0abc", poll_interval=0).run("aws s3api put-object --bucket b --key k", writes=True)
     with writes_allowed(True, "a disruptive test"):
         aws.client("ssm").send_command(
             InstanceIds=["i-0abc"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["true"]}

@@ -58,8 +58,8 @@ class _Guard(threading.local):
     writes_allowed = False
     reason = "this run is read-only"
     # SendCommand runs any command on an instance. It is allowed only while the
-    # host layer sends a command it wrote itself to read a file.
-    ssm_file_read = False
+    # gather layer sends a command it declared as a read (gather/ssm.py).
+    ssm_commands = False
 
 
 _guard = _Guard()
@@ -82,15 +82,20 @@ def writes_allowed(allowed: bool, reason: str) -> Iterator[None]:
         _guard.writes_allowed, _guard.reason = previous
 
 
+def writes_are_allowed() -> bool:
+    """True inside a disruptive test of a run with disruptive tests switched on."""
+    return _guard.writes_allowed
+
+
 @contextmanager
-def ssm_file_read() -> Iterator[None]:
-    """Within this block, ssm:SendCommand is allowed: the host layer is reading a file."""
-    previous = _guard.ssm_file_read
-    _guard.ssm_file_read = True
+def ssm_commands() -> Iterator[None]:
+    """Within this block, ssm:SendCommand is allowed: the gather layer sends a command it checked."""
+    previous = _guard.ssm_commands
+    _guard.ssm_commands = True
     try:
         yield
     finally:
-        _guard.ssm_file_read = previous
+        _guard.ssm_commands = previous
 
 
 def _run_dir() -> Path | None:
@@ -131,7 +136,7 @@ def _before_call(model: Any, **_: Any) -> None:
         raise CouldNotEvaluate(f"{service}:{operation} not tried: {down} earlier in this run")
     with _calls_lock:
         _calls[f"{service}:{operation}"] += 1
-    permitted = _guard.writes_allowed or (_guard.ssm_file_read and f"{service}:{operation}" == "ssm:SendCommand")
+    permitted = _guard.writes_allowed or (_guard.ssm_commands and f"{service}:{operation}" == "ssm:SendCommand")
     if not is_read(service, operation) and not permitted:
         raise ReadOnlyViolation(
             f"read-only guard refused {service}:{operation}: {_guard.reason}. "

@@ -12,19 +12,13 @@ from __future__ import annotations
 import base64
 import shlex
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import botocore.exceptions
+from typing import Protocol
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.aws import Aws, describe_aws_error, ssm_file_read
-
-# GetCommandInvocation returns at most this many characters of stdout.
-SSM_OUTPUT_LIMIT = 24000
-TERMINAL_STATUSES = {"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"}
+from envtest.gather.aws import Aws
+from envtest.gather.ssm import SSM_OUTPUT_LIMIT, run_command
 
 
 @dataclass(frozen=True)
@@ -89,78 +83,32 @@ class LocalRoot:
 
 
 class Ssm:
-    """A managed instance reached through SSM RunCommand."""
+    """A managed instance reached through SSM RunCommand (gather/ssm.py)."""
 
-    def __init__(self, aws: Aws, instance_id: str, *, poll_interval: float = 1.0) -> None:
+    def __init__(self, aws: Aws, instance_id: str, *, poll_interval: float = 1.0, online_timeout: float = 30.0) -> None:
         self.aws = aws
         self.instance_id = instance_id
         self.name = instance_id
         self.poll_interval = poll_interval
+        self.online_timeout = online_timeout
 
-    def _ensure_managed(self) -> None:
-        ssm = self.aws.client("ssm")
-        try:
-            answer = ssm.describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": [self.instance_id]}])
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise describe_aws_error(exc, f"ssm:DescribeInstanceInformation {self.instance_id}") from exc
-        infos = answer.get("InstanceInformationList", [])
-        if not infos:
-            raise CouldNotEvaluate(
-                f"{self.instance_id} is not managed by SSM (no agent has registered): "
-                "check its instance profile allows SSM and that it reaches the ssm, ssmmessages "
-                "and ec2messages endpoints"
-            )
-        if infos[0].get("PingStatus") != "Online":
-            raise CouldNotEvaluate(f"{self.instance_id}: SSM agent is {infos[0].get('PingStatus')}, not Online")
-
-    def run(self, command: str, timeout: float = 60.0) -> CommandResult:
-        self._ensure_managed()
-        ssm = self.aws.client("ssm")
-        what = f"ssm RunCommand on {self.instance_id} ({command!r})"
-        try:
-            sent = ssm.send_command(
-                InstanceIds=[self.instance_id],
-                DocumentName="AWS-RunShellScript",
-                # executionTimeout bounds the command on the instance; our own wait is `timeout`.
-                Parameters={"commands": [command], "executionTimeout": [str(max(30, int(timeout)))]},
-            )
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise describe_aws_error(exc, what) from exc
-        command_id = sent["Command"]["CommandId"]
-        deadline = time.monotonic() + timeout
-        invocation: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            time.sleep(self.poll_interval)
-            try:
-                invocation = ssm.get_command_invocation(CommandId=command_id, InstanceId=self.instance_id)
-            except botocore.exceptions.ClientError as exc:
-                # Right after SendCommand the invocation may not exist yet.
-                if exc.response.get("Error", {}).get("Code") == "InvocationDoesNotExist":
-                    continue
-                raise describe_aws_error(exc, what) from exc
-            except botocore.exceptions.BotoCoreError as exc:
-                raise describe_aws_error(exc, what) from exc
-            if invocation.get("Status") in TERMINAL_STATUSES:
-                break
-        else:
-            raise CouldNotEvaluate(
-                f"{what}: no result within {timeout:.0f} s (last status "
-                f"{invocation.get('Status', 'unknown')}, command id {command_id})"
-            )
-        if invocation.get("Status") in {"Cancelled", "TimedOut", "Cancelling"}:
-            raise CouldNotEvaluate(f"{what}: SSM reports {invocation['Status']}")
+    def run(self, command: str, timeout: float = 60.0, *, writes: bool = False) -> CommandResult:
+        done = run_command(
+            self.aws,
+            [self.instance_id],
+            command,
+            writes=writes,
+            timeout=timeout,
+            online_timeout=self.online_timeout,
+            poll_interval=self.poll_interval,
+        )[self.instance_id]
         return CommandResult(
-            host=self.instance_id,
-            command=command,
-            exit_code=int(invocation.get("ResponseCode", -1)),
-            stdout=invocation.get("StandardOutputContent", ""),
-            stderr=invocation.get("StandardErrorContent", ""),
+            host=self.instance_id, command=command, exit_code=done.exit_code, stdout=done.stdout, stderr=done.stderr
         )
 
     def read_file(self, path: str) -> bytes:
         # The one command a read-only run may send: base64 of one file, written here.
-        with ssm_file_read():
-            result = self.run(f"base64 -w0 -- {shlex.quote(path)}")
+        result = self.run(f"base64 -w0 -- {shlex.quote(path)}")
         if result.exit_code != 0:
             raise CouldNotEvaluate(f"{self.instance_id}: cannot read {path}: {result.stderr.strip()[:200]}")
         if len(result.stdout) >= SSM_OUTPUT_LIMIT:

@@ -218,6 +218,64 @@ class Inventory:
 
         return self._cached(f"ecr.digests:{registry_id}/{repository}", fetch)
 
+    def redis_member_endpoint(self, replication_group: str, cluster: str) -> dict[str, Any] | None:
+        """{"address", "port"} of one member cluster's node in a replication group; None when either is absent."""
+
+        def fetch() -> dict[str, Any] | None:
+            elasticache = self.aws.client("elasticache")
+            found = _call(
+                f"elasticache:DescribeReplicationGroups {replication_group}",
+                lambda: elasticache.describe_replication_groups(ReplicationGroupId=replication_group),
+                frozenset({"ReplicationGroupNotFoundFault"}),
+            )
+            if found is ABSENT:
+                return None
+            for group in found.get("ReplicationGroups", []):
+                for node_group in group.get("NodeGroups", []):
+                    for member in node_group.get("NodeGroupMembers", []):
+                        endpoint = member.get("ReadEndpoint") or {}
+                        if member.get("CacheClusterId") == cluster and endpoint.get("Address"):
+                            return {"address": endpoint["Address"], "port": int(endpoint.get("Port", 6379))}
+            return None
+
+        return self._cached(f"elasticache.member:{replication_group}/{cluster}", fetch)
+
+    def bucket_policy(self, bucket: str) -> str | None:
+        """The bucket's policy document as written; None when it has none (or the bucket does not exist)."""
+
+        def fetch() -> str | None:
+            s3 = self.aws.client("s3")
+            absent = NOT_FOUND | {"NoSuchBucketPolicy"}
+            found = _call(f"s3:GetBucketPolicy {bucket}", lambda: s3.get_bucket_policy(Bucket=bucket), absent)
+            return None if found is ABSENT else str(found["Policy"])
+
+        return self._cached(f"s3.bucket_policy:{bucket}", fetch)
+
+    def simulate(
+        self, principal_arn: str, actions: list[str], resources: list[str], resource_policy: str | None
+    ) -> dict[str, str]:
+        """IAM's policy simulator: {"<action> <resource>": "allowed" | "explicitDeny" | "implicitDeny"}."""
+
+        def fetch() -> dict[str, str]:
+            iam = self.aws.client("iam")
+            params: dict[str, Any] = {
+                "PolicySourceArn": principal_arn,
+                "ActionNames": actions,
+                "ResourceArns": resources,
+            }
+            if resource_policy:
+                params["ResourcePolicy"] = resource_policy
+
+            def pages() -> list[dict[str, Any]]:
+                paginator = iam.get_paginator("simulate_principal_policy")
+                return [r for page in paginator.paginate(**params) for r in page["EvaluationResults"]]
+
+            results = _call(f"iam:SimulatePrincipalPolicy {principal_arn}", pages)
+            return {f"{r['EvalActionName']} {r.get('EvalResourceName', '*')}": r["EvalDecision"] for r in results}
+
+        key = f"iam.simulate:{principal_arn}:{sorted(actions)}:{sorted(resources)}:{resource_policy or ''}"
+        return self._cached(key, fetch)
+
     def object_bytes(self, bucket: str, key: str) -> bytes | None:
         """An object's content, not cached (it may be a secret, or large); None when absent."""
         s3 = self.aws.client("s3")

@@ -13,9 +13,12 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from envtest.sandbox import squid
 from envtest.sandbox import world as w
+from envtest.sandbox.estate import origin_host
+from envtest.sandbox.fleet import can_host
 from envtest.sandbox.handle import ALLOWLIST_PATH
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.seed import seed, write_host_file
@@ -48,7 +51,15 @@ def _start_upstream(directory: Path, tls: tuple[Path, Path, Path]) -> str:
         name = "upstream"
         proc = start(
             name,
-            [sys.executable, "-m", "envtest.sandbox.upstream", ip, str(cert), str(key)],
+            [
+                sys.executable,
+                "-m",
+                "envtest.sandbox.upstream",
+                ip,
+                str(cert),
+                str(key),
+                str(directory / "edge" / "site.json"),
+            ],
             directory,
             env=_python_env(),
         )
@@ -85,7 +96,43 @@ max_blocks = {max_blocks}
 # The sandbox has no outside: a loopback port where nothing listens stands in
 # for an outside address (a real security group drops; here it is refused).
 direct_probe = ["127.0.0.1:9"]
+# Emulated instances answer at once: short waits keep the sandbox quick.
+[instances]
+online_timeout = 20
+[recycle]
+capacity_timeout = 60
+poll_interval = 1
+[edge]
+health_sleep = 1
 """
+
+
+def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]) -> tuple[str, str]:
+    """Start the emulated instances and their SSM endpoint: (endpoint, "") or ("", why they cannot run here)."""
+    reason = (
+        "switched off (ENVTEST_SANDBOX_INSTANCES=off)" if os.environ.get("ENVTEST_SANDBOX_INSTANCES") == "off" else None
+    )
+    reason = reason or can_host()
+    if reason:
+        print(f"sandbox: no emulated instances: {reason}; the checks that need them skip", file=sys.stderr)
+        return "", reason
+    config = directory / "instances.json"
+    config.write_text(json.dumps(estate, indent=1))
+    port = free_port()
+    proc = start(
+        "instances",
+        [sys.executable, "-m", "envtest.sandbox.front", str(directory), str(port), moto_endpoint, str(config)],
+        directory,
+        env=_python_env(),
+    )
+    wait_until(
+        "the emulated instances",
+        lambda: port_open("127.0.0.1", port),
+        proc,
+        directory / "logs" / "instances.log",
+        timeout=60,
+    )
+    return f"http://127.0.0.1:{port}", ""
 
 
 def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> dict[str, str]:
@@ -131,6 +178,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
 
     proxy_url = f"http://127.0.0.1:{squid_port}"
     seeded = seed(endpoint, directory, canaries, proxy_url, world)
+    instances_endpoint, no_instances = _start_instances(directory, endpoint, seeded["estate"])
     environ = {
         "ENV_NAME": world.env,
         # Jobs on the env runner get MY_ENV; the sandbox stands for running there.
@@ -142,7 +190,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
         "AWS_REGION": w.REGION,
         "AWS_DEFAULT_REGION": w.REGION,
         "IDP_HOSTNAME": world.idp_host,
-        "HOSTS_ROOT": str(hosts),
+        "IDP_ORIGIN_HOSTNAME": origin_host(world.env),
         "PROXY_URL": proxy_url,
         "ENVTEST_CA_BUNDLE": str(tls[0]),
         "ENVTEST_SANDBOX_DIR": str(directory),
@@ -151,6 +199,14 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
         "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
         "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
     }
+    if instances_endpoint:
+        # SSM RunCommand and IAM's simulator go to the instances' endpoint; the rest to moto.
+        environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
+        environ["AWS_ENDPOINT_URL_IAM"] = instances_endpoint
+    else:
+        # Without emulated instances, host files are read from DIR/hosts directly.
+        environ["HOSTS_ROOT"] = str(hosts)
+        environ["ENVTEST_NO_INSTANCES"] = no_instances
     (directory / "allowlist.template").write_text(world.allowlist_template)
     (directory / "policy-override.toml").write_text(
         SANDBOX_POLICY.format(account=w.ACCOUNT, max_blocks=max(4, world.image_blocks))

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from envtest.sandbox import world as w
+from envtest.sandbox.estate import seed_estate
 
 INTERFACE_ENDPOINTS = [
     "ssm",
@@ -32,7 +33,10 @@ INTERFACE_ENDPOINTS = [
 
 def _clients(endpoint: str) -> dict[str, Any]:
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=w.REGION)
-    return {name: session.client(name, endpoint_url=endpoint) for name in ("ec2", "autoscaling", "s3", "ecr")}
+    return {
+        name: session.client(name, endpoint_url=endpoint)
+        for name in ("ec2", "autoscaling", "s3", "ecr", "iam", "elasticache")
+    }
 
 
 def _tags(**tags: str) -> list[dict[str, str]]:
@@ -292,6 +296,7 @@ def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str, w
     )
 
     seed_scale(c["ec2"], c["autoscaling"], s3, net, world)
+    estate = seed_estate(c, net, world, directory, write_host_file)
     hosts = directory / "hosts"
     allowed = [ref for _, refs in blocks for ref in refs]
     runner_id = instances[world.runner_asg][0]
@@ -308,4 +313,4 @@ def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str, w
     (directory / "gitlab-ci.yml").write_text(
         world.pipeline_yaml(newest["env_deploy"], newest["env_test"], newest["env_stop"])
     )
-    return {"network": net, "instances": instances, "allowed_images": allowed}
+    return {"network": net, "instances": instances, "allowed_images": allowed, "estate": estate}

@@ -2,7 +2,9 @@
 
 squid's hosts_file maps every upstream name to this address, so a request
 that squid lets through gets a real answer from here, and one it refuses
-never arrives. Run as `python -m envtest.sandbox.upstream IP CERT KEY`.
+never arrives. For the IdP's public and origin names it answers as the edge
+(security headers, health, the origin's redirect, error pages) from SITE.json.
+Run as `python -m envtest.sandbox.upstream IP CERT KEY [SITE.json]`.
 """
 
 from __future__ import annotations
@@ -12,20 +14,54 @@ import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+# The edge (CloudFront in front of the IdP) the sandbox serves: DIR/edge/site.json, read per request.
+SITE: list[Path] = []
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "envtest-sandbox-upstream"
 
-    def _answer(self) -> None:
-        body = json.dumps({"host": self.headers.get("Host", ""), "path": self.path}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _edge(self, host: str) -> bool:
+        """Answer as the IdP's edge when the request is for its public or origin name."""
+        if not SITE or not SITE[0].exists():
+            return False
+        site = json.loads(SITE[0].read_text())
+        if host == site["origin"]:
+            self._send(301, b"", {"Location": f"https://{site['public']}{self.path}"})
+            return True
+        if host != site["public"]:
+            return False
+        headers = dict(site["headers"])
+        path = self.path.split("?", 1)[0]
+        if path == "/api/health/":
+            body = json.dumps(site["health"]).encode()
+            healthy = bool(site["health"].get("all_checks_healthy"))
+            self._send(200 if healthy else 503, body, {**headers, "Content-Type": "application/json"})
+        elif path in {"/", "/account"}:
+            self._send(200, b"<!doctype html><title>Login.gov</title>", {**headers, "Content-Type": "text/html"})
+        else:
+            error = {"Content-Type": "text/html", "Cache-Control": site["error_cache_control"], "Server": "AmazonS3"}
+            self._send(404, site["error_page"].encode(), {**headers, **error})
+        return True
+
+    def _answer(self) -> None:
+        host = self.headers.get("Host", "").split(":", 1)[0].lower()
+        if self._edge(host):
+            return
+        body = json.dumps({"host": self.headers.get("Host", ""), "path": self.path}).encode()
+        self._send(200, body, {"Content-Type": "application/json"})
 
     do_GET = do_HEAD = do_POST = _answer
 
@@ -65,4 +101,6 @@ def serve(ip: str, cert: str, key: str, http_port: int = 80, https_port: int = 4
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 4:
+        SITE.append(Path(sys.argv[4]))
     serve(sys.argv[1], sys.argv[2], sys.argv[3])

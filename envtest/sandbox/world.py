@@ -107,8 +107,9 @@ api.newrelic.com
 infra-api.newrelic.com
 log-api.newrelic.com
 
-# The env's own IdP
+# The env's own IdP, and its origin behind the edge
 {idp_host}
+{idp_origin_host}
 """
 
 
@@ -229,6 +230,7 @@ class World:
             "account": ACCOUNT,
             "gitlab_host": GITLAB_HOST,
             "idp_host": self.idp_host,
+            "idp_origin_host": f"idp.origin.{self.env}.identitysandbox.gov",
         }
         return fill(self.allowlist_template, values)
 

@@ -1,0 +1,104 @@
+"""Auto Scaling groups: who is InService, waiting for capacity, and a scale-out that always scales back.
+
+Terratest's vocabulary (`GetInstanceIdsForAsg`, `WaitForCapacity`) with the
+waits bounded by explicit arguments. Reads are cached nowhere: a recycle
+watches the group change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.exceptions
+
+from envtest.errors import CouldNotEvaluate
+from envtest.gather.aws import Aws, describe_aws_error
+
+AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+
+
+@dataclass(frozen=True)
+class GroupState:
+    name: str
+    desired: int
+    min_size: int
+    max_size: int
+    lifecycle: dict[str, str]  # instance id -> LifecycleState
+
+    @property
+    def in_service(self) -> list[str]:
+        return sorted(i for i, state in self.lifecycle.items() if state == "InService")
+
+    def describe(self) -> str:
+        states = ", ".join(f"{i} {s}" for i, s in sorted(self.lifecycle.items())) or "no instances"
+        return f"{self.name}: desired {self.desired} (min {self.min_size}, max {self.max_size}); {states}"
+
+
+def group_state(aws: Aws, name: str) -> GroupState:
+    try:
+        groups = aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])
+    except AwsError as exc:
+        raise describe_aws_error(exc, f"autoscaling:DescribeAutoScalingGroups {name}") from exc
+    found: list[dict[str, Any]] = groups.get("AutoScalingGroups", [])
+    if not found:
+        raise CouldNotEvaluate(f"Auto Scaling group {name} does not exist")
+    group = found[0]
+    return GroupState(
+        name=name,
+        desired=int(group["DesiredCapacity"]),
+        min_size=int(group["MinSize"]),
+        max_size=int(group["MaxSize"]),
+        lifecycle={i["InstanceId"]: i["LifecycleState"] for i in group.get("Instances", [])},
+    )
+
+
+def in_service_instance_ids(aws: Aws, name: str) -> list[str]:
+    return group_state(aws, name).in_service
+
+
+def wait_for_capacity(aws: Aws, name: str, capacity: int, *, timeout: float, poll_interval: float = 10.0) -> GroupState:
+    """Wait until the group has exactly `capacity` instances, all InService; CouldNotEvaluate after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = group_state(aws, name)
+        if len(state.lifecycle) == capacity and len(state.in_service) == capacity:
+            return state
+        if time.monotonic() >= deadline:
+            raise CouldNotEvaluate(
+                f"{name} did not reach {capacity} InService instances within {timeout:.0f} s; last seen "
+                f"{state.describe()}. Look at the group's activity history for failed launches."
+            )
+        time.sleep(poll_interval)
+
+
+def _update(aws: Aws, name: str, **sizes: int) -> None:
+    try:
+        aws.client("autoscaling").update_auto_scaling_group(AutoScalingGroupName=name, **sizes)
+    except AwsError as exc:
+        raise describe_aws_error(exc, f"autoscaling:UpdateAutoScalingGroup {name} {sizes}") from exc
+
+
+@contextmanager
+def scaled_out(aws: Aws, name: str, factor: int = 2) -> Iterator[tuple[GroupState, int]]:
+    """Raise the group's desired capacity `factor` times; always put desired (and max) back on the way out.
+
+    Yields the original state and the capacity asked for. A write: only a
+    disruptive test, with -R true, gets past the read-only guard.
+    """
+    original = group_state(aws, name)
+    target = max(1, original.desired) * factor
+    sizes = {"DesiredCapacity": target}
+    if target > original.max_size:
+        sizes["MaxSize"] = target
+    _update(aws, name, **sizes)
+    try:
+        yield original, target
+    finally:
+        restore = {"DesiredCapacity": original.desired}
+        if target > original.max_size:
+            restore["MaxSize"] = original.max_size
+        _update(aws, name, **restore)

@@ -1,0 +1,86 @@
+"""HTTP GET with retries and a custom validator (Terratest's `HttpGetWithRetryWithCustomValidation`).
+
+Timeouts on every attempt, a bounded number of attempts, and the last answer
+kept in a short summary so a failure says what was seen. Redirects are not
+followed unless asked: the edge checks look at the redirect itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+
+@dataclass(frozen=True)
+class Answer:
+    url: str
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    body: str
+
+    def summary(self, limit: int = 200) -> str:
+        body = " ".join(self.body.split())
+        body = body if len(body) <= limit else body[:limit] + "..."
+        return f"HTTP {self.status} from {self.url}; body {body!r}"
+
+
+@dataclass
+class Outcome:
+    url: str
+    valid: bool
+    attempts: int
+    last: Answer | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """What was last seen, for a failure message."""
+        if self.last is not None:
+            return f"after {self.attempts} attempt(s), last answer: {self.last.summary()}"
+        return f"after {self.attempts} attempt(s), no answer: {self.errors[-1] if self.errors else 'unknown error'}"
+
+
+def get_with_retry(
+    url: str,
+    validator: Callable[[Answer], bool],
+    *,
+    attempts: int = 3,
+    sleep: float = 2.0,
+    timeout: float = 10.0,
+    verify: str | bool = True,
+    proxy_url: str | None = None,
+    follow_redirects: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Outcome:
+    """GET `url` until `validator` accepts an answer or `attempts` run out."""
+    proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else None
+    outcome = Outcome(url=url, valid=False, attempts=0)
+    for attempt in range(1, attempts + 1):
+        outcome.attempts = attempt
+        try:
+            with requests.Session() as session:
+                session.trust_env = False  # the proxy is the one named, never one from the caller's environment
+                response = session.get(
+                    url,
+                    timeout=timeout,
+                    verify=verify,
+                    proxies=proxies,
+                    allow_redirects=follow_redirects,
+                    headers=headers,
+                )
+            outcome.last = Answer(
+                url=url,
+                status=response.status_code,
+                headers={k.lower(): v for k, v in response.headers.items()},
+                body=response.text[:4096],
+            )
+            if validator(outcome.last):
+                outcome.valid = True
+                return outcome
+        except requests.RequestException as exc:
+            outcome.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+        if attempt < attempts:
+            time.sleep(sleep)
+    return outcome

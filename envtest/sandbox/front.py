@@ -1,0 +1,334 @@
+"""The sandbox's SSM and IAM-simulator endpoint, beside moto (selected with AWS_ENDPOINT_URL_SSM / _IAM).
+
+moto accepts SSM RunCommand but runs nothing, and has no IAM policy
+simulator. This endpoint answers those operations for real and passes every
+other request to moto unchanged:
+
+- SendCommand, GetCommandInvocation, ListCommandInvocations,
+  DescribeInstanceInformation: commands run on the emulated instances of
+  fleet.py (AWS-RunShellScript only), with SSM's output limits and statuses;
+- SimulatePrincipalPolicy: the role's inline and attached policies as moto
+  holds them, plus the resource policy passed in, evaluated with moto's own
+  policy-statement matcher (a test double for IAM's simulator: explicit deny
+  wins, then any allow, else implicit deny; conditions are not modelled).
+
+    python -m envtest.sandbox.front DIR PORT MOTO_ENDPOINT CONFIG.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import boto3
+
+from envtest.sandbox.fleet import Fleet
+
+STDOUT_LIMIT, STDERR_LIMIT = 24000, 8000
+SSM_ACTIONS = {"SendCommand", "GetCommandInvocation", "ListCommandInvocations", "DescribeInstanceInformation"}
+
+
+class SsmError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RunCommand:
+    """Commands and their invocations, run on the fleet in threads."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.invocations: dict[tuple[str, str], dict[str, Any]] = {}
+        self.lock = threading.Lock()
+
+    def send(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("DocumentName") != "AWS-RunShellScript":
+            raise SsmError(
+                "InvalidDocument", f"the sandbox runs only AWS-RunShellScript, not {body.get('DocumentName')}"
+            )
+        known = {i["InstanceId"] for i in self.fleet.describe()}
+        targets = list(body.get("InstanceIds", []))
+        unknown = [i for i in targets if i not in known]
+        if not targets or unknown:
+            raise SsmError("InvalidInstanceId", f"instances not managed by SSM: {', '.join(unknown) or '(none given)'}")
+        parameters = body.get("Parameters", {})
+        command = "\n".join(parameters.get("commands", []))
+        timeout = float((parameters.get("executionTimeout") or ["3600"])[0])
+        command_id = str(uuid.uuid4())
+        now = time.time()
+        for instance_id in targets:
+            record = {
+                "CommandId": command_id,
+                "InstanceId": instance_id,
+                "DocumentName": "AWS-RunShellScript",
+                "PluginName": "aws:runShellScript",
+                "Status": "InProgress",
+                "StatusDetails": "InProgress",
+                "ResponseCode": -1,
+                "StandardOutputContent": "",
+                "StandardErrorContent": "",
+                "RequestedDateTime": now,
+            }
+            with self.lock:
+                self.invocations[(command_id, instance_id)] = record
+            threading.Thread(target=self._run, args=(record, command, timeout), daemon=True).start()
+        return {
+            "Command": {
+                "CommandId": command_id,
+                "DocumentName": "AWS-RunShellScript",
+                "InstanceIds": targets,
+                "Parameters": parameters,
+                "Status": "InProgress",
+                "RequestedDateTime": now,
+                "TargetCount": len(targets),
+            }
+        }
+
+    def _run(self, record: dict[str, Any], command: str, timeout: float) -> None:
+        status, code, out, err = self.fleet.run(record["InstanceId"], command, timeout)
+        with self.lock:
+            record.update(
+                Status=status,
+                StatusDetails=status,
+                ResponseCode=code,
+                StandardOutputContent=out[:STDOUT_LIMIT],
+                StandardErrorContent=err[:STDERR_LIMIT],
+            )
+
+    def get(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            record = self.invocations.get((body.get("CommandId", ""), body.get("InstanceId", "")))
+            if record is None:
+                raise SsmError("InvocationDoesNotExist", "no such command invocation")
+            return {k: v for k, v in record.items() if k != "RequestedDateTime"}
+
+    def list(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            records = [
+                r
+                for (command_id, instance_id), r in self.invocations.items()
+                if body.get("CommandId") in {None, command_id} and body.get("InstanceId") in {None, instance_id}
+            ]
+            listed = []
+            for r in records:
+                item = {k: r[k] for k in ("CommandId", "InstanceId", "DocumentName", "Status", "StatusDetails")}
+                if body.get("Details"):
+                    item["CommandPlugins"] = [
+                        {
+                            "Name": r["PluginName"],
+                            "Status": r["Status"],
+                            "ResponseCode": r["ResponseCode"],
+                            "Output": r["StandardOutputContent"][:2500],
+                        }
+                    ]
+                listed.append(item)
+        return {"CommandInvocations": listed}
+
+    def describe_instances(self, body: dict[str, Any]) -> dict[str, Any]:
+        wanted: set[str] | None = None
+        for item in body.get("Filters", []) + body.get("InstanceInformationFilterList", []):
+            if item.get("Key") in {"InstanceIds", "InstanceIds".lower()} or item.get("key") == "InstanceIds":
+                wanted = set(item.get("Values") or item.get("valueSet") or [])
+        listed = [
+            {
+                "InstanceId": i["InstanceId"],
+                "PingStatus": "Online",
+                "PlatformType": "Linux",
+                "PlatformName": "Ubuntu",
+                "ResourceType": "EC2Instance",
+                "IPAddress": i["IPAddress"],
+                "ComputerName": i["ComputerName"],
+                "AgentVersion": "3.3.0.0",
+            }
+            for i in self.fleet.describe()
+            if wanted is None or i["InstanceId"] in wanted
+        ]
+        return {"InstanceInformationList": listed}
+
+
+class Simulator:
+    """iam:SimulatePrincipalPolicy over moto's IAM state (a test double for IAM's simulator)."""
+
+    def __init__(self, iam: Any) -> None:
+        self.iam = iam
+
+    def _identity_policies(self, role_name: str) -> list[str]:
+        documents = []
+        for name in self.iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+            document = self.iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+            documents.append(document if isinstance(document, str) else json.dumps(document))
+        for attached in self.iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+            policy = self.iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+            version = self.iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"])
+            document = version["PolicyVersion"]["Document"]
+            documents.append(document if isinstance(document, str) else json.dumps(document))
+        return documents
+
+    @staticmethod
+    def _principal_matches(statement: dict[str, Any], principal_arn: str) -> bool:
+        principal = statement.get("Principal")
+        if principal == "*":
+            return True
+        if not isinstance(principal, dict):
+            return False
+        aws = principal.get("AWS", [])
+        aws = [aws] if isinstance(aws, str) else aws
+        account = principal_arn.split(":")[4]
+        return any(p in {"*", principal_arn, account, f"arn:aws:iam::{account}:root"} for p in aws)
+
+    def decide(
+        self, identity: list[str], resource_policy: str | None, principal: str, action: str, resource: str
+    ) -> str:
+        from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
+
+        allowed = False
+        for document in identity:
+            result = IAMPolicy(document).is_action_permitted(action, resource)
+            if result == PermissionResult.DENIED:
+                return "explicitDeny"
+            allowed = allowed or result == PermissionResult.PERMITTED
+        if resource_policy:
+            statements = json.loads(resource_policy).get("Statement", [])
+            for statement in statements if isinstance(statements, list) else [statements]:
+                if not self._principal_matches(statement, principal):
+                    continue
+                bare = {k: v for k, v in statement.items() if k != "Principal"}
+                result = IAMPolicyStatement(bare).is_action_permitted(action, resource)
+                if result == PermissionResult.DENIED:
+                    return "explicitDeny"
+                allowed = allowed or result == PermissionResult.PERMITTED
+        return "allowed" if allowed else "implicitDeny"
+
+    def simulate(self, form: dict[str, list[str]]) -> str:
+        source = form["PolicySourceArn"][0]
+        role_name = source.rsplit("/", 1)[-1]
+        actions = [form[k][0] for k in sorted(form, key=_member_index) if k.startswith("ActionNames.member.")]
+        resources = [form[k][0] for k in sorted(form, key=_member_index) if k.startswith("ResourceArns.member.")] or [
+            "*"
+        ]
+        resource_policy = form.get("ResourcePolicy", [None])[0]
+        identity = self._identity_policies(role_name)
+        members = []
+        for action in actions:
+            for resource in resources:
+                decision = self.decide(identity, resource_policy, source, action, resource)
+                members.append(
+                    f"<member><EvalActionName>{escape(action)}</EvalActionName>"
+                    f"<EvalResourceName>{escape(resource)}</EvalResourceName>"
+                    f"<EvalDecision>{decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>"
+                )
+        return (
+            '<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+            f"<SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{''.join(members)}"
+            "</EvaluationResults></SimulatePrincipalPolicyResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            "</SimulatePrincipalPolicyResponse>"
+        )
+
+
+def _member_index(key: str) -> int:
+    tail = key.rsplit(".", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def make_handler(moto: str, run_command: RunCommand, simulator: Simulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _reply(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _forward(self, body: bytes) -> None:
+            headers = {
+                k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length", "connection"}
+            }
+            request = urllib.request.Request(moto + self.path, data=body or None, headers=headers, method=self.command)
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    status, payload, content_type = answer.status, answer.read(), answer.headers.get("Content-Type", "")
+            except urllib.error.HTTPError as exc:
+                status, payload, content_type = exc.code, exc.read(), exc.headers.get("Content-Type", "")
+            self._reply(status, payload, content_type or "application/octet-stream")
+
+        def _handle(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+            target = self.headers.get("X-Amz-Target", "")
+            action = target.split(".", 1)[-1] if target.startswith("AmazonSSM.") else ""
+            if action in SSM_ACTIONS:
+                self._ssm(action, json.loads(body or b"{}"))
+                return
+            if self.command == "POST" and b"Action=SimulatePrincipalPolicy" in body:
+                form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
+                try:
+                    self._reply(200, simulator.simulate(form).encode(), "text/xml")
+                except Exception as exc:
+                    error = (
+                        "<ErrorResponse><Error><Code>NoSuchEntity</Code>"
+                        f"<Message>{escape(str(exc))}</Message></Error></ErrorResponse>"
+                    )
+                    self._reply(404, error.encode(), "text/xml")
+                return
+            self._forward(body)
+
+        def _ssm(self, action: str, body: dict[str, Any]) -> None:
+            handlers = {
+                "SendCommand": run_command.send,
+                "GetCommandInvocation": run_command.get,
+                "ListCommandInvocations": run_command.list,
+                "DescribeInstanceInformation": run_command.describe_instances,
+            }
+            try:
+                answer = handlers[action](body)
+            except SsmError as exc:
+                error = json.dumps({"__type": exc.code, "message": str(exc)}).encode()
+                self._reply(400, error, "application/x-amz-json-1.1")
+                return
+            self._reply(200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    return Handler
+
+
+def main() -> None:
+    directory, port, moto, config_file = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+    config = json.loads(config_file.read_text())
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=config["region"]
+    )
+    fleet = Fleet(
+        directory,
+        session.client("ec2", endpoint_url=moto),
+        config["roles"],
+        redis=config["redis"],
+        dns_records=config["dns_records"],
+        dnssec_broken=config["dnssec_broken"],
+    )
+    fleet.start()
+    threading.Thread(target=fleet.sync_forever, daemon=True).start()
+    handler = make_handler(moto, RunCommand(fleet), Simulator(session.client("iam", endpoint_url=moto)))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    print(f"ssm and iam-simulator endpoint on 127.0.0.1:{port}, {len(fleet.describe())} instances", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
