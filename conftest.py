@@ -6,4 +6,6 @@ pytest_plugins = [
     "envtest.fixtures.network",
     "envtest.fixtures.images",
     "envtest.fixtures.hosts",
+    "envtest.fixtures.s3_access",
+    "envtest.fixtures.recycle",
 ]

@@ -36,13 +36,23 @@ class Instances:
 
     def ids(self, role: str) -> list[str]:
         """InService instances of the role's group; CouldNotEvaluate when there are none."""
+        # Not cached: a recycle replaces the instances during the run.
         group = self.group_for_role(role)
-        ids = cached(
-            self.run_dir, f"{self.aws.region}:asg.in_service:{group}", lambda: in_service_instance_ids(self.aws, group)
-        )
+        ids = in_service_instance_ids(self.aws, group)
         if not ids:
             raise CouldNotEvaluate(f"no InService instance in {group} to run commands on for role {role!r}")
         return list(ids)
+
+    def run_on(self, instance_ids: list[str], command: str, *, writes: bool = False) -> dict[str, Invocation]:
+        """`command` on these instances, never cached."""
+        return run_command(
+            self.aws,
+            instance_ids,
+            command,
+            writes=writes,
+            timeout=self.command_timeout,
+            online_timeout=self.online_timeout,
+        )
 
     def run(self, role: str, command: str, *, writes: bool = False) -> dict[str, Invocation]:
         """{instance id: invocation} of `command` on every InService instance of the role."""

@@ -18,7 +18,7 @@ from typing import Any
 from envtest.sandbox import squid
 from envtest.sandbox import world as w
 from envtest.sandbox.estate import origin_host
-from envtest.sandbox.fleet import can_host
+from envtest.sandbox.fleet import can_host, write_fleet_config
 from envtest.sandbox.handle import ALLOWLIST_PATH
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.seed import seed, write_host_file
@@ -116,8 +116,7 @@ def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]
     if reason:
         print(f"sandbox: no emulated instances: {reason}; the checks that need them skip", file=sys.stderr)
         return "", reason
-    config = directory / "instances.json"
-    config.write_text(json.dumps(estate, indent=1))
+    config = write_fleet_config(directory, estate)
     port = free_port()
     proc = start(
         "instances",

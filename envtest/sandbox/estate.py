@@ -147,12 +147,17 @@ def edge_site(env: str, idp_host: str) -> dict[str, Any]:
     }
 
 
+CLOUD_INIT_PATH = "/var/lib/cloud/data/status.json"
+FILEBEAT_STATS = "/var/lib/envtest-sandbox/filebeat-stats.json"
+LOGSTASH_STATS = "/var/lib/envtest-sandbox/logstash-stats.json"
+
+
 def write_host_files(hosts: Path, write: Any) -> None:
     """The files the application hosts' checks read."""
     for role in APP_ROLES:
-        write(hosts, role, "/var/lib/cloud/data/status.json", cloud_init_status())
-    write(hosts, "elk", "/var/lib/envtest-sandbox/filebeat-stats.json", filebeat_stats())
-    write(hosts, "elk", "/var/lib/envtest-sandbox/logstash-stats.json", logstash_stats())
+        write(hosts, role, CLOUD_INIT_PATH, cloud_init_status())
+    write(hosts, "elk", FILEBEAT_STATS, filebeat_stats())
+    write(hosts, "elk", LOGSTASH_STATS, logstash_stats())
 
 
 def seed_estate(c: dict[str, Any], net: dict[str, Any], world: w.World, directory: Path, write: Any) -> dict[str, Any]:
@@ -240,6 +245,10 @@ def seed_estate(c: dict[str, Any], net: dict[str, Any], world: w.World, director
             ],
         )
     write_host_files(directory / "hosts", write)
+    aws_socket = directory / "fleet" / "aws.sock"
+    shim = (Path(__file__).with_name("aws_shim.py")).read_text().replace("@SOCKET@", str(aws_socket))
+    for role in role_policies(env):
+        write(directory / "hosts", role, "/usr/local/bin/aws", shim, mode=0o755)
     edge = directory / "edge"
     edge.mkdir(exist_ok=True)
     (edge / "site.json").write_text(json.dumps(edge_site(env, world.idp_host), indent=1))
@@ -253,4 +262,6 @@ def seed_estate(c: dict[str, Any], net: dict[str, Any], world: w.World, director
         "dns_records": {**{n: REDIS_IP for n in redis_names}, world.idp_host: IDP_INTERNAL_IP},
         "dnssec_broken": [BROKEN_DNSSEC_NAME],
         "groups": {**groups, "cache": cache},
+        "role_arns": {role: role_arn(env, role) for role in role_policies(env)},
+        "aws_socket": str(aws_socket),
     }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envtest.sandbox import estate
 from envtest.sandbox import world as w
 from envtest.sandbox.handle import Sandbox
 
@@ -30,6 +31,8 @@ class Fault:
     exit_code: int = 1
     # For a fault that must stop the run (exit 2): the preflight check that must say so.
     stop_check: str = "wrong_environment"
+    # Seeded on an emulated instance (or its firewall): needs a sandbox that can host them.
+    needs_instances: bool = False
 
 
 def _no_change(_: Sandbox) -> None:
@@ -330,6 +333,102 @@ def allowed_digest_missing_from_ecr(sandbox: Sandbox) -> None:
     sandbox.client("ecr").batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])
 
 
+# ---- the application hosts (issue 5) -------------------------------------------------------
+REDIS_RULE = {"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379}
+
+
+def app_reaches_redis(sandbox: Sandbox) -> None:
+    groups = sandbox.state["estate"]["groups"]
+    ec2 = sandbox.client("ec2")
+    ec2.authorize_security_group_ingress(
+        GroupId=groups["cache"], IpPermissions=[{**REDIS_RULE, "UserIdGroupPairs": [{"GroupId": groups["app"]}]}]
+    )
+    ec2.authorize_security_group_egress(
+        GroupId=groups["app"], IpPermissions=[{**REDIS_RULE, "UserIdGroupPairs": [{"GroupId": groups["cache"]}]}]
+    )
+    sandbox.wait_for_firewall()
+
+
+def idp_loses_redis(sandbox: Sandbox) -> None:
+    groups = sandbox.state["estate"]["groups"]
+    sandbox.client("ec2").revoke_security_group_ingress(
+        GroupId=groups["cache"], IpPermissions=[{**REDIS_RULE, "UserIdGroupPairs": [{"GroupId": groups["idp"]}]}]
+    )
+    sandbox.wait_for_firewall()
+
+
+def worker_may_delete_from_escrow(sandbox: Sandbox) -> None:
+    env = sandbox.world.env
+    escrow = estate.buckets(env)["escrow"]
+    statement = {"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": f"arn:aws:s3:::{escrow}/*"}
+    sandbox.client("iam").put_role_policy(
+        RoleName=f"{env}_worker_iam_role",
+        PolicyName="cleanup",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+    sandbox.client("s3").delete_bucket_policy(Bucket=escrow)
+
+
+def app_may_read_attempts(sandbox: Sandbox) -> None:
+    env = sandbox.world.env
+    bucket = estate.buckets(env)["attempts"]
+    statement = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"arn:aws:s3:::{bucket}/*"}
+    sandbox.client("iam").put_role_policy(
+        RoleName=f"{env}_app_iam_role",
+        PolicyName="debugging",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+
+
+def elk_cloud_init_errors(sandbox: Sandbox) -> None:
+    errors = ["('scripts_user', RuntimeError('Runcmd failed: chef-client exited 1'))"]
+    sandbox.host_path("elk", estate.CLOUD_INIT_PATH).write_text(estate.cloud_init_status(errors))
+
+
+def logstash_red(sandbox: Sandbox) -> None:
+    sandbox.host_path("elk", estate.LOGSTASH_STATS).write_text(estate.logstash_stats(status="red", events_out=0))
+
+
+def filebeat_write_errors(sandbox: Sandbox) -> None:
+    sandbox.host_path("elk", estate.FILEBEAT_STATS).write_text(estate.filebeat_stats(write_errors=17))
+
+
+def _edge(sandbox: Sandbox, change: Callable[[dict[str, Any]], None]) -> None:
+    path = sandbox.directory / "edge" / "site.json"
+    site = json.loads(path.read_text())
+    change(site)
+    path.write_text(json.dumps(site, indent=1))
+
+
+def security_header_missing(sandbox: Sandbox) -> None:
+    _edge(sandbox, lambda site: site["headers"].pop("X-Frame-Options"))
+
+
+def hsts_without_preload(sandbox: Sandbox) -> None:
+    _edge(sandbox, lambda site: site["headers"].update({"Strict-Transport-Security": "max-age=31556952"}))
+
+
+def origin_served_directly(sandbox: Sandbox) -> None:
+    # The edge no longer answers for the origin name: the origin's own server (here the plain upstream) does.
+    _edge(sandbox, lambda site: site.update({"origin": "nobody.invalid"}))
+
+
+def error_page_cached(sandbox: Sandbox) -> None:
+    _edge(sandbox, lambda site: site.update({"error_cache_control": "public, max-age=86400"}))
+
+
+def idp_unhealthy(sandbox: Sandbox) -> None:
+    _edge(sandbox, lambda site: site["health"].update({"all_checks_healthy": False}))
+
+
+def dnssec_not_validated(sandbox: Sandbox) -> None:
+    def change(config: dict[str, Any]) -> None:
+        config["dnssec_broken"] = []
+        config["dns_records"][estate.BROKEN_DNSSEC_NAME] = "192.0.2.7"
+
+    sandbox.edit_fleet_config(change)
+
+
 PINNED = "test_every_allowed_image_is_pinned_by_digest"
 LEGACY = "test_the_running_boot_code_allows_only_listed_images"
 TOKEN_CHECKS = ("test_runner_registration_token_is_present_and_token_shaped",)
@@ -377,6 +476,8 @@ RUNNER_DEPENDENT = (
 DRIFT = "test_proxy_allowlist_matches_the_rendered_template"
 SQUID_WARNS = "test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores"
 EGRESS = "test_runner_egress_holds_only_declared_rules"
+ACCESS = "test_bucket_access_matches_the_matrix"
+HEADERS = "test_idp_edge_sends_every_security_header"
 
 # id, what is wrong, how to seed it, the checks that must fail (nothing else may fail).
 # fmt: off
@@ -440,6 +541,30 @@ _ROWS: list[Fault] = [
           ("test_terraform_outputs_name_this_environment",)),
     Fault("F17", "instance tag gitlab_config_s3_bucket missing", missing_config_bucket_tag,
           ("test_env_runner_instances_carry_the_boot_tags",), cannot_evaluate=TAG_DEPENDENT),
+    Fault("H1", "app hosts can reach Redis", app_reaches_redis, ("test_roles_that_must_not_reach_redis_cannot",),
+          needs_instances=True),
+    Fault("H1-idp", "idp hosts cannot reach Redis", idp_loses_redis, ("test_roles_that_need_redis_reach_it",),
+          needs_instances=True),
+    Fault("H2", "a role may delete from escrow", worker_may_delete_from_escrow,
+          (f"{ACCESS}[escrow-worker-delete-refused]",)),
+    Fault("H2-read", "the app role may read attempts-API events", app_may_read_attempts,
+          (f"{ACCESS}[attempts-app-get-refused]",)),
+    Fault("H3", "cloud-init errors on the ELK host", elk_cloud_init_errors,
+          ("test_cloud_init_finished_without_errors",), needs_instances=True),
+    Fault("H4", "logstash status red, no events out", logstash_red, ("test_logstash_passes_events_on_and_is_green",),
+          needs_instances=True),
+    Fault("H4-filebeat", "filebeat write errors", filebeat_write_errors,
+          ("test_filebeat_ships_logs_without_write_errors",), needs_instances=True),
+    Fault("H5", "the edge drops X-Frame-Options", security_header_missing, (HEADERS,)),
+    Fault("H5-hsts", "HSTS without preload", hsts_without_preload, (HEADERS,)),
+    Fault("H5-origin", "the origin serves the site instead of redirecting", origin_served_directly,
+          ("test_origin_hostname_redirects_to_the_public_hostname",)),
+    Fault("H5-cache", "error pages cached for a day", error_page_cached,
+          ("test_error_pages_come_from_s3_and_are_not_cached",)),
+    Fault("H5-health", "the IdP health check reports unhealthy", idp_unhealthy,
+          ("test_idp_health_reports_all_checks_healthy",)),
+    Fault("H6", "the resolver does not validate DNSSEC", dnssec_not_validated,
+          ("test_idp_hosts_refuse_a_name_with_broken_dnssec",), needs_instances=True),
     Fault("F20", "MY_ENV names another env", _no_change, env={"MY_ENV": "other"}, exit_code=2),
     Fault("F20-branch", "the pipeline's branch is stages/<another env>", _no_change,
           env={"CI_COMMIT_BRANCH": "stages/other"}, exit_code=2),

@@ -76,6 +76,15 @@ def teardown(directory: Path) -> list[str]:
     return removed
 
 
+def write_fleet_config(directory: Path, estate: dict[str, Any]) -> Path:
+    """DIR/instances.json: what the fleet follows (groups to roles, Redis, DNS names); re-read when it changes."""
+    path = directory / "instances.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(estate, indent=1))
+    tmp.replace(path)
+    return path
+
+
 def mount_plan(role_root: Path) -> list[list[str]]:
     """mount(8) argument lists that put the files under `role_root` at their real paths.
 
@@ -117,25 +126,17 @@ class Member:
 
 
 class Fleet:
-    def __init__(
-        self,
-        directory: Path,
-        ec2: Any,
-        roles: dict[str, str],
-        *,
-        redis: dict[str, Any],
-        dns_records: dict[str, str],
-        dnssec_broken: list[str],
-    ) -> None:
+    def __init__(self, directory: Path, ec2: Any) -> None:
         self.directory = directory.resolve()
         self.ec2 = ec2
-        self.roles = roles  # Auto Scaling group name -> role
-        self.redis = redis
-        self.dns_records = dns_records
-        self.dnssec_broken = dnssec_broken
+        self.config_file = self.directory / "instances.json"
+        self._config_mtime = 0.0
+        self.roles: dict[str, str] = {}  # Auto Scaling group name -> role
+        self.redis: dict[str, Any] = {}
+        self.members: dict[str, Member] = {}
+        self._read_config()
         self.prefix = netns_prefix(self.directory)
         self.vpc_ns = f"{self.prefix}-vpc"
-        self.members: dict[str, Member] = {}
         self.lock = threading.RLock()
         self.state = self.directory / "fleet"
         self.logs = self.directory / "logs"
@@ -183,9 +184,8 @@ class Fleet:
         _run("ip", "-n", self.vpc_ns, "link", "set", "br0", "up")
         resolver = Member("resolver", self._ns("dns"), RESOLVER_IP, [])
         self._add_namespace(resolver)
-        records = self.state / "dns.json"
-        records.write_text(json.dumps({"records": self.dns_records, "servfail": self.dnssec_broken}))
-        self._spawn(resolver, "dns", [sys.executable, "-m", "envtest.sandbox.dns", RESOLVER_IP, str(records)])
+        self._write_dns()
+        self._spawn(resolver, "dns", [sys.executable, "-m", "envtest.sandbox.dns", RESOLVER_IP, str(self.dns_file)])
         self.members["resolver"] = resolver
         redis = Member("redis", self._ns("redis"), self.redis["ip"], list(self.redis["groups"]), role="redis")
         self._add_namespace(redis)
@@ -213,6 +213,29 @@ class Fleet:
         self.members["redis"] = redis
         self.sync()
 
+    @property
+    def dns_file(self) -> Path:
+        return self.state / "dns.json"
+
+    def _read_config(self) -> bool:
+        """Load DIR/instances.json if it changed (a sandbox reset rewrites it); True when it did."""
+        mtime = self.config_file.stat().st_mtime
+        if mtime == self._config_mtime:
+            return False
+        config = json.loads(self.config_file.read_text())
+        self._config_mtime = mtime
+        self.roles = dict(config["roles"])
+        self.redis = dict(config["redis"])
+        self.dns = {"records": config["dns_records"], "servfail": config["dnssec_broken"]}
+        if "redis" in self.members:
+            self.members["redis"].groups = list(self.redis["groups"])
+        return True
+
+    def _write_dns(self) -> None:
+        tmp = self.dns_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.dns))
+        tmp.replace(self.dns_file)
+
     # ---- instances ------------------------------------------------------------------------
     def _running_instances(self) -> list[dict[str, Any]]:
         found = []
@@ -231,6 +254,9 @@ class Fleet:
     def sync(self) -> None:
         """Make the namespaces match moto's running instances, and the firewall match the security groups."""
         with self.lock:
+            if self._read_config():
+                self._write_dns()
+                self._rules_digest = ""
             running = {i["InstanceId"]: i for i in self._running_instances()}
             for instance_id in [m for m in self.members if m.startswith("i-") and m not in running]:
                 self._remove(self.members.pop(instance_id))
@@ -249,6 +275,12 @@ class Fleet:
                     if member.role == "elk":
                         self._spawn(member, f"stats-{instance_id}", self._stats_argv(member))
             self._firewall()
+            # What the sandbox's reset waits for: this config, these instances, rules applied.
+            synced = {
+                "config_mtime": self._config_mtime,
+                "instances": sorted(m for m in self.members if m.startswith("i-")),
+            }
+            (self.state / "synced.json").write_text(json.dumps(synced))
 
     def _stats_argv(self, member: Member) -> list[str]:
         stats = self.directory / "hosts" / member.role / "var/lib/envtest-sandbox"

@@ -17,7 +17,11 @@ other request to moto unchanged:
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
+import struct
 import sys
 import threading
 import time
@@ -31,6 +35,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import boto3
+import botocore.exceptions
 
 from envtest.sandbox.fleet import Fleet
 
@@ -163,7 +168,7 @@ class Simulator:
     def __init__(self, iam: Any) -> None:
         self.iam = iam
 
-    def _identity_policies(self, role_name: str) -> list[str]:
+    def identity_policies(self, role_name: str) -> list[str]:
         documents = []
         for name in self.iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
             document = self.iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
@@ -218,7 +223,7 @@ class Simulator:
             "*"
         ]
         resource_policy = form.get("ResourcePolicy", [None])[0]
-        identity = self._identity_policies(role_name)
+        identity = self.identity_policies(role_name)
         members = []
         for action in actions:
             for resource in resources:
@@ -235,6 +240,117 @@ class Simulator:
             f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
             "</SimulatePrincipalPolicyResponse>"
         )
+
+
+CLI_OPERATIONS = {
+    "head-bucket": ("s3:ListBucket", "HeadBucket"),
+    "get-object": ("s3:GetObject", "GetObject"),
+    "put-object": ("s3:PutObject", "PutObject"),
+    "delete-object": ("s3:DeleteObject", "DeleteObject"),
+}
+
+
+class InstanceS3:
+    """S3 for the AWS CLI stand-in on the instances: the caller's role decides, through the simulator double."""
+
+    def __init__(self, fleet: Fleet, simulator: Simulator, s3: Any, role_arns: dict[str, str]) -> None:
+        self.fleet, self.simulator, self.s3, self.role_arns = fleet, simulator, s3, role_arns
+
+    def caller_role(self, pid: int) -> str | None:
+        """The role of the emulated instance whose network namespace the calling process is in."""
+        try:
+            caller = os.stat(f"/proc/{pid}/ns/net").st_ino
+        except OSError:
+            return None
+        for member in list(self.fleet.members.values()):
+            try:
+                if os.stat(f"/run/netns/{member.netns}").st_ino == caller:
+                    return member.role
+            except OSError:
+                continue
+        return None
+
+    def handle(self, pid: int, request: dict[str, Any]) -> dict[str, Any]:
+        argv = list(request.get("argv", []))
+        if len(argv) < 2 or argv[0] != "s3api" or argv[1] not in CLI_OPERATIONS:
+            return {"rc": 252, "stderr": f"the sandbox's aws stand-in knows only s3api {sorted(CLI_OPERATIONS)}\n"}
+
+        def option(name: str) -> str:
+            return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else ""
+
+        action, operation = CLI_OPERATIONS[argv[1]]
+        bucket, key = option("--bucket"), option("--key")
+        role = self.caller_role(pid)
+        if role is None or role not in self.role_arns:
+            return {"rc": 253, "stderr": "Unable to locate credentials (no instance profile for this host)\n"}
+        arn = self.role_arns[role]
+        resource = f"arn:aws:s3:::{bucket}" + (f"/{key}" if argv[1] != "head-bucket" else "")
+        try:
+            policy = self.s3.get_bucket_policy(Bucket=bucket)["Policy"]
+        except botocore.exceptions.ClientError:  # no policy (or no bucket: the operation below says so)
+            policy = None
+        decision = self.simulator.decide(
+            self.simulator.identity_policies(arn.rsplit("/", 1)[-1]), policy, arn, action, resource
+        )
+        if decision != "allowed":
+            code, message = ("403", "Forbidden") if argv[1] == "head-bucket" else ("AccessDenied", "Access Denied")
+            return {
+                "rc": 254,
+                "stderr": f"\nAn error occurred ({code}) when calling the {operation} operation: {message}\n",
+            }
+        try:
+            if argv[1] == "head-bucket":
+                self.s3.head_bucket(Bucket=bucket)
+                return {"rc": 0, "stdout": ""}
+            if argv[1] == "put-object":
+                body = base64.b64decode(request.get("body") or "")
+                answer = self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+                return {"rc": 0, "stdout": json.dumps({"ETag": answer.get("ETag", "")}) + "\n"}
+            if argv[1] == "delete-object":
+                self.s3.delete_object(Bucket=bucket, Key=key)
+                return {"rc": 0, "stdout": ""}
+            got = self.s3.get_object(Bucket=bucket, Key=key)
+            return {
+                "rc": 0,
+                "stdout": json.dumps({"ContentLength": got["ContentLength"]}) + "\n",
+                "outfile": argv[-1],
+                "outfile_body": base64.b64encode(got["Body"].read()).decode(),
+            }
+        except botocore.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            return {
+                "rc": 254,
+                "stderr": f"\nAn error occurred ({error.get('Code')}) when calling the {operation} operation: "
+                f"{error.get('Message')}\n",
+            }
+
+
+def serve_instance_s3(path: Path, s3: InstanceS3) -> None:
+    """Answer the instances' AWS CLI stand-in on a Unix socket (reachable from every namespace: it is a file)."""
+    path.unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    path.chmod(0o666)
+    server.listen(16)
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                reply = s3.handle(pid, json.loads(data or b"{}"))
+            except Exception as exc:
+                reply = {"rc": 255, "stderr": f"sandbox aws stand-in failed: {exc}\n"}
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=answer, args=(conn,), daemon=True).start()
 
 
 def _member_index(key: str) -> int:
@@ -314,17 +430,13 @@ def main() -> None:
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=config["region"]
     )
-    fleet = Fleet(
-        directory,
-        session.client("ec2", endpoint_url=moto),
-        config["roles"],
-        redis=config["redis"],
-        dns_records=config["dns_records"],
-        dnssec_broken=config["dnssec_broken"],
-    )
+    fleet = Fleet(directory, session.client("ec2", endpoint_url=moto))
     fleet.start()
     threading.Thread(target=fleet.sync_forever, daemon=True).start()
-    handler = make_handler(moto, RunCommand(fleet), Simulator(session.client("iam", endpoint_url=moto)))
+    simulator = Simulator(session.client("iam", endpoint_url=moto))
+    instance_s3 = InstanceS3(fleet, simulator, session.client("s3", endpoint_url=moto), config["role_arns"])
+    threading.Thread(target=serve_instance_s3, args=(Path(config["aws_socket"]), instance_s3), daemon=True).start()
+    handler = make_handler(moto, RunCommand(fleet), simulator)
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     print(f"ssm and iam-simulator endpoint on 127.0.0.1:{port}, {len(fleet.describe())} instances", flush=True)
     server.serve_forever()

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 
 from envtest.sandbox import world as w
+from envtest.sandbox.fleet import write_fleet_config
 from envtest.sandbox.seed import seed, write_host_file
 
 ALLOWLIST_PATH = "/etc/squid/domain-allowlist.conf"
@@ -91,3 +92,47 @@ class Sandbox:
         seeded = seed(self.endpoint, self.directory, self.canaries, self.environ["PROXY_URL"], self.world)
         self.state.update(seeded)
         (self.directory / "sandbox.json").write_text(json.dumps(self.state, indent=2))
+        if "AWS_ENDPOINT_URL_SSM" in self.environ:
+            # New instances, groups and Redis names: the emulated instances follow.
+            write_fleet_config(self.directory, seeded["estate"])
+            self.wait_for_instances()
+
+    def edit_fleet_config(self, change: Any) -> None:
+        """Change DIR/instances.json (Redis, DNS names) and wait until the instances follow."""
+        config = json.loads((self.directory / "instances.json").read_text())
+        change(config)
+        write_fleet_config(self.directory, config)
+        self.wait_for_instances()
+
+    def wait_for_firewall(self, timeout: float = 15.0) -> None:
+        """Return once the instances' nftables rules were rebuilt after a security group change."""
+        rules = self.directory / "fleet" / "nft.json"
+        before = rules.stat().st_mtime_ns
+        deadline = time.monotonic() + timeout
+        while rules.stat().st_mtime_ns == before:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the emulated instances' firewall did not follow the security group change")
+            time.sleep(0.1)
+
+    def wait_for_instances(self, timeout: float = 30.0) -> None:
+        """Return once every running instance of the sandbox's groups answers SSM."""
+        config_file = self.directory / "instances.json"
+        config = json.loads(config_file.read_text())
+        autoscaling = self.client("autoscaling")
+        synced_file = self.directory / "fleet" / "synced.json"
+        deadline = time.monotonic() + timeout
+        while True:
+            groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=list(config["roles"]))
+            wanted = {i["InstanceId"] for g in groups["AutoScalingGroups"] for i in g["Instances"]}
+            try:
+                synced = json.loads(synced_file.read_text())
+            except (OSError, ValueError):
+                synced = {"config_mtime": 0, "instances": []}
+            online = set(synced["instances"])
+            if wanted == online and synced["config_mtime"] == config_file.stat().st_mtime:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"emulated instances did not follow moto: want {sorted(wanted)}, have {sorted(online)}"
+                )
+            time.sleep(0.2)
