@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,15 +19,56 @@ def _state(sandbox: Sandbox) -> object:
     return json.loads(sandbox.moto_state())
 
 
-@pytest.mark.parametrize("long_tests", ["false", "true"])
-def test_a_full_run_changes_nothing_in_aws(
-    sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path, long_tests: str
-) -> None:
+def test_a_default_run_changes_nothing_in_aws(sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path) -> None:
     before = _state(sandbox)
-    run = run_suite(["sandbox", "-R", long_tests], sandbox_env, tmp_path)
+    run = run_suite(["sandbox"], sandbox_env, tmp_path)
     assert run.exit_code == 0, run.stdout + run.stderr
-    # With -R true, only tests marked disruptive may change AWS; none exists yet, so nothing may change.
     assert _state(sandbox) == before
+
+
+PROBE_PREFIX = "envtest-access-probe/"
+
+
+def _declared(sandbox: Sandbox) -> dict[str, Any]:
+    """What a disruptive run must leave as it found it (tests/test_recycle.py and the live access matrix
+    declare what they change: instances are replaced, probe objects may stay in write-once buckets)."""
+    autoscaling, ec2, s3, iam = (sandbox.client(n) for n in ("autoscaling", "ec2", "s3", "iam"))
+    groups = autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]
+    keys = {
+        b["Name"]: sorted(
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])
+            if not o["Key"].startswith(PROBE_PREFIX)
+        )
+        for b in s3.list_buckets()["Buckets"]
+    }
+    return {
+        "groups": {g["AutoScalingGroupName"]: (g["MinSize"], g["DesiredCapacity"], g["MaxSize"]) for g in groups},
+        "security_groups": sorted(
+            json.dumps(g, sort_keys=True, default=str) for g in ec2.describe_security_groups()["SecurityGroups"]
+        ),
+        "objects": keys,
+        "roles": {
+            r["RoleName"]: sorted(iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"])
+            for r in iam.list_roles()["Roles"]
+        },
+    }
+
+
+def test_a_disruptive_run_puts_back_what_it_changes(
+    clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path
+) -> None:
+    before = _declared(clean_sandbox)
+    run = run_suite(["sandbox", "-R", "true"], sandbox_env, tmp_path)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    verdicts = run.verdicts()
+    disruptive = {k: v for k, v in verdicts.items() if "recycle" in k or "on_the_instances" in k}
+    assert len(disruptive) == 2 + 40 and set(disruptive.values()) == {"passed"}, disruptive
+    assert _declared(clean_sandbox) == before
+    # The disruptive tests did change things: two groups scaled out and back, objects written and removed.
+    calls = json.loads(run.junit_path.with_suffix(".api-calls.json").read_text())["calls"]
+    assert calls["autoscaling:UpdateAutoScalingGroup"] == 4, calls
+    assert calls["s3:PutObject"] == 10 and calls["s3:DeleteObject"] == 20, calls
 
 
 def test_secrets_stay_out_of_verbose_failing_runs(

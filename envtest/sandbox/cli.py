@@ -108,15 +108,15 @@ health_sleep = 1
 
 
 def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]) -> tuple[str, str]:
-    """Start the emulated instances and their SSM endpoint: (endpoint, "") or ("", why they cannot run here)."""
+    """Start the emulated instances and their SSM and IAM endpoint: (endpoint, why no instance runs here or "")."""
     reason = (
         "switched off (ENVTEST_SANDBOX_INSTANCES=off)" if os.environ.get("ENVTEST_SANDBOX_INSTANCES") == "off" else None
     )
     reason = reason or can_host()
     if reason:
+        # The endpoint still answers IAM's simulator; it runs no instance.
         print(f"sandbox: no emulated instances: {reason}; the checks that need them skip", file=sys.stderr)
-        return "", reason
-    config = write_fleet_config(directory, estate)
+    config = write_fleet_config(directory, {**estate, "instances": not reason})
     port = free_port()
     proc = start(
         "instances",
@@ -131,7 +131,7 @@ def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]
         directory / "logs" / "instances.log",
         timeout=60,
     )
-    return f"http://127.0.0.1:{port}", ""
+    return f"http://127.0.0.1:{port}", reason or ""
 
 
 def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> dict[str, str]:
@@ -198,11 +198,10 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
         "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
         "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
     }
-    if instances_endpoint:
-        # SSM RunCommand and IAM's simulator go to the instances' endpoint; the rest to moto.
-        environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
-        environ["AWS_ENDPOINT_URL_IAM"] = instances_endpoint
-    else:
+    # SSM RunCommand and IAM's simulator go to the instances' endpoint; the rest to moto.
+    environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
+    environ["AWS_ENDPOINT_URL_IAM"] = instances_endpoint
+    if no_instances:
         # Without emulated instances, host files are read from DIR/hosts directly.
         environ["HOSTS_ROOT"] = str(hosts)
         environ["ENVTEST_NO_INSTANCES"] = no_instances

@@ -463,6 +463,21 @@ IMAGE_CHECKS = (
     "test_pipeline_uses_only_allowed_images",
     "test_env_runner_refuses_a_forbidden_image",
 )
+HOST_CHECKS = (
+    "test_cloud_init_finished_without_errors",
+    "test_filebeat_ships_logs_without_write_errors",
+    "test_logstash_passes_events_on_and_is_green",
+    "test_roles_that_need_redis_reach_it",
+    "test_roles_that_must_not_reach_redis_cannot",
+    "test_idp_hosts_refuse_a_name_with_broken_dnssec",
+    "test_idp_hosts_resolve_the_idp_hostname",
+)
+EDGE_CHECKS = (
+    "test_idp_health_reports_all_checks_healthy",
+    "test_idp_edge_sends_every_security_header",
+    "test_origin_hostname_redirects_to_the_public_hostname",
+    "test_error_pages_come_from_s3_and_are_not_cached",
+)
 RUNNER_DEPENDENT = (
     *NETWORK_CHECKS,
     "test_env_runner_instances_carry_the_boot_tags",

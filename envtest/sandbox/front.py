@@ -431,8 +431,9 @@ def main() -> None:
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=config["region"]
     )
     fleet = Fleet(directory, session.client("ec2", endpoint_url=moto))
-    fleet.start()
-    threading.Thread(target=fleet.sync_forever, daemon=True).start()
+    if config.get("instances", True):
+        fleet.start()
+        threading.Thread(target=fleet.sync_forever, daemon=True).start()
     simulator = Simulator(session.client("iam", endpoint_url=moto))
     instance_s3 = InstanceS3(fleet, simulator, session.client("s3", endpoint_url=moto), config["role_arns"])
     threading.Thread(target=serve_instance_s3, args=(Path(config["aws_socket"]), instance_s3), daemon=True).start()

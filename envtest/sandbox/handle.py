@@ -92,7 +92,7 @@ class Sandbox:
         seeded = seed(self.endpoint, self.directory, self.canaries, self.environ["PROXY_URL"], self.world)
         self.state.update(seeded)
         (self.directory / "sandbox.json").write_text(json.dumps(self.state, indent=2))
-        if "AWS_ENDPOINT_URL_SSM" in self.environ:
+        if "ENVTEST_NO_INSTANCES" not in self.environ:
             # New instances, groups and Redis names: the emulated instances follow.
             write_fleet_config(self.directory, seeded["estate"])
             self.wait_for_instances()

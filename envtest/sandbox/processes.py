@@ -139,7 +139,7 @@ def stop_all(directory: Path, timeout: float = 10.0) -> list[str]:
             continue
     for pid, cmdline in marked_processes(directory).items():
         if pid not in records.values():
-            records[f"{cmdline[:40]}"] = pid
+            records[f"{cmdline[:60]} [{pid}]"] = pid  # the pid keeps two similar command lines apart
     for pid in records.values():
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
