@@ -280,7 +280,11 @@ def _run(
         f"--junitxml={junit_path}", *pytest_selection(args.test),
     ]  # fmt: skip
     if args.workers and int(args.workers) > 1:
-        command += ["-n", args.workers]
+        if environ.get("ENVTEST_DISRUPTIVE") == "true":
+            # The recycle replaces instances other checks are talking to: disruptive runs go one check at a time.
+            print(f"note: -R true runs serially; -n {args.workers} ignored", flush=True)
+        else:
+            command += ["-n", args.workers]
     if environ.get("CI") or not sys.stdout.isatty():
         command.append("--color=no")  # a CI log gets plain text, no control characters
     pytest_rc = subprocess.run(command, cwd=ROOT, env=environ, check=False).returncode

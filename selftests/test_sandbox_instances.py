@@ -94,11 +94,31 @@ def test_a_recycle_with_cloud_init_errors_fails_and_restores_capacity(
     run = run_suite(["sandbox", "-R", "true", "-t", "recycle"], sandbox_env, tmp_path)
     verdicts = run.verdicts()
     assert verdicts == {
-        "test_group_recycles_and_comes_back_healthy[idp]": "failed",
+        "test_group_recycles_and_comes_back_healthy[idp]": "passed",
         "test_group_recycles_and_comes_back_healthy[elk]": "failed",
     }, run.stdout + run.stderr
     assert "cloud-init recorded no errors" in run.text_of("test_group_recycles_and_comes_back_healthy[elk]")
-    assert {g: len(_ids(clean_sandbox, g)) for g in sizes} == {g: len(i) for g, i in sizes.items()}
+    # Same sizes, new instances: the old ones were retired.
+    after = {g: _ids(clean_sandbox, g) for g in sizes}
+    assert {g: len(i) for g, i in after.items()} == {g: len(i) for g, i in sizes.items()}
+    assert all(not set(after[g]) & set(sizes[g]) for g in sizes), (sizes, after)
+
+
+def test_the_live_access_matrix_catches_a_role_that_may_delete_from_escrow(
+    clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path
+) -> None:
+    if "ENVTEST_NO_INSTANCES" in clean_sandbox.environ:
+        pytest.skip(clean_sandbox.environ["ENVTEST_NO_INSTANCES"])
+    FAULTS["H2"].seed(clean_sandbox)
+    run = run_suite(["sandbox", "-R", "true", "-t", "s3_access"], sandbox_env, tmp_path)
+    failed = {k for k, v in run.verdicts().items() if v == "failed"}
+    assert failed == {
+        "test_bucket_access_matches_the_matrix[escrow-worker-delete-refused]",
+        "test_bucket_access_on_the_instances_matches_the_matrix[escrow-worker-delete-refused]",
+    }, run.stdout + run.stderr
+    assert "S3 authorised it" in run.text_of(
+        "test_bucket_access_on_the_instances_matches_the_matrix[escrow-worker-delete-refused]"
+    )
 
 
 @pytest.fixture(scope="module")

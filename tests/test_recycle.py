@@ -1,9 +1,10 @@
 """Recycle the IdP and ELK groups and see them come back healthy (disruptive: only with -R true).
 
-The Go suite's ASG recycle: double the desired capacity, wait for it, scale
-back, wait; then the IdP's health URL answers healthy and cloud-init on the
-ELK instances reports no errors. Whatever happens midway, the group's original
-desired capacity (and max size) is put back.
+The Go suite's ASG recycle: double the desired capacity, wait for it, retire
+the old instances (scaling back), wait; then the IdP's health URL answers
+healthy and cloud-init on the group's new instances reports no errors.
+Whatever happens midway (a cancelled job's SIGTERM included), the group's
+original desired capacity and max size are put back.
 
 What it changes: each group's desired capacity (and max size if doubling
 exceeds it), temporarily; the group's instances are replaced.
@@ -23,7 +24,7 @@ RECYCLED = ["idp", "elk"]
 @pytest.mark.disruptive
 @pytest.mark.parametrize("role", RECYCLED)
 def test_group_recycles_and_comes_back_healthy(
-    role: str, recycle: Callable[[str], None], recycle_checks: Callable[[], list[Problem]]
+    role: str, recycle: Callable[[str], list[str]], recycle_checks: Callable[[str, list[str]], list[Problem]]
 ) -> None:
-    recycle(role)
-    check(recycle_checks())
+    new_instances = recycle(role)
+    check(recycle_checks(role, new_instances))

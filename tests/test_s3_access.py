@@ -8,6 +8,7 @@ instance of each role (the Go suite's way), and both must agree with policy.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -39,18 +40,19 @@ def _fix(cell: Cell, bucket: str) -> str:
 @pytest.mark.parametrize("cell", CELLS)
 def test_bucket_access_matches_the_matrix(
     cell: Cell | str,
-    simulated_access: Callable[[str, str], dict[str, str]],
+    simulated_access: Callable[[str, str], dict[str, dict[str, str]]],
     s3_access_names: Callable[[str, str], dict[str, str]],
 ) -> None:
     cell = _cell(cell)
     names = s3_access_names(cell.bucket, cell.role)
-    decision = simulated_access(cell.bucket, cell.role)[cell.operation]
-    if (decision == "allowed") != cell.allowed:
+    answer = simulated_access(cell.bucket, cell.role)[cell.operation]
+    if (answer["decision"] == "allowed") != cell.allowed:
         fail(
             Problem(
                 resource=f"role {names['role_arn']} on s3://{names['bucket']} ({cell.operation})",
                 expected=f"{ACTIONS[cell.operation]} {'allowed' if cell.allowed else 'refused'}",
-                found=f"IAM's policy simulator says {decision}",
+                found=f"{answer['decision']} (the role's policies, per IAM's simulator: {answer['identity']}; "
+                f"the bucket policy: {answer['bucket_policy']})",
                 fix=_fix(cell, names["bucket"]),
             )
         )
@@ -60,18 +62,18 @@ def test_bucket_access_matches_the_matrix(
 @pytest.mark.parametrize("cell", CELLS)
 def test_bucket_access_on_the_instances_matches_the_matrix(
     cell: Cell | str,
-    live_access: Callable[[str, str], dict[str, tuple[bool, str]]],
+    live_access: Callable[[str, str], dict[str, list[Any]]],
     s3_access_names: Callable[[str, str], dict[str, str]],
 ) -> None:
     cell = _cell(cell)
     names = s3_access_names(cell.bucket, cell.role)
-    succeeded, detail = live_access(cell.bucket, cell.role)[cell.operation]
-    if succeeded != cell.allowed:
+    authorised, detail = live_access(cell.bucket, cell.role)[cell.operation]
+    if authorised != cell.allowed:
         fail(
             Problem(
                 resource=f"a {cell.role} instance on s3://{names['bucket']} ({cell.operation})",
-                expected="the operation succeeds" if cell.allowed else "the operation is refused",
-                found=("it succeeded" if succeeded else "it was refused") + (f": {detail[:200]}" if detail else ""),
+                expected="S3 authorises it" if cell.allowed else "S3 refuses it (AccessDenied / 403)",
+                found=("S3 authorised it" if authorised else "S3 refused it") + (f": {detail[:200]}" if detail else ""),
                 fix=_fix(cell, names["bucket"]),
             )
         )

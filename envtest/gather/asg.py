@@ -7,6 +7,7 @@ watches the group change.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +83,42 @@ def _update(aws: Aws, name: str, **sizes: int) -> None:
         raise describe_aws_error(exc, f"autoscaling:UpdateAutoScalingGroup {name} {sizes}") from exc
 
 
+def _restore(aws: Aws, name: str, sizes: dict[str, int], attempts: int = 3) -> None:
+    """Put the group's sizes back, retrying; if that fails, say exactly how to do it by hand."""
+    for attempt in range(1, attempts + 1):
+        try:
+            _update(aws, name, **sizes)
+            return
+        except CouldNotEvaluate as exc:
+            if attempt == attempts:
+                by_hand = " ".join(
+                    f"--{'desired-capacity' if k == 'DesiredCapacity' else 'max-size'} {v}" for k, v in sizes.items()
+                )
+                raise CouldNotEvaluate(
+                    f"{name} could NOT be put back ({exc}). Do it by hand now: "
+                    f"aws autoscaling update-auto-scaling-group --auto-scaling-group-name {name} {by_hand}"
+                ) from None
+            time.sleep(2 * attempt)
+
+
+@contextmanager
+def _terminate_raises() -> Iterator[None]:
+    """A SIGTERM (a cancelled or timed-out job) unwinds like an error, so `finally` blocks restore the group."""
+
+    def handler(signum: int, _: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def scaled_out(aws: Aws, name: str, factor: int = 2) -> Iterator[tuple[GroupState, int]]:
     """Raise the group's desired capacity `factor` times; always put desired (and max) back on the way out.
@@ -92,13 +129,35 @@ def scaled_out(aws: Aws, name: str, factor: int = 2) -> Iterator[tuple[GroupStat
     original = group_state(aws, name)
     target = max(1, original.desired) * factor
     sizes = {"DesiredCapacity": target}
+    restore = {"DesiredCapacity": original.desired}
     if target > original.max_size:
         sizes["MaxSize"] = target
-    _update(aws, name, **sizes)
-    try:
-        yield original, target
-    finally:
-        restore = {"DesiredCapacity": original.desired}
-        if target > original.max_size:
-            restore["MaxSize"] = original.max_size
-        _update(aws, name, **restore)
+        restore["MaxSize"] = original.max_size
+    with _terminate_raises():
+        try:
+            _update(aws, name, **sizes)
+            yield original, target
+        finally:
+            _restore(aws, name, restore)
+
+
+def terminate_in_group(aws: Aws, instance_ids: list[str]) -> None:
+    """Terminate instances and lower the desired capacity with them (how a recycle retires the old ones)."""
+    autoscaling = aws.client("autoscaling")
+    for instance_id in instance_ids:
+        try:
+            autoscaling.terminate_instance_in_auto_scaling_group(
+                InstanceId=instance_id, ShouldDecrementDesiredCapacity=True
+            )
+        except AwsError as exc:
+            raise describe_aws_error(exc, f"autoscaling:TerminateInstanceInAutoScalingGroup {instance_id}") from exc
+
+
+def recycle(aws: Aws, name: str, *, timeout: float, poll_interval: float) -> tuple[list[str], list[str]]:
+    """Double the group, wait, retire the old instances, wait: (old ids, new ids). Sizes restored on any exit."""
+    with scaled_out(aws, name, 2) as (original, doubled):
+        wait_for_capacity(aws, name, doubled, timeout=timeout, poll_interval=poll_interval)
+        old = original.in_service
+        terminate_in_group(aws, old)
+    after = wait_for_capacity(aws, name, original.desired, timeout=timeout, poll_interval=poll_interval)
+    return old, after.in_service

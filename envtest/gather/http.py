@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import requests
 
+BODY_LIMIT = 1_000_000  # characters kept of a body: whole pages, bounded memory
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -74,7 +76,7 @@ def get_with_retry(
                 url=url,
                 status=response.status_code,
                 headers={k.lower(): v for k, v in response.headers.items()},
-                body=response.text[:4096],
+                body=response.text[:BODY_LIMIT],
             )
             if validator(outcome.last):
                 outcome.valid = True

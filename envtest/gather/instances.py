@@ -15,7 +15,7 @@ from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import in_service_instance_ids
 from envtest.gather.aws import Aws
 from envtest.gather.cache import cached
-from envtest.gather.ssm import Invocation, run_command
+from envtest.gather.ssm import SSM_OUTPUT_LIMIT, Invocation, run_command
 
 
 class Instances:
@@ -45,13 +45,15 @@ class Instances:
 
     def run_on(self, instance_ids: list[str], command: str, *, writes: bool = False) -> dict[str, Invocation]:
         """`command` on these instances, never cached."""
-        return run_command(
-            self.aws,
-            instance_ids,
-            command,
-            writes=writes,
-            timeout=self.command_timeout,
-            online_timeout=self.online_timeout,
+        return _whole(
+            run_command(
+                self.aws,
+                instance_ids,
+                command,
+                writes=writes,
+                timeout=self.command_timeout,
+                online_timeout=self.online_timeout,
+            )
         )
 
     def run(self, role: str, command: str, *, writes: bool = False) -> dict[str, Invocation]:
@@ -69,4 +71,15 @@ class Instances:
             return {i: asdict(r) for i, r in results.items()}
 
         raw = fetch() if writes else cached(self.run_dir, f"{self.aws.region}:ssm.run:{role}:{command}", fetch)
-        return {i: Invocation(**fields) for i, fields in raw.items()}  # type: ignore[arg-type]
+        return _whole({i: Invocation(**fields) for i, fields in raw.items()})  # type: ignore[arg-type]
+
+
+def _whole(results: dict[str, Invocation]) -> dict[str, Invocation]:
+    """The results, unless SSM cut an output short: a truncated document would read as a malformed one."""
+    cut = [r for r in results.values() if len(r.stdout) >= SSM_OUTPUT_LIMIT]
+    if cut:
+        raise CouldNotEvaluate(
+            f"{cut[0].instance_id}: the output of {cut[0].command!r} reached SSM's {SSM_OUTPUT_LIMIT}-character "
+            "limit and was cut; ask for less (a narrower API path, a filter)"
+        )
+    return results

@@ -251,30 +251,35 @@ class Inventory:
 
         return self._cached(f"s3.bucket_policy:{bucket}", fetch)
 
-    def simulate(
-        self, principal_arn: str, actions: list[str], resources: list[str], resource_policy: str | None
-    ) -> dict[str, str]:
-        """IAM's policy simulator: {"<action> <resource>": "allowed" | "explicitDeny" | "implicitDeny"}."""
+    def simulate(self, principal_arn: str, actions: list[str], resources: list[str]) -> dict[str, dict[str, Any]]:
+        """IAM's policy simulator on the principal's own policies.
 
-        def fetch() -> dict[str, str]:
+        {"<action> <resource>": {"decision": "allowed" | "explicitDeny" | "implicitDeny",
+        "missing_context": [context keys the decision depends on but the simulator did not have]}}.
+        """
+
+        def fetch() -> dict[str, dict[str, Any]]:
             iam = self.aws.client("iam")
             params: dict[str, Any] = {
                 "PolicySourceArn": principal_arn,
                 "ActionNames": actions,
                 "ResourceArns": resources,
             }
-            if resource_policy:
-                params["ResourcePolicy"] = resource_policy
 
             def pages() -> list[dict[str, Any]]:
                 paginator = iam.get_paginator("simulate_principal_policy")
                 return [r for page in paginator.paginate(**params) for r in page["EvaluationResults"]]
 
             results = _call(f"iam:SimulatePrincipalPolicy {principal_arn}", pages)
-            return {f"{r['EvalActionName']} {r.get('EvalResourceName', '*')}": r["EvalDecision"] for r in results}
+            return {
+                f"{r['EvalActionName']} {r.get('EvalResourceName', '*')}": {
+                    "decision": r["EvalDecision"],
+                    "missing_context": sorted(r.get("MissingContextValues", [])),
+                }
+                for r in results
+            }
 
-        key = f"iam.simulate:{principal_arn}:{sorted(actions)}:{sorted(resources)}:{resource_policy or ''}"
-        return self._cached(key, fetch)
+        return self._cached(f"iam.simulate:{principal_arn}:{sorted(actions)}:{sorted(resources)}", fetch)
 
     def object_bytes(self, bucket: str, key: str) -> bytes | None:
         """An object's content, not cached (it may be a secret, or large); None when absent."""

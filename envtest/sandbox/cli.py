@@ -115,7 +115,11 @@ def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]
     reason = reason or can_host()
     if reason:
         # The endpoint still answers IAM's simulator; it runs no instance.
-        print(f"sandbox: no emulated instances: {reason}; the checks that need them skip", file=sys.stderr)
+        print(
+            f"sandbox: no emulated instances: {reason}. These checks skip with that reason: tests/test_hosts.py "
+            "(all), test_s3_access.py's live cells (-R true) and test_recycle.py (-R true)",
+            file=sys.stderr,
+        )
     config = write_fleet_config(directory, {**estate, "instances": not reason})
     port = free_port()
     proc = start(

@@ -162,6 +162,10 @@ class RunCommand:
         return {"InstanceInformationList": listed}
 
 
+class SimulatorInputError(ValueError):
+    pass
+
+
 class Simulator:
     """iam:SimulatePrincipalPolicy over moto's IAM state (a test double for IAM's simulator)."""
 
@@ -223,6 +227,11 @@ class Simulator:
             "*"
         ]
         resource_policy = form.get("ResourcePolicy", [None])[0]
+        if resource_policy and ":user/" not in source and not form.get("CallerArn"):
+            # As IAM answers: a resource policy needs a caller, and only an IAM user can be one.
+            raise SimulatorInputError(
+                "CallerArn is required if you include a ResourcePolicy and PolicySourceArn is not a user"
+            )
         identity = self.identity_policies(role_name)
         members = []
         for action in actions:
@@ -270,6 +279,13 @@ class InstanceS3:
                 continue
         return None
 
+    def _exists(self, bucket: str, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=bucket, Key=key)
+        except botocore.exceptions.ClientError:
+            return False
+        return True
+
     def handle(self, pid: int, request: dict[str, Any]) -> dict[str, Any]:
         argv = list(request.get("argv", []))
         if len(argv) < 2 or argv[0] != "s3api" or argv[1] not in CLI_OPERATIONS:
@@ -303,6 +319,12 @@ class InstanceS3:
                 self.s3.head_bucket(Bucket=bucket)
                 return {"rc": 0, "stdout": ""}
             if argv[1] == "put-object":
+                if option("--if-none-match") == "*" and self._exists(bucket, key):
+                    return {
+                        "rc": 254,
+                        "stderr": f"\nAn error occurred (PreconditionFailed) when calling the {operation} operation: "
+                        "At least one of the pre-conditions you specified did not hold\n",
+                    }
                 body = base64.b64decode(request.get("body") or "")
                 answer = self.s3.put_object(Bucket=bucket, Key=key, Body=body)
                 return {"rc": 0, "stdout": json.dumps({"ETag": answer.get("ETag", "")}) + "\n"}
@@ -392,6 +414,12 @@ def make_handler(moto: str, run_command: RunCommand, simulator: Simulator) -> ty
                 form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
                 try:
                     self._reply(200, simulator.simulate(form).encode(), "text/xml")
+                except SimulatorInputError as exc:
+                    error = (
+                        "<ErrorResponse><Error><Code>InvalidInput</Code>"
+                        f"<Message>{escape(str(exc))}</Message></Error></ErrorResponse>"
+                    )
+                    self._reply(400, error.encode(), "text/xml")
                 except Exception as exc:
                     error = (
                         "<ErrorResponse><Error><Code>NoSuchEntity</Code>"

@@ -5,7 +5,7 @@ ELK host's files, so a seeded fault (logstash red, write errors) is a file edit:
 
     python -m envtest.sandbox.stats_api DIR FILEBEAT_PORT LOGSTASH_PORT
     GET :FILEBEAT_PORT/stats         -> DIR/filebeat-stats.json
-    GET :LOGSTASH_PORT/_node/stats   -> DIR/logstash-stats.json
+    GET :LOGSTASH_PORT/_node/stats[/events] -> DIR/logstash-stats.json
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
-def serve(port: int, path: str, source: Path) -> ThreadingHTTPServer:
+def serve(port: int, paths: set[str], source: Path) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path.split("?", 1)[0].rstrip("/") != path:
+            if self.path.split("?", 1)[0].rstrip("/") not in paths:
                 self.send_error(404)
                 return
             try:
@@ -42,8 +42,8 @@ def serve(port: int, path: str, source: Path) -> ThreadingHTTPServer:
 def main() -> None:
     directory, filebeat_port, logstash_port = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     servers = [
-        serve(filebeat_port, "/stats", directory / "filebeat-stats.json"),
-        serve(logstash_port, "/_node/stats", directory / "logstash-stats.json"),
+        serve(filebeat_port, {"/stats"}, directory / "filebeat-stats.json"),
+        serve(logstash_port, {"/_node/stats", "/_node/stats/events"}, directory / "logstash-stats.json"),
     ]
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
