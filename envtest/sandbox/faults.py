@@ -480,6 +480,11 @@ EDGE_CHECKS = (
 )
 RUNNER_DEPENDENT = (
     *NETWORK_CHECKS,
+    # config.toml is read on the runner through SSM: no runner, nothing to read.
+    "test_runner_allows_no_services",
+    "test_runner_allows_exactly_the_images_in_force",
+    "test_runner_cannot_override_entrypoints",
+    "test_runner_is_hardened",
     "test_env_runner_instances_carry_the_boot_tags",
     "test_gitlab_host_answers_through_the_proxy",
     "test_terraform_outputs_agree_with_the_running_env_runner",
