@@ -8,6 +8,8 @@ gives are scripted here from its documented responses.
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,7 @@ def ssm_stub(monkeypatch: pytest.MonkeyPatch) -> tuple[Aws, Stubber]:
     return aws, stubber
 
 
+GZ = gzip.compress(b"a = 1\n", mtime=0)
 ONLINE = {"InstanceInformationList": [{"InstanceId": "i-0abc", "PingStatus": "Online"}]}
 
 
@@ -73,7 +76,7 @@ def test_ssm_reads_a_file_through_run_command(ssm_stub: tuple[Aws, Stubber]) -> 
         {
             "Status": "Success",
             "ResponseCode": 0,
-            "StandardOutputContent": base64.b64encode(b"a = 1\n").decode(),
+            "StandardOutputContent": f"{len(GZ)} {hashlib.sha256(GZ).hexdigest()}\n{base64.b64encode(GZ).decode()}",
             "StandardErrorContent": "",
         },
     )

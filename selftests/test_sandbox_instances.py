@@ -14,6 +14,7 @@ import pytest
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import group_state, scaled_out, wait_for_capacity
 from envtest.gather.aws import Aws, writes_allowed
+from envtest.gather.hosts import Ssm
 from envtest.gather.ssm import run_command
 from envtest.sandbox.cli import start_sandbox
 from envtest.sandbox.faults import FAULTS, HOST_CHECKS
@@ -51,6 +52,15 @@ def test_a_role_sees_its_files_at_their_real_paths_and_the_machine_does_not(sand
     result = run_command(aws, [elk], "cat /var/lib/cloud/data/status.json", poll_interval=0.2)[elk]
     assert result.exit_code == 0 and '"modules-final"' in result.stdout
     assert not Path("/var/lib/cloud/data/status.json").exists() or os.environ.get("CI_KEEP_CLOUD_INIT")
+
+
+def test_a_file_larger_than_ssm_output_is_read_whole_in_chunks(clean_sandbox: Sandbox, aws: Aws) -> None:
+    (elk,) = _ids(clean_sandbox, "sandbox-elk")
+    data = os.urandom(60_000) + b"x" * 500_000  # incompressible, then very compressible: several chunks
+    clean_sandbox.host_path("elk", "/var/lib/envtest-sandbox/big.bin").write_bytes(data)
+    assert Ssm(aws, elk, poll_interval=0.2).read_file("/var/lib/envtest-sandbox/big.bin") == data
+    with pytest.raises(CouldNotEvaluate, match="cannot read /nonexistent: no such readable file"):
+        Ssm(aws, elk, poll_interval=0.2).read_file("/nonexistent")
 
 
 def test_a_command_that_outlives_its_wait_is_named_with_its_instance(sandbox: Sandbox, aws: Aws) -> None:

@@ -10,6 +10,8 @@ One interface, two backends (the testinfra idea):
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -18,7 +20,10 @@ from typing import Protocol
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws
-from envtest.gather.ssm import SSM_OUTPUT_LIMIT, run_command
+from envtest.gather.ssm import run_command
+
+# Bytes of compressed file per command: their base64 (4/3 as long) fits SSM's 24000-character stdout.
+READ_CHUNK = 17000
 
 
 @dataclass(frozen=True)
@@ -107,15 +112,42 @@ class Ssm:
         )
 
     def read_file(self, path: str) -> bytes:
-        # The one command a read-only run may send: base64 of one file, written here.
-        result = self.run(f"base64 -w0 -- {shlex.quote(path)}")
-        if result.exit_code != 0:
-            raise CouldNotEvaluate(f"{self.instance_id}: cannot read {path}: {result.stderr.strip()[:200]}")
-        if len(result.stdout) >= SSM_OUTPUT_LIMIT:
-            raise CouldNotEvaluate(
-                f"{self.instance_id}: {path} is too large to read through SSM's {SSM_OUTPUT_LIMIT}-character output"
-            )
+        """The file's bytes, gzip-compressed on the host and read in chunks that fit SSM's output limit.
+
+        The first command gives the compressed size and digest, and the data too
+        when it fits (most files: one command); a larger file takes one more
+        command per chunk, and the digest proves the pieces are one version.
+        """
+        q = shlex.quote(path)
+        gz = f"gzip -9nc -- {q}"
+        first = self.run(
+            f"test -r {q} || {{ echo 'no such readable file' >&2; exit 2; }}; "
+            f"n=$({gz} | wc -c); d=$({gz} | sha256sum | cut -d' ' -f1); echo \"$n $d\"; "
+            f'if [ "$n" -le {READ_CHUNK} ]; then {gz} | base64 -w0; fi'
+        )
+        if first.exit_code != 0:
+            raise CouldNotEvaluate(f"{self.instance_id}: cannot read {path}: {first.stderr.strip()[:200]}")
+        header, _, data = first.stdout.partition("\n")
         try:
-            return base64.b64decode(result.stdout, validate=True)
+            size_text, digest = header.split()
+            size = int(size_text)
+        except ValueError:
+            raise CouldNotEvaluate(
+                f"{self.instance_id}: unreadable answer while reading {path}: {header[:80]!r}"
+            ) from None
+        encoded = [data.strip()] if size <= READ_CHUNK else []
+        for offset in range(0, size, READ_CHUNK) if size > READ_CHUNK else []:
+            chunk = self.run(f"{gz} | tail -c +{offset + 1} | head -c {READ_CHUNK} | base64 -w0")
+            if chunk.exit_code != 0:
+                raise CouldNotEvaluate(f"{self.instance_id}: cannot read {path}: {chunk.stderr.strip()[:200]}")
+            encoded.append(chunk.stdout.strip())
+        try:
+            compressed = b"".join(base64.b64decode(e, validate=True) for e in encoded)
         except ValueError:
             raise CouldNotEvaluate(f"{self.instance_id}: unreadable output while reading {path}") from None
+        if len(compressed) != size or hashlib.sha256(compressed).hexdigest() != digest:
+            raise CouldNotEvaluate(f"{self.instance_id}: {path} changed while it was being read; run again")
+        try:
+            return gzip.decompress(compressed)
+        except (OSError, EOFError):
+            raise CouldNotEvaluate(f"{self.instance_id}: {path} did not decompress") from None
