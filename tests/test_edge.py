@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from envtest.checks import Problem, check, fail
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures.recycle import healthy
 from envtest.gather.http import Answer, Outcome
 from envtest.policy import Policy
 from envtest.settings import Settings
@@ -25,16 +24,10 @@ def answered(outcome: Outcome) -> Answer:
 
 
 def test_idp_health_reports_all_checks_healthy(
-    edge_get: Callable[..., Outcome], idp_hostname: str, policy: Policy
+    idp_health: Callable[[], Outcome], idp_hostname: str, policy: Policy
 ) -> None:
     section = policy.section("edge")
-    outcome = edge_get(
-        idp_hostname,
-        section["health_path"],
-        healthy,
-        attempts=int(section["health_attempts"]),
-        sleep=float(section["health_sleep"]),
-    )
+    outcome = idp_health()
     if not outcome.valid:
         fail(
             Problem(
