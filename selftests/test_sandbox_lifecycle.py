@@ -33,6 +33,13 @@ def processes_mentioning(directory: Path) -> list[str]:
     return found
 
 
+def _running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def directory() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="envtest-lifecycle-"))
@@ -64,9 +71,15 @@ def test_up_run_down(directory: Path) -> None:
     assert "0 failed" in run.stdout
     again = sh(f"./run_tests.sh --sandbox-up {directory}")
     assert again.returncode == 2 and "--sandbox-down" in again.stderr
+    recorded = [int(p.read_text()) for p in (directory / "pids").glob("*.pid")]
+    assert any(p.name == "fleet-redis.pid" for p in (directory / "pids").glob("*.pid")) or (
+        "ENVTEST_NO_INSTANCES" in (directory / "env.sh").read_text()
+    )
     down = sh(f"./run_tests.sh --sandbox-down {directory}")
     assert down.returncode == 0, down.stderr
     assert processes_mentioning(directory) == []
+    # Also what hides its marker (redis-server rewrites its environment): every recorded process is gone.
+    assert [pid for pid in recorded if _running(pid)] == []
 
 
 def test_missing_squid_is_named_with_the_install_command(directory: Path) -> None:

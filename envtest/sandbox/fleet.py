@@ -164,6 +164,11 @@ class Fleet:
             start_new_session=True,
         )
         member.processes.append(proc)
+        # Recorded like every sandbox process: redis-server rewrites its own environment, so the
+        # marker alone would not find it at --sandbox-down.
+        pids = self.directory / "pids"
+        pids.mkdir(exist_ok=True)
+        (pids / f"fleet-{name}.pid").write_text(str(proc.pid))
 
     def _add_namespace(self, member: Member) -> None:
         veth = "v" + hashlib.sha256(member.netns.encode()).hexdigest()[:10]
@@ -290,6 +295,8 @@ class Fleet:
         for proc in member.processes:
             proc.kill()
             proc.wait()
+        for pid_file in (self.directory / "pids").glob(f"fleet-*-{member.name}.pid"):
+            pid_file.unlink(missing_ok=True)
         _run("ip", "netns", "del", member.netns, check=False)
 
     def _write_etc(self, member: Member) -> None:
