@@ -14,12 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.exceptions
-
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.aws import Aws, describe_aws_error
-
-AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+from envtest.gather.aws import Aws, AwsError, describe_aws_error
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ CLIENT_CONFIG = Config(
 # Written to the run directory when the endpoint stops answering: every process
 # of the run then fails fast instead of waiting out its own timeouts.
 ENDPOINT_DOWN = "endpoint-down"
+# What a botocore call raises when AWS (or the way to it) fails; callers turn it into a cause.
+AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 CREDENTIAL_ERROR_CODES = frozenset(
     {
         "ExpiredToken",

@@ -16,12 +16,11 @@ from typing import Any, TypeVar
 import botocore.exceptions
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.aws import Aws, describe_aws_error
+from envtest.gather.aws import Aws, AwsError, describe_aws_error
 from envtest.gather.cache import cached
 from envtest.redact import register
 
 T = TypeVar("T")
-AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
 
 def _code(exc: BaseException) -> str:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from envtest.gather.aws import Aws, describe_aws_error
-from envtest.gather.inventory import AwsError
+from envtest.gather.aws import Aws, AwsError, describe_aws_error
 
 
 def put_probe(aws: Aws, bucket: str, key: str) -> None:

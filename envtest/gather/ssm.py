@@ -21,12 +21,11 @@ from typing import Any
 import botocore.exceptions
 
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
-from envtest.gather.aws import Aws, describe_aws_error, ssm_commands, writes_are_allowed
+from envtest.gather.aws import Aws, AwsError, describe_aws_error, ssm_commands, writes_are_allowed
 
 # GetCommandInvocation returns at most this many characters of stdout.
 SSM_OUTPUT_LIMIT = 24000
 TERMINAL_STATUSES = frozenset({"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"})
-AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
 
 
 @dataclass(frozen=True)

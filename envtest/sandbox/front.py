@@ -143,7 +143,8 @@ class RunCommand:
     def describe_instances(self, body: dict[str, Any]) -> dict[str, Any]:
         wanted: set[str] | None = None
         for item in body.get("Filters", []) + body.get("InstanceInformationFilterList", []):
-            if item.get("Key") in {"InstanceIds", "InstanceIds".lower()} or item.get("key") == "InstanceIds":
+            # Filters use Key/Values; the older InstanceInformationFilterList uses key/valueSet.
+            if (item.get("Key") or item.get("key")) == "InstanceIds":
                 wanted = set(item.get("Values") or item.get("valueSet") or [])
         listed = [
             {
