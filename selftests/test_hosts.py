@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import itertools
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from botocore.stub import Stubber
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws, writes_allowed
 from envtest.gather.hosts import LocalRoot, Ssm
-from envtest.gather.ssm import run_command
+from envtest.gather.ssm import Invocation, poll_delays, run_command
 
 
 @pytest.fixture
@@ -102,12 +103,14 @@ def test_ssm_wait_is_bounded_and_names_instance_and_command(ssm_stub: tuple[Aws,
 
 
 def test_fan_out_sends_once_and_returns_each_instance_result(ssm_stub: tuple[Aws, Stubber]) -> None:
+    """Several instances: one ListCommandInvocations per look says who finished; only those are fetched."""
     aws, stub = ssm_stub
+    command_id = "44444444-4444-4444-4444-444444444444"
     both = {"InstanceInformationList": [{"InstanceId": i, "PingStatus": "Online"} for i in ("i-1", "i-2")]}
     stub.add_response("describe_instance_information", both)
     stub.add_response(
         "send_command",
-        {"Command": {"CommandId": "44444444-4444-4444-4444-444444444444"}},
+        {"Command": {"CommandId": command_id}},
         {
             "InstanceIds": ["i-1", "i-2"],
             "DocumentName": "AWS-RunShellScript",
@@ -115,17 +118,66 @@ def test_fan_out_sends_once_and_returns_each_instance_result(ssm_stub: tuple[Aws
             "TimeoutSeconds": 60,
         },
     )
-    # The waits run in threads, so either instance may ask first: both answers are valid for either.
-    for code in (0, 1):
-        stub.add_response(
-            "get_command_invocation",
-            {"Status": "Success" if code == 0 else "Failed", "ResponseCode": code, "StandardOutputContent": "h\n"},
-        )
+    # Right after SendCommand the list may be empty (the invocations do not exist yet).
+    stub.add_response("list_command_invocations", {"CommandInvocations": []}, {"CommandId": command_id})
+    listed = [{"CommandId": command_id, "InstanceId": "i-1", "Status": "InProgress"}]
+    listed.append({"CommandId": command_id, "InstanceId": "i-2", "Status": "Success"})
+    stub.add_response("list_command_invocations", {"CommandInvocations": listed}, {"CommandId": command_id})
+    stub.add_response(
+        "get_command_invocation",
+        {"Status": "Success", "ResponseCode": 0, "StandardOutputContent": "h2\n"},
+        {"CommandId": command_id, "InstanceId": "i-2"},
+    )
+    # One instance left: GetCommandInvocation is both the look and the answer.
+    stub.add_response(
+        "get_command_invocation", {"Status": "InProgress"}, {"CommandId": command_id, "InstanceId": "i-1"}
+    )
+    stub.add_response(
+        "get_command_invocation",
+        {"Status": "Failed", "ResponseCode": 1, "StandardOutputContent": "h1\n"},
+        {"CommandId": command_id, "InstanceId": "i-1"},
+    )
     results = run_command(aws, ["i-1", "i-2"], "hostname", poll_interval=0)
-    assert set(results) == {"i-1", "i-2"}
-    assert sorted(r.exit_code for r in results.values()) == [0, 1]
-    assert all(r.stdout == "h\n" for r in results.values())
+    assert {i: (r.exit_code, r.stdout) for i, r in results.items()} == {"i-1": (1, "h1\n"), "i-2": (0, "h2\n")}
     stub.assert_no_pending_responses()
+
+
+def test_send_command_goes_in_batches_of_at_most_50_ids(
+    ssm_stub: tuple[Aws, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendCommand takes at most 50 instance ids a call (AWS API reference, SendCommand: InstanceIds)."""
+    aws, stub = ssm_stub
+    ids = [f"i-{n:04d}" for n in range(120)]
+    online = {"InstanceInformationList": [{"InstanceId": i, "PingStatus": "Online"} for i in ids]}
+    stub.add_response("describe_instance_information", online)
+    for n, batch in enumerate((ids[:50], ids[50:100], ids[100:])):
+        stub.add_response(
+            "send_command",
+            {"Command": {"CommandId": f"{n}" * 36}},
+            {
+                "InstanceIds": batch,
+                "DocumentName": "AWS-RunShellScript",
+                "Parameters": {"commands": ["true"], "executionTimeout": ["60"]},
+                "TimeoutSeconds": 60,
+            },
+        )
+    # The three batches are waited for together, in threads; how one batch is waited for is the test above.
+    waited: list[tuple[str, list[str]]] = []
+
+    def wait(aws: Aws, command_id: str, batch: list[str], command: str, **_: object) -> dict[str, Invocation]:
+        waited.append((command_id, batch))
+        return {i: Invocation(i, command, "Success", 0, "", "") for i in batch}
+
+    monkeypatch.setattr("envtest.gather.ssm.wait_for_invocations", wait)
+    results = run_command(aws, ids, "true", poll_interval=0)
+    assert sorted(results) == ids
+    assert sorted(waited) == [("0" * 36, ids[:50]), ("1" * 36, ids[50:100]), ("2" * 36, ids[100:])]
+    stub.assert_no_pending_responses()
+
+
+def test_looks_start_early_and_back_off_to_a_ceiling() -> None:
+    delays = list(itertools.islice(poll_delays(0.05, 1.0), 8))
+    assert delays == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
 
 
 def test_send_command_is_refused_outside_the_gather_layer_and_writes_outside_disruptive_tests(

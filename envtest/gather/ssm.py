@@ -1,9 +1,10 @@
 """SSM RunCommand fanned out over instances (Terratest's `RunSsmCommand`, bounded and concurrent).
 
 `run_command` waits (bounded) for every target to be Online in SSM, sends the
-command once to all of them, then waits for every invocation concurrently and
-returns each instance's exit code, stdout and stderr. A timeout names the
-instance and the command.
+command to all of them (in batches of 50 ids, SendCommand's limit), then
+looks at the invocations early and with backoff (one ListCommandInvocations per
+look for many instances) and returns each instance's exit code, stdout and
+stderr. A timeout names the instance and the command.
 
 Guard: SendCommand changes no AWS resource, so checks may send commands that
 only read. A command declared `writes=True` (it changes the instance or what it
@@ -14,6 +15,7 @@ disruptive and disruptive tests were switched on.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -78,29 +80,48 @@ def wait_until_online(aws: Aws, instance_ids: list[str], *, timeout: float, poll
         time.sleep(poll_interval)
 
 
-def _wait_for_invocation(
-    aws: Aws, command_id: str, instance_id: str, command: str, *, deadline: float, poll_interval: float
-) -> Invocation:
-    ssm = aws.client("ssm")
-    what = f"ssm RunCommand {_short(command)!r} on {instance_id}"
-    answer: dict[str, Any] = {}
+# SendCommand accepts at most this many instance ids in one call (AWS API reference, SendCommand: InstanceIds).
+SEND_BATCH = 50
+# The first look at an invocation, and the ceiling its backoff grows to. SSM usually finishes a short
+# command in one to two seconds; a fixed one-second sleep before the first look wasted most of that.
+FIRST_LOOK = 0.05
+POLL_CEILING = 1.0
+
+
+def poll_delays(first: float = FIRST_LOOK, ceiling: float = POLL_CEILING) -> Iterator[float]:
+    """Seconds to sleep before each look: `first`, doubling, never above `ceiling`."""
+    delay = first
     while True:
-        time.sleep(poll_interval)
-        try:
-            answer = ssm.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
-        except botocore.exceptions.ClientError as exc:
-            # Right after SendCommand the invocation may not exist yet.
-            if exc.response.get("Error", {}).get("Code") != "InvocationDoesNotExist":
-                raise describe_aws_error(exc, what) from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise describe_aws_error(exc, what) from exc
-        status = str(answer.get("Status", "Pending"))
-        if status in TERMINAL_STATUSES:
-            break
-        if time.monotonic() >= deadline:
-            raise CouldNotEvaluate(f"{what}: no result in time (last status {status}, command id {command_id})")
+        yield delay
+        delay = min(ceiling, delay * 2)
+
+
+def _get_invocation(aws: Aws, command_id: str, instance_id: str, what: str) -> dict[str, Any] | None:
+    """GetCommandInvocation's answer, or None while the invocation does not exist yet."""
+    try:
+        return dict(aws.client("ssm").get_command_invocation(CommandId=command_id, InstanceId=instance_id))
+    except botocore.exceptions.ClientError as exc:
+        # Right after SendCommand the invocation may not exist yet.
+        if exc.response.get("Error", {}).get("Code") == "InvocationDoesNotExist":
+            return None
+        raise describe_aws_error(exc, what) from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise describe_aws_error(exc, what) from exc
+
+
+def _statuses(aws: Aws, command_id: str, what: str) -> dict[str, str]:
+    """{instance id: status} of every invocation of the command: one ListCommandInvocations, all pages."""
+    try:
+        pages = aws.client("ssm").get_paginator("list_command_invocations").paginate(CommandId=command_id)
+        return {i["InstanceId"]: str(i.get("Status", "Pending")) for p in pages for i in p["CommandInvocations"]}
+    except AwsError as exc:
+        raise describe_aws_error(exc, what) from exc
+
+
+def _invocation(instance_id: str, command: str, command_id: str, answer: dict[str, Any], what: str) -> Invocation:
+    status = str(answer.get("Status", "Pending"))
     if status in {"Cancelled", "TimedOut", "Cancelling"}:
-        raise CouldNotEvaluate(f"{what}: SSM reports {status} (command id {command_id})")
+        raise CouldNotEvaluate(f"{what} on {instance_id}: SSM reports {status} (command id {command_id})")
     return Invocation(
         instance_id=instance_id,
         command=command,
@@ -111,6 +132,49 @@ def _wait_for_invocation(
     )
 
 
+def wait_for_invocations(
+    aws: Aws, command_id: str, instance_ids: list[str], command: str, *, deadline: float, ceiling: float = POLL_CEILING
+) -> dict[str, Invocation]:
+    """Every instance's finished invocation of one command, looked at early and then less and less often.
+
+    One instance: GetCommandInvocation is both the look and the answer. Several:
+    one ListCommandInvocations per look tells which finished, and only those are
+    fetched (in parallel), so the calls grow with looks, not looks times instances.
+    """
+    what = f"ssm RunCommand {_short(command)!r}"
+    pending = set(instance_ids)
+    done: dict[str, Invocation] = {}
+    statuses: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=min(16, len(instance_ids))) as pool:
+        for delay in poll_delays(ceiling=ceiling):
+            time.sleep(delay)
+            if len(pending) == 1:
+                (instance_id,) = pending
+                answer = _get_invocation(aws, command_id, instance_id, f"{what} on {instance_id}")
+                statuses[instance_id] = str((answer or {}).get("Status", "Pending"))
+                finished = {instance_id: answer} if statuses[instance_id] in TERMINAL_STATUSES else {}
+            else:
+                statuses.update(_statuses(aws, command_id, what))
+                ready = sorted(i for i in pending if statuses.get(i) in TERMINAL_STATUSES)
+                answers = pool.map(lambda i: _get_invocation(aws, command_id, i, f"{what} on {i}"), ready)
+                finished = dict(zip(ready, answers, strict=True))
+            for instance_id, answer in finished.items():
+                if answer is not None:
+                    done[instance_id] = _invocation(instance_id, command, command_id, answer, what)
+                    pending.discard(instance_id)
+            if not pending:
+                return {i: done[i] for i in instance_ids}
+            if time.monotonic() >= deadline:
+                raise CouldNotEvaluate(
+                    "; ".join(
+                        f"{what} on {i}: no result in time (last status {statuses.get(i, 'Pending')}, "
+                        f"command id {command_id})"
+                        for i in sorted(pending)
+                    )
+                )
+    raise AssertionError("unreachable")
+
+
 def run_command(
     aws: Aws,
     instance_ids: list[str],
@@ -119,9 +183,13 @@ def run_command(
     writes: bool = False,
     timeout: float = 60.0,
     online_timeout: float = 60.0,
-    poll_interval: float = 1.0,
+    poll_interval: float = POLL_CEILING,
 ) -> dict[str, Invocation]:
-    """Run `command` on every instance; {instance id: its invocation}."""
+    """Run `command` on every instance; {instance id: its invocation}.
+
+    Sent in batches of at most 50 ids (SendCommand's limit), the batches waited
+    for together; `poll_interval` is the ceiling of the backoff between looks.
+    """
     if not instance_ids:
         raise CouldNotEvaluate(f"ssm RunCommand {_short(command)!r}: no instance to run it on")
     if writes and not writes_are_allowed():
@@ -131,25 +199,28 @@ def run_command(
         )
     wait_until_online(aws, instance_ids, timeout=online_timeout, poll_interval=min(2.0, max(poll_interval, 0.2)))
     ssm = aws.client("ssm")
-    what = f"ssm:SendCommand {_short(command)!r} to {', '.join(instance_ids)}"
-    try:
-        with ssm_commands():
-            sent = ssm.send_command(
-                InstanceIds=list(instance_ids),
-                DocumentName="AWS-RunShellScript",
-                # executionTimeout bounds the command on the instance; our own wait is `timeout`.
-                Parameters={"commands": [command], "executionTimeout": [str(max(30, int(timeout)))]},
-                TimeoutSeconds=max(30, int(timeout)),
-            )
-    except AwsError as exc:
-        raise describe_aws_error(exc, what) from exc
-    command_id = sent["Command"]["CommandId"]
+    sent: list[tuple[str, list[str]]] = []
+    for start in range(0, len(instance_ids), SEND_BATCH):
+        batch = list(instance_ids[start : start + SEND_BATCH])
+        what = f"ssm:SendCommand {_short(command)!r} to {', '.join(batch)}"
+        try:
+            with ssm_commands():
+                answer = ssm.send_command(
+                    InstanceIds=batch,
+                    DocumentName="AWS-RunShellScript",
+                    # executionTimeout bounds the command on the instance; our own wait is `timeout`.
+                    Parameters={"commands": [command], "executionTimeout": [str(max(30, int(timeout)))]},
+                    TimeoutSeconds=max(30, int(timeout)),
+                )
+        except AwsError as exc:
+            raise describe_aws_error(exc, what) from exc
+        sent.append((answer["Command"]["CommandId"], batch))
     deadline = time.monotonic() + timeout
-    with ThreadPoolExecutor(max_workers=min(16, len(instance_ids))) as pool:
-        futures = {
-            i: pool.submit(
-                _wait_for_invocation, aws, command_id, i, command, deadline=deadline, poll_interval=poll_interval
-            )
-            for i in instance_ids
-        }
-        return {i: f.result() for i, f in futures.items()}
+    if len(sent) == 1:
+        return wait_for_invocations(aws, sent[0][0], sent[0][1], command, deadline=deadline, ceiling=poll_interval)
+    with ThreadPoolExecutor(max_workers=len(sent)) as pool:
+        parts = pool.map(
+            lambda job: wait_for_invocations(aws, job[0], job[1], command, deadline=deadline, ceiling=poll_interval),
+            sent,
+        )
+        return {i: r for part in parts for i, r in part.items()}
