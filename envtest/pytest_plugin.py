@@ -16,10 +16,10 @@ import pytest
 
 from envtest import redact
 from envtest.errors import CouldNotEvaluate, UsageError
+from envtest.fixtures.planned_reads import PLANNED_READS
 from envtest.gather import aws as aws_layer
 from envtest.gather.aws import Aws, writes_allowed
 from envtest.gather.cache import gathered_scope
-from envtest.gather.hosts import Host, LocalRoot, Ssm
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import TerraformOutputs, load_outputs_once
 from envtest.policy import Policy, load_policy
@@ -43,6 +43,9 @@ def _long_tests_enabled() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Checks that wait on the hosts go last: their reads, sent before the first check, come back while the
+    # others read AWS (fixtures/hosts.py), so the run's floor is its longest round trip, not the sum.
+    items.sort(key=lambda item: bool(PLANNED_READS.keys() & set(getattr(item, "fixturenames", ()))))
     if _long_tests_enabled():
         return
     skip = pytest.mark.skip(reason="disruptive or slow test: switched off (run with -R true to include it)")
@@ -159,36 +162,13 @@ def env_runner_instances(
     env_runner_group: dict[str, Any] | None, inventory: Inventory, name: Callable[[str], str]
 ) -> list[dict[str, Any]]:
     """DescribeInstances for the group's InService members."""
-    if env_runner_group is None:
-        raise CouldNotEvaluate(f"Auto Scaling group {name('env_runner_asg')} does not exist")
-    ids = [i["InstanceId"] for i in env_runner_group["Instances"] if i["LifecycleState"] == "InService"]
+    return in_service_instances(env_runner_group, inventory, name("env_runner_asg"))
+
+
+def in_service_instances(group: dict[str, Any] | None, inventory: Inventory, group_name: str) -> list[dict[str, Any]]:
+    if group is None:
+        raise CouldNotEvaluate(f"Auto Scaling group {group_name} does not exist")
+    ids = [i["InstanceId"] for i in group["Instances"] if i["LifecycleState"] == "InService"]
     if not ids:
-        raise CouldNotEvaluate(
-            f"Auto Scaling group {env_runner_group['AutoScalingGroupName']} has no InService instance"
-        )
+        raise CouldNotEvaluate(f"Auto Scaling group {group['AutoScalingGroupName']} has no InService instance")
     return inventory.instances(ids)
-
-
-@pytest.fixture(scope=gathered_scope)
-def host(settings: Settings, aws: Aws, inventory: Inventory, policy: Policy, account: str) -> Callable[[str], Host]:
-    """host("env-runner") -> the role's host: a local root under HOSTS_ROOT, else SSM on an InService instance."""
-
-    def for_role(role: str) -> Host:
-        if settings.hosts_root is not None:
-            root = settings.hosts_root / role
-            if not root.is_dir():
-                raise CouldNotEvaluate(f"HOSTS_ROOT has no host {role!r} ({root} is not a directory)")
-            return LocalRoot(root, name=role)
-        templates = policy.section("hosts").get("asg", {})
-        if role not in templates:
-            raise CouldNotEvaluate(f"policy [hosts.asg] names no Auto Scaling group for role {role!r}")
-        group_name = templates[role].format(env=settings.env_name, account=account, region=settings.region)
-        group = inventory.autoscaling_group(group_name)
-        in_service = sorted(
-            i["InstanceId"] for i in (group or {}).get("Instances", []) if i["LifecycleState"] == "InService"
-        )
-        if not in_service:
-            raise CouldNotEvaluate(f"no InService instance in {group_name} to reach role {role!r} through SSM")
-        return Ssm(aws, in_service[0])
-
-    return for_role

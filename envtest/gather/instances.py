@@ -1,20 +1,19 @@
-"""Commands on every InService instance of a role, through SSM (gather/ssm.py).
+"""Commands on the InService instances of a role, through SSM (gather/ssm.py).
 
-A read-only command's results are shared by the run (xdist workers included),
-so each command reaches each host once. A command that writes is never cached
-and passes the read-only guard only inside a disruptive test.
+Reads go through the run's host-read plan (host_reads.py): planned once,
+one command per role, shared by every check and xdist worker. A command that
+writes is never planned nor cached, and passes the read-only guard only inside
+a disruptive test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
-from pathlib import Path
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import in_service_instance_ids
 from envtest.gather.aws import Aws
-from envtest.gather.cache import cached
+from envtest.gather.host_reads import HostRead, HostReads
 from envtest.gather.ssm import SSM_OUTPUT_LIMIT, Invocation, run_command
 
 
@@ -22,14 +21,14 @@ class Instances:
     def __init__(
         self,
         aws: Aws,
-        run_dir: Path | None,
+        reads: HostReads,
         group_for_role: Callable[[str], str],
         *,
         online_timeout: float,
         command_timeout: float,
     ) -> None:
         self.aws = aws
-        self.run_dir = run_dir
+        self.reads = reads
         self.group_for_role = group_for_role
         self.online_timeout = online_timeout
         self.command_timeout = command_timeout
@@ -44,7 +43,7 @@ class Instances:
         return list(ids)
 
     def run_on(self, instance_ids: list[str], command: str, *, writes: bool = False) -> dict[str, Invocation]:
-        """`command` on these instances, never cached."""
+        """`command` on these instances, never planned nor cached."""
         return _whole(
             run_command(
                 self.aws,
@@ -56,22 +55,19 @@ class Instances:
             )
         )
 
-    def run(self, role: str, command: str, *, writes: bool = False) -> dict[str, Invocation]:
-        """{instance id: invocation} of `command` on every InService instance of the role."""
-
-        def fetch() -> dict[str, dict[str, object]]:
-            results = run_command(
-                self.aws,
-                self.ids(role),
-                command,
-                writes=writes,
-                timeout=self.command_timeout,
-                online_timeout=self.online_timeout,
+    def read(self, read: HostRead) -> dict[str, Invocation]:
+        """{instance id: invocation} of a read on every InService instance of its role (from the plan)."""
+        return {
+            instance_id: Invocation(
+                instance_id=instance_id,
+                command=read.command,
+                status="Success" if output.exit_code == 0 else "Failed",
+                exit_code=output.exit_code,
+                stdout=output.text,
+                stderr=output.stderr,
             )
-            return {i: asdict(r) for i, r in results.items()}
-
-        raw = fetch() if writes else cached(self.run_dir, f"{self.aws.region}:ssm.run:{role}:{command}", fetch)
-        return _whole({i: Invocation(**fields) for i, fields in raw.items()})  # type: ignore[arg-type]
+            for instance_id, output in self.reads.read(read).items()
+        }
 
 
 def _whole(results: dict[str, Invocation]) -> dict[str, Invocation]:
