@@ -8,4 +8,5 @@ pytest_plugins = [
     "envtest.fixtures.hosts",
     "envtest.fixtures.s3_access",
     "envtest.fixtures.recycle",
+    "envtest.fixtures.prefetch",
 ]

@@ -28,6 +28,9 @@ T = TypeVar("T")
 
 _memo: dict[str, Any] = {}
 _memo_lock = threading.Lock()
+# One lock per key: a thread that asks for what another thread is fetching waits for that fetch
+# (the background prefetch and a check's fixture often ask at once) instead of fetching again.
+_key_locks: dict[str, threading.Lock] = {}
 # ENVTEST_NAIVE=1 is the benchmark's baseline: no shared cache, and every
 # fixture fetched again for each check, as a hand-written boto3 suite would.
 NAIVE = os.environ.get("ENVTEST_NAIVE") == "1"
@@ -51,9 +54,14 @@ def cached(run_dir: Path | None, key: str, fetch: Callable[[], T]) -> T:
     with _memo_lock:
         if key in _memo:
             return _unwrap(key, _memo[key])
-    entry = _shared(run_dir, key, fetch) if run_dir else _fetch(fetch)
-    with _memo_lock:
-        _memo.setdefault(key, entry)
+        key_lock = _key_locks.setdefault(key, threading.Lock())
+    with key_lock:
+        with _memo_lock:
+            entry = _memo.get(key)
+        if entry is None:
+            entry = _shared(run_dir, key, fetch) if run_dir else _fetch(fetch)
+            with _memo_lock:
+                _memo.setdefault(key, entry)
     return _unwrap(key, entry)
 
 
@@ -88,3 +96,4 @@ def _unwrap(key: str, entry: dict[str, Any]) -> Any:
 def clear_memo() -> None:
     with _memo_lock:
         _memo.clear()
+        _key_locks.clear()
