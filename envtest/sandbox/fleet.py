@@ -369,9 +369,25 @@ class Fleet:
                 if m.name.startswith("i-")
             ]
 
-    def sync_forever(self, interval: float = 1.0) -> None:
+    @property
+    def poke_file(self) -> Path:
+        """Touched by the sandbox's handle after it changed moto: sync now, not at the next tick."""
+        return self.state / "poke"
+
+    def _marks(self) -> tuple[float, float]:
+        poke = self.poke_file.stat().st_mtime if self.poke_file.exists() else 0.0
+        return self.config_file.stat().st_mtime, poke
+
+    def sync_forever(self, interval: float = 1.0, watch: float = 0.05) -> None:
+        """Sync every `interval`, and within `watch` of a changed config or a poke (a reset, a seeded fault)."""
+        marks = self._marks()
+        last = time.monotonic()
         while True:
-            time.sleep(interval)
+            time.sleep(watch)
+            now_marks = self._marks()
+            if now_marks == marks and time.monotonic() - last < interval:
+                continue
+            marks, last = now_marks, time.monotonic()
             try:
                 self.sync()
             except Exception as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import time
@@ -16,9 +18,53 @@ import boto3
 
 from envtest.sandbox import world as w
 from envtest.sandbox.fleet import write_fleet_config
-from envtest.sandbox.seed import seed, write_host_file
+from envtest.sandbox.seed import seed
 
 ALLOWLIST_PATH = "/etc/squid/domain-allowlist.conf"
+# What a fault may change on disk, relative to the sandbox directory; reset puts it back from DIR/clean/.
+MUTABLE = ("hosts", "edge", "gitlab-ci.yml", "instances.json")
+
+
+def _files(root: Path) -> dict[str, Path]:
+    """Every file under root's MUTABLE entries, by path relative to root."""
+    found: dict[str, Path] = {}
+    for entry in MUTABLE:
+        base = root / entry
+        paths = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else []
+        found.update({str(p.relative_to(root)): p for p in paths})
+    return found
+
+
+def moto_dump(endpoint: str) -> bytes:
+    """moto's whole state (its /moto-api/data.json)."""
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as answer:
+        return bytes(answer.read())
+
+
+def copy_clean_files(directory: Path) -> None:
+    clean = directory / "clean"
+    shutil.rmtree(clean, ignore_errors=True)
+    for relative, path in _files(directory).items():
+        target = clean / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+
+
+def restore_files(directory: Path) -> list[str]:
+    """Put every MUTABLE file back as the clean copy has it (and remove files a fault added); what changed."""
+    clean, now = _files(directory / "clean"), _files(directory)
+    changed = []
+    for relative in sorted(set(clean) | set(now)):
+        if relative not in clean:
+            now[relative].unlink()
+        elif relative in now and now[relative].read_bytes() == clean[relative].read_bytes():
+            continue
+        else:
+            target = directory / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(clean[relative], target)
+        changed.append(relative)
+    return changed
 
 
 class Sandbox:
@@ -46,8 +92,7 @@ class Sandbox:
         return self.directory / "hosts" / role / path.lstrip("/")
 
     def moto_state(self) -> bytes:
-        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=10) as answer:
-            return bytes(answer.read())
+        return moto_dump(self.endpoint)
 
     def reload_squid(self, timeout: float = 20.0) -> None:
         """SIGHUP makes squid re-read its configuration and allowlist, as `squid -k reconfigure` does.
@@ -77,25 +122,46 @@ class Sandbox:
         self._listeners.append(sock)
 
     def reset(self) -> None:
-        """Back to the clean, seeded state (same canaries, same processes)."""
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
+        """Back to the clean, seeded state (same canaries, same processes).
+
+        moto is reset and reseeded only when its state dump differs from the one
+        taken right after seeding (a fault wrote to AWS); the files a fault may
+        change (hosts, edge, pipeline, fleet config, squid) are put back from the
+        clean copy taken at the same moment. Most faults change one file: their
+        reset takes milliseconds, not a reseed.
+        """
         while self._listeners:
             self._listeners.pop().close()
+        changed = restore_files(self.directory)
+        if self.moto_digest() != self.state.get("moto_digest"):
+            request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+            seeded = seed(self.endpoint, self.directory, self.canaries, self.environ["PROXY_URL"], self.world)
+            self.state.update(seeded)
+            if "ENVTEST_NO_INSTANCES" not in self.environ:
+                # New instances, groups and Redis names: the emulated instances follow.
+                write_fleet_config(self.directory, seeded["estate"])
+            self.take_clean_copy()
+            (self.directory / "sandbox.json").write_text(json.dumps(self.state, indent=2))
+            changed.append("moto")
         allowlist = self.host_path("outboundproxy", ALLOWLIST_PATH)
         clean_conf = self.squid_conf.with_suffix(".conf.clean").read_text()
-        if allowlist.read_text() != self.world.allowlist or self.squid_conf.read_text() != clean_conf:
-            write_host_file(self.directory / "hosts", "outboundproxy", ALLOWLIST_PATH, self.world.allowlist)
+        if self.squid_conf.read_text() != clean_conf or any(c.startswith("hosts/outboundproxy") for c in changed):
             self.squid_conf.write_text(clean_conf)
+            allowlist.chmod(0o644)
             self.reload_squid()
-        seeded = seed(self.endpoint, self.directory, self.canaries, self.environ["PROXY_URL"], self.world)
-        self.state.update(seeded)
-        (self.directory / "sandbox.json").write_text(json.dumps(self.state, indent=2))
-        if "ENVTEST_NO_INSTANCES" not in self.environ:
-            # New instances, groups and Redis names: the emulated instances follow.
-            write_fleet_config(self.directory, seeded["estate"])
+        if "ENVTEST_NO_INSTANCES" not in self.environ and ("moto" in changed or "instances.json" in changed):
             self.wait_for_instances()
+
+    def moto_digest(self) -> str:
+        """A digest of moto's whole state dump: what tells a fault that wrote to AWS from one that did not."""
+        return hashlib.sha256(self.moto_state()).hexdigest()
+
+    def take_clean_copy(self) -> None:
+        """Remember the clean state: moto's digest, and a copy of every file a fault may change."""
+        self.state["moto_digest"] = self.moto_digest()
+        copy_clean_files(self.directory)
 
     def edit_fleet_config(self, change: Any) -> None:
         """Change DIR/instances.json (Redis, DNS names) and wait until the instances follow."""
@@ -108,6 +174,7 @@ class Sandbox:
         """Return once the instances' nftables rules were rebuilt after a security group change."""
         rules = self.directory / "fleet" / "nft.json"
         before = rules.stat().st_mtime_ns
+        (self.directory / "fleet" / "poke").touch()  # sync now, not at the fleet's next tick
         deadline = time.monotonic() + timeout
         while rules.stat().st_mtime_ns == before:
             if time.monotonic() > deadline:
