@@ -33,7 +33,7 @@ usage: run_tests.sh [options] <env_name> [idp_hostname]
        run_tests.sh --sandbox [options]        run every check against a local sandbox
        run_tests.sh --sandbox-up DIR [ENV]     start a sandbox (env `sandbox` unless named), write DIR/env.sh
        run_tests.sh --sandbox-down DIR         stop every sandbox process
-       run_tests.sh --self-test [pytest args]  run the project's own tests
+       run_tests.sh --self-test [--quick] [pytest args]  the project's own tests (--quick: no sandbox)
        run_tests.sh --merge-junit OUT IN...    merge JUnit files (one per env)
        run_tests.sh --prove [FAULT...]         seed each catalogued fault into a sandbox: caught or missed
        run_tests.sh --check-allowed-images FILE  validate an allowed-images file before uploading it
@@ -46,7 +46,7 @@ options:
   -o host         IdP origin hostname
   -r region       AWS region (default: AWS_REGION, else us-west-2)
   -R true|false   also run long and disruptive tests (default false)
-  -t name         run one check (a name or -k expression) or one file under tests/
+  -t name         run one check (a name or -k expression) or one file under tests/ (repeatable)
   -v VAR=VALUE    set a variable for the run (repeatable)
   -f file         read VAR=VALUE lines from a file
   -j path         JUnit XML output (default report/junit.xml)
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", dest="idp_origin_host")
     p.add_argument("-r", dest="region")
     p.add_argument("-R", dest="long_tests")
-    p.add_argument("-t", dest="test")
+    p.add_argument("-t", dest="tests", action="append", default=[])
     p.add_argument("-v", dest="variables", action="append", default=[])
     p.add_argument("-f", dest="var_file")
     p.add_argument("-j", dest="junit", default=DEFAULT_JUNIT)
@@ -138,19 +138,26 @@ def git_sha() -> str:
     return "unknown"
 
 
-def pytest_selection(test: str | None) -> list[str]:
+def pytest_selection(tests: list[str]) -> list[str]:
+    """pytest arguments for the -t values: files (or file::check) as given, names joined into one -k."""
     tests_dir = ROOT / "tests"
-    if not test:
-        return [str(tests_dir)]
-    if test.endswith(".py") or "::" in test or "/" in test:
-        path, sep, node = test.partition("::")
-        # As typed (relative to where the person is), else under tests/, else under the repository.
-        candidates = [Path(path).resolve(), tests_dir / path, ROOT / path]
-        found = next((c for c in candidates if c.exists()), None)
-        if found is None:
-            raise UsageError(f"-t {test}: no such file (looked in {', '.join(str(c) for c in candidates)})")
-        return [f"{found}{sep}{node}"]
-    return [str(tests_dir), "-k", test]
+    paths, names = [], []
+    for test in tests:
+        if test.endswith(".py") or "::" in test or "/" in test:
+            path, sep, node = test.partition("::")
+            # As typed (relative to where the person is), else under tests/, else under the repository.
+            candidates = [Path(path).resolve(), tests_dir / path, ROOT / path]
+            found = next((c for c in candidates if c.exists()), None)
+            if found is None:
+                raise UsageError(f"-t {test}: no such file (looked in {', '.join(str(c) for c in candidates)})")
+            paths.append(f"{found}{sep}{node}")
+        else:
+            names.append(test)
+    if names and paths:
+        raise UsageError("-t takes files or check names, not both in one run")
+    if names:
+        return [str(tests_dir), "-k", " or ".join(f"({n})" for n in names)]
+    return paths or [str(tests_dir)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -277,7 +284,7 @@ def _run(
         return 2
     command = [
         sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
-        f"--junitxml={junit_path}", *pytest_selection(args.test),
+        f"--junitxml={junit_path}", *pytest_selection(args.tests),
     ]  # fmt: skip
     if args.workers and int(args.workers) > 1:
         if environ.get("ENVTEST_DISRUPTIVE") == "true":
@@ -291,7 +298,7 @@ def _run(
     properties["api_calls"] = str(_calls(run_dir))
     _write_call_breakdown(run_dir, junit_path)
     stop = {
-        5: f"no check matches -t {args.test!r}",
+        5: f"no check matches -t {' -t '.join(args.tests)!r}",
         2: "pytest was interrupted",
         3: "pytest hit an internal error",
         4: "pytest was called wrongly",
@@ -327,12 +334,15 @@ def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
     """Calls per operation, beside the JUnit file (what the IAM policy must allow, what a benchmark counts)."""
     import json
 
-    from envtest.gather.aws import read_api_seconds, read_call_counts
+    from envtest.gather.aws import read_api_seconds, read_api_seconds_by_operation, read_call_counts
 
     counted = (run_dir / "api-calls").exists()
+    by_operation = read_api_seconds_by_operation(run_dir) if counted else {}
     record = {
         "calls": dict(sorted((read_call_counts(run_dir) if counted else {}).items())),
+        # Seconds inside AWS calls, added up over threads and processes (parallel calls each count).
         "api_seconds": round(read_api_seconds(run_dir), 3) if counted else 0.0,
+        "api_seconds_by_operation": {op: round(s, 3) for op, s in sorted(by_operation.items())},
     }
     junit_path.with_suffix(".api-calls.json").write_text(json.dumps(record, indent=2) + "\n")
 
@@ -344,7 +354,13 @@ def _calls(run_dir: Path) -> int:
 
 
 def self_test(extra: list[str]) -> int:
-    """The project's own tests; extra arguments go to pytest (paths narrow the run)."""
+    """The project's own tests; extra arguments go to pytest (paths narrow the run).
+
+    Independent tests run in parallel workers (pytest-xdist, one sandbox each); `--quick` keeps to the
+    unit and parser tests (no sandbox, no offline install), for the inner loop.
+    """
+    quick = "--quick" in extra
+    extra = [arg for arg in extra if arg != "--quick"]
     narrowed = any(Path(arg.split("::")[0]).exists() for arg in extra if not arg.startswith("-"))
     command = [
         sys.executable,
@@ -354,6 +370,7 @@ def self_test(extra: list[str]) -> int:
         str(ROOT / "selftests" / "pytest.ini"),
         "--rootdir",
         str(ROOT),
+        *(["-m", "not sandbox and not slow"] if quick else ["-n", "auto"]),
         *([] if narrowed else [str(ROOT / "selftests")]),
         *extra,
     ]

@@ -10,6 +10,8 @@ named as unable to evaluate under that fault, is a *false alarm*.
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 import shutil
 import subprocess
@@ -131,15 +133,43 @@ def judge(fault: Fault, run: SuiteRun) -> Row:
     return row
 
 
+@functools.cache
+def check_files() -> dict[str, str]:
+    """Each check's file under tests/, by the check's function name."""
+    found = {}
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.parse(path.read_text(), filename=str(path)).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                found[node.name] = str(path.relative_to(ROOT / "tests"))
+    return found
+
+
+def areas_of(fault: Fault) -> list[str]:
+    """The files (one per area) that hold the checks a fault is seen by: its catchers and the checks it blinds.
+
+    The checks of those areas share the gathered state the fault changes, so a run of them shows the fault
+    caught and no false alarm where one could arise; --prove runs the whole suite for every fault.
+    """
+    files = check_files()
+    names = [name.split("[", 1)[0] for name in (*fault.caught_by, *fault.cannot_evaluate)]
+    unknown = sorted(n for n in names if n not in files)
+    if unknown:
+        raise KeyError(f"fault {fault.id} names checks that tests/ does not define: {unknown}")
+    return sorted({files[n] for n in names})
+
+
 def prove_fault(
     sandbox: Sandbox,
     fault: Fault,
     out_dir: Path,
     run: Callable[[list[str], dict[str, str], Path], SuiteRun] = run_suite,
+    *,
+    areas_only: bool = False,
 ) -> tuple[Row, SuiteRun]:
-    """Seed one fault, run the suite, judge; the caller resets the sandbox."""
+    """Seed one fault, run the suite (or only the fault's areas), judge; the caller resets the sandbox."""
     fault.seed(sandbox)
-    result = run([sandbox.environ["ENV_NAME"]], {**clean_environ(), **sandbox.environ, **fault.env}, out_dir)
+    narrow = [arg for area in areas_of(fault) for arg in ("-t", area)] if areas_only else []
+    result = run([sandbox.environ["ENV_NAME"], *narrow], {**clean_environ(), **sandbox.environ, **fault.env}, out_dir)
     return judge(fault, result), result
 
 

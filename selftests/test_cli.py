@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from envtest.cli import build_parser, main, pytest_selection, run_environment
+from envtest.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,9 +94,17 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_test_selection() -> None:
-    assert pytest_selection(None) == [str(ROOT / "tests")]
-    assert pytest_selection("token_is_present") == [str(ROOT / "tests"), "-k", "token_is_present"]
-    assert pytest_selection("test_runner.py") == [str(ROOT / "tests" / "test_runner.py")]
+    assert pytest_selection([]) == [str(ROOT / "tests")]
+    assert pytest_selection(["token_is_present"]) == [str(ROOT / "tests"), "-k", "(token_is_present)"]
+    assert pytest_selection(["test_runner.py"]) == [str(ROOT / "tests" / "test_runner.py")]
+    # -t repeats: several files, or several names (any of them)
+    assert pytest_selection(["test_runner.py", "test_hosts.py"]) == [
+        str(ROOT / "tests" / "test_runner.py"),
+        str(ROOT / "tests" / "test_hosts.py"),
+    ]
+    assert pytest_selection(["a", "b or c"]) == [str(ROOT / "tests"), "-k", "(a) or (b or c)"]
+    with pytest.raises(UsageError, match="not both"):
+        pytest_selection(["a", "test_hosts.py"])
 
 
 def test_run_tests_sh_answers_help_and_usage_errors() -> None:
