@@ -20,9 +20,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envtest import __version__
 from envtest.errors import CouldNotEvaluate, UsageError
+
+if TYPE_CHECKING:
+    from envtest.gather.aws import Aws
 from envtest.settings import ENV_NAME_RE, Settings, parse_bool, parse_key_value_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,11 +266,18 @@ def _run(
     run_dir: Path,
     properties: dict[str, str],
 ) -> int:
-    from envtest.gather.aws import endpoint_down_reason
-    from envtest.preflight import preflight
+    import threading
+
+    from envtest.gather.aws import endpoint_down_reason, write_call_count
+    from envtest.preflight import preflight, preflight_aws
     from envtest.report import html, junit
 
-    outcome = preflight(settings)
+    aws = preflight_aws(settings)
+    if not args.tests:
+        # Clients take tens of milliseconds each to build: build them, the preflight's first, while this
+        # thread loads the policy and the preflight waits on the network, not later on the run's longest chain.
+        threading.Thread(target=lambda: [aws.client(s) for s in EARLY_SERVICES], daemon=True).start()
+    outcome = preflight(settings, aws)
     properties["account"] = outcome.masked_account
     properties["guards"] = ", ".join(outcome.guards) or "none"
     print(
@@ -282,6 +293,8 @@ def _run(
         print(f"\nSTOPPED before any check (exit 2): {outcome.stop_reason}", file=sys.stderr)
         print(f"JUnit: {junit_path}")
         return 2
+    if not args.tests:
+        _send_host_reads_early(settings, aws)
     command = [
         sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
         f"--junitxml={junit_path}", *pytest_selection(args.tests),
@@ -295,6 +308,7 @@ def _run(
     if environ.get("CI") or not sys.stdout.isatty():
         command.append("--color=no")  # a CI log gets plain text, no control characters
     pytest_rc = subprocess.run(command, cwd=ROOT, env=environ, check=False).returncode
+    write_call_count(run_dir)  # this process's calls: the preflight's and the early host reads'
     properties["api_calls"] = str(_calls(run_dir))
     _write_call_breakdown(run_dir, junit_path)
     stop = {
@@ -328,6 +342,42 @@ def _run(
         print("\nWhat to fix:\n" + table)
     print(f"JUnit: {junit_path}  summary: {html_path}  (exit {code})")
     return code
+
+
+EARLY_SERVICES = ("sts", "s3", "elasticache", "autoscaling", "ssm")
+
+
+def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
+    """A full run: send the host reads from here, now, while pytest starts.
+
+    SSM commands take seconds to come back; started here they overlap pytest's
+    own start. The checks' process plans the same reads (all of them, for a
+    full run) under the same keys, so it takes these answers from the run's
+    cache instead of sending again. A narrowed run (-t) plans its own.
+    """
+    from envtest.fixtures.planned_reads import PLANNED_READS, group_for_role_of, start_plan
+    from envtest.gather.cache import NAIVE
+    from envtest.gather.host_reads import HostReads
+    from envtest.gather.inventory import Inventory
+    from envtest.policy import load_policy
+
+    if NAIVE or settings.hosts_root is not None or settings.no_instances:
+        return
+    policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
+    inventory = Inventory(aws, settings.run_dir)
+    try:
+        account = inventory.caller_identity()["Account"]  # the preflight's answer, from the run's cache
+    except CouldNotEvaluate:
+        return
+    timing = policy.section("instances")
+    reads = HostReads(
+        aws,
+        settings.run_dir,
+        group_for_role_of(policy, settings, account),
+        online_timeout=float(timing.get("online_timeout", 120)),
+        command_timeout=float(timing.get("command_timeout", 60)),
+    )
+    start_plan(reads, list(PLANNED_READS), policy, settings, inventory)
 
 
 def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:

@@ -30,6 +30,11 @@ class Outcome:
     notes: tuple[str, ...] = field(default=())
 
 
+def preflight_aws(settings: Settings) -> Aws:
+    """The preflight's clients: fewer attempts than the checks', so a dead endpoint stops the run in seconds."""
+    return Aws(settings.region, max_attempts=5)
+
+
 def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) -> Outcome:
     return Outcome(
         masked,
@@ -40,7 +45,7 @@ def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) 
     )
 
 
-def preflight(settings: Settings) -> Outcome:
+def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
     guards = [name for name, value in (("MY_ENV", settings.my_env), ("branch", settings.ci_commit_branch)) if value]
     notes: list[str] = []
     facts = Facts(env=settings.env_name, my_env=settings.my_env, ci_commit_branch=settings.ci_commit_branch)
@@ -49,8 +54,7 @@ def preflight(settings: Settings) -> Outcome:
     if reasons:
         return _stop("unknown", reasons, guards, notes)
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
-    # Fewer attempts than the checks: a dead endpoint stops the run in seconds, a short throttle does not.
-    inventory = Inventory(Aws(settings.region, max_attempts=5), settings.run_dir)
+    inventory = Inventory(aws or preflight_aws(settings), settings.run_dir)
     try:
         try:
             identity = inventory.caller_identity()

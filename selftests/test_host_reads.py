@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.host_reads import (
+    HostRead,
+    HostReads,
+    ItemOutput,
     LocalReads,
     command_read,
     compose,
@@ -114,3 +117,37 @@ def test_a_reducer_keeps_only_what_it_returns(tmp_path: Path) -> None:
 def test_local_reads_name_a_missing_host(tmp_path: Path) -> None:
     with pytest.raises(CouldNotEvaluate, match="HOSTS_ROOT has no host 'nobody'"):
         LocalReads(tmp_path).read(file_read("nobody", "/etc/x"))
+
+
+def test_without_a_plan_a_read_goes_on_its_own_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The naive baseline starts no plan: its reads must not wait for one (they once waited minutes)."""
+    reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
+    asked: list[list[HostRead]] = []
+
+    def answer(role: str, planned: list[HostRead]) -> dict[str, object]:
+        asked.append(planned)
+        return {"instances": {"i-1": [{"exit_code": 0, "stdout": "b2s=", "stderr": ""}]}}
+
+    monkeypatch.setattr(reads, "_role_answer", answer)
+    started = time.monotonic()
+    read = command_read("idp", "echo ok")
+    assert reads.read(read) == {"i-1": ItemOutput(0, b"ok", "")}
+    assert asked == [[read]] and time.monotonic() - started < 1
+
+
+def test_a_planned_read_takes_the_plans_answer_and_others_go_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
+    planned = [command_read("idp", "a"), command_read("idp", "b")]
+    asked: list[list[HostRead]] = []
+
+    def answer(role: str, batch: list[HostRead]) -> dict[str, object]:
+        asked.append(batch)
+        outputs = [{"exit_code": n, "stdout": "", "stderr": ""} for n, _ in enumerate(batch)]
+        return {"instances": {"i-1": outputs}}
+
+    monkeypatch.setattr(reads, "_role_answer", answer)
+    reads.start(lambda: planned)
+    assert reads.read(planned[1])["i-1"].exit_code == 1
+    assert reads.read(planned[0])["i-1"].exit_code == 0
+    assert reads.read(command_read("idp", "c"))["i-1"].exit_code == 0
+    assert asked == [planned, [command_read("idp", "c")]]

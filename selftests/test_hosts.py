@@ -176,8 +176,8 @@ def test_send_command_goes_in_batches_of_at_most_50_ids(
 
 
 def test_looks_start_early_and_back_off_to_a_ceiling() -> None:
-    delays = list(itertools.islice(poll_delays(0.05, 1.0), 8))
-    assert delays == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+    delays = list(itertools.islice(poll_delays(0.05, 0.5), 7))
+    assert delays == [0.05, 0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
 
 
 def test_send_command_is_refused_outside_the_gather_layer_and_writes_outside_disruptive_tests(

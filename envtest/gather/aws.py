@@ -149,15 +149,21 @@ def _before_call(model: Any, **_: Any) -> None:
 _api_seconds = [0.0]
 
 
-def _started(context: dict[str, Any], **_: Any) -> None:
+_api_seconds_by_operation: Counter[str] = Counter()
+
+
+def _started(model: Any, context: dict[str, Any], **_: Any) -> None:
     context["envtest_started"] = time.monotonic()
+    context["envtest_operation"] = f"{model.service_model.service_name}:{model.name}"
 
 
 def _finished(context: dict[str, Any], **_: Any) -> None:
     started = context.get("envtest_started")
     if started is not None:
+        seconds = time.monotonic() - started
         with _calls_lock:
-            _api_seconds[0] += time.monotonic() - started
+            _api_seconds[0] += seconds
+            _api_seconds_by_operation[str(context.get("envtest_operation"))] += seconds
 
 
 def api_calls() -> dict[str, int]:
@@ -172,7 +178,7 @@ def write_call_count(run_dir: Path | None) -> None:
     out = run_dir / "api-calls"
     out.mkdir(parents=True, exist_ok=True)
     with _calls_lock:
-        record = {"calls": dict(_calls), "seconds": _api_seconds[0]}
+        record = {"calls": dict(_calls), "seconds": _api_seconds[0], "by_operation": dict(_api_seconds_by_operation)}
     (out / f"{os.getpid()}.json").write_text(json.dumps(record))
 
 
@@ -184,8 +190,17 @@ def read_call_counts(run_dir: Path) -> Counter[str]:
 
 
 def read_api_seconds(run_dir: Path) -> float:
-    """Seconds the run's processes spent inside AWS calls, added up."""
+    """Seconds the run's processes spent inside AWS calls, added up (calls in parallel threads each count)."""
     return sum(json.loads(p.read_text())["seconds"] for p in (run_dir / "api-calls").glob("*.json"))
+
+
+def read_api_seconds_by_operation(run_dir: Path) -> dict[str, float]:
+    """Seconds spent in each operation, added up over the run: what calibrates a latency model."""
+    total: Counter[str] = Counter()
+    for path in sorted((run_dir / "api-calls").glob("*.json")):
+        for operation, seconds in json.loads(path.read_text()).get("by_operation", {}).items():
+            total[operation] += seconds
+    return dict(total)
 
 
 class Aws:
@@ -208,6 +223,7 @@ class Aws:
         self._lock = threading.Lock()
 
     def client(self, service: str) -> Any:
+        # One lock for all: a boto3 session is not safe to build clients from in two threads at once.
         with self._lock:
             if service not in self._clients:
                 self._clients[service] = self._session.client(service, config=self._config)

@@ -29,7 +29,7 @@ import secrets
 import shlex
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,6 +186,20 @@ def _decode(fields: dict[str, Any]) -> ItemOutput:
     return ItemOutput(int(fields["exit_code"]), None if stdout is None else base64.b64decode(stdout), fields["stderr"])
 
 
+def _in_background(work: Callable[..., dict[str, Any]], *args: Any) -> Future[dict[str, Any]]:
+    """`work(*args)` in a daemon thread: a process that is done with its checks never waits for it at exit."""
+    future: Future[dict[str, Any]] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work(*args))
+        except BaseException as exc:  # handed to whoever waits for the answer
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="host-reads", daemon=True).start()
+    return future
+
+
 class HostReads:
     """The run's host reads through SSM: planned once, one command per role, shared by every check."""
 
@@ -206,11 +220,13 @@ class HostReads:
         self._plan: dict[str, list[HostRead]] = {}
         self._futures: dict[str, Future[dict[str, Any]]] = {}
         self._planned = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="host-reads")
+        self._started = False
 
     # ---- the plan ---------------------------------------------------------------------------
     def start(self, build: Callable[[], list[HostRead]]) -> None:
         """In the background: build the run's reads (this may read AWS), then send one command per role."""
+
+        self._started = True
 
         def plan() -> None:
             try:
@@ -222,18 +238,17 @@ class HostReads:
                 if read not in by_role.setdefault(read.role, []):
                     by_role[read.role].append(read)
             self._plan = by_role
-            self._futures = {role: self._pool.submit(self._role_answer, role, rs) for role, rs in by_role.items()}
+            self._futures = {role: _in_background(self._role_answer, role, rs) for role, rs in by_role.items()}
             self._planned.set()
 
         threading.Thread(target=plan, name="host-reads-plan", daemon=True).start()
 
-    def unplanned(self) -> None:
-        """No plan this run (the naive baseline): every read goes on its own."""
-        self._planned.set()
-
     def read(self, item: HostRead) -> dict[str, ItemOutput]:
-        """{instance id: what the read gave there}, from the plan when it holds the read, else on its own."""
-        if not self._planned.wait(timeout=self.online_timeout + 60):
+        """{instance id: what the read gave there}, from the plan when it holds the read, else on its own.
+
+        No plan started (the naive baseline, a run whose plan could not be made): every read goes on its own.
+        """
+        if self._started and not self._planned.wait(timeout=self.online_timeout + 60):
             raise CouldNotEvaluate(f"the host-read plan was not ready within {self.online_timeout + 60:.0f} s")
         reads = self._plan.get(item.role, [])
         if item in reads:
