@@ -14,7 +14,8 @@ GLYPHS = {
     "8": "111101111101111", "9": "111101111001111", ".": "000000000000010", " ": "000000000000000",
     "s": "000011110011110", "x": "000101010101000", "n": "000110101101101", "a": "000011101101011",
     "l": "110010010010111", "c": "000111100100111", "e": "000111111100111", "i": "010000010010010",
-    "v": "000101101101010", "w": "000101101111101", "r": "000110101100100",
+    "v": "000101101101010", "w": "000101101111101", "r": "000110101100100", "t": "010111010010011",
+    "p": "000110101110100", "h": "100100110101101",
 }  # fmt: skip
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)]
 
@@ -58,8 +59,14 @@ class Canvas:
         )
 
 
-def chart(panels: list[tuple[str, dict[str, list[tuple[float, float]]]]], path: Path) -> None:
-    """Side-by-side panels; each maps a series name to (x, y) points. x is drawn on a log scale."""
+def chart(
+    panels: list[tuple[str, dict[str, list[tuple[float, float]]]]],
+    path: Path,
+    colors: dict[str, tuple[int, int, int]] | None = None,
+) -> None:
+    """Side-by-side panels; each maps a series name to (x, y) points. x is drawn on a log scale.
+
+    `colors` fixes a series' colour across panels (else the palette, in order)."""
     import math
 
     width, height, margin = 420, 300, 50
@@ -84,7 +91,7 @@ def chart(panels: list[tuple[str, dict[str, list[tuple[float, float]]]]], path: 
         for x in sorted(set(xs)):
             canvas.text(at(x, 0)[0] - 6, height - margin + 8, f"{x:g}", scale=2)
         for n, (name, points) in enumerate(series.items()):
-            color = PALETTE[n % len(PALETTE)]
+            color = (colors or {}).get(name, PALETTE[n % len(PALETTE)])
             pts = sorted(points)
             for (x0, y0), (x1, y1) in itertools.pairwise(pts):
                 canvas.line(*at(x0, y0), *at(x1, y1), color)

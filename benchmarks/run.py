@@ -1,19 +1,27 @@
 """Cost and scale of a run, measured against the sandbox at scale 1, 10 and 100.
 
-    ./run_tests.sh --benchmark            (or: python -m benchmarks.run [SCALE ...])
+    ./run_tests.sh --benchmark [SCALE ...]                  moto's own speed: results.md
+    ./run_tests.sh --benchmark --latency aws [SCALE ...]    AWS's latency (a model): latency.md
+    ./run_tests.sh --benchmark --latency FILE.json ...      the same, with your own figures
 
-For each scale, one sandbox is seeded and the suite runs three ways: the
-suite as shipped (serial, and with -n 2) and a naive baseline
-(ENVTEST_NAIVE=1: no shared cache, every check fetching for itself, as a
-hand-written boto3 suite would). Recorded per run: wall seconds, AWS calls
-(and by operation), seconds spent inside AWS calls, the suite's own overhead
-(wall minus AWS time, serial runs), and peak memory of the run's processes.
-Writes benchmarks/results.md and benchmarks/results.png. The machine is
-noisy: read ratios within one run of this command, not absolute seconds.
+For each scale, one sandbox is seeded and the suite runs three ways: as shipped
+(serial, and with -n 2) and a naive baseline (ENVTEST_NAIVE=1: no shared cache,
+no plan, every check fetching for itself, as a hand-written boto3 suite would).
+Recorded per run: wall seconds, AWS calls (and by operation), seconds spent in
+AWS calls (added up over threads), and the largest process's peak memory.
+
+With --latency, two fault proxies (envtest/sandbox/chaos.py) in latency mode
+stand between the suite and the sandbox's endpoints (moto; SSM and IAM's
+simulator): every call waits as long as the model says (envtest/sandbox/latency.py,
+with the source of each figure), and an SSM command completes no sooner than
+the model allows. The table then also gives the critical path: the longest
+chain of calls that must wait for one another (critical_path.py), the floor
+no suite can beat. The machine is noisy: read ratios within one run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,17 +29,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.critical_path import critical_path  # noqa: E402
 from benchmarks.png import chart  # noqa: E402
+from envtest.policy import load_policy  # noqa: E402
 from envtest.prove import clean_environ  # noqa: E402
+from envtest.sandbox.chaos import chaos_proxy  # noqa: E402
 from envtest.sandbox.cli import start_sandbox  # noqa: E402
 from envtest.sandbox.handle import Sandbox  # noqa: E402
+from envtest.sandbox.latency import LatencyModel  # noqa: E402
 from envtest.sandbox.processes import stop_all  # noqa: E402
 
+COLORS = {"serial": (31, 119, 180), "n2": (255, 127, 14), "naive": (44, 160, 44), "critical path": (214, 39, 40)}
 MODES = {"serial": ([], {}), "n2": (["-n", "2"], {}), "naive": ([], {"ENVTEST_NAIVE": "1"})}
 # Each run in a fresh wrapper process, so RUSAGE_CHILDREN is that run's peak alone.
 WRAPPER = (
@@ -40,10 +55,9 @@ WRAPPER = (
 )
 
 
-def measure(sandbox: Sandbox, mode: str, out: Path) -> dict[str, object]:
+def measure(environ: dict[str, str], mode: str, out: Path) -> dict[str, Any]:
     extra_args, extra_env = MODES[mode]
     junit = out / f"{mode}.xml"
-    env = {**clean_environ(), **sandbox.environ, **extra_env}
     start = time.monotonic()
     done = subprocess.run(
         [
@@ -53,13 +67,13 @@ def measure(sandbox: Sandbox, mode: str, out: Path) -> dict[str, object]:
             sys.executable,
             "-m",
             "envtest",
-            sandbox.environ["ENV_NAME"],
+            environ["ENV_NAME"],
             "-j",
             str(junit),
             *extra_args,
         ],
         cwd=ROOT,
-        env=env,
+        env={**environ, **extra_env},
         capture_output=True,
         text=True,
         errors="replace",
@@ -78,74 +92,131 @@ def measure(sandbox: Sandbox, mode: str, out: Path) -> dict[str, object]:
     }
 
 
-def main(scales: list[int]) -> int:
-    results: dict[int, dict[str, dict[str, object]]] = {}
+@contextlib.contextmanager
+def latency_in_front(sandbox: Sandbox, model: LatencyModel | None) -> Iterator[dict[str, str]]:
+    """The environment a run needs to reach the sandbox, through latency proxies when there is a model."""
+    environ = {**clean_environ(), **sandbox.environ}
+    if model is None:
+        yield environ
+        return
+    with (
+        chaos_proxy(sandbox.endpoint, model) as aws,
+        chaos_proxy(sandbox.environ["AWS_ENDPOINT_URL_SSM"], model) as ssm,
+    ):
+        yield {**environ, "AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SSM": ssm.url, "AWS_ENDPOINT_URL_IAM": ssm.url}
+
+
+def command_seconds(sandbox: Sandbox) -> float:
+    """How long the slowest host read runs on its instance: the Redis probe that must time out."""
+    policy = load_policy(sandbox.environ["ENV_NAME"], None, Path(sandbox.environ["ENVTEST_POLICY_OVERRIDE"]))
+    return float(policy.section("redis")["timeout"])
+
+
+def main(argv: list[str]) -> int:
+    """[--latency aws|FILE.json] [--runs serial,n2,naive] [SCALE ...]; --runs measures only those (no report)."""
+    model, runs = None, list(MODES)
+    while argv[:1] in (["--latency"], ["--runs"]):
+        if len(argv) < 2:
+            print("--benchmark [--latency aws|FILE.json] [--runs serial,n2,naive] [SCALE ...]", file=sys.stderr)
+            return 2
+        if argv[0] == "--latency":
+            model = LatencyModel.load(argv[1])
+        else:
+            runs = argv[1].split(",")
+        argv = argv[2:]
+    scales = [int(a) for a in argv] or [1, 10, 100]
+    results: dict[int, dict[str, dict[str, Any]]] = {}
+    floors: dict[int, tuple[float, str]] = {}
     for scale in scales:
         work = Path(tempfile.mkdtemp(prefix=f"envtest-bench-{scale}-"))
         work.chmod(0o755)
         try:
             start_sandbox(work / "sandbox", scale=scale)
             sandbox = Sandbox(work / "sandbox")
-            results[scale] = {mode: measure(sandbox, mode, work) for mode in MODES}
-            print(
-                f"scale {scale}: "
-                + ", ".join(f"{m} {r['wall']:.1f} s / {r['calls']} calls" for m, r in results[scale].items()),
-                flush=True,
-            )
+            with latency_in_front(sandbox, model) as environ:
+                results[scale] = {mode: measure(environ, mode, work) for mode in runs}
+            if model is not None:
+                floors[scale] = critical_path(model, command_seconds(sandbox))
+            line = ", ".join(f"{m} {r['wall']:.1f} s / {r['calls']} calls" for m, r in results[scale].items())
+            floor = f", critical path {floors[scale][0]:.1f} s" if scale in floors else ""
+            print(f"scale {scale}: {line}{floor}", flush=True)
         finally:
             stop_all(work / "sandbox")
             shutil.rmtree(work, ignore_errors=True)
-    write_report(results)
+    if runs == list(MODES):
+        write_report(results, floors, model)
     return 0
 
 
-def write_report(results: dict[int, dict[str, dict[str, object]]]) -> None:
+def write_report(
+    results: dict[int, dict[str, dict[str, Any]]], floors: dict[int, tuple[float, str]], model: LatencyModel | None
+) -> None:
+    name = "latency" if model else "results"
+    when = f"Made by `./run_tests.sh --benchmark{' --latency ...' if model else ''}` on {time.strftime('%Y-%m-%d')}"
     lines = [
-        "# Benchmark: cost and scale",
+        "# Benchmark: " + ("cost under AWS's latency (a model)" if model else "cost and scale against the sandbox"),
         "",
-        f"Made by `./run_tests.sh --benchmark` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores). "
-        "The machine is noisy: compare ratios within this table, not seconds across runs. Peak MB is the "
-        "largest single process of the run (the suite or one worker). moto answers every list in one page, "
-        "so calls here cannot grow with pages; against AWS they grow with pages, not with checks.",
+        f"{when} ({os.cpu_count()} cores). The machine is noisy: compare ratios within this table, not seconds "
+        "across runs. s in AWS adds up the seconds of calls made side by side, so it can exceed the wall. "
+        "moto answers every list in one page, so calls here cannot grow with pages; against AWS they grow "
+        "with pages, not with checks.",
         "",
-        "| scale | run | wall s | AWS calls | s in AWS | own overhead s | overhead share | peak MB (largest process) |",
-        "|---|---|---|---|---|---|---|---|",
     ]
+    if model:
+        lines += [
+            "The latency model (envtest/sandbox/latency.py, where each figure comes from):",
+            "",
+            "```json",
+            json.dumps(model.describe(), indent=1, sort_keys=True),
+            "```",
+            "",
+        ]
+    header = "| scale | run | wall s | AWS calls | s in AWS | peak MB |" + (" wall / critical path |" if model else "")
+    lines += [header, "|---" * (header.count("|") - 1) + "|"]
     for scale, modes in results.items():
         for mode, r in modes.items():
-            wall, api = float(r["wall"]), float(r["api_seconds"])  # type: ignore[arg-type]
-            own = f"{wall - api:.2f}" if mode != "n2" else "n/a"
-            share = f"{(wall - api) / wall:.0%}" if mode != "n2" else "n/a"
-            lines.append(
-                f"| {scale} | {mode} | {wall:.2f} | {r['calls']} | {api:.2f} | {own} | {share} | "
-                f"{float(r['peak_mb']):.0f} |"
-            )  # type: ignore[arg-type]
+            row = f"| {scale} | {mode} | {r['wall']:.2f} | {r['calls']} | {r['api_seconds']:.2f} | {r['peak_mb']:.0f} |"
+            lines.append(row + (f" {r['wall'] / floors[scale][0]:.2f} |" if model else ""))
+        if model:
+            seconds, chain = floors[scale]
+            lines.append(f"| {scale} | critical path ({chain}) | {seconds:.2f} | | | | 1.00 |")
     lines += ["", "Ratios (same scale, same machine, same minute):", ""]
     for scale, modes in results.items():
         serial, n2, naive = modes["serial"], modes["n2"], modes["naive"]
         lines.append(
-            f"- scale {scale}: naive/serial calls {int(naive['calls']) / int(serial['calls']):.1f}x, "  # type: ignore[call-overload]
-            f"naive/serial wall {float(naive['wall']) / float(serial['wall']):.2f}x, "  # type: ignore[arg-type]
-            f"n2/serial wall {float(n2['wall']) / float(serial['wall']):.2f}x, "  # type: ignore[arg-type]
-            f"n2 calls {n2['calls']} vs serial {serial['calls']}"
+            f"- scale {scale}: naive/serial calls {naive['calls'] / serial['calls']:.1f}x, "
+            f"naive/serial wall {naive['wall'] / serial['wall']:.2f}x, "
+            f"n2/serial wall {n2['wall'] / serial['wall']:.2f}x"
+            + (f", serial/critical path {serial['wall'] / floors[scale][0]:.2f}x" if model else "")
         )
     biggest = max(results)
     lines += ["", f"Calls by operation at scale {biggest} (serial):", ""]
-    lines += [f"- {op}: {count}" for op, count in results[biggest]["serial"]["by_operation"].items()]  # type: ignore[union-attr]
+    lines += [f"- {op}: {count}" for op, count in sorted(results[biggest]["serial"]["by_operation"].items())]
+    legend = "Blue serial, orange -n 2, green naive baseline" + (", red the critical path." if model else ".")
+    panes = (
+        "Left: wall seconds against scale (log), the naive baseline on its own (middle). Right: AWS calls."
+        if model
+        else "Left: wall seconds against scale (log). Right: AWS calls against scale."
+    )
     lines += [
         "",
-        "![wall seconds and AWS calls against scale](results.png)",
+        f"![wall seconds and AWS calls against scale]({name}.png)",
         "",
-        "Left: wall seconds against scale (log). Right: AWS calls against scale. "
-        "Blue serial, orange -n 2, green naive baseline.",
+        f"{panes} {legend}",
         "",
     ]
-    (ROOT / "benchmarks" / "results.md").write_text("\n".join(lines))
-    series = {mode: [(float(s), float(results[s][mode]["wall"])) for s in results] for mode in MODES}  # type: ignore[arg-type]
-    calls = {mode: [(float(s), float(results[s][mode]["calls"])) for s in results] for mode in MODES}  # type: ignore[arg-type]
-    chart([("wall s", series), ("calls", calls)], ROOT / "benchmarks" / "results.png")
-    print((ROOT / "benchmarks" / "results.md").read_text())
+    (ROOT / "benchmarks" / f"{name}.md").write_text("\n".join(lines))
+    series = {mode: [(float(s), float(results[s][mode]["wall"])) for s in results] for mode in MODES}
+    panels = [("wall s", series)]
+    if model:
+        # The naive baseline is tens of times slower: beside it the suite and its floor would be one flat line.
+        near = {m: pts for m, pts in series.items() if m != "naive"}
+        near["critical path"] = [(float(s), floors[s][0]) for s in results]
+        panels = [("wall s", near), ("naive wall s", {"naive": series["naive"]})]
+    calls = {mode: [(float(s), float(results[s][mode]["calls"])) for s in results] for mode in MODES}
+    chart([*panels, ("calls", calls)], ROOT / "benchmarks" / f"{name}.png", COLORS)
+    print((ROOT / "benchmarks" / f"{name}.md").read_text())
 
 
 if __name__ == "__main__":
-    sys.exit(main([int(a) for a in sys.argv[1:]] or [1, 10, 100]))
+    sys.exit(main(sys.argv[1:]))

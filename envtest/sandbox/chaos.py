@@ -7,17 +7,26 @@ Point AWS_ENDPOINT_URL at it instead of moto. Modes (set `.mode`):
 - "flaky:N": every Nth request is throttled or gets a bare 500, in turn;
 - "hang-after:N": forward N more requests, then accept and never answer;
 - "expired": answer every request as AWS does for an expired session token.
+
+With a latency model (`latency=`, see latency.py), every forwarded request
+first waits as long as the model says its operation takes, and SSM commands
+read as InProgress until the model's completion time has passed since their
+SendCommand: the benchmark's stand-in for a real account's round trips.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from envtest.sandbox.latency import LatencyModel, operation_of
 
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
 EXPIRED = (
@@ -48,7 +57,10 @@ def protocol(headers: object, body: bytes) -> str:
 
 
 class Chaos:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, latency: LatencyModel | None = None) -> None:
+        self.latency = latency
+        self.operations: Counter[str] = Counter()
+        self._sent: dict[str, float] = {}  # SSM command id -> when SendCommand was answered
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.mode = "pass"
@@ -83,6 +95,31 @@ class Chaos:
                 self.injected += 1
             return action
 
+    def ssm_in_flight(self, operation: str, data: bytes) -> bytes:
+        """SSM as the model has it: an invocation is InProgress until its completion time has passed."""
+        if operation not in {"ssm:SendCommand", "ssm:GetCommandInvocation", "ssm:ListCommandInvocations"}:
+            return data
+        answer = json.loads(data or b"{}")
+        now = time.monotonic()
+        completion = self.latency.ssm_completion if self.latency else 0.0
+        if operation == "ssm:SendCommand":
+            with self._lock:
+                self._sent[answer["Command"]["CommandId"]] = now
+            return data
+
+        def running(item: dict[str, object]) -> bool:
+            sent = self._sent.get(str(item.get("CommandId")))
+            return sent is not None and now - sent < completion
+
+        items = answer.get("CommandInvocations", []) if operation == "ssm:ListCommandInvocations" else [answer]
+        for item in items:
+            if running(item):
+                item.update(Status="InProgress", StatusDetails="InProgress", ResponseCode=-1)
+                item.pop("StandardOutputContent", None)
+                item.pop("StandardErrorContent", None)
+                item.pop("CommandPlugins", None)
+        return json.dumps(answer).encode()
+
     def handler(self) -> type[BaseHTTPRequestHandler]:
         chaos = self
 
@@ -114,6 +151,14 @@ class Chaos:
                 if action == "5xx":
                     self._reply(500, b"", "text/plain")
                     return
+                self._forward(body)
+
+            def _forward(self, body: bytes) -> None:
+                operation = operation_of(self.command, self.path, self.headers, body)
+                with chaos._lock:
+                    chaos.operations[operation] += 1
+                if chaos.latency is not None:
+                    time.sleep(chaos.latency.seconds(operation))
                 upstream = http.client.HTTPConnection(*chaos.upstream, timeout=30)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
@@ -121,6 +166,8 @@ class Chaos:
                     answer = upstream.getresponse()
                     data = answer.read()
                     extra = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_HEADERS | {"content-type"}]
+                    if chaos.latency is not None and answer.status == 200:
+                        data = chaos.ssm_in_flight(operation, data)
                     self._reply(answer.status, data, answer.getheader("Content-Type", "application/xml"), extra)
                 finally:
                     upstream.close()
@@ -134,8 +181,8 @@ class Chaos:
 
 
 @contextmanager
-def chaos_proxy(upstream: str) -> Iterator[Chaos]:
-    chaos = Chaos(upstream)
+def chaos_proxy(upstream: str, latency: LatencyModel | None = None) -> Iterator[Chaos]:
+    chaos = Chaos(upstream, latency)
     server = ThreadingHTTPServer(("127.0.0.1", 0), chaos.handler())
     server.daemon_threads = True
     chaos.url = f"http://127.0.0.1:{server.server_address[1]}"
