@@ -1,9 +1,10 @@
 """The detection report: every fault of the catalogue seeded into the sandbox, and who caught it.
 
-`./run_tests.sh --prove [FAULT_ID ...]` brings up a sandbox, runs the clean
-suite (every check must pass, or skip for a stated reason), then for each
-fault in envtest/sandbox/faults.py: seeds it, runs the suite, reads the JUnit,
-and resets the sandbox. A fault is *caught* when exactly its checks fail (and
+`./run_tests.sh --prove [-n N] [FAULT_ID ...]` brings up N sandboxes (2 by
+default), runs the clean suite (every check must pass, or skip for a stated
+reason), then for each fault in envtest/sandbox/faults.py, in whichever
+sandbox is free: seeds it, runs the whole suite, reads the JUnit, and resets
+the sandbox. A fault is *caught* when exactly its checks fail (and
 the run exits as the fault says); a check that fails, or errors without being
 named as unable to evaluate under that fault, is a *false alarm*.
 """
@@ -17,9 +18,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty, Queue
 
 from junitparser import JUnitXml
 
@@ -70,7 +74,7 @@ def clean_environ(base: dict[str, str] | None = None) -> dict[str, str]:
 
 def run_suite(args: list[str], environ: dict[str, str], out_dir: Path, timeout: float = 300) -> SuiteRun:
     """The command line (`python -m envtest`, what run_tests.sh execs), in a subprocess."""
-    junit_path = out_dir / f"junit-{len(list(out_dir.glob('junit-*.xml')))}.xml"
+    junit_path = out_dir / f"junit-{uuid.uuid4().hex[:12]}.xml"  # runs in parallel share out_dir
     done = subprocess.run(
         [sys.executable, "-m", "envtest", "-j", str(junit_path), *args],
         cwd=ROOT,
@@ -184,24 +188,34 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def prove(fault_ids: list[str]) -> int:
-    unknown = [f for f in fault_ids if f not in FAULTS]
+def prove(args: list[str]) -> int:
+    """--prove [-n N] [FAULT ...]: every fault (or those named) against the whole suite, in N sandboxes at once."""
+    workers = 2
+    if args[:1] == ["-n"]:
+        if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
+            print("--prove -n wants a number of sandboxes >= 1", file=sys.stderr)
+            return 2
+        workers, args = int(args[1]), args[2:]
+    unknown = [f for f in args if f not in FAULTS]
     if unknown:
         print(f"--prove: no such fault {', '.join(unknown)} (known: {', '.join(FAULTS)})", file=sys.stderr)
         return 2
-    faults = [FAULTS[f] for f in fault_ids] if fault_ids else list(FAULTS.values())
+    faults = [FAULTS[f] for f in args] if args else list(FAULTS.values())
+    workers = min(workers, len(faults))
     directory = Path(tempfile.mkdtemp(prefix="envtest-prove-"))
     directory.chmod(0o755)
     out_dir = directory / "reports"
     out_dir.mkdir()
+    homes = [directory / f"sandbox-{n}" for n in range(workers)]
     try:
         try:
-            start_sandbox(directory / "sandbox")
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(start_sandbox, homes))
         except SandboxError as exc:
             print(f"sandbox: {exc}", file=sys.stderr)
             return 2
-        sandbox = Sandbox(directory / "sandbox")
-        clean = run_suite([sandbox.environ["ENV_NAME"]], {**clean_environ(), **sandbox.environ}, out_dir)
+        sandboxes = [Sandbox(home) for home in homes]
+        clean = run_suite([sandboxes[0].environ["ENV_NAME"]], {**clean_environ(), **sandboxes[0].environ}, out_dir)
         bad = {name: v for name, v in clean.verdicts().items() if v not in {"passed", "skipped"}}
         print(
             f"clean sandbox: exit {clean.exit_code}, "
@@ -209,19 +223,34 @@ def prove(fault_ids: list[str]) -> int:
             + (f"; NOT CLEAN: {bad}" if bad or clean.exit_code else ""),
             flush=True,
         )
-        rows = []
+        queue: Queue[Fault] = Queue()
         for fault in faults:
-            row, _ = prove_fault(sandbox, fault, out_dir)
-            rows.append(row)
-            print(f"  {fault.id}: {row.verdict}", flush=True)
-            sandbox.reset()
-        print("\n" + table(rows))
-        failures = [r for r in rows if not r.ok]
+            queue.put(fault)
+        rows: dict[str, Row] = {}
+
+        def work(sandbox: Sandbox) -> None:
+            while True:
+                try:
+                    fault = queue.get_nowait()
+                except Empty:
+                    return
+                row, _ = prove_fault(sandbox, fault, out_dir)
+                rows[fault.id] = row
+                print(f"  {fault.id}: {row.verdict}", flush=True)
+                sandbox.reset()
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for done in [pool.submit(work, sandbox) for sandbox in sandboxes]:
+                done.result()
+        ordered = [rows[fault.id] for fault in faults]
+        print("\n" + table(ordered))
+        failures = [r for r in ordered if not r.ok]
         print(
-            f"\n{len(rows) - len(failures)} caught, {len(failures)} missed or with false alarms; "
+            f"\n{len(ordered) - len(failures)} caught, {len(failures)} missed or with false alarms; "
             f"clean run {'passed' if not bad and clean.exit_code == 0 else 'FAILED'}"
         )
         return 0 if not failures and not bad and clean.exit_code == 0 else 1
     finally:
-        stop_all(directory / "sandbox")
+        for home in homes:
+            stop_all(home)
         shutil.rmtree(directory, ignore_errors=True)

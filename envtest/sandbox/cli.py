@@ -96,7 +96,9 @@ max_blocks = {max_blocks}
 [proxy]
 # The sandbox has no outside: a loopback port where nothing listens stands in
 # for an outside address (a real security group drops; here it is refused).
-direct_probe = ["127.0.0.1:9"]
+# Each sandbox has its own address, so sandboxes side by side never see each
+# other's faults.
+direct_probe = ["{direct_probe}"]
 # Emulated instances answer at once: short waits keep the sandbox quick.
 [instances]
 online_timeout = 20
@@ -160,6 +162,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
         env=_python_env(),
     )
 
+    direct_probe_ip = f"127.{random.randint(1, 63)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
     upstream_names = world.upstream_names()
     tls = make_certificates(directory / "tls", upstream_names)
     upstream_ip = _start_upstream(directory, tls)
@@ -216,7 +219,9 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
         environ["ENVTEST_NO_INSTANCES"] = no_instances
     (directory / "allowlist.template").write_text(world.allowlist_template)
     (directory / "policy-override.toml").write_text(
-        SANDBOX_POLICY.format(account=w.ACCOUNT, max_blocks=max(4, world.image_blocks))
+        SANDBOX_POLICY.format(
+            account=w.ACCOUNT, max_blocks=max(4, world.image_blocks), direct_probe=f"{direct_probe_ip}:9"
+        )
     )
     (directory / "env.json").write_text(json.dumps(environ, indent=2))
     lines = [
@@ -226,6 +231,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
     lines += [f"export {key}={shlex.quote(value)}" for key, value in environ.items()]
     (directory / "env.sh").write_text("\n".join(lines) + "\n")
     state = {
+        "direct_probe": [direct_probe_ip, 9],
         "moto_endpoint": endpoint,
         "squid_port": squid_port,
         "upstream_ip": upstream_ip,

@@ -240,7 +240,8 @@ def proxy_lets_a_denied_name_through(sandbox: Sandbox) -> None:
 
 
 def direct_path_open(sandbox: Sandbox) -> None:
-    sandbox.listen("127.0.0.1", 9)
+    host, port = sandbox.state["direct_probe"]
+    sandbox.listen(str(host), int(port))
 
 
 IMAGES_KEY = "gitlab_env_runner_allowed_images"
