@@ -8,5 +8,6 @@ pytest_plugins = [
     "envtest.fixtures.hosts",
     "envtest.fixtures.s3_access",
     "envtest.fixtures.recycle",
+    "envtest.fixtures.logs",
     "envtest.fixtures.prefetch",
 ]

@@ -10,13 +10,12 @@ no plan, every check fetching for itself, as a hand-written boto3 suite would).
 Recorded per run: wall seconds, AWS calls (and by operation), seconds spent in
 AWS calls (added up over threads), and the largest process's peak memory.
 
-With --latency, two fault proxies (envtest/sandbox/chaos.py) in latency mode
-stand between the suite and the sandbox's endpoints (moto; SSM and IAM's
-simulator): every call waits as long as the model says (envtest/sandbox/latency.py,
-with the source of each figure), and an SSM command completes no sooner than
-the model allows. The table then also gives the critical path: the longest
-chain of calls that must wait for one another (critical_path.py), the floor
-no suite can beat. The machine is noisy: read ratios within one run.
+With --latency, a fault proxy (envtest/sandbox/chaos.py) in latency mode
+stands between the suite and the sandbox's endpoints: every call waits as long
+as the model says (envtest/sandbox/latency.py, with the source of each
+figure), and an SSM command completes no sooner than the model allows. The
+table then also gives the critical path: the longest chain of calls that must
+wait for one another (critical_path.py), the floor no suite can beat. The machine is noisy: read ratios within one run.
 """
 
 from __future__ import annotations

@@ -373,7 +373,7 @@ def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
     reads = HostReads(
         aws,
         settings.run_dir,
-        group_for_role_of(policy, settings, account),
+        group_for_role_of(policy, settings, account, inventory),
         online_timeout=float(timing.get("online_timeout", 120)),
         command_timeout=float(timing.get("command_timeout", 60)),
     )
@@ -384,7 +384,7 @@ def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
     """Calls per operation, beside the JUnit file (what the IAM policy must allow, what a benchmark counts)."""
     import json
 
-    from envtest.gather.aws import read_api_seconds, read_api_seconds_by_operation, read_call_counts
+    from envtest.gather.aws import read_api_seconds, read_api_seconds_by_operation, read_call_counts, read_s3_resources
 
     counted = (run_dir / "api-calls").exists()
     by_operation = read_api_seconds_by_operation(run_dir) if counted else {}
@@ -393,6 +393,8 @@ def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
         # Seconds inside AWS calls, added up over threads and processes (parallel calls each count).
         "api_seconds": round(read_api_seconds(run_dir), 3) if counted else 0.0,
         "api_seconds_by_operation": {op: round(s, 3) for op, s in sorted(by_operation.items())},
+        # Bucket and object names only (never content): what the IAM policy's S3 resources must cover.
+        "s3_resources": read_s3_resources(run_dir) if counted else [],
     }
     junit_path.with_suffix(".api-calls.json").write_text(json.dumps(record, indent=2) + "\n")
 

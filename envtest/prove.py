@@ -180,7 +180,9 @@ def prove_fault(
 def table(rows: list[Row]) -> str:
     lines = [f"{'fault':<16} {'verdict':<24} {'expected to fail':<58} false alarms"]
     for row in rows:
-        expected = ", ".join(c.removeprefix("test_") for c in row.fault.caught_by) or "(run stops: exit 2)"
+        expected = ", ".join(c.removeprefix("test_") for c in row.fault.caught_by) or (
+            "(run stops: exit 2)" if row.fault.exit_code == 2 else "(nothing may fail: exit 0)"
+        )
         alarms = ", ".join(sorted(a.removeprefix("test_") for a in row.false_alarms)) or "-"
         lines.append(f"{row.fault.id:<16} {row.verdict:<24} {expected[:58]:<58} {alarms}")
         if row.missed:
@@ -201,37 +203,45 @@ def prove(args: list[str]) -> int:
         print(f"--prove: no such fault {', '.join(unknown)} (known: {', '.join(FAULTS)})", file=sys.stderr)
         return 2
     faults = [FAULTS[f] for f in args] if args else list(FAULTS.values())
-    workers = min(workers, len(faults))
+    # Each allowed-images era has its own sandboxes: `workers` for the runbook's era, one for the pattern era.
+    eras = [era for era in ("file", "pattern") if any(f.era == era for f in faults)]
+    counts = {era: min(workers, sum(f.era == era for f in faults)) if era == "file" else 1 for era in eras}
     directory = Path(tempfile.mkdtemp(prefix="envtest-prove-"))
     directory.chmod(0o755)
     out_dir = directory / "reports"
     out_dir.mkdir()
-    homes = [directory / f"sandbox-{n}" for n in range(workers)]
+    homes = [(era, directory / f"sandbox-{era}-{n}") for era in eras for n in range(counts[era])]
     try:
         try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(start_sandbox, homes))
+            with ThreadPoolExecutor(max_workers=len(homes)) as pool:
+                list(pool.map(lambda home: start_sandbox(home[1], era=home[0]), homes))
         except SandboxError as exc:
             print(f"sandbox: {exc}", file=sys.stderr)
             return 2
-        sandboxes = [Sandbox(home) for home in homes]
-        clean = run_suite([sandboxes[0].environ["ENV_NAME"]], {**clean_environ(), **sandboxes[0].environ}, out_dir)
-        bad = {name: v for name, v in clean.verdicts().items() if v not in {"passed", "skipped"}}
-        print(
-            f"clean sandbox: exit {clean.exit_code}, "
-            f"{sum(v == 'passed' for v in clean.verdicts().values())} checks passed"
-            + (f"; NOT CLEAN: {bad}" if bad or clean.exit_code else ""),
-            flush=True,
-        )
-        queue: Queue[Fault] = Queue()
+        sandboxes = [(era, Sandbox(home)) for era, home in homes]
+        bad: dict[str, str] = {}
+        clean_exit = 0
+        for era in eras:
+            first = next(sandbox for e, sandbox in sandboxes if e == era)
+            clean = run_suite([first.environ["ENV_NAME"]], {**clean_environ(), **first.environ}, out_dir)
+            era_bad = {name: v for name, v in clean.verdicts().items() if v not in {"passed", "skipped"}}
+            bad.update(era_bad)
+            clean_exit = clean_exit or clean.exit_code
+            print(
+                f"clean sandbox ({era} era): exit {clean.exit_code}, "
+                f"{sum(v == 'passed' for v in clean.verdicts().values())} checks passed"
+                + (f"; NOT CLEAN: {era_bad}" if era_bad or clean.exit_code else ""),
+                flush=True,
+            )
+        queues: dict[str, Queue[Fault]] = {era: Queue() for era in eras}
         for fault in faults:
-            queue.put(fault)
+            queues[fault.era].put(fault)
         rows: dict[str, Row] = {}
 
-        def work(sandbox: Sandbox) -> None:
+        def work(era: str, sandbox: Sandbox) -> None:
             while True:
                 try:
-                    fault = queue.get_nowait()
+                    fault = queues[era].get_nowait()
                 except Empty:
                     return
                 row, _ = prove_fault(sandbox, fault, out_dir)
@@ -239,18 +249,18 @@ def prove(args: list[str]) -> int:
                 print(f"  {fault.id}: {row.verdict}", flush=True)
                 sandbox.reset()
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for done in [pool.submit(work, sandbox) for sandbox in sandboxes]:
+        with ThreadPoolExecutor(max_workers=len(sandboxes)) as pool:
+            for done in [pool.submit(work, era, sandbox) for era, sandbox in sandboxes]:
                 done.result()
         ordered = [rows[fault.id] for fault in faults]
         print("\n" + table(ordered))
         failures = [r for r in ordered if not r.ok]
         print(
             f"\n{len(ordered) - len(failures)} caught, {len(failures)} missed or with false alarms; "
-            f"clean run {'passed' if not bad and clean.exit_code == 0 else 'FAILED'}"
+            f"clean run {'passed' if not bad and clean_exit == 0 else 'FAILED'}"
         )
-        return 0 if not failures and not bad and clean.exit_code == 0 else 1
+        return 0 if not failures and not bad and clean_exit == 0 else 1
     finally:
-        for home in homes:
+        for _, home in homes:
             stop_all(home)
         shutil.rmtree(directory, ignore_errors=True)

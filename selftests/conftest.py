@@ -21,12 +21,11 @@ base_environ = clean_environ
 __all__ = ["Run", "base_environ", "run_suite"]
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
+def _sandbox(era: str) -> Iterator[Sandbox]:
     # Under /tmp, not pytest's 0700 tmp_path: squid, once it drops root, must reach the directory.
-    directory = Path(tempfile.mkdtemp(prefix="envtest-selftest-sandbox-"))
+    directory = Path(tempfile.mkdtemp(prefix=f"envtest-selftest-{era}-sandbox-"))
     try:
-        start_sandbox(directory)
+        start_sandbox(directory, era=era)
     except SandboxError as exc:
         stop_all(directory)
         pytest.fail(f"the sandbox did not start: {exc}")
@@ -37,6 +36,18 @@ def sandbox() -> Iterator[Sandbox]:
         leftovers = marked_processes(directory)
         shutil.rmtree(directory, ignore_errors=True)
         assert not survivors and not leftovers, f"sandbox processes survived: {survivors} {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """The runbook's era: the runner allows what the allowed-images file lists."""
+    yield from _sandbox("file")
+
+
+@pytest.fixture(scope="session")
+def pattern_sandbox() -> Iterator[Sandbox]:
+    """The era since 2023-08: the runner allows a fixed blessed pattern (policy [images] mode = pattern)."""
+    yield from _sandbox("pattern")
 
 
 @pytest.fixture

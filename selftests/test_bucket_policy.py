@@ -8,30 +8,71 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envtest.policy.bucket_policy import Undecidable, combine, decide
+from envtest.policy.bucket_policy import Request, Undecidable, combine, decide, through_gateway_endpoint
 from envtest.sandbox import estate
 
 ROLE = "arn:aws:iam::123456789012:role/sandbox_worker_iam_role"
 ESCROW = "arn:aws:s3:::login-gov-escrow-sandbox.123456789012-us-west-2/envtest-access-probe/worker"
+# A request from the worker's instance (an address in the VPC) through the S3 gateway endpoint.
+INSIDE = through_gateway_endpoint(ROLE, "123456789012", "aws", vpc="vpc-1", endpoint="vpce-s3", source_ip="10.42.1.7")
 
 
-def _decide(policy: object, action: str, resource: str = ESCROW) -> str:
-    return decide(json.dumps(policy), principal_arn=ROLE, account="123456789012", action=action, resource=resource)
+def _decide(policy: object, action: str, resource: str = ESCROW, request: Request = INSIDE) -> str:
+    return decide(json.dumps(policy), request, action=action, resource=resource)
 
 
-def test_the_escrow_policy_denies_deletes_and_says_nothing_of_puts() -> None:
+def test_the_escrow_policy_denies_only_from_outside_the_vpc_and_the_allowed_range() -> None:
+    """terraform/app's escrow policy: deny idp/worker/EscrowRead unless from 159.142.0.0/16 or inside the VPC."""
     policy = estate.escrow_bucket_policy("sandbox")
-    assert _decide(policy, "s3:DeleteObject") == "explicitDeny"
-    assert _decide(policy, "s3:PutObject") == "neutral"
-    assert decide(None, principal_arn=ROLE, account="123456789012", action="s3:GetObject", resource=ESCROW) == "neutral"
+    # Inside the VPC, through the endpoint: aws:SourceIp is absent (NotIpAddress on an absent key holds, IAM's
+    # condition operators), aws:VpcSourceIp is inside the VPC (NotIpAddress fails): the conditions AND to false.
+    assert _decide(policy, "s3:DeleteObject") == "neutral"
+    assert _decide(policy, "s3:GetObject") == "neutral"
+    outside = through_gateway_endpoint(
+        ROLE, "123456789012", "aws", vpc="vpc-1", endpoint="vpce-s3", source_ip="192.0.2.9"
+    )
+    assert _decide(policy, "s3:GetObject", request=outside) == "explicitDeny"
+    assert decide(None, INSIDE, action="s3:GetObject", resource=ESCROW) == "neutral"
 
 
-def test_an_allow_names_the_role_or_the_account() -> None:
-    for principal in ({"AWS": ROLE}, {"AWS": ["arn:aws:iam::123456789012:root"]}, "*", {"AWS": "123456789012"}):
+def test_an_allow_grants_the_role_when_it_names_the_role_or_everyone_not_the_account() -> None:
+    """IAM: a principal naming the account delegates to the account's identity policies; it grants nothing alone."""
+    for principal in ({"AWS": ROLE}, "*", {"AWS": "*"}):
         statement = {"Effect": "Allow", "Principal": principal, "Action": "s3:Get*", "Resource": "arn:aws:s3:::*"}
         assert _decide({"Statement": [statement]}, "s3:GetObject") == "allowed", principal
+    for principal in ({"AWS": ["arn:aws:iam::123456789012:root"]}, {"AWS": "123456789012"}):
+        statement = {"Effect": "Allow", "Principal": principal, "Action": "s3:Get*", "Resource": "arn:aws:s3:::*"}
+        assert _decide({"Statement": [statement]}, "s3:GetObject") == "neutral", principal
+        assert _decide({"Statement": [{**statement, "Effect": "Deny"}]}, "s3:GetObject") == "explicitDeny", principal
     other = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "*", "Resource": "*"}
     assert _decide({"Statement": other}, "s3:GetObject") == "neutral"
+
+
+def test_the_account_root_is_written_in_the_callers_partition() -> None:
+    gov_role = "arn:aws-us-gov:iam::123456789012:role/x"
+    gov = through_gateway_endpoint(gov_role, "123456789012", "aws-us-gov", vpc="v", endpoint="e", source_ip="10.0.0.1")
+    deny = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "arn:aws-us-gov:iam::123456789012:root"},
+        "Action": "*",
+        "Resource": "*",
+    }
+    assert _decide({"Statement": [deny]}, "s3:GetObject", request=gov) == "explicitDeny"
+    commercial = {**deny, "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}
+    assert _decide({"Statement": [commercial]}, "s3:GetObject", request=gov) == "neutral"
+
+
+def test_if_exists_holds_when_the_key_is_absent_and_is_checked_when_present() -> None:
+    """IAM's ...IfExists: true when the request lacks the key; otherwise the operator decides."""
+    statement = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}
+    absent = {**statement, "Condition": {"IpAddressIfExists": {"aws:SourceIp": "0.0.0.0/0"}}}
+    assert _decide({"Statement": [absent]}, "s3:GetObject") == "explicitDeny"
+    present = {**statement, "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-s3"}}}
+    assert _decide({"Statement": [present]}, "s3:GetObject") == "neutral"
+    elsewhere = {**statement, "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-other"}}}
+    assert _decide({"Statement": [elsewhere]}, "s3:GetObject") == "explicitDeny"
+    plain_absent = {**statement, "Condition": {"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}}
+    assert _decide({"Statement": [plain_absent]}, "s3:GetObject") == "neutral"  # an absent key does not match
 
 
 def test_secure_transport_conditions_are_decided_and_unknown_ones_are_not_guessed() -> None:
@@ -43,9 +84,9 @@ def test_secure_transport_conditions_are_decided_and_unknown_ones_are_not_guesse
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
     assert _decide({"Statement": [insecure]}, "s3:GetObject") == "neutral"
-    vpce = {**insecure, "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0abc"}}}
-    with pytest.raises(Undecidable, match="aws:SourceVpce"):
-        _decide({"Statement": [vpce]}, "s3:GetObject")
+    unknown = {**insecure, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}}
+    with pytest.raises(Undecidable, match="aws:PrincipalOrgID"):
+        _decide({"Statement": [unknown]}, "s3:GetObject")
     with pytest.raises(Undecidable, match="NotPrincipal"):
         _decide({"Statement": [{"Effect": "Deny", "NotPrincipal": {"AWS": ROLE}, "Action": "*", "Resource": "*"}]}, "x")
 
@@ -61,7 +102,7 @@ def test_explicit_deny_wins_then_any_allow() -> None:
 @given(st.text(max_size=200))
 def test_any_text_as_a_policy_is_a_decision_or_undecidable(text: str) -> None:
     try:
-        verdict = decide(text, principal_arn=ROLE, account="123456789012", action="s3:GetObject", resource=ESCROW)
+        verdict = decide(text, INSIDE, action="s3:GetObject", resource=ESCROW)
     except Undecidable:
         return
     assert verdict in {"explicitDeny", "allowed", "neutral"}

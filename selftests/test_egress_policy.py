@@ -10,9 +10,9 @@ from envtest.policy.egress import Declared, Rule, evaluate, flatten
 RUNNER = "sg-runner"
 PROXY = {"sg-proxy": "dev-obproxy"}
 DECLARED = [
-    Declared("proxy", "tcp", 3128, 3128, (), PROXY, True),
-    Declared("github", "tcp", 22, 22, ("192.30.252.0/22",), {}, True),
-    Declared("endpoints", "tcp", 443, 443, (), {"sg-endpoints": "dev-endpoints"}, False),
+    Declared("proxy", "tcp", 3128, 3128, groups=PROXY, required=True),
+    Declared("github", "tcp", 22, 22, cidrs=("192.30.252.0/22",), required=True),
+    Declared("endpoints", "tcp", 443, 443, groups={"sg-endpoints": "dev-endpoints"}),
 ]
 
 
@@ -123,3 +123,45 @@ def test_every_rule_is_either_declared_or_flagged(permissions: list[dict]) -> No
         )
         if not declared or rule.destination in {"0.0.0.0/0", "bogus", "sg-x"}:
             assert str(rule) in flagged
+
+
+S3 = {"pl-s3": "com.amazonaws.us-west-2.s3"}
+ARGO = "Allow connection to ec2 (argocd)"
+
+
+def test_prefix_lists_and_described_ranges_are_first_class_destinations() -> None:
+    """Egress to the S3 prefix list and to AWS's EC2 ranges (the argo groups), as the real groups have it."""
+    declared = [
+        Declared("S3 through its gateway endpoint", "tcp", 443, 443, prefix_lists=S3, required=True),
+        Declared("argocd", "tcp", 443, 443, any_cidr_with_description=ARGO, required=True),
+        Declared("nlb", "tcp", 443, 443, cidrs=("172.16.35.192/27",), description="Allow connection from NLB"),
+    ]
+    found = [
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-s3"}]},
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "IpRanges": [{"CidrIp": "3.4.0.0/16", "Description": ARGO}, {"CidrIp": "52.0.0.0/15", "Description": ARGO}],
+        },
+    ]
+    assert evaluate(flatten(group(*found)), declared) == []
+    # Another prefix list, a range without the description, or the NLB's CIDR without its description: flagged.
+    strays = [
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListIds": [{"PrefixListId": "pl-other"}]},
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "3.4.0.0/16"}]},
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "172.16.35.192/27"}]},
+    ]
+    flagged = [f.rule for f in evaluate(flatten(group(*found, *strays)), declared) if f.what == "undeclared"]
+    assert sorted(rule.split(" to ", 1)[1] for rule in flagged) == ["172.16.35.192/27", "3.4.0.0/16", "pl-other"]
+    # A described range is still flagged when it opens the whole internet.
+    wide = {
+        "IpProtocol": "tcp",
+        "FromPort": 443,
+        "ToPort": 443,
+        "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": ARGO}],
+    }
+    assert [f.detail for f in evaluate(flatten(group(*found, wide)), declared)] == ["open to the whole internet"]
+    # Required: the prefix list and a described range must be there.
+    missing = [f.detail for f in evaluate([], declared) if f.what == "missing"]
+    assert missing == ["no rule reaches prefix list com.amazonaws.us-west-2.s3 (pl-s3)", f"no rule described {ARGO!r}"]

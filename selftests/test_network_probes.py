@@ -87,3 +87,26 @@ def test_hostile_names_never_reach_the_wire(scripted_proxy, name: str) -> None:
 def test_bad_proxy_urls_are_clear_errors(url: str) -> None:
     with pytest.raises(CouldNotEvaluate, match="proxy URL"):
         split_proxy_url(url)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_get_through_a_proxy_that_is_down_says_the_target_was_never_asked() -> None:
+    from envtest.gather.http import get_with_retry
+
+    port = _closed_port()
+    outcome = get_with_retry(
+        "http://idp.example.gov/api/health/", lambda a: True, attempts=1, proxy_url=f"http://127.0.0.1:{port}"
+    )
+    assert outcome.last is None and outcome.proxy_failed, outcome.errors
+
+
+def test_a_get_that_reaches_no_target_directly_is_not_a_proxy_failure() -> None:
+    from envtest.gather.http import get_with_retry
+
+    outcome = get_with_retry(f"http://127.0.0.1:{_closed_port()}/", lambda a: True, attempts=1, timeout=2)
+    assert outcome.last is None and not outcome.proxy_failed, outcome.errors

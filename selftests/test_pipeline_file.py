@@ -12,13 +12,31 @@ A, B, C = (f"sha256:{x * 64}" for x in "abc")
 
 
 def test_env_jobs_expand_their_variables_into_images() -> None:
-    found = parse(w.World().pipeline_yaml(A, B, C), "sandbox")
+    found = parse(w.World().pipeline_yaml(A, B, C), "sandbox", exclude=frozenset({"badtest_sandbox"}))
+    # Jobs extend templates (.env_jobs gives the tags that mark them as this env's), as GitLab merges them.
     assert found.jobs == ("deploy_sandbox", "test_sandbox", "stop_sandbox")
     images = {(i.job, i.where): i.value for i in found.images}
-    assert images[("deploy_sandbox", "image")] == f"{w.ACCOUNT}.dkr.ecr.{w.REGION}.amazonaws.com/cd/env_deploy@{A}"
+    assert images[("deploy_sandbox", "image")] == f"{w.registry()}/cd/env_deploy@{A}"
     assert images[("deploy_sandbox", "variables.STOP_IMAGE_DIGEST")] == C
     assert images[("test_sandbox", "image")].endswith(f"cd/env_test@{B}")
     assert not any(i.job == "deploy_tspencer" for i in found.images)
+
+
+def test_extends_merge_as_gitlab_merges_them() -> None:
+    """GitLab: extends in order, hashes deep-merged, other values replaced, the job's own keys last."""
+    text = (
+        ".base:\n  image: base@sha256:" + "a" * 64 + "\n  variables: {A: one, B: two}\n  tags: [x]\n"
+        ".env:\n  tags: [dev-env-runner]\n  variables: {B: three}\n"
+        "job:\n  extends: [.base, .env]\n  variables: {C: four_DIGEST}\n"
+        "loop_a:\n  extends: loop_b\nloop_b:\n  extends: loop_a\n"
+        "orphan:\n  extends: .nowhere\n"
+    )
+    found = parse(text, "dev")
+    assert found.jobs == ("job",)
+    assert found.images[0].value == "base@sha256:" + "a" * 64
+    problems = " | ".join(found.problems)
+    assert "more than 11 levels" in problems and "'.nowhere', which the file does not define" in problems
+    assert parse(text, "dev", exclude=frozenset({"job"})).jobs == ()
 
 
 def test_gitlab_tags_and_broken_files() -> None:

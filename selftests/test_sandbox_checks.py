@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from envtest.fixtures.s3_access import matrix_cells
 from envtest.policy import load_policy
 from envtest.prove import prove_fault
-from envtest.sandbox.faults import EDGE_CHECKS, FAULTS, HOST_CHECKS, IMAGE_CHECKS, NETWORK_CHECKS, Fault
+from envtest.sandbox.faults import EDGE_CHECKS, FAULTS, HOST_CHECKS, IMAGE_CHECKS, LOGS_CHECKS, NETWORK_CHECKS, Fault
 from envtest.sandbox.handle import Sandbox
 from selftests.conftest import ROOT, base_environ, run_suite
 
@@ -29,13 +30,14 @@ ALL_CHECKS = {
     "test_outbound_proxy_accepts_connections",
     "test_gitlab_host_answers_through_the_proxy",
     "test_terraform_outputs_name_this_environment",
-    "test_terraform_outputs_agree_with_the_running_env_runner",
+    "test_terraform_outputs_agree_with_what_runs",
     "test_direct_connections_without_the_proxy_do_not_open",
     "test_runner_registered_with_a_token_at_the_gitlab_host",
     *NETWORK_CHECKS,
     *IMAGE_CHECKS,
     *HOST_CHECKS,
     *EDGE_CHECKS,
+    *LOGS_CHECKS,
     *(f"test_bucket_access_matches_the_matrix[{cell.id}]" for cell in matrix_cells(load_policy("sandbox"))),
 }
 # Disruptive: in every report, skipped with the reason unless -R true.
@@ -69,6 +71,7 @@ def test_clean_sandbox_passes_every_check(sandbox: Sandbox, sandbox_env: dict[st
         "edge",
         "s3_access",
         "recycle",
+        "logs",
     }
 
 
@@ -88,23 +91,74 @@ def test_parallel_workers_share_what_was_gathered(sandbox_env: dict[str, str], t
     assert reads[0]["ssm:SendCommand"] > 0, "no host read was made: the comparison says nothing about them"
 
 
-def _fault_params() -> list[pytest.param]:
-    return [pytest.param(fault, id=f"{fault.id}: {fault.title}") for fault in FAULTS.values()]
+# Checks whose seeded faults live in their own self-tests (they need a GitLab, or write to AWS).
+SEEDED_ELSEWHERE = {
+    LOCKDOWN: "selftests/test_lockdown_probe.py",
+    "test_group_recycles_and_comes_back_healthy": "selftests/test_sandbox_instances.py",
+    "test_bucket_access_on_the_instances_matches_the_matrix": "selftests/test_sandbox_instances.py",
+}
 
 
-@pytest.mark.parametrize("fault", _fault_params())
-def test_seeded_fault_is_caught(
-    fault: Fault, clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path
-) -> None:
-    if fault.needs_instances and "ENVTEST_NO_INSTANCES" in clean_sandbox.environ:
-        pytest.skip(f"{fault.id} is seeded on emulated instances: {clean_sandbox.environ['ENVTEST_NO_INSTANCES']}")
+def test_every_check_has_a_fault_that_it_catches() -> None:
+    """checks.md: each check has a self-test that seeds its fault and shows it caught."""
+    checks = {name.split("[", 1)[0] for name in ALL_CHECKS | DISRUPTIVE}
+    caught = {name.split("[", 1)[0] for fault in FAULTS.values() for name in fault.caught_by}
+    for check, where in SEEDED_ELSEWHERE.items():
+        assert check in (ROOT / where).read_text(), f"{where} does not mention {check}"
+    assert sorted(checks - caught - set(SEEDED_ELSEWHERE)) == []
+
+
+def _fault_params(era: str) -> list[pytest.param]:
+    return [pytest.param(fault, id=f"{fault.id}: {fault.title}") for fault in FAULTS.values() if fault.era == era]
+
+
+@pytest.mark.parametrize("fault", _fault_params("file"))
+def test_seeded_fault_is_caught(fault: Fault, clean_sandbox: Sandbox, tmp_path: Path) -> None:
+    _seed_and_judge(fault, clean_sandbox, tmp_path)
+
+
+@pytest.fixture
+def clean_pattern_sandbox(pattern_sandbox: Sandbox) -> Iterator[Sandbox]:
+    yield pattern_sandbox
+    pattern_sandbox.reset()
+
+
+def test_clean_pattern_era_sandbox_passes_every_check_that_applies(pattern_sandbox: Sandbox, tmp_path: Path) -> None:
+    run = run_suite(["sandbox"], {**base_environ(), **pattern_sandbox.environ}, tmp_path)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    verdicts = run.verdicts()
+    # The file's own checks do not apply when the runner reads no file; they say so.
+    file_only = {name for name, v in verdicts.items() if v == "skipped" and "mode = pattern" in run.text_of(name)}
+    assert file_only == {
+        "test_allowed_images_file_in_force_is_one_the_policy_allows",
+        "test_allowed_images_file_reads_cleanly",
+        "test_every_allowed_image_is_pinned_by_digest",
+        "test_every_allowed_image_comes_from_an_approved_registry",
+        "test_allowed_image_blocks_are_dated_in_order_and_within_the_limit",
+        "test_the_running_boot_code_allows_only_listed_images",
+        "test_every_allowed_digest_exists_in_ecr",
+    }
+    applies = set(verdicts) - file_only - DISRUPTIVE - {LOCKDOWN}
+    assert {verdicts[name] for name in applies} == {"passed"}, verdicts
+    for name in ("test_runner_allows_exactly_the_images_in_force", "test_pipeline_uses_only_allowed_images"):
+        assert verdicts[name] == "passed"
+
+
+@pytest.mark.parametrize("fault", _fault_params("pattern"))
+def test_seeded_pattern_era_fault_is_caught(fault: Fault, clean_pattern_sandbox: Sandbox, tmp_path: Path) -> None:
+    _seed_and_judge(fault, clean_pattern_sandbox, tmp_path)
+
+
+def _seed_and_judge(fault: Fault, sandbox: Sandbox, tmp_path: Path) -> None:
+    if fault.needs_instances and "ENVTEST_NO_INSTANCES" in sandbox.environ:
+        pytest.skip(f"{fault.id} is seeded on emulated instances: {sandbox.environ['ENVTEST_NO_INSTANCES']}")
     # The fault's areas only: --prove (run in CI) judges every fault against the whole suite.
-    row, run = prove_fault(clean_sandbox, fault, tmp_path, areas_only=True)
+    row, run = prove_fault(sandbox, fault, tmp_path, areas_only=True)
     assert row.ok, f"{row.verdict}: missed {row.missed}, false alarms {row.false_alarms}\n{run.stdout}{run.stderr}"
     # Every failure path keeps the secrets out of every output.
     html = run.junit_path.with_suffix(".html")
     outputs = [run.stdout, run.stderr, run.junit_path.read_text(), html.read_text() if html.exists() else ""]
-    for canary in clean_sandbox.canaries.all():
+    for canary in sandbox.canaries.all():
         assert not any(canary in text for text in outputs), f"a canary leaked under {fault.id}"
     if fault.exit_code == 2:
         # Stopped before any check: one error naming both sides, and nothing passed.
@@ -118,7 +172,8 @@ def test_seeded_fault_is_caught(
     for check in fault.caught_by:
         text = run.text_of(check)
         assert "expected:" in text and "found:" in text and "fix:" in text, text
-    assert "What to fix:" in run.stdout
+    # A row that catches nothing is a change the suite must not call wrong (it exits 0): nothing to fix.
+    assert ("What to fix:" in run.stdout) == bool(fault.caught_by), run.stdout
 
 
 def test_prove_prints_the_detection_table() -> None:
@@ -132,7 +187,7 @@ def test_prove_prints_the_detection_table() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "clean sandbox: exit 0" in done.stdout
+    assert "clean sandbox (file era): exit 0" in done.stdout
     assert re.search(r"^F12\s+caught\s+runner_allows_no_services", done.stdout, re.M), done.stdout
     assert re.search(r"^F20\s+caught\s+\(run stops: exit 2\)", done.stdout, re.M), done.stdout
     assert "2 caught, 0 missed" in done.stdout

@@ -83,7 +83,4 @@ def test_shipped_policy_loads_and_names_the_real_resources() -> None:
     policy = load_policy("sandbox")
     assert policy.account_id == "123456789012"
     assert policy.name("env_runner_asg", account="1", region="us-west-2") == "sandbox-gitlab-env-runner"
-    assert (
-        policy.name("gitlab_config_bucket", account="123", region="us-west-2")
-        == "login-gov-sandbox-gitlabconfig-123-us-west-2"
-    )
+    assert policy.name("secrets_bucket", account="123", region="us-west-2") == "login-gov.secrets.123-us-west-2"

@@ -41,7 +41,9 @@ def test_byte_order_mark_is_reported() -> None:
         ([".x.gov", ".a.x.gov"], ["warning"]),
         ([".a.x.gov", ".x.gov"], ["fatal"]),
         (["a.x.gov", "x.gov"], []),
-        (["X.gov", "x.gov"], ["warning"]),
+        # An exact repeat (case aside): squid drops it without a word (squid -k parse, Debian's squid 5).
+        (["X.gov", "x.gov"], []),
+        ([".x.gov", "a.x.gov", ".x.gov"], ["warning"]),
         (["a.test", "b.test"], []),
     ],
 )

@@ -12,7 +12,8 @@ from envtest.checks import Problem, check, fail
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import AllowedImagesInForce
 from envtest.gather.gitlab import LockdownResult
-from envtest.parsers import pipeline
+from envtest.parsers import image_patterns, pipeline
+from envtest.parsers.image_patterns import unrestricted
 from envtest.parsers.runner_config import Runner, RunnerConfig
 from envtest.policy import Policy
 from envtest.settings import Settings
@@ -146,8 +147,8 @@ def test_allowed_image_blocks_are_dated_in_order_and_within_the_limit(
 
 
 def test_the_running_boot_code_allows_only_listed_images(images_file: AllowedImagesInForce, policy: Policy) -> None:
-    if not policy.section("images")["legacy_loader"]:
-        pytest.skip("policy [images] legacy_loader = false: this env's boot code parses the file")
+    if policy.section("images").get("loader", "split") not in {"split", "split-drop-separators"}:
+        pytest.skip("policy [images] loader: this env's boot code parses the file")
     tokens = images_file.parsed.legacy_tokens
     if tokens:
         fail(
@@ -193,125 +194,174 @@ def test_every_allowed_digest_exists_in_ecr(
     check(problems)
 
 
+def _recipe_tokens(loader: str, raw: str) -> list[str]:
+    """What the boot code registers from the file (policy [images] loader)."""
+    tokens = raw.split()
+    if loader == "split-drop-separators":
+        tokens = [t for t in tokens if "XXXXXdate_separatorXXXXX" not in t]
+    elif loader != "split":
+        raise CouldNotEvaluate(f"policy [images] loader = {loader!r}: split or split-drop-separators")
+    return tokens
+
+
 def test_runner_allows_exactly_the_images_in_force(
-    env_runner_entry: tuple[str, RunnerConfig, Runner], images_file: AllowedImagesInForce
+    env_runner_entries: list[tuple[str, RunnerConfig, Runner]],
+    images_mode: str,
+    policy: Policy,
+    request: pytest.FixtureRequest,
 ) -> None:
-    where, _, runner = env_runner_entry
-    configured = runner.docker.get("allowed_images")
-    if not isinstance(configured, list):
-        fail(
+    if images_mode == "file":
+        images_file: AllowedImagesInForce = request.getfixturevalue("images_file")
+        loader = str(policy.section("images").get("loader", "split"))
+        wanted = _recipe_tokens(loader, images_file.raw)
+        source = f"the boot code's reading ({loader}) of {images_file.location}"
+        fix = "recycle the env runner so it registers again from the file in force"
+    else:
+        wanted = request.getfixturevalue("allowed_patterns")
+        source = "the blessed pattern (policy [images] patterns, as runner.rb builds it)"
+        fix = "recycle the env runner so it registers again with the cookbook's pattern"
+    problems = []
+    for where, _, runner in env_runner_entries:
+        configured = runner.docker.get("allowed_images")
+        if not isinstance(configured, list):
+            continue  # no list at all: the runner allows every image (its own check says so)
+        problems += [
+            Problem(f"{where} [runners.docker] allowed_images", f"only what {source} gives", f"also {image!r}", fix)
+            for image in sorted(set(configured) - set(wanted))
+        ]
+        problems += [
             Problem(
                 f"{where} [runners.docker] allowed_images",
-                "the list of the file's references",
-                "not set: the runner allows every image",
-                "recycle the env runner so it registers again",
+                f"{image!r} (from {source})",
+                "not allowed by the running runner",
+                f"{fix} ({RUNBOOK})",
             )
-        )
-    listed = [ref.text for ref in images_file.parsed.references]
-    extra = sorted(set(configured) - set(listed))
-    missing = sorted(set(listed) - set(configured))
+            for image in sorted(set(wanted) - set(configured))
+        ]
+    check(problems)
+
+
+def test_runner_does_not_allow_every_image(env_runner_entries: list[tuple[str, RunnerConfig, Runner]]) -> None:
+    problems = []
+    for where, _, runner in env_runner_entries:
+        configured = runner.docker.get("allowed_images")
+        patterns = configured if isinstance(configured, list) else []
+        # gitlab-runner: an empty (or absent) allowed_images list allows every image.
+        wide = unrestricted([str(p) for p in patterns])
+        if wide:
+            problems.append(
+                Problem(
+                    f"{where} [runners.docker] allowed_images",
+                    "a list that names the images (or the blessed pattern) the env runner may run",
+                    "the runner allows every image: "
+                    + ("no allowed_images list" if not isinstance(configured, list) else ", ".join(map(repr, wide))),
+                    "recycle the env runner so it registers with the allowed-images file (era 1) or the blessed "
+                    "pattern (era 2); if the file in force is empty, restore it first "
+                    f"({RUNBOOK}; 'Container security')",
+                )
+            )
+    check(problems)
+
+
+def test_runner_allows_no_services(env_runner_entries: list[tuple[str, RunnerConfig, Runner]], policy: Policy) -> None:
+    expected = policy.section("images")["runner"]["allowed_services"]
+    problems = []
+    for where, _, runner in env_runner_entries:
+        found = runner.docker.get("allowed_services")
+        if found != expected:
+            meaning = "every service" if found in ([], None) else "services"
+            problems.append(
+                Problem(
+                    f"{where} [runners.docker] allowed_services",
+                    repr(expected) + " (a list holding one empty string allows no service)",
+                    f"{found!r}, which allows {meaning}",
+                    "set node.run_state['allowed_services'] back to [\"\"] in the identity-gitlab cookbook and "
+                    "recycle the env runner (runbook, 'Updating allowed services on env_runner')",
+                )
+            )
+    check(problems)
+
+
+def test_runner_cannot_override_entrypoints(env_runner_entries: list[tuple[str, RunnerConfig, Runner]]) -> None:
     check(
         [
-            *(
-                Problem(
-                    f"{where} [runners.docker] allowed_images",
-                    f"only references in {images_file.location}",
-                    f"also allows {image}",
-                    "recycle the env runner so it reads the file in force",
-                )
-                for image in extra
-            ),
-            *(
-                Problem(
-                    f"{where} [runners.docker] allowed_images",
-                    f"{image} (listed in {images_file.location})",
-                    "not allowed by the running runner",
-                    f"recycle the env runner to pick up the new file ({RUNBOOK})",
-                )
-                for image in missing
-            ),
+            Problem(
+                f"{where} [runners.docker] disable_entrypoint_overwrite",
+                "true",
+                repr(runner.docker.get("disable_entrypoint_overwrite")),
+                "register with --docker-disable-entrypoint-overwrite (recycle the env runner): otherwise a "
+                "job can run any command in the allowed image (runbook, 'Container security')",
+            )
+            for where, _, runner in env_runner_entries
+            if runner.docker.get("disable_entrypoint_overwrite") is not True
         ]
     )
 
 
-def test_runner_allows_no_services(env_runner_entry: tuple[str, RunnerConfig, Runner], policy: Policy) -> None:
-    where, _, runner = env_runner_entry
-    expected = policy.section("images")["runner"]["allowed_services"]
-    found = runner.docker.get("allowed_services")
-    if found != expected:
-        meaning = "every service" if found in ([], None) else "services"
-        fail(
-            Problem(
-                f"{where} [runners.docker] allowed_services",
-                repr(expected) + " (a list holding one empty string allows no service)",
-                f"{found!r}, which allows {meaning}",
-                "set node.run_state['allowed_services'] back to [\"\"] in the identity-gitlab cookbook and "
-                "recycle the env runner (runbook, 'Updating allowed services on env_runner')",
-            )
-        )
-
-
-def test_runner_cannot_override_entrypoints(env_runner_entry: tuple[str, RunnerConfig, Runner]) -> None:
-    where, _, runner = env_runner_entry
-    found = runner.docker.get("disable_entrypoint_overwrite")
-    if found is not True:
-        fail(
-            Problem(
-                f"{where} [runners.docker] disable_entrypoint_overwrite",
-                "true",
-                repr(found),
-                "register with --docker-disable-entrypoint-overwrite (recycle the env runner): otherwise a "
-                "job can run any command in the allowed image (runbook, 'Container security')",
-            )
-        )
-
-
 def test_runner_is_hardened(
-    env_runner_entry: tuple[str, RunnerConfig, Runner], policy: Policy, settings: Settings
+    env_runner_entries: list[tuple[str, RunnerConfig, Runner]], policy: Policy, settings: Settings
 ) -> None:
-    where, config, runner = env_runner_entry
     wanted = policy.section("images")["runner"]
-    docker = runner.docker
     fix = "recycle the env runner; if it persists, fix the registration in the identity-gitlab cookbook"
     problems = []
+    for where, config, runner in env_runner_entries:
+        docker = runner.docker
 
-    def expect(key: str, expected: object, found: object) -> None:
-        if found != expected:
-            problems.append(Problem(f"{where} {key}", repr(expected), repr(found), fix))
+        def expect(key: str, expected: object, found: object, where: str = where) -> None:
+            if found != expected:
+                problems.append(Problem(f"{where} {key}", repr(expected), repr(found), fix))
 
-    expect("[[runners]] executor", wanted["executor"], runner.executor)
-    expect("concurrent", wanted["concurrent"], config.concurrent)
-    expect("[runners.docker] privileged", False, docker.get("privileged", False))
-    expect("[runners.docker] network_mode", wanted["network_mode"], docker.get("network_mode"))
-    for key, needed in (("security_opt", wanted["security_opt"]), ("cap_drop", wanted["cap_drop"])):
-        have = {str(v).lower() for v in docker.get(key, []) or []}
-        absent = [v for v in needed if v.lower() not in have]
-        if absent:
+        expect("[[runners]] executor", wanted["executor"], runner.executor)
+        expect("concurrent", wanted["concurrent"], config.concurrent)
+        expect("[runners.docker] privileged", False, docker.get("privileged", False))
+        expect("[runners.docker] network_mode", wanted["network_mode"], docker.get("network_mode"))
+        for key, needed in (("security_opt", wanted["security_opt"]), ("cap_drop", wanted["cap_drop"])):
+            have = {str(v).lower() for v in docker.get(key, []) or []}
+            absent = [v for v in needed if v.lower() not in have]
+            if absent:
+                problems.append(
+                    Problem(f"{where} [runners.docker] {key}", f"includes {absent}", repr(docker.get(key)), fix)
+                )
+        if f"MY_ENV={settings.env_name}" not in runner.environment:
+            found = [e for e in runner.environment if e.startswith("MY_ENV=")]
             problems.append(
-                Problem(f"{where} [runners.docker] {key}", f"includes {absent}", repr(docker.get(key)), fix)
+                Problem(
+                    f"{where} [[runners]] environment",
+                    f"MY_ENV={settings.env_name} (jobs use it to refuse deploying to another env)",
+                    repr(found) if found else "no MY_ENV",
+                    fix,
+                )
             )
-    if f"MY_ENV={settings.env_name}" not in runner.environment:
-        found = [e for e in runner.environment if e.startswith("MY_ENV=")]
-        problems.append(
-            Problem(
-                f"{where} [[runners]] environment",
-                f"MY_ENV={settings.env_name} (jobs use it to refuse deploying to another env)",
-                repr(found) if found else "no MY_ENV",
-                fix,
-            )
-        )
     check(problems)
 
 
 def test_pipeline_uses_only_allowed_images(
-    pipeline_images: tuple[Path, pipeline.PipelineImages], images_file: AllowedImagesInForce, settings: Settings
+    pipeline_images: tuple[Path, pipeline.PipelineImages],
+    images_mode: str,
+    settings: Settings,
+    request: pytest.FixtureRequest,
 ) -> None:
     path, found = pipeline_images
-    allowed_refs = {ref.text for ref in images_file.parsed.references}
-    allowed_digests = {ref.digest for ref in images_file.parsed.references if ref.pinned}
     problems = [
         Problem(str(path), f"jobs for env {settings.env_name}", p, "fix the pipeline file") for p in found.problems
     ]
+    if images_mode == "pattern":
+        patterns: list[str] = request.getfixturevalue("allowed_patterns")
+        for image in found.images:
+            if image.where == "image" and not image_patterns.allowed(patterns, image.value):
+                problems.append(
+                    Problem(
+                        f"{path} job {image.job} image",
+                        f"an image the runner allows ({', '.join(patterns)})",
+                        image.value,
+                        "use a blessed image by digest (cd/<name>/blessed@sha256:...)",
+                    )
+                )
+        check(problems)
+        return
+    images_file: AllowedImagesInForce = request.getfixturevalue("images_file")
+    allowed_refs = {ref.text for ref in images_file.parsed.references}
+    allowed_digests = {ref.digest for ref in images_file.parsed.references if ref.pinned}
     for image in found.images:
         resource = f"{path} job {image.job} {image.where}"
         if not pipeline.well_formed_digest(image.digest):

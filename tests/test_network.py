@@ -4,13 +4,16 @@ everything else through a proxy that allows a short list of names and refuses th
 from __future__ import annotations
 
 import difflib
+import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from envtest.checks import Problem, check
-from envtest.fixtures.network import RunnerNetwork
+from envtest.errors import CouldNotEvaluate
+from envtest.fixtures.network import AllowlistCopy, RunnerNetwork
 from envtest.gather import squid_parse
 from envtest.gather.network import Probe
 from envtest.parsers.squid_allowlist import Allowlist, is_ip_literal
@@ -70,10 +73,18 @@ def _endpoints_by_service(endpoints: list[dict[str, Any]], region: str) -> dict[
     return {(_service(e, region), e["VpcEndpointType"]): e for e in endpoints}
 
 
-def _required(policy: Policy) -> list[tuple[str, str]]:
+def _interface_services(policy: Policy) -> list[str]:
+    """The interface endpoints the env must have: policy [endpoints] set ("required" or "all") names the list."""
     endpoints = policy.section("endpoints")
-    return [(s, "Interface") for s in endpoints.get("interface", [])] + [
-        (s, "Gateway") for s in endpoints.get("gateway", [])
+    chosen = str(endpoints.get("set", "required"))
+    if chosen not in endpoints:
+        raise CouldNotEvaluate(f"policy [endpoints] set = {chosen!r}, but [endpoints] has no list {chosen!r}")
+    return [str(s) for s in endpoints[chosen]]
+
+
+def _required(policy: Policy) -> list[tuple[str, str]]:
+    return [(s, "Interface") for s in _interface_services(policy)] + [
+        (s, "Gateway") for s in policy.section("endpoints").get("gateway", [])
     ]
 
 
@@ -108,7 +119,7 @@ def test_required_vpc_endpoints_exist_and_are_available(
 
 
 def _interface_endpoints(vpc_endpoints: list[dict[str, Any]], policy: Policy, region: str) -> list[dict[str, Any]]:
-    wanted = set(policy.section("endpoints").get("interface", []))
+    wanted = set(_interface_services(policy))
     endpoints = [e for e in vpc_endpoints if e["VpcEndpointType"] == "Interface" and _service(e, region) in wanted]
     if not endpoints:
         pytest.fail("no required interface endpoint exists (see the endpoints-exist check)", pytrace=False)
@@ -138,12 +149,11 @@ def test_interface_endpoints_cover_the_runner_azs(
     policy: Policy,
     settings: Settings,
     runner_network: RunnerNetwork,
-    inventory: Any,
+    endpoint_azs: dict[str, set[str]],
 ) -> None:
     problems = []
     for endpoint in _interface_endpoints(vpc_endpoints, policy, settings.region):
-        subnets = endpoint.get("SubnetIds", [])
-        azs = {s["AvailabilityZone"] for s in inventory.subnets(subnets)} if subnets else set()
+        azs = endpoint_azs.get(endpoint["VpcEndpointId"], set())
         uncovered = sorted(set(runner_network.azs) - azs)
         if uncovered:
             problems.append(
@@ -157,15 +167,28 @@ def test_interface_endpoints_cover_the_runner_azs(
     check(problems)
 
 
-def _admits_https_from(group: dict[str, Any], sources: set[str]) -> bool:
+def _admits_https(group: dict[str, Any], groups: set[str], cidrs: list[str]) -> bool:
+    """Does the group admit tcp 443 from one of these groups, or from a range holding each of these CIDRs?"""
     for permission in group.get("IpPermissions", []):
         protocol = str(permission.get("IpProtocol"))
         covers_443 = protocol == "-1" or (
             protocol in {"tcp", "6"} and permission.get("FromPort", 0) <= 443 <= permission.get("ToPort", -1)
         )
-        if covers_443 and any(pair.get("GroupId") in sources for pair in permission.get("UserIdGroupPairs", [])):
+        if not covers_443:
+            continue
+        if any(pair.get("GroupId") in groups for pair in permission.get("UserIdGroupPairs", [])):
+            return True
+        ranges = [r["CidrIp"] for r in permission.get("IpRanges", [])]
+        if cidrs and all(any(_within(c, r) for r in ranges) for c in cidrs):
             return True
     return False
+
+
+def _within(cidr: str, outer: str) -> bool:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).subnet_of(ipaddress.ip_network(outer, strict=False))  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return False
 
 
 def test_interface_endpoints_admit_https_from_the_runner(
@@ -176,16 +199,24 @@ def test_interface_endpoints_admit_https_from_the_runner(
     vpc_security_groups: dict[str, dict[str, Any]],
 ) -> None:
     runner_groups = set(runner_network.groups)
+    # vpc_module endpoints.tf: the endpoint groups admit 443 from <env>-base and from the app subnets' CIDRs; the
+    # runner is admitted by either (any of its groups, or the CIDRs of all the subnets it runs in).
     problems = []
     for endpoint in _interface_endpoints(vpc_endpoints, policy, settings.region):
         groups = [g["GroupId"] for g in endpoint.get("Groups", [])]
-        if not any(_admits_https_from(vpc_security_groups.get(g, {}), runner_groups) for g in groups):
+        admitted = any(
+            _admits_https(vpc_security_groups.get(g, {}), runner_groups, list(runner_network.subnet_cidrs))
+            for g in groups
+        )
+        if not admitted:
             problems.append(
                 Problem(
                     f"{endpoint['ServiceName']} endpoint {endpoint['VpcEndpointId']} groups {groups}",
-                    f"ingress tcp 443 from one of the runner's groups {sorted(runner_groups)}",
+                    f"ingress tcp 443 from one of the runner's groups {sorted(runner_groups)} or from its subnets "
+                    f"{list(runner_network.subnet_cidrs)}",
                     "no such ingress rule",
-                    "allow 443 from the runner's (or the base) group on the endpoint's group",
+                    "allow 443 from the base group (or the app subnets' CIDRs) on the endpoint's group "
+                    "(vpc_module endpoints.tf)",
                 )
             )
     check(problems)
@@ -212,109 +243,143 @@ def test_s3_gateway_endpoint_is_in_the_runner_route_tables(
 
 
 def test_proxy_allowlist_holds_every_must_allow_name(
-    deployed_allowlist: Allowlist, must_allow_names: list[str], allowlist_source: tuple[str, bytes]
+    deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]], must_allow_names: list[str]
 ) -> None:
     check(
         [
             Problem(
-                allowlist_source[0],
+                copy.where,
                 f"an entry that lets {name} through",
                 "no entry matches it",
                 f"add {name} to the allowlist template and redeploy the outbound proxy",
             )
+            for copy, allowlist in deployed_allowlists
             for name in must_allow_names
-            if deployed_allowlist.allows(name) is None
+            if allowlist.allows(name) is None
         ]
     )
 
 
 def test_proxy_allowlist_holds_no_forbidden_entry(
-    deployed_allowlist: Allowlist, policy: Policy, must_deny_names: list[str], allowlist_source: tuple[str, bytes]
+    deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]], policy: Policy, must_deny_names: list[str]
 ) -> None:
     proxy = policy.section("proxy")
     forbidden = {w.lower() for w in proxy["forbidden_wildcards"]}
     problems = []
-    for entry in deployed_allowlist.entries:
-        where = f"{allowlist_source[0]} line {entry.line}: '{entry.text}'"
-        reasons = []
-        if entry.wildcard and f".{entry.domain}" in forbidden:
-            reasons.append("a whole-provider wildcard")
-        if entry.wildcard and any(f.lstrip(".").endswith("." + entry.domain) for f in forbidden):
-            reasons.append("a wildcard wider than a forbidden one")
-        if entry.wildcard and len(entry.domain.split(".")) < int(proxy["min_wildcard_labels"]):
-            reasons.append("a bare top-level domain")
-        if is_ip_literal(entry.domain):
-            reasons.append("an IP literal where a name is expected")
-        reasons += [f"it lets must-deny name {n} through" for n in must_deny_names if entry.covers(n)]
-        if reasons:
+    for copy, allowlist in deployed_allowlists:
+        for entry in allowlist.entries:
+            reasons = []
+            if entry.wildcard and f".{entry.domain}" in forbidden:
+                reasons.append("a whole-provider wildcard")
+            if entry.wildcard and any(f.lstrip(".").endswith("." + entry.domain) for f in forbidden):
+                reasons.append("a wildcard wider than a forbidden one")
+            if entry.wildcard and len(entry.domain.split(".")) < int(proxy["min_wildcard_labels"]):
+                reasons.append("a bare top-level domain")
+            if is_ip_literal(entry.domain):
+                reasons.append("an IP literal where a name is expected")
+            reasons += [f"it lets must-deny name {n} through" for n in must_deny_names if entry.covers(n)]
+            if reasons:
+                problems.append(
+                    Problem(
+                        f"{copy.where} line {entry.line}: '{entry.text}'",
+                        "specific service names only",
+                        "; ".join(reasons),
+                        "replace it with the exact names the runner needs, in the allowlist template",
+                    )
+                )
+    check(problems)
+
+
+def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
+    deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]],
+) -> None:
+    problems = []
+    for copy, allowlist in deployed_allowlists:
+        problems += [
+            Problem(
+                f"{copy.where} line {p.line}",
+                "an entry squid loads as written",
+                f"{p.severity}: {p.message}",
+                "edit the allowlist template and redeploy",
+            )
+            for p in allowlist.problems
+        ]
+        verdict = squid_parse.judge(copy.raw)
+        if verdict is not None and (verdict.fatal or verdict.messages):
             problems.append(
                 Problem(
-                    where,
-                    "specific service names only",
-                    "; ".join(reasons),
-                    "replace it with the exact names the runner needs, in the allowlist template",
+                    f"{copy.where}, judged by {verdict.binary} -k parse",
+                    "squid parses it with no error or warning",
+                    f"exit {verdict.exit_code}: " + " | ".join(verdict.messages[:6]),
+                    "fix the entries squid names",
                 )
             )
     check(problems)
 
 
-def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
-    deployed_allowlist: Allowlist, allowlist_source: tuple[str, bytes]
-) -> None:
-    where, raw = allowlist_source
-    problems = [
-        Problem(
-            f"{where} line {p.line}",
-            "an entry squid loads as written",
-            f"{p.severity}: {p.message}",
-            "edit the allowlist template and redeploy",
-        )
-        for p in deployed_allowlist.problems
-    ]
-    verdict = squid_parse.judge(raw)
-    if verdict is not None and (verdict.fatal or verdict.messages):
-        problems.append(
-            Problem(
-                f"{where}, judged by {verdict.binary} -k parse",
-                "squid parses it with no error or warning",
-                f"exit {verdict.exit_code}: " + " | ".join(verdict.messages[:6]),
-                "fix the entries squid names",
-            )
-        )
-    check(problems)
+# What chef fills into the allowlist template (identity-outboundproxy recipe): the GitLab URL and the env's name.
+ERB = {
+    "<%= @gitlab_url %>": "gitlab_host",
+    "<%= node.chef_environment %>": "env",
+    "<%= @aws_account_id %>": "account",
+    "<%= @aws_region %>": "region",
+}
+
+
+def render_template(text: str, values: dict[str, str]) -> str:
+    """The template as chef renders it: the ERB expressions the allowlist templates use, then {name} ones."""
+    for expression, key in ERB.items():
+        text = text.replace(expression, values[key])
+    leftover = re.search(r"<%.*?%>", text)
+    if leftover:
+        raise CouldNotEvaluate(f"the allowlist template uses {leftover.group(0)!r}, which the suite does not render")
+    return fill(text, values)
 
 
 def test_proxy_allowlist_matches_the_rendered_template(
-    allowlist_template: Path | None, allowlist_source: tuple[str, bytes], template_values: dict[str, str]
+    allowlist_template: Path | None, allowlist_copies: list[AllowlistCopy], template_values: dict[str, str]
 ) -> None:
+    problems = []
+    if len(allowlist_copies) > 1:
+        # The pool's instances disagree: whatever the template says, some of them drifted.
+        counts = ", ".join(f"{c.where} ({len(c.raw)} bytes)" for c in allowlist_copies)
+        problems.append(
+            Problem(
+                "the env runner proxy pool's allowlists",
+                "one allowlist on every proxy instance",
+                f"{len(allowlist_copies)} different files: {counts}",
+                "recycle the drifted instance(s), or redeploy the proxy pool so every instance renders the template",
+            )
+        )
     if allowlist_template is None:
+        if problems:
+            check(problems)
         pytest.skip("no ALLOWLIST_TEMPLATE given: set it to the infrastructure repo's allowlist template")
     try:
-        expected = fill(allowlist_template.read_text(encoding="utf-8"), template_values)
+        expected = render_template(allowlist_template.read_text(encoding="utf-8"), template_values)
     except OSError as exc:
         pytest.fail(f"ALLOWLIST_TEMPLATE {allowlist_template}: {exc.strerror}", pytrace=False)
-    where, raw = allowlist_source
-    found = raw.decode("utf-8", errors="replace")
-    if found.rstrip() + "\n" != expected.rstrip() + "\n":
+    for copy in allowlist_copies:
+        found = copy.raw.decode("utf-8", errors="replace")
+        if found.rstrip() + "\n" == expected.rstrip() + "\n":
+            continue
         diff = "".join(
             difflib.unified_diff(
                 expected.splitlines(keepends=True),
                 found.splitlines(keepends=True),
                 fromfile=f"{allowlist_template} (rendered)",
-                tofile=where,
+                tofile=copy.where,
             )
         )
-        check(
-            [
-                Problem(
-                    where,
-                    f"{allowlist_template} rendered for this env",
-                    "a different file:\n" + diff,
-                    "redeploy the outbound proxy so the file matches the template (or commit the change "
-                    "to the template)",
-                )
-            ]
+        problems.append(
+            Problem(
+                copy.where,
+                f"{allowlist_template} rendered for this env",
+                "a different file:\n" + diff,
+                "redeploy the outbound proxy so the file matches the template (or commit the change to the template)",
+            )
         )
+    check(problems)
 
 
 def _probe_problems(probes: dict[str, Probe], want: str, fix: str) -> list[Problem]:

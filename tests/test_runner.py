@@ -64,13 +64,21 @@ def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[st
     runner = policy.section("runner")
     problems = []
     for instance_id, tags in sorted(runner_tags.items()):
-        absent = [key for key in runner["boot_tags"] if not tags.get(key)]
-        if absent:
+        missing = [key for key in runner["boot_tags"] if key not in tags]
+        empty = [key for key in runner["boot_tags"] if key in tags and not tags[key]]
+        if missing or empty:
+            found = [
+                *(["missing: " + ", ".join(missing)] if missing else []),
+                *(["empty: " + ", ".join(empty)] if empty else []),
+            ]
+            if "gitlab_config_s3_bucket" in empty:
+                # environment.md: the recipe falls back to the default bucket only when the tag is nil.
+                found.append("an empty gitlab_config_s3_bucket makes the runner read s3:///gitlab_runner_token")
             problems.append(
                 Problem(
                     resource=f"instance {instance_id}",
                     expected=f"boot tags {', '.join(runner['boot_tags'])} all set",
-                    found=f"missing or empty: {', '.join(absent)}",
+                    found="; ".join(found),
                     fix="set the tags in the gitlab_runner_pool module's launch template and recycle the env runner; "
                     "without gitlab_config_s3_bucket the runner cannot find its registration token",
                 )
@@ -140,22 +148,25 @@ def test_runner_registration_token_is_present_and_token_shaped(
 
 
 def test_runner_registered_with_a_token_at_the_gitlab_host(
-    runner_config: tuple[str, RunnerConfig], gitlab_hostname: str
+    runner_config: list[tuple[str, RunnerConfig]], gitlab_hostname: str
 ) -> None:
-    where, config = runner_config
     expected_url = f"https://{gitlab_hostname}"
     fix = (
         f"recycle the env runner; if it recurs, read the registration command in cloud-init's output: "
         f"'make sure it's actually a real string, not empty' and 'the gitlab url ... is proper' ({RUNBOOK_DEBUG})"
     )
-    problems = [Problem(where, "a config.toml gitlab-runner can load", p, fix) for p in config.problems]
-    for runner in config.runners:
-        if runner.url.rstrip("/") != expected_url:
-            problems.append(Problem(f"{where} runner {runner.name!r} url", expected_url, repr(runner.url), fix))
-        if runner.token_length == 0:
-            problems.append(
-                Problem(f"{where} runner {runner.name!r} token", "a non-empty token (value not shown)", "empty", fix)
-            )
+    problems = []
+    for where, config in runner_config:
+        problems += [Problem(where, "a config.toml gitlab-runner can load", p, fix) for p in config.problems]
+        for runner in config.runners:
+            if runner.url.rstrip("/") != expected_url:
+                problems.append(Problem(f"{where} runner {runner.name!r} url", expected_url, repr(runner.url), fix))
+            if runner.token_length == 0:
+                problems.append(
+                    Problem(
+                        f"{where} runner {runner.name!r} token", "a non-empty token (value not shown)", "empty", fix
+                    )
+                )
     check(problems)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from envtest.checks import Problem, check
+from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import TerraformOutputs
+from envtest.policy import Policy
 from envtest.settings import Settings
 
 
@@ -25,28 +25,38 @@ def test_terraform_outputs_name_this_environment(tf_outputs: TerraformOutputs, s
     )
 
 
-def test_terraform_outputs_agree_with_the_running_env_runner(
-    tf_outputs: TerraformOutputs, runner_tags: dict[str, dict[str, str]], name: Callable[[str], str]
+def test_terraform_outputs_agree_with_what_runs(
+    tf_outputs: TerraformOutputs, inventory: Inventory, policy: Policy, settings: Settings
 ) -> None:
+    """terraform/app's outputs (its complete list: environment.md) that name running things, against those things."""
     problems = []
-    if tf_outputs.require("env_runner_asg_name") != name("env_runner_asg"):
+    fix = "terraform apply has not run since the change, or the state is another env's: run the env's deploy"
+    group = str(policy.section("redis")["replication_group"]).format(env=settings.env_name)
+    elasticache = tf_outputs.require("elasticache")
+    replication = inventory.replication_group(group)
+    primaries = sorted(
+        g["PrimaryEndpoint"]["Address"] for g in (replication or {}).get("NodeGroups", []) if g.get("PrimaryEndpoint")
+    )
+    found = elasticache.get("cluster_address") if isinstance(elasticache, dict) else None
+    if found not in primaries:
         problems.append(
             Problem(
-                f"terraform output env_runner_asg_name ({tf_outputs.source})",
-                repr(name("env_runner_asg")),
-                repr(tf_outputs.get("env_runner_asg_name")),
-                "the policy's names.env_runner_asg and the gitlab_runner_pool module disagree: fix whichever is wrong",
+                f"terraform output elasticache.cluster_address ({tf_outputs.source})",
+                f"the primary endpoint of ElastiCache group {group}: {', '.join(primaries) or 'no such group'}",
+                repr(found),
+                fix,
             )
         )
-    gitlab = tf_outputs.require("gitlab_hostname")
-    for instance_id, tags in sorted(runner_tags.items()):
-        if tags.get("gitlab_hostname") != gitlab:
+    cloudfront = tf_outputs.require("idp_cloudfront")
+    pages = cloudfront.get("custom_pages", []) if isinstance(cloudfront, dict) else []
+    for path in policy.section("edge")["error_pages"]:
+        if not any(str(page).endswith(str(path)) for page in pages):
             problems.append(
                 Problem(
-                    f"instance {instance_id} tag gitlab_hostname",
-                    repr(gitlab),
-                    repr(tags.get("gitlab_hostname")),
-                    "recycle the env runner so it boots with the tags terraform now sets",
+                    f"terraform output idp_cloudfront.custom_pages ({tf_outputs.source})",
+                    f"a page at {path} (policy [edge] error_pages, terraform's cloudfront_custom_pages)",
+                    repr(pages),
+                    fix,
                 )
             )
     check(problems)

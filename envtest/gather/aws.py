@@ -30,8 +30,9 @@ from botocore.config import Config
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Simulate")
-# Operations not named like reads that change no AWS resource.
-READ_EXCEPTIONS = frozenset({"sts:GetCallerIdentity"})
+# Operations not named like reads that change no AWS resource. TestMetricFilter evaluates a pattern on lines
+# given in the call (CloudWatch Logs API reference) and stores nothing.
+READ_EXCEPTIONS = frozenset({"sts:GetCallerIdentity", "logs:TestMetricFilter"})
 CLIENT_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": int(os.environ.get("ENVTEST_AWS_MAX_ATTEMPTS", "8"))},
     connect_timeout=float(os.environ.get("ENVTEST_AWS_CONNECT_TIMEOUT", "5")),
@@ -67,6 +68,8 @@ class _Guard(threading.local):
 _guard = _Guard()
 _calls: Counter[str] = Counter()
 _calls_lock = threading.Lock()
+# "s3:<Operation> arn:aws:s3:::<bucket>[/<key>]": what the IAM policy's S3 resources must cover.
+_s3_resources: set[str] = set()
 
 
 def is_read(service: str, operation: str) -> bool:
@@ -149,6 +152,14 @@ def _before_call(model: Any, **_: Any) -> None:
 _api_seconds = [0.0]
 
 
+def _s3_resource(model: Any, params: dict[str, Any], **_: Any) -> None:
+    """Record the bucket (and key) an S3 call names, as the resource IAM evaluates."""
+    bucket, key = params.get("Bucket"), params.get("Key")
+    if bucket:
+        with _calls_lock:
+            _s3_resources.add(f"s3:{model.name} arn:aws:s3:::{bucket}" + (f"/{key}" if key else ""))
+
+
 _api_seconds_by_operation: Counter[str] = Counter()
 
 
@@ -178,7 +189,12 @@ def write_call_count(run_dir: Path | None) -> None:
     out = run_dir / "api-calls"
     out.mkdir(parents=True, exist_ok=True)
     with _calls_lock:
-        record = {"calls": dict(_calls), "seconds": _api_seconds[0], "by_operation": dict(_api_seconds_by_operation)}
+        record = {
+            "calls": dict(_calls),
+            "seconds": _api_seconds[0],
+            "by_operation": dict(_api_seconds_by_operation),
+            "s3_resources": sorted(_s3_resources),
+        }
     (out / f"{os.getpid()}.json").write_text(json.dumps(record))
 
 
@@ -187,6 +203,14 @@ def read_call_counts(run_dir: Path) -> Counter[str]:
     for path in sorted((run_dir / "api-calls").glob("*.json")):
         total.update(json.loads(path.read_text())["calls"])
     return total
+
+
+def read_s3_resources(run_dir: Path) -> list[str]:
+    """Every "s3:<Operation> <resource ARN>" the run's processes called."""
+    found: set[str] = set()
+    for path in sorted((run_dir / "api-calls").glob("*.json")):
+        found.update(json.loads(path.read_text()).get("s3_resources", []))
+    return sorted(found)
 
 
 def read_api_seconds(run_dir: Path) -> float:
@@ -219,6 +243,7 @@ class Aws:
         self._session.events.register("before-call.*.*", _started)
         self._session.events.register("after-call.*.*", _finished)
         self._session.events.register("after-call-error.*.*", _finished)
+        self._session.events.register("before-parameter-build.s3.*", _s3_resource)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 

@@ -37,6 +37,12 @@ class Outcome:
     last: Answer | None = None
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def proxy_failed(self) -> bool:
+        """No answer, and the last attempt failed at the proxy (down, or refusing the name): the target was
+        never asked, so nothing is known about it."""
+        return self.last is None and bool(self.errors) and self.errors[-1].startswith("ProxyError")
+
     def describe(self) -> str:
         """What was last seen, for a failure message."""
         if self.last is not None:

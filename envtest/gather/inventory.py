@@ -8,6 +8,7 @@ failures into CouldNotEvaluate with a cause. Checks never call boto3.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -84,6 +85,21 @@ class Inventory:
 
         return self._cached(f"autoscaling.group:{name}", fetch)
 
+    def autoscaling_group_names(self) -> list[str]:
+        """Every Auto Scaling group's name (to find a group created with a name_prefix)."""
+        return self._cached(
+            "autoscaling.group_names",
+            lambda: sorted(
+                g["AutoScalingGroupName"]
+                for g in self._describe_all(
+                    "autoscaling",
+                    "describe_auto_scaling_groups",
+                    "AutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingGroups (all)",
+                )
+            ),
+        )
+
     def instances(self, instance_ids: list[str]) -> list[dict[str, Any]]:
         """DescribeInstances for these ids, ordered by id."""
         ids = sorted(set(instance_ids))
@@ -127,6 +143,59 @@ class Inventory:
                 Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
             ),
         )
+
+    def vpc(self, vpc_id: str) -> dict[str, Any]:
+        """The VPC, with its CIDR block associations (primary and secondary)."""
+
+        def fetch() -> dict[str, Any]:
+            vpcs = self._describe_all("ec2", "describe_vpcs", "Vpcs", f"ec2:DescribeVpcs {vpc_id}", VpcIds=[vpc_id])
+            if not vpcs:
+                raise CouldNotEvaluate(f"VPC {vpc_id} does not exist")
+            return dict(vpcs[0])
+
+        return self._cached(f"ec2.vpc:{vpc_id}", fetch)
+
+    def prefix_lists(self) -> dict[str, str]:
+        """AWS-managed prefix lists of the region: name (com.amazonaws.<region>.s3) -> id."""
+        return self._cached(
+            "ec2.prefix_lists",
+            lambda: {
+                p["PrefixListName"]: p["PrefixListId"]
+                for p in self._describe_all("ec2", "describe_prefix_lists", "PrefixLists", "ec2:DescribePrefixLists")
+            },
+        )
+
+    def load_balancer_addresses(self, target_group_arns: list[str]) -> dict[str, list[str]]:
+        """{load balancer name: the private addresses of its network interfaces} behind these target groups.
+
+        An NLB's interfaces are described "ELB net/<name>/<id>" (EC2's description of an ELB's ENI); their
+        addresses are what security groups must reach (terraform's proxy_lb_cidr_blocks takes them so).
+        """
+        arns = sorted(set(target_group_arns))
+
+        def fetch() -> dict[str, list[str]]:
+            if not arns:
+                return {}
+            groups = self._describe_all(
+                "elbv2", "describe_target_groups", "TargetGroups", "elbv2:DescribeTargetGroups", TargetGroupArns=arns
+            )
+            lb_arns = sorted({arn for g in groups for arn in g.get("LoadBalancerArns", [])})
+            out: dict[str, list[str]] = {}
+            for lb_arn in lb_arns:
+                suffix = lb_arn.split(":loadbalancer/", 1)[-1]
+                interfaces = self._describe_all(
+                    "ec2",
+                    "describe_network_interfaces",
+                    "NetworkInterfaces",
+                    f"ec2:DescribeNetworkInterfaces for {suffix}",
+                    Filters=[{"Name": "description", "Values": [f"ELB {suffix}"]}],
+                )
+                out[suffix.split("/")[1] if suffix.count("/") >= 2 else suffix] = sorted(
+                    i["PrivateIpAddress"] for i in interfaces if i.get("PrivateIpAddress")
+                )
+            return out
+
+        return self._cached(f"elbv2.addresses:{','.join(arns)}", fetch)
 
     def vpc_endpoints(self, vpc_id: str) -> list[dict[str, Any]]:
         return self._cached(
@@ -217,8 +286,8 @@ class Inventory:
 
         return self._cached(f"ecr.digests:{registry_id}/{repository}", fetch)
 
-    def redis_member_endpoint(self, replication_group: str, cluster: str) -> dict[str, Any] | None:
-        """{"address", "port"} of one member cluster's node in a replication group; None when either is absent."""
+    def replication_group(self, replication_group: str) -> dict[str, Any] | None:
+        """An ElastiCache replication group as DescribeReplicationGroups shows it; None when absent."""
 
         def fetch() -> dict[str, Any] | None:
             elasticache = self.aws.client("elasticache")
@@ -227,17 +296,47 @@ class Inventory:
                 lambda: elasticache.describe_replication_groups(ReplicationGroupId=replication_group),
                 frozenset({"ReplicationGroupNotFoundFault"}),
             )
-            if found is ABSENT:
-                return None
-            for group in found.get("ReplicationGroups", []):
-                for node_group in group.get("NodeGroups", []):
-                    for member in node_group.get("NodeGroupMembers", []):
-                        endpoint = member.get("ReadEndpoint") or {}
-                        if member.get("CacheClusterId") == cluster and endpoint.get("Address"):
-                            return {"address": endpoint["Address"], "port": int(endpoint.get("Port", 6379))}
-            return None
+            groups = [] if found is ABSENT else found.get("ReplicationGroups", [])
+            return dict(groups[0]) if groups else None
 
-        return self._cached(f"elasticache.member:{replication_group}/{cluster}", fetch)
+        return self._cached(f"elasticache.group:{replication_group}", fetch)
+
+    def redis_member_endpoint(self, replication_group: str, cluster: str) -> dict[str, Any] | None:
+        """{"address", "port"} of one member cluster's node in a replication group; None when either is absent."""
+        group = self.replication_group(replication_group)
+        for node_group in (group or {}).get("NodeGroups", []):
+            for member in node_group.get("NodeGroupMembers", []):
+                endpoint = member.get("ReadEndpoint") or {}
+                if member.get("CacheClusterId") == cluster and endpoint.get("Address"):
+                    return {"address": endpoint["Address"], "port": int(endpoint.get("Port", 6379))}
+        return None
+
+    def metric_filters(self, log_group: str, prefix: str) -> list[dict[str, Any]]:
+        """The log group's metric filters whose names start with the prefix (DescribeMetricFilters)."""
+        return self._cached(
+            f"logs.metric_filters:{log_group}:{prefix}",
+            lambda: self._describe_all(
+                "logs",
+                "describe_metric_filters",
+                "metricFilters",
+                f"logs:DescribeMetricFilters {log_group} {prefix}*",
+                logGroupName=log_group,
+                filterNamePrefix=prefix,
+            ),
+        )
+
+    def metric_filter_matches(self, pattern: str, lines: list[str]) -> list[int]:
+        """Which lines (numbered from 1) the pattern matches, by CloudWatch Logs' own TestMetricFilter."""
+
+        def fetch() -> list[int]:
+            logs = self.aws.client("logs")
+            answer = _call(
+                "logs:TestMetricFilter",
+                lambda: logs.test_metric_filter(filterPattern=pattern, logEventMessages=lines),
+            )
+            return sorted(int(m["eventNumber"]) for m in answer.get("matches", []))
+
+        return self._cached(f"logs.test_metric_filter:{pattern}:{json.dumps(lines)}", fetch)
 
     def bucket_policy(self, bucket: str) -> str | None:
         """The bucket's policy document as written; None when it has none (or the bucket does not exist)."""
@@ -251,7 +350,7 @@ class Inventory:
         return self._cached(f"s3.bucket_policy:{bucket}", fetch)
 
     def simulate(self, principal_arn: str, actions: list[str], resources: list[str]) -> dict[str, dict[str, Any]]:
-        """IAM's policy simulator on the principal's own policies.
+        """IAM's policy simulator on the principal's own policies, one decision per action and resource.
 
         {"<action> <resource>": {"decision": "allowed" | "explicitDeny" | "implicitDeny",
         "missing_context": [context keys the decision depends on but the simulator did not have]}}.
@@ -269,14 +368,7 @@ class Inventory:
                 paginator = iam.get_paginator("simulate_principal_policy")
                 return [r for page in paginator.paginate(**params) for r in page["EvaluationResults"]]
 
-            results = _call(f"iam:SimulatePrincipalPolicy {principal_arn}", pages)
-            return {
-                f"{r['EvalActionName']} {r.get('EvalResourceName', '*')}": {
-                    "decision": r["EvalDecision"],
-                    "missing_context": sorted(r.get("MissingContextValues", [])),
-                }
-                for r in results
-            }
+            return simulation_decisions(_call(f"iam:SimulatePrincipalPolicy {principal_arn}", pages))
 
         return self._cached(f"iam.simulate:{principal_arn}:{sorted(actions)}:{sorted(resources)}", fetch)
 
@@ -289,6 +381,33 @@ class Inventory:
 
         body = _call(f"s3:GetObject s3://{bucket}/{key}", read, NOT_FOUND)
         return None if body is ABSENT else body
+
+
+def simulation_decisions(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """ "<action> <resource>" -> decision, from SimulatePrincipalPolicy's EvaluationResults.
+
+    IAM answers one EvaluationResult per action whatever the number of resources; its EvalDecision is
+    the most restrictive across them, and each resource's own decision is in ResourceSpecificResults
+    (IAM API reference: EvaluationResult, ResourceSpecificResult). A result without per-resource
+    results (one resource, or the older shape) stands for the resource it names.
+    """
+    out = {}
+    for result in results:
+        action = result["EvalActionName"]
+        shared = list(result.get("MissingContextValues", []))
+        per_resource = result.get("ResourceSpecificResults") or [
+            {
+                "EvalResourceName": result.get("EvalResourceName", "*"),
+                "EvalResourceDecision": result["EvalDecision"],
+                "MissingContextValues": [],
+            }
+        ]
+        for item in per_resource:
+            out[f"{action} {item['EvalResourceName']}"] = {
+                "decision": item["EvalResourceDecision"],
+                "missing_context": sorted({*shared, *item.get("MissingContextValues", [])}),
+            }
+    return out
 
 
 def tags_of(resource: dict[str, Any]) -> dict[str, str]:

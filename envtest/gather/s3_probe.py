@@ -13,11 +13,26 @@ def put_probe(aws: Aws, bucket: str, key: str) -> None:
 
 
 def remove_probes(aws: Aws, bucket: str, keys: list[str]) -> list[str]:
-    """Delete each key (absent is fine); the ones that could not be removed, with AWS's reason."""
+    """Delete each key, every version of it and every delete marker (absent is fine); what could not be removed.
+
+    In a versioned bucket a delete without a version id only adds a delete marker and keeps the data (S3 user
+    guide, "Deleting object versions"): the probe is gone only once each version is deleted by its id.
+    """
+    s3 = aws.client("s3")
     leftovers = []
     for key in keys:
         try:
-            aws.client("s3").delete_object(Bucket=bucket, Key=key)
+            pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)
+            versions = [
+                v["VersionId"]
+                for page in pages
+                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                if v["Key"] == key and v.get("VersionId") not in {None, "null"}
+            ]
+            for version in versions:
+                s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+            if not versions:
+                s3.delete_object(Bucket=bucket, Key=key)
         except AwsError as exc:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
             leftovers.append(f"s3://{bucket}/{key} ({code})")

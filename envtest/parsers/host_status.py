@@ -110,3 +110,20 @@ def dig_result(text: str) -> DigResult:
     if status == "NO ANSWER" and not unreached and text.strip():
         raise ValueError(f"dig output without a status line: {' '.join(text.split())[:120]!r}")
     return DigResult(status=status, answers=answers)
+
+
+def nc_outcome(exit_code: int, stderr: str) -> str:
+    """What `nc -v -z -w <s> <host> <port>` (netcat-openbsd) saw: "connected", "refused" or "timed out".
+
+    nc exits 1 for a refused or timed-out connection and for a usage error alike; its -v lines tell them apart
+    ("... succeeded!", "... failed: Connection refused", "... timed out: Operation now in progress"). Anything else
+    (a usage message, a missing nc, a name that does not resolve) is a ValueError: no answer about the network.
+    """
+    text = " ".join(stderr.split())
+    if exit_code == 0 and ("succeeded" in text or " open" in text):
+        return "connected"
+    if exit_code == 1 and "Connection refused" in text:
+        return "refused"
+    if exit_code == 1 and ("timed out" in text or "Operation now in progress" in text):
+        return "timed out"
+    raise ValueError(f"nc exited {exit_code} without saying what the connection did: {text[:200]!r}")

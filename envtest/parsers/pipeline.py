@@ -1,9 +1,13 @@
 """The image digests a GitLab pipeline file (.gitlab-ci.yml) uses for one env's jobs.
 
 An env's jobs are the visible jobs named `<anything>_<env>`, or whose
-`environment` is the env, or that are tagged `<env>-env-runner`. For each, the
-job's variables (over the file's global ones) are expanded into its `image:`,
-and every variable named `*_DIGEST` counts as a digest the job will run.
+`environment` is the env, or that are tagged `<env>-env-runner`, once their
+`extends:` are resolved as GitLab resolves them (the extended jobs merged in
+order, hashes deep-merged, other values replaced; the job's own keys last; at
+most 11 levels). For each, the job's variables (over the file's global ones)
+are expanded into its `image:`, and every variable named `*_DIGEST` counts as a
+digest the job will run. Jobs named in `exclude` (the lockdown probe's, whose
+image must be refused) are left out.
 """
 
 from __future__ import annotations
@@ -80,6 +84,35 @@ def _expand(text: str, variables: dict[str, str]) -> str:
     return text
 
 
+EXTENDS_DEPTH = 11  # GitLab: "You can use up to eleven levels of inheritance"
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def resolve_extends(data: dict[str, Any], name: str, depth: int = 0) -> dict[str, Any]:
+    """The job with its `extends:` merged in (GitLab's rules); ValueError on a cycle, depth or missing parent."""
+    job = data.get(name)
+    if not isinstance(job, dict):
+        raise ValueError(f"{name!r} is not a job")
+    parents = job.get("extends", [])
+    parents = [parents] if isinstance(parents, str) else parents if isinstance(parents, list) else []
+    if not parents:
+        return job
+    if depth >= EXTENDS_DEPTH:
+        raise ValueError(f"{name!r}: extends is nested more than {EXTENDS_DEPTH} levels (or loops)")
+    merged: dict[str, Any] = {}
+    for parent in parents:
+        if str(parent) not in data:
+            raise ValueError(f"{name!r} extends {parent!r}, which the file does not define")
+        merged = _deep_merge(merged, resolve_extends(data, str(parent), depth + 1))
+    return _deep_merge(merged, {k: v for k, v in job.items() if k != "extends"})
+
+
 def _is_env_job(name: str, job: dict[str, Any], env: str) -> bool:
     environment = job.get("environment")
     environment_name = environment.get("name") if isinstance(environment, dict) else environment
@@ -87,7 +120,7 @@ def _is_env_job(name: str, job: dict[str, Any], env: str) -> bool:
     return name.endswith(f"_{env}") or environment_name == env or f"{env}-env-runner" in tags
 
 
-def parse(text: str, env: str) -> PipelineImages:
+def parse(text: str, env: str, exclude: frozenset[str] = frozenset()) -> PipelineImages:
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -98,9 +131,16 @@ def parse(text: str, env: str) -> PipelineImages:
         return PipelineImages((), (), ("the file is not a mapping of jobs",))
     global_variables = _variables(data.get("variables"))
     jobs, images, problems = [], [], []
-    for key, job in data.items():
+    for key, raw in data.items():
         name = str(key)
-        if name in RESERVED or name.startswith(".") or not isinstance(job, dict) or not _is_env_job(name, job, env):
+        if name in RESERVED or name.startswith(".") or name in exclude or not isinstance(raw, dict):
+            continue
+        try:
+            job = resolve_extends(data, name)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if not _is_env_job(name, job, env):
             continue
         jobs.append(name)
         variables = {**global_variables, **_variables(job.get("variables"))}

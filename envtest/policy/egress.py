@@ -1,18 +1,32 @@
 """Security group egress against the declared rules: pure functions over DescribeSecurityGroups data.
 
 AWS folds several destinations into one permission; `flatten` splits them so
-each found rule is one (protocol, ports, destination). A found rule is allowed
-when a declared rule has the same protocol and port range and its destination
-lies inside the declared CIDRs or is one of the declared groups. A required
-declared rule is present when some found rule has exactly its protocol, ports
-and each of its destinations.
+each found rule is one (protocol, ports, destination), with its description.
+
+A declared rule names its destinations by what identifies them, because many
+change over time in the real world (GitHub's ranges, AWS's EC2 ranges, the
+proxy's load balancer addresses):
+- `cidrs`: CIDRs written in the policy (or a named set of them);
+- `groups`: security groups, by id, resolved from name patterns;
+- `prefix_lists`: prefix lists, by id, resolved from their names;
+- `any_cidr_with_description`: any CIDR, when the rule carries this exact
+  description (AWS's published EC2 ranges behind the argo groups cannot be
+  known offline; the description is what terraform writes on them).
+A declared `description` must also be on the found rule.
+
+A found rule is allowed when a declared rule has the same protocol and port
+range and its destination is one of the declared ones (a CIDR inside a
+declared CIDR). Rules to 0.0.0.0/0 or ::/0, all protocols or all ports are
+flagged whatever the policy says. A required declared rule is present when
+some found rule reaches each of its destinations (for a description-only rule:
+some rule with that description).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
@@ -29,6 +43,7 @@ class Rule:
     to_port: int | None
     kind: str  # "cidr", "group", "prefix-list"
     destination: str
+    description: str = ""
 
     def ports(self) -> str:
         if self.protocol == "all" or self.from_port is None:
@@ -38,25 +53,38 @@ class Rule:
         return f"{self.from_port}-{self.to_port}"
 
     def __str__(self) -> str:
-        return f"{self.group_name} ({self.group_id}) egress {self.protocol} {self.ports()} to {self.destination}"
+        said = f" ({self.description!r})" if self.description else ""
+        return f"{self.group_name} ({self.group_id}) egress {self.protocol} {self.ports()} to {self.destination}{said}"
 
 
 @dataclass(frozen=True)
 class Declared:
-    """One declared rule from the policy, with group names resolved to ids."""
+    """One declared rule from the policy, its destinations resolved to what AWS shows."""
 
     reason: str
     protocol: str
-    from_port: int
-    to_port: int
-    cidrs: tuple[str, ...]
-    groups: Mapping[str, str]  # group id -> name
-    required: bool
+    from_port: int | None
+    to_port: int | None
+    cidrs: tuple[str, ...] = ()
+    groups: Mapping[str, str] = field(default_factory=dict)  # group id -> name
+    prefix_lists: Mapping[str, str] = field(default_factory=dict)  # prefix list id -> name
+    any_cidr_with_description: str | None = None
+    description: str | None = None
+    required: bool = False
+
+    def ports(self) -> str:
+        if self.protocol == "all" or self.from_port is None:
+            return "all ports"
+        return str(self.from_port) if self.from_port == self.to_port else f"{self.from_port}-{self.to_port}"
 
     def describe(self) -> str:
-        ports = str(self.from_port) if self.from_port == self.to_port else f"{self.from_port}-{self.to_port}"
-        destinations = [*self.cidrs, *(f"group {name}" for name in self.groups.values())]
-        return f"[[egress.allow]] {self.reason!r}: {self.protocol} {ports} to {', '.join(destinations)}"
+        destinations = [
+            *self.cidrs,
+            *(f"group {name}" for name in self.groups.values()),
+            *(f"prefix list {name}" for name in self.prefix_lists.values()),
+            *([f"any CIDR described {self.any_cidr_with_description!r}"] if self.any_cidr_with_description else []),
+        ]
+        return f"[[egress.allow]] {self.reason!r}: {self.protocol} {self.ports()} to {', '.join(destinations) or '?'}"
 
 
 def _protocol(value: str) -> str:
@@ -73,13 +101,25 @@ def flatten(group: Mapping[str, Any]) -> list[Rule]:
         if protocol == "all":
             from_port = to_port = None
 
-        def rule(kind: str, destination: str, protocol: str = protocol, f: Any = from_port, t: Any = to_port) -> Rule:
-            return Rule(group["GroupId"], group.get("GroupName", ""), protocol, f, t, kind, destination)
-
-        rules += [rule("cidr", r["CidrIp"]) for r in permission.get("IpRanges", [])]
-        rules += [rule("cidr", r["CidrIpv6"]) for r in permission.get("Ipv6Ranges", [])]
-        rules += [rule("prefix-list", r["PrefixListId"]) for r in permission.get("PrefixListIds", [])]
-        rules += [rule("group", r["GroupId"]) for r in permission.get("UserIdGroupPairs", [])]
+        for kind, field_name, key in (
+            ("cidr", "IpRanges", "CidrIp"),
+            ("cidr", "Ipv6Ranges", "CidrIpv6"),
+            ("prefix-list", "PrefixListIds", "PrefixListId"),
+            ("group", "UserIdGroupPairs", "GroupId"),
+        ):
+            rules += [
+                Rule(
+                    group["GroupId"],
+                    group.get("GroupName", ""),
+                    protocol,
+                    from_port,
+                    to_port,
+                    kind,
+                    str(item[key]),
+                    str(item.get("Description", "")),
+                )
+                for item in permission.get(field_name, [])
+            ]
     return rules
 
 
@@ -113,14 +153,26 @@ def broad_reasons(rule: Rule) -> list[str]:
     return reasons
 
 
+def _same_ports(rule: Rule, declared: Declared) -> bool:
+    return rule.protocol == declared.protocol and (rule.from_port, rule.to_port) == (
+        declared.from_port,
+        declared.to_port,
+    )
+
+
 def matches(rule: Rule, declared: Declared) -> bool:
-    if rule.protocol != declared.protocol or (rule.from_port, rule.to_port) != (declared.from_port, declared.to_port):
+    if not _same_ports(rule, declared):
+        return False
+    if declared.description is not None and rule.description != declared.description:
         return False
     if rule.kind == "cidr":
-        return _inside(rule.destination, declared.cidrs)
+        if _inside(rule.destination, declared.cidrs):
+            return True
+        wanted = declared.any_cidr_with_description
+        return wanted is not None and rule.description == wanted
     if rule.kind == "group":
         return rule.destination in declared.groups
-    return False  # prefix lists are never declared: each one is a hole to review
+    return rule.destination in declared.prefix_lists
 
 
 @dataclass(frozen=True)
@@ -128,6 +180,14 @@ class Finding:
     what: str  # "undeclared" or "missing"
     rule: str
     detail: str
+
+
+def _reaches(rule: Rule, kind: str, destination: str) -> bool:
+    if rule.kind != kind:
+        return False
+    if kind == "cidr":
+        return rule.destination == destination or _same_net(rule.destination, destination)
+    return rule.destination == destination
 
 
 def evaluate(found: list[Rule], declared: list[Declared]) -> list[Finding]:
@@ -140,7 +200,7 @@ def evaluate(found: list[Rule], declared: list[Declared]) -> list[Finding]:
                 ", ".join(broad)
                 if broad
                 else {
-                    "prefix-list": "a prefix list no policy line declares",
+                    "prefix-list": "a prefix list no policy line declares for this protocol and port",
                     "group": "a group no policy line declares for this protocol and port",
                     "cidr": "a destination no policy line declares for this protocol and port",
                 }[rule.kind]
@@ -149,17 +209,23 @@ def evaluate(found: list[Rule], declared: list[Declared]) -> list[Finding]:
     for d in declared:
         if not d.required:
             continue
-        for destination, kind in [*((c, "cidr") for c in d.cidrs), *((g, "group") for g in d.groups)]:
-            present = any(
-                r.protocol == d.protocol
-                and (r.from_port, r.to_port) == (d.from_port, d.to_port)
-                and r.kind == kind
-                and (r.destination == destination or (kind == "cidr" and _same_net(r.destination, destination)))
-                for r in found
-            )
-            if not present:
-                label = destination if kind == "cidr" else f"group {d.groups[destination]} ({destination})"
+        candidates = [
+            r for r in found if _same_ports(r, d) and (d.description is None or r.description == d.description)
+        ]
+        wanted = [
+            *((c, "cidr", c) for c in d.cidrs),
+            *((g, "group", f"group {name} ({g})") for g, name in d.groups.items()),
+            *((p, "prefix-list", f"prefix list {name} ({p})") for p, name in d.prefix_lists.items()),
+        ]
+        for destination, kind, label in wanted:
+            if not any(_reaches(r, kind, destination) for r in candidates):
                 findings.append(Finding("missing", d.describe(), f"no rule reaches {label}"))
+        if d.any_cidr_with_description and not any(
+            r.kind == "cidr" and r.description == d.any_cidr_with_description for r in candidates
+        ):
+            findings.append(Finding("missing", d.describe(), f"no rule described {d.any_cidr_with_description!r}"))
+        if not wanted and not d.any_cidr_with_description:
+            findings.append(Finding("missing", d.describe(), "the policy line resolves to no destination"))
     return findings
 
 

@@ -18,9 +18,8 @@ from typing import Any
 
 from envtest.sandbox import squid
 from envtest.sandbox import world as w
-from envtest.sandbox.estate import origin_host
 from envtest.sandbox.fleet import can_host, write_fleet_config
-from envtest.sandbox.handle import ALLOWLIST_PATH, copy_clean_files, moto_dump
+from envtest.sandbox.handle import copy_clean_files, moto_dump
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.seed import seed, write_host_file
 from envtest.sandbox.tls import make_certificates
@@ -92,6 +91,7 @@ account_id = "{account}"
 
 [images]
 max_blocks = {max_blocks}
+mode = "{era}"
 
 [proxy]
 # The sandbox has no outside: a loopback port where nothing listens stands in
@@ -145,9 +145,12 @@ def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]
     return f"http://127.0.0.1:{port}", reason or ""
 
 
-def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> dict[str, str]:
+def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era: str | None = None) -> dict[str, str]:
     """Start every part, seed it, write DIR/env.sh; return the run's environment."""
-    world = w.World(env, scale)
+    era = era or os.environ.get("ENVTEST_SANDBOX_ERA", "file")
+    if era not in {"file", "pattern"}:
+        raise SandboxError(f"ENVTEST_SANDBOX_ERA={era!r}: file (the runbook's allowed-images file) or pattern")
+    world = w.World(env, scale, era)
     squid_binary = squid.find_squid()  # fail first, with the install command, before starting anything
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # squid, once it drops root, must reach its allowlist and logs
@@ -157,7 +160,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
     endpoint = f"http://127.0.0.1:{moto_port}"
     moto = start(
         "moto",
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        [sys.executable, "-m", "envtest.sandbox.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
         directory,
         env=_python_env(),
     )
@@ -168,7 +171,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
     upstream_ip = _start_upstream(directory, tls)
 
     hosts = directory / "hosts"
-    allowlist = write_host_file(hosts, "outboundproxy", ALLOWLIST_PATH, world.allowlist)
+    allowlist = write_host_file(hosts, "env-runner-proxy", w.ALLOWLIST_PATH, world.allowlist)
     for parent in [hosts, *allowlist.relative_to(directory).parents]:
         (directory / parent).chmod(0o755)
     state_dir = directory / "squid"
@@ -201,18 +204,22 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
         "AWS_REGION": w.REGION,
         "AWS_DEFAULT_REGION": w.REGION,
         "IDP_HOSTNAME": world.idp_host,
-        "IDP_ORIGIN_HOSTNAME": origin_host(world.env),
+        "IDP_ORIGIN_HOSTNAME": world.origin_host,
         "PROXY_URL": proxy_url,
         "ENVTEST_CA_BUNDLE": str(tls[0]),
         "ENVTEST_SANDBOX_DIR": str(directory),
         "ENVTEST_SANDBOX_SCALE": str(scale),
+        "ENVTEST_SANDBOX_ERA": era,
         "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
         "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
         "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
     }
-    # SSM RunCommand and IAM's simulator go to the instances' endpoint; the rest to moto.
+    # SSM RunCommand, IAM's simulator, ECR and Logs go to the instances' endpoint; the rest to moto.
     environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
     environ["AWS_ENDPOINT_URL_IAM"] = instances_endpoint
+    # Cross-account ECR reads and CloudWatch Logs' TestMetricFilter: moto lacks them, the endpoint answers (front.py).
+    environ["AWS_ENDPOINT_URL_ECR"] = instances_endpoint
+    environ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = instances_endpoint  # botocore's variable for "CloudWatch Logs"
     if no_instances:
         # Without emulated instances, host files are read from DIR/hosts directly.
         environ["HOSTS_ROOT"] = str(hosts)
@@ -220,7 +227,10 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1) -> 
     (directory / "allowlist.template").write_text(world.allowlist_template)
     (directory / "policy-override.toml").write_text(
         SANDBOX_POLICY.format(
-            account=w.ACCOUNT, max_blocks=max(4, world.image_blocks), direct_probe=f"{direct_probe_ip}:9"
+            account=w.ACCOUNT,
+            max_blocks=max(4, world.image_blocks),
+            direct_probe=f"{direct_probe_ip}:9",
+            era=world.era,
         )
     )
     (directory / "env.json").write_text(json.dumps(environ, indent=2))

@@ -16,7 +16,8 @@ from typing import Any
 
 from envtest.sandbox import estate
 from envtest.sandbox import world as w
-from envtest.sandbox.handle import Sandbox
+from envtest.sandbox.handle import PROXY_ROLE, Sandbox
+from envtest.sandbox.processes import free_port
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Fault:
     stop_check: str = "wrong_environment"
     # Seeded on an emulated instance (or its firewall): needs a sandbox that can host them.
     needs_instances: bool = False
+    # The sandbox's allowed-images era (ENVTEST_SANDBOX_ERA): "file" (the runbook's) or "pattern" (since 2023-08).
+    era: str = "file"
 
 
 def _no_change(_: Sandbox) -> None:
@@ -124,7 +127,7 @@ def missing_config_bucket_tag(sandbox: Sandbox) -> None:
 
 
 def gitlab_host_not_allowlisted(sandbox: Sandbox) -> None:
-    path = sandbox.host_path("outboundproxy", "/etc/squid/domain-allowlist.conf")
+    path = sandbox.host_path(PROXY_ROLE, w.ALLOWLIST_PATH)
     lines = [line for line in path.read_text().splitlines() if line.strip() != w.GITLAB_HOST]
     path.write_text("\n".join(lines) + "\n")
     sandbox.reload_squid()
@@ -173,7 +176,7 @@ def proxy_rule_widened(sandbox: Sandbox) -> None:
 
 
 def endpoint_missing(sandbox: Sandbox) -> None:
-    sandbox.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[_endpoint(sandbox, "ecr.dkr")["VpcEndpointId"]])
+    sandbox.client("ec2").delete_vpc_endpoints(VpcEndpointIds=[_endpoint(sandbox, "kms")["VpcEndpointId"]])
 
 
 def endpoint_private_dns_off(sandbox: Sandbox) -> None:
@@ -192,17 +195,18 @@ def endpoint_private_dns_off(sandbox: Sandbox) -> None:
 
 
 def endpoint_one_az_only(sandbox: Sandbox) -> None:
-    endpoint = _endpoint(sandbox, "sts")
+    endpoint = _endpoint(sandbox, "logs")
     sandbox.client("ec2").modify_vpc_endpoint(
         VpcEndpointId=endpoint["VpcEndpointId"], RemoveSubnetIds=endpoint["SubnetIds"][1:]
     )
 
 
 def endpoint_group_closed(sandbox: Sandbox) -> None:
-    group = sandbox.state["network"]["groups"]["endpoints"]
-    sandbox.client("ec2").revoke_security_group_ingress(
-        GroupId=group, IpPermissions=[_permission(sandbox, group, "IpPermissions", 443)]
-    )
+    """The kms endpoint's group loses both ways in: from the base group and from the app subnets."""
+    group = sandbox.state["network"]["groups"]["endpoints"]["kms"]
+    ec2 = sandbox.client("ec2")
+    found = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
+    ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=[p for p in found if p.get("FromPort") == 443])
 
 
 def s3_gateway_unrouted(sandbox: Sandbox) -> None:
@@ -213,7 +217,7 @@ def s3_gateway_unrouted(sandbox: Sandbox) -> None:
 
 
 def _edit_allowlist(sandbox: Sandbox, edit: Callable[[list[str]], list[str]]) -> None:
-    path = sandbox.host_path("outboundproxy", "/etc/squid/domain-allowlist.conf")
+    path = sandbox.host_path(PROXY_ROLE, w.ALLOWLIST_PATH)
     path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
     sandbox.reload_squid()
 
@@ -276,9 +280,9 @@ def _images_file(sandbox: Sandbox) -> str:
 
 
 def _put_images_file(sandbox: Sandbox, text: str, key: str = f"common/{IMAGES_KEY}") -> None:
+    """A new file in force, and the runner recycled onto it (the recipe registers every white-space token)."""
     sandbox.client("s3").put_object(Bucket=sandbox.world.bucket("secrets"), Key=key, Body=text.encode())
-    refs = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(("X", "#"))]
-    _runner_allows(sandbox, refs)
+    _runner_allows(sandbox, w.recipe_allowed_images(text))
 
 
 def image_by_tag(sandbox: Sandbox) -> None:
@@ -315,7 +319,9 @@ def runner_entrypoint_overwrite_allowed(sandbox: Sandbox) -> None:
 
 
 def runner_allowed_images_drift(sandbox: Sandbox) -> None:
-    _runner_allows(sandbox, sandbox.state["allowed_images"][:-1])
+    """The file gained a block; the runner was not recycled and still allows the old list."""
+    tokens = w.recipe_allowed_images(_images_file(sandbox))
+    _runner_allows(sandbox, tokens[: -len(w.IMAGE_REPOS) - 2])
 
 
 def runner_privileged(sandbox: Sandbox) -> None:
@@ -331,7 +337,75 @@ def pipeline_digest_not_allowed(sandbox: Sandbox) -> None:
 
 def allowed_digest_missing_from_ecr(sandbox: Sandbox) -> None:
     repository, digest = sandbox.state["allowed_images"][0].split("/", 1)[1].split("@")
-    sandbox.client("ecr").batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+    tooling = sandbox.client("ecr", account=w.TOOLING_ACCOUNT)
+    tooling.batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])
+
+
+def lockdown_list_empty(sandbox: Sandbox) -> None:
+    """The file in force emptied, and the runner recycled onto it: an empty allowed_images allows every image."""
+    _put_images_file(sandbox, "")
+
+
+def config_bucket_tag_empty(sandbox: Sandbox) -> None:
+    """gitlab_config_s3_bucket present but empty: the recipe falls back only when it is nil (environment.md)."""
+    _tag_runner(sandbox, "gitlab_config_s3_bucket", "")
+
+
+def _tag_runner(sandbox: Sandbox, key: str, value: str) -> None:
+    sandbox.client("autoscaling").create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": sandbox.world.runner_asg,
+                "ResourceType": "auto-scaling-group",
+                "Key": key,
+                "Value": value,
+                "PropagateAtLaunch": True,
+            }
+        ]
+    )
+    instances = sandbox.state["instances"][sandbox.world.runner_asg]
+    sandbox.client("ec2").create_tags(Resources=instances, Tags=[{"Key": key, "Value": value}])
+
+
+def proxy_instance_drifted(sandbox: Sandbox) -> None:
+    """The env runner's proxy pool scales to two; one of them carries a hand-edited allowlist."""
+    pool = sandbox.state["runner_proxy_asg"]
+    sandbox.client("autoscaling").update_auto_scaling_group(AutoScalingGroupName=pool, DesiredCapacity=2)
+    sandbox.wait_for_instances()
+    group = sandbox.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[pool])
+    newest = sorted(set(i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"]))[-1]
+    drifted = sandbox.host_path(f"@{newest}", w.ALLOWLIST_PATH)
+    drifted.parent.mkdir(parents=True, exist_ok=True)
+    drifted.write_text(sandbox.world.allowlist + "pastebin.com\n")
+
+
+def bucket_policy_names_the_account(sandbox: Sandbox) -> None:
+    """An Allow naming the account grants the roles nothing by itself (IAM): no cell may change."""
+    _add_bucket_statement(sandbox, "escrow", f"arn:aws:iam::{w.ACCOUNT}:root", "s3:GetObject")
+
+
+def bucket_policy_names_a_role(sandbox: Sandbox) -> None:
+    """An Allow naming the app role grants it the read: the matrix cell must fail."""
+    _add_bucket_statement(sandbox, "attempts", estate.role_arn(sandbox.world.env, "app"), "s3:GetObject")
+
+
+def _add_bucket_statement(sandbox: Sandbox, kind: str, principal: str, action: str) -> None:
+    bucket = estate.buckets(sandbox.world.env)[kind]
+    s3 = sandbox.client("s3")
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except s3.exceptions.ClientError:
+        policy = {"Version": "2012-10-17", "Statement": []}
+    policy["Statement"].append(
+        {
+            "Sid": "AddedByHand",
+            "Effect": "Allow",
+            "Principal": {"AWS": principal},
+            "Action": action,
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+        }
+    )
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
 # ---- the application hosts (issue 5) -------------------------------------------------------
@@ -394,6 +468,88 @@ def filebeat_write_errors(sandbox: Sandbox) -> None:
     sandbox.host_path("elk", estate.FILEBEAT_STATS).write_text(estate.filebeat_stats(write_errors=17))
 
 
+def env_override_where_none_is_allowed(sandbox: Sandbox) -> None:
+    """The env's own copy of the common file in force, while the env's policy says it uses the common one."""
+    _put_images_file(sandbox, _images_file(sandbox), key=f"{sandbox.world.env}/{IMAGES_KEY}")
+    override = sandbox.directory / "policy-override.toml"
+    override.write_text(override.read_text().replace("[images]\n", "[images]\nallow_env_override = false\n", 1))
+
+
+def images_file_with_a_stray_word(sandbox: Sandbox) -> None:
+    """A note typed into the file: the split-on-white-space boot code registers each word as an image."""
+    _put_images_file(sandbox, _images_file(sandbox) + "please keep the newest block last\n")
+
+
+def image_from_another_registry(sandbox: Sandbox) -> None:
+    """A pinned image from a public registry, outside the env's own ECR."""
+    _put_images_file(sandbox, _images_file(sandbox) + "public.ecr.aws/docker/library/alpine@sha256:" + "a" * 64 + "\n")
+
+
+def images_block_dated_in_the_future(sandbox: Sandbox) -> None:
+    text = _images_file(sandbox)
+    newest = text.rstrip("\n").splitlines()[-1]
+    _put_images_file(sandbox, text + f"XXXXXdate_separatorXXXXX 2999-01-01\n{newest}\n")
+
+
+def terraform_names_another_redis(sandbox: Sandbox) -> None:
+    """The state's elasticache.cluster_address is not the replication group's primary endpoint."""
+    primary = sandbox.state["estate"]["redis_endpoints"]["primary"]
+    _edit_tf_state(sandbox, f'"{primary}"', '"old-idp.cache.example.internal"')
+
+
+def metric_filter_deleted(sandbox: Sandbox) -> None:
+    logs = sandbox.client("logs")
+    logs.delete_metric_filter(
+        logGroupName=f"{sandbox.world.env}_/var/log/nginx/access.log",
+        filterName=f"{sandbox.world.env}-idp-interesting-uris-success",
+    )
+
+
+def metric_filter_counts_errors(sandbox: Sandbox) -> None:
+    """The success filter lost its status test: 5xx answers count as successes.
+
+    PutMetricFilter with an existing name replaces that filter in AWS; moto 5.2 adds a second one with the same
+    name, so the filter is deleted first (the state AWS would reach).
+    """
+    logs = sandbox.client("logs")
+    metric_filter_deleted(sandbox)
+    logs.put_metric_filter(
+        logGroupName=f"{sandbox.world.env}_/var/log/nginx/access.log",
+        filterName=f"{sandbox.world.env}-idp-interesting-uris-success",
+        filterPattern=estate.INTERESTING_URIS_FILTER.replace(" && $.status != 5*}", "}"),
+        metricTransformations=[
+            {"metricName": "InterestingUrisSuccess", "metricNamespace": f"{sandbox.world.env}/sli", "metricValue": "1"}
+        ],
+    )
+
+
+def proxy_stops_listening(sandbox: Sandbox) -> None:
+    """squid moved off the port the runner uses (the proxy the runner knows accepts no connection)."""
+    conf = sandbox.squid_conf.read_text()
+    port = sandbox.environ["PROXY_URL"].rsplit(":", 1)[1]
+    elsewhere = free_port()
+    sandbox.squid_conf.write_text(conf.replace(f"http_port 127.0.0.1:{port}", f"http_port 127.0.0.1:{elsewhere}", 1))
+    sandbox.reload_squid()
+
+
+def resolver_loses_the_idp_name(sandbox: Sandbox) -> None:
+    sandbox.edit_fleet_config(lambda config: config["dns_records"].pop(sandbox.world.idp_host))
+
+
+def pattern_runner_allows_every_image(sandbox: Sandbox) -> None:
+    """Era 2: the runner registered without its pattern (an empty allowed_images allows every image)."""
+    _runner_allows(sandbox, [])
+
+
+def pattern_pipeline_image_not_blessed(sandbox: Sandbox) -> None:
+    """Era 2: the deploy template pulls its image from outside the blessed path."""
+    path = Path(sandbox.environ["PIPELINE_FILE"])
+    text = path.read_text()
+    if "/cd/env_deploy/blessed@" not in text:
+        raise AssertionError("the fault found no blessed deploy image in the pipeline to change")
+    path.write_text(text.replace("/cd/env_deploy/blessed@", "/cd/env_deploy@", 1))
+
+
 def _edge(sandbox: Sandbox, change: Callable[[dict[str, Any]], None]) -> None:
     path = sandbox.directory / "edge" / "site.json"
     site = json.loads(path.read_text())
@@ -410,12 +566,12 @@ def hsts_without_preload(sandbox: Sandbox) -> None:
 
 
 def origin_served_directly(sandbox: Sandbox) -> None:
-    # The edge no longer answers for the origin name: the origin's own server (here the plain upstream) does.
-    _edge(sandbox, lambda site: site.update({"origin": "nobody.invalid"}))
+    # The ALB's security group lets anyone in: the origin serves the site around CloudFront.
+    _edge(sandbox, lambda site: site.update({"origin_blocked": False}))
 
 
 def error_page_cached(sandbox: Sandbox) -> None:
-    _edge(sandbox, lambda site: site.update({"error_cache_control": "public, max-age=86400"}))
+    _edge(sandbox, lambda site: site["page_headers"].update({"X-Cache": "Hit from cloudfront"}))
 
 
 def idp_unhealthy(sandbox: Sandbox) -> None:
@@ -458,6 +614,7 @@ IMAGE_CHECKS = (
     LEGACY,
     "test_every_allowed_digest_exists_in_ecr",
     "test_runner_allows_exactly_the_images_in_force",
+    "test_runner_does_not_allow_every_image",
     "test_runner_allows_no_services",
     "test_runner_cannot_override_entrypoints",
     "test_runner_is_hardened",
@@ -476,19 +633,23 @@ HOST_CHECKS = (
 EDGE_CHECKS = (
     "test_idp_health_reports_all_checks_healthy",
     "test_idp_edge_sends_every_security_header",
-    "test_origin_hostname_redirects_to_the_public_hostname",
-    "test_error_pages_come_from_s3_and_are_not_cached",
+    "test_origin_hostname_does_not_serve_the_site",
+    "test_error_pages_come_from_s3_uncached",
+)
+LOGS_CHECKS = (
+    "test_interesting_uris_metric_filter_exists_once",
+    "test_interesting_uris_metric_filter_counts_the_right_requests",
 )
 RUNNER_DEPENDENT = (
     *NETWORK_CHECKS,
     # config.toml is read on the runner through SSM: no runner, nothing to read.
     "test_runner_allows_no_services",
     "test_runner_allows_exactly_the_images_in_force",
+    "test_runner_does_not_allow_every_image",
     "test_runner_cannot_override_entrypoints",
     "test_runner_is_hardened",
     "test_env_runner_instances_carry_the_boot_tags",
     "test_gitlab_host_answers_through_the_proxy",
-    "test_terraform_outputs_agree_with_the_running_env_runner",
     "test_runner_registered_with_a_token_at_the_gitlab_host",
     "test_every_allowed_image_comes_from_an_approved_registry",
     *TAG_DEPENDENT,
@@ -507,13 +668,13 @@ _ROWS: list[Fault] = [
     Fault("F2", "runner egress: tcp 443 to 0.0.0.0/0", egress_https_to_internet, (EGRESS,)),
     Fault("F3", "egress to the proxy group widened to 3128-3200", proxy_rule_widened,
           (EGRESS, "test_every_required_runner_egress_rule_is_present")),
-    Fault("F4", "the ecr.dkr interface endpoint missing", endpoint_missing,
+    Fault("F4", "the kms interface endpoint missing", endpoint_missing,
           ("test_required_vpc_endpoints_exist_and_are_available",)),
     Fault("F5", "the ssm interface endpoint with private DNS off", endpoint_private_dns_off,
           ("test_interface_endpoints_have_private_dns_on",)),
-    Fault("F5-az", "the sts interface endpoint in one AZ only", endpoint_one_az_only,
+    Fault("F5-az", "the logs interface endpoint in one AZ only", endpoint_one_az_only,
           ("test_interface_endpoints_cover_the_runner_azs",)),
-    Fault("F5-sg", "the endpoints' group admits no 443 from the runner", endpoint_group_closed,
+    Fault("F5-sg", "the kms endpoint's group admits no 443 from the runner", endpoint_group_closed,
           ("test_interface_endpoints_admit_https_from_the_runner",)),
     Fault("F5-s3", "the S3 gateway endpoint in no runner route table", s3_gateway_unrouted,
           ("test_s3_gateway_endpoint_is_in_the_runner_route_tables",)),
@@ -522,6 +683,8 @@ _ROWS: list[Fault] = [
     Fault("F6-shadow", "an allowlist wildcard shadows later entries", allowlist_shadowed_entries,
           (SQUID_WARNS, DRIFT)),
     Fault("F6-drift", "the deployed allowlist differs from the template", allowlist_drifted, (DRIFT,)),
+    Fault("F6-instance", "one proxy instance of two holds a hand-edited allowlist", proxy_instance_drifted,
+          (DRIFT,), needs_instances=True),
     Fault("F7", "proxy allowlist loses the GitLab host", gitlab_host_not_allowlisted,
           ("test_gitlab_host_answers_through_the_proxy", "test_proxy_allowlist_holds_every_must_allow_name",
            "test_proxy_lets_every_must_allow_name_through", DRIFT)),
@@ -534,6 +697,14 @@ _ROWS: list[Fault] = [
     Fault("F11", "an env override holding an image that is not pinned", env_override_unpinned, (PINNED, LEGACY)),
     Fault("F11-comments", "comment separators under the split-on-white-space boot code",
           images_with_comment_separators, (LEGACY,)),
+    Fault("F11-policy", "an env override in force where the env's policy allows none",
+          env_override_where_none_is_allowed, ("test_allowed_images_file_in_force_is_one_the_policy_allows",)),
+    Fault("F9-word", "a stray word in the allowed-images file", images_file_with_a_stray_word,
+          ("test_allowed_images_file_reads_cleanly", LEGACY)),
+    Fault("F9-registry", "a pinned image from outside the env's ECR", image_from_another_registry,
+          ("test_every_allowed_image_comes_from_an_approved_registry",)),
+    Fault("F9-date", "an allowed-images block dated in the future", images_block_dated_in_the_future,
+          ("test_allowed_image_blocks_are_dated_in_order_and_within_the_limit",)),
     Fault("F12", "runner config: allowed_services = []", runner_allows_every_service,
           ("test_runner_allows_no_services",)),
     Fault("F13", "runner config: entrypoint overwrite not disabled", runner_entrypoint_overwrite_allowed,
@@ -541,6 +712,8 @@ _ROWS: list[Fault] = [
     Fault("F13-privileged", "runner config: privileged containers", runner_privileged, ("test_runner_is_hardened",)),
     Fault("F14", "runner config: allowed images differ from the file", runner_allowed_images_drift,
           ("test_runner_allows_exactly_the_images_in_force",)),
+    Fault("F14-empty", "the file in force is empty: the runner allows every image", lockdown_list_empty,
+          ("test_runner_does_not_allow_every_image", "test_pipeline_uses_only_allowed_images")),
     Fault("F18", "the pipeline deploys a digest the runner does not allow", pipeline_digest_not_allowed,
           ("test_pipeline_uses_only_allowed_images",)),
     Fault("F19", "an allowed digest that does not exist in ECR", allowed_digest_missing_from_ecr,
@@ -560,7 +733,24 @@ _ROWS: list[Fault] = [
           ("test_gitlab_config_bucket_named_by_the_runner_exists",), cannot_evaluate=TOKEN_CHECKS),
     Fault("F-terraform", "terraform outputs of another region", terraform_region_drift,
           ("test_terraform_outputs_name_this_environment",)),
+    Fault("F-terraform-redis", "terraform's elasticache address is not the running Redis",
+          terraform_names_another_redis,
+          ("test_terraform_outputs_agree_with_what_runs",)),
+    Fault("F7-down", "the outbound proxy accepts no connection", proxy_stops_listening,
+          ("test_outbound_proxy_accepts_connections", "test_gitlab_host_answers_through_the_proxy"),
+          # What the proxy would allow or refuse, and the edge (reached through it), cannot be asked.
+          cannot_evaluate=("test_proxy_lets_every_must_allow_name_through", "test_proxy_refuses_every_must_deny_name",
+                           *EDGE_CHECKS)),
+    Fault("L1", "the interesting-URIs metric filter deleted", metric_filter_deleted,
+          ("test_interesting_uris_metric_filter_exists_once",),
+          cannot_evaluate=("test_interesting_uris_metric_filter_counts_the_right_requests",)),
+    Fault("L1-pattern", "the success metric filter counts 5xx answers", metric_filter_counts_errors,
+          ("test_interesting_uris_metric_filter_counts_the_right_requests",)),
+    Fault("H6-name", "the resolver lost the IdP's own name", resolver_loses_the_idp_name,
+          ("test_idp_hosts_resolve_the_idp_hostname",), needs_instances=True),
     Fault("F17", "instance tag gitlab_config_s3_bucket missing", missing_config_bucket_tag,
+          ("test_env_runner_instances_carry_the_boot_tags",), cannot_evaluate=TAG_DEPENDENT),
+    Fault("F17-empty", "instance tag gitlab_config_s3_bucket present but empty", config_bucket_tag_empty,
           ("test_env_runner_instances_carry_the_boot_tags",), cannot_evaluate=TAG_DEPENDENT),
     Fault("H1", "app hosts can reach Redis", app_reaches_redis, ("test_roles_that_must_not_reach_redis_cannot",),
           needs_instances=True),
@@ -570,6 +760,10 @@ _ROWS: list[Fault] = [
           (f"{ACCESS}[escrow-worker-delete-refused]",)),
     Fault("H2-read", "the app role may read attempts-API events", app_may_read_attempts,
           (f"{ACCESS}[attempts-app-get-refused]",)),
+    Fault("H2-role", "a bucket policy grants the app role a read", bucket_policy_names_a_role,
+          (f"{ACCESS}[attempts-app-get-refused]",)),
+    Fault("H2-account", "a bucket policy Allow naming the account (grants the roles nothing)",
+          bucket_policy_names_the_account, exit_code=0),
     Fault("H3", "cloud-init errors on the ELK host", elk_cloud_init_errors,
           ("test_cloud_init_finished_without_errors",), needs_instances=True),
     Fault("H4", "logstash status red, no events out", logstash_red, ("test_logstash_passes_events_on_and_is_green",),
@@ -578,14 +772,18 @@ _ROWS: list[Fault] = [
           ("test_filebeat_ships_logs_without_write_errors",), needs_instances=True),
     Fault("H5", "the edge drops X-Frame-Options", security_header_missing, (HEADERS,)),
     Fault("H5-hsts", "HSTS without preload", hsts_without_preload, (HEADERS,)),
-    Fault("H5-origin", "the origin serves the site instead of redirecting", origin_served_directly,
-          ("test_origin_hostname_redirects_to_the_public_hostname",)),
-    Fault("H5-cache", "error pages cached for a day", error_page_cached,
-          ("test_error_pages_come_from_s3_and_are_not_cached",)),
+    Fault("H5-origin", "the origin serves the site around CloudFront", origin_served_directly,
+          ("test_origin_hostname_does_not_serve_the_site",)),
+    Fault("H5-cache", "error pages served from CloudFront's cache", error_page_cached,
+          ("test_error_pages_come_from_s3_uncached",)),
     Fault("H5-health", "the IdP health check reports unhealthy", idp_unhealthy,
           ("test_idp_health_reports_all_checks_healthy",)),
     Fault("H6", "the resolver does not validate DNSSEC", dnssec_not_validated,
           ("test_idp_hosts_refuse_a_name_with_broken_dnssec",), needs_instances=True),
+    Fault("P14-empty", "era 2: the runner allows every image", pattern_runner_allows_every_image,
+          ("test_runner_does_not_allow_every_image", "test_runner_allows_exactly_the_images_in_force"), era="pattern"),
+    Fault("P18", "era 2: the pipeline deploys an image outside the blessed path", pattern_pipeline_image_not_blessed,
+          ("test_pipeline_uses_only_allowed_images",), era="pattern"),
     Fault("F20", "MY_ENV names another env", _no_change, env={"MY_ENV": "other"}, exit_code=2),
     Fault("F20-branch", "the pipeline's branch is stages/<another env>", _no_change,
           env={"CI_COMMIT_BRANCH": "stages/other"}, exit_code=2),

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
+
 from envtest.sandbox.processes import MARKER
 
 RESOLVER_IP = "10.42.0.2"  # the VPC resolver: base of the VPC CIDR plus two, as in AWS
@@ -85,30 +87,37 @@ def write_fleet_config(directory: Path, estate: dict[str, Any]) -> Path:
     return path
 
 
-def mount_plan(role_root: Path) -> list[list[str]]:
-    """mount(8) argument lists that put the files under `role_root` at their real paths.
+def mount_plan(*roots: Path) -> list[list[str]]:
+    """mount(8) argument lists that put the files under `roots` at their real paths, the first root winning.
 
-    A path the machine has gets a bind mount; where it lacks a path, the nearest
-    directory it has gets a read-only overlay of the role's directory on top of
-    its own, so the machine's other files stay visible.
+    Roots are an instance's own files (DIR/hosts/@<instance id>/, where a fault makes one instance differ) over
+    its role's (DIR/hosts/<role>/). A path the machine has gets a bind mount; where it lacks a path, the nearest
+    directory it has gets a read-only overlay of the roots' directories on top of its own, so the machine's
+    other files stay visible.
     """
     plan: list[list[str]] = []
+    roots = tuple(r for r in roots if r.is_dir())
 
     def walk(relative: Path) -> None:
         real_dir = Path("/") / relative
-        for child in sorted((role_root / relative).iterdir()):
-            real = real_dir / child.name
-            if child.is_dir() and real.is_dir() and not real.is_symlink():
-                walk(relative / child.name)
-            elif child.is_file() and real.is_file() and not real.is_symlink():
-                plan.append(["--bind", str(child), str(real)])
+        names = sorted(
+            {child.name for root in roots if (root / relative).is_dir() for child in (root / relative).iterdir()}
+        )
+        for name in names:
+            real = real_dir / name
+            sources = [root / relative / name for root in roots if (root / relative / name).exists()]
+            if all(s.is_dir() for s in sources) and real.is_dir() and not real.is_symlink():
+                walk(relative / name)
+            elif sources[0].is_file() and real.is_file() and not real.is_symlink():
+                plan.append(["--bind", str(sources[0]), str(real)])
             else:
+                layers = [str(root / relative) for root in roots if (root / relative).is_dir()]
                 plan.append(
-                    ["-t", "overlay", "overlay", "-o", f"lowerdir={role_root / relative}:{real_dir}", str(real_dir)]
+                    ["-t", "overlay", "overlay", "-o", f"lowerdir={':'.join(layers)}:{real_dir}", str(real_dir)]
                 )
                 return
 
-    if role_root.is_dir():
+    if roots:
         walk(Path())
     return plan
 
@@ -309,8 +318,15 @@ class Fleet:
 
     # ---- security groups as nftables ------------------------------------------------------
     def _firewall(self) -> None:
+        # Only the members' own groups: a rule can reach a peer only through a group some member has. (A VPC
+        # with hundreds of other groups, the benchmark's scale 100, would otherwise be read every second.)
+        wanted = sorted({group_id for member in self.members.values() for group_id in member.groups})
         groups: dict[str, dict[str, Any]] = {}
-        for page in self.ec2.get_paginator("describe_security_groups").paginate():
+        try:
+            pages = list(self.ec2.get_paginator("describe_security_groups").paginate(GroupIds=wanted)) if wanted else []
+        except botocore.exceptions.ClientError:  # a member's group was deleted: read them all
+            pages = list(self.ec2.get_paginator("describe_security_groups").paginate())
+        for page in pages:
             for group in page["SecurityGroups"]:
                 groups[group["GroupId"]] = group
         members_of: dict[str, list[str]] = {}
@@ -333,9 +349,9 @@ class Fleet:
             member = self.members.get(instance_id)
         if member is None:
             return "Failed", 1, "", f"instance {instance_id} is not running"
-        hosts = self.directory / "hosts" / member.role
+        hosts = self.directory / "hosts"
         etc = self.state / member.name
-        prelude = [f"mount {shlex.join(args)}" for args in mount_plan(hosts)]
+        prelude = [f"mount {shlex.join(args)}" for args in mount_plan(hosts / f"@{instance_id}", hosts / member.role)]
         prelude += [f"mount --bind {shlex.quote(str(etc / n))} /etc/{n}" for n in ("hosts", "resolv.conf", "hostname")]
         prelude.append(f"hostname {shlex.quote((etc / 'hostname').read_text().strip())}")
         script = " && ".join(prelude) + ' && cd / && exec bash -c "$0"'

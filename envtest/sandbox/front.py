@@ -10,7 +10,13 @@ other request to moto unchanged:
 - SimulatePrincipalPolicy: the role's inline and attached policies as moto
   holds them, plus the resource policy passed in, evaluated with moto's own
   policy-statement matcher (a test double for IAM's simulator: explicit deny
-  wins, then any allow, else implicit deny; conditions are not modelled).
+  wins, then any allow, else implicit deny; conditions are not modelled),
+  answered in IAM's current shape (ResourceSpecificResults);
+- ECR ListImages/DescribeImages with another account's registryId: the
+  repository policy checked, then moto asked as that account (moto ignores a
+  foreign registryId);
+- CloudWatch Logs TestMetricFilter: JSON filter patterns (log_filter.py; moto
+  has no TestMetricFilter).
 
     python -m envtest.sandbox.front DIR PORT MOTO_ENDPOINT CONFIG.json
 """
@@ -31,13 +37,15 @@ import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from xml.sax.saxutils import escape
 
 import boto3
 import botocore.exceptions
 
+from envtest.policy import bucket_policy
 from envtest.sandbox.fleet import Fleet
+from envtest.sandbox.log_filter import PatternError, metric_filter_matches
 
 STDOUT_LIMIT, STDERR_LIMIT = 24000, 8000
 SSM_ACTIONS = {"SendCommand", "GetCommandInvocation", "ListCommandInvocations", "DescribeInstanceInformation"}
@@ -221,6 +229,9 @@ class Simulator:
         return "allowed" if allowed else "implicitDeny"
 
     def simulate(self, form: dict[str, list[str]]) -> str:
+        """SimulatePrincipalPolicy's answer as IAM now gives it: one EvaluationResult per action, its EvalDecision
+        the most restrictive over the resources, each resource's own decision in ResourceSpecificResults (IAM API
+        reference: EvaluationResult, ResourceSpecificResult)."""
         source = form["PolicySourceArn"][0]
         role_name = source.rsplit("/", 1)[-1]
         actions = [form[k][0] for k in sorted(form, key=_member_index) if k.startswith("ActionNames.member.")]
@@ -236,13 +247,19 @@ class Simulator:
         identity = self.identity_policies(role_name)
         members = []
         for action in actions:
-            for resource in resources:
-                decision = self.decide(identity, resource_policy, source, action, resource)
-                members.append(
-                    f"<member><EvalActionName>{escape(action)}</EvalActionName>"
-                    f"<EvalResourceName>{escape(resource)}</EvalResourceName>"
-                    f"<EvalDecision>{decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>"
-                )
+            decisions = {r: self.decide(identity, resource_policy, source, action, r) for r in resources}
+            overall = next((d for d in ("explicitDeny", "implicitDeny") if d in decisions.values()), "allowed")
+            per_resource = "".join(
+                f"<member><EvalResourceName>{escape(r)}</EvalResourceName>"
+                f"<EvalResourceDecision>{d}</EvalResourceDecision><MatchedStatements/><MissingContextValues/></member>"
+                for r, d in decisions.items()
+            )
+            members.append(
+                f"<member><EvalActionName>{escape(action)}</EvalActionName>"
+                f"<EvalResourceName>*</EvalResourceName><EvalDecision>{overall}</EvalDecision>"
+                f"<MatchedStatements/><MissingContextValues/>"
+                f"<ResourceSpecificResults>{per_resource}</ResourceSpecificResults></member>"
+            )
         return (
             '<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
             f"<SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{''.join(members)}"
@@ -250,6 +267,62 @@ class Simulator:
             f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
             "</SimulatePrincipalPolicyResponse>"
         )
+
+
+class CrossAccountEcr:
+    """ECR read with another account's registryId (a test double for ECR's cross-account path).
+
+    moto keeps one ECR per account and ignores a foreign registryId; ECR answers a caller from another account
+    when the repository's policy allows that account the action. This checks the policy as ECR would (an Allow
+    naming the caller's account root, or "*"; an explicit Deny wins) and then asks moto as the registry's account.
+    """
+
+    ACTIONS: ClassVar[dict[str, str]] = {"ListImages": "ecr:ListImages", "DescribeImages": "ecr:DescribeImages"}
+
+    def __init__(self, moto: str, caller_account: str) -> None:
+        self.moto, self.caller_account = moto, caller_account
+
+    def applies(self, target: str, body: bytes) -> bool:
+        operation = target.rsplit(".", 1)[-1]
+        if not target.startswith("AmazonEC2ContainerRegistry") or operation not in self.ACTIONS:
+            return False
+        registry = str(json.loads(body or b"{}").get("registryId") or self.caller_account)
+        return registry != self.caller_account
+
+    def allowed(self, registry: str, repository: str, operation: str, headers: dict[str, str]) -> bool:
+        body = json.dumps({"registryId": registry, "repositoryName": repository}).encode()
+        request = urllib.request.Request(
+            self.moto + "/",
+            data=body,
+            method="POST",
+            headers={
+                **headers,
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.GetRepositoryPolicy",
+                "x-moto-account-id": registry,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                policy = json.loads(json.loads(answer.read())["policyText"])
+        except (urllib.error.HTTPError, KeyError, ValueError):
+            return False
+        action, caller = self.ACTIONS[operation], {self.caller_account, f"arn:aws:iam::{self.caller_account}:root"}
+        verdict = False
+        for statement in policy.get("Statement", []):
+            principal = statement.get("Principal")
+            names = {"*"} if principal == "*" else set(_as_list((principal or {}).get("AWS", [])))
+            actions = {a.lower() for a in _as_list(statement.get("Action", []))}
+            if not (names & (caller | {"*"})) or not (action.lower() in actions or "ecr:*" in actions):
+                continue
+            if statement.get("Effect") == "Deny":
+                return False
+            verdict = verdict or statement.get("Effect") == "Allow"
+        return verdict
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 CLI_OPERATIONS = {
@@ -261,13 +334,22 @@ CLI_OPERATIONS = {
 
 
 class InstanceS3:
-    """S3 for the AWS CLI stand-in on the instances: the caller's role decides, through the simulator double."""
+    """S3 for the AWS CLI stand-in on the instances (a test double).
 
-    def __init__(self, fleet: Fleet, simulator: Simulator, s3: Any, role_arns: dict[str, str]) -> None:
-        self.fleet, self.simulator, self.s3, self.role_arns = fleet, simulator, s3, role_arns
+    The caller's role decides: its own policies through the simulator double, the bucket policy through the
+    suite's own evaluator (envtest/policy/bucket_policy.py) for a request from the caller's address through the
+    S3 gateway endpoint. So in the sandbox the live matrix agrees with the simulated one by construction: what
+    it proves is the path (SSM, the instance, the CLI, S3), the write discipline and the cleanup, not IAM's
+    semantics (those are tested against AWS's documented examples in selftests/test_bucket_policy.py).
+    """
 
-    def caller_role(self, pid: int) -> str | None:
-        """The role of the emulated instance whose network namespace the calling process is in."""
+    def __init__(self, fleet: Fleet, simulator: Simulator, s3: Any, config: dict[str, Any]) -> None:
+        self.fleet, self.simulator, self.s3 = fleet, simulator, s3
+        self.role_arns: dict[str, str] = config["role_arns"]
+        self.account, self.vpc, self.gateway = config["account"], config["vpc"], config["s3_gateway"]
+
+    def caller(self, pid: int) -> tuple[str, str] | None:
+        """(role, address) of the emulated instance whose network namespace the calling process is in."""
         try:
             caller = os.stat(f"/proc/{pid}/ns/net").st_ino
         except OSError:
@@ -275,7 +357,7 @@ class InstanceS3:
         for member in list(self.fleet.members.values()):
             try:
                 if os.stat(f"/run/netns/{member.netns}").st_ino == caller:
-                    return member.role
+                    return member.role, member.ip
             except OSError:
                 continue
         return None
@@ -297,18 +379,28 @@ class InstanceS3:
 
         action, operation = CLI_OPERATIONS[argv[1]]
         bucket, key = option("--bucket"), option("--key")
-        role = self.caller_role(pid)
-        if role is None or role not in self.role_arns:
+        found = self.caller(pid)
+        if found is None or found[0] not in self.role_arns:
             return {"rc": 253, "stderr": "Unable to locate credentials (no instance profile for this host)\n"}
+        role, address = found
         arn = self.role_arns[role]
         resource = f"arn:aws:s3:::{bucket}" + (f"/{key}" if argv[1] != "head-bucket" else "")
         try:
             policy = self.s3.get_bucket_policy(Bucket=bucket)["Policy"]
         except botocore.exceptions.ClientError:  # no policy (or no bucket: the operation below says so)
             policy = None
-        decision = self.simulator.decide(
-            self.simulator.identity_policies(arn.rsplit("/", 1)[-1]), policy, arn, action, resource
+        identity = self.simulator.decide(
+            self.simulator.identity_policies(arn.rsplit("/", 1)[-1]), None, arn, action, resource
         )
+        s3_request = bucket_policy.through_gateway_endpoint(
+            arn, self.account, "aws", vpc=self.vpc, endpoint=self.gateway, source_ip=address
+        )
+        try:
+            decision = bucket_policy.combine(
+                identity, bucket_policy.decide(policy, s3_request, action=action, resource=resource)
+            )
+        except bucket_policy.Undecidable as exc:
+            return {"rc": 255, "stderr": f"sandbox aws stand-in cannot decide the bucket policy: {exc}\n"}
         if decision != "allowed":
             code, message = ("403", "Forbidden") if argv[1] == "head-bucket" else ("AccessDenied", "Access Denied")
             return {
@@ -381,7 +473,9 @@ def _member_index(key: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def make_handler(moto: str, run_command: RunCommand, simulator: Simulator) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    moto: str, run_command: RunCommand, simulator: Simulator, ecr: CrossAccountEcr
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -392,10 +486,12 @@ def make_handler(moto: str, run_command: RunCommand, simulator: Simulator) -> ty
             self.end_headers()
             self.wfile.write(body)
 
-        def _forward(self, body: bytes) -> None:
+        def _forward(self, body: bytes, account: str | None = None) -> None:
             headers = {
                 k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length", "connection"}
             }
+            if account:
+                headers["x-moto-account-id"] = account
             request = urllib.request.Request(moto + self.path, data=body or None, headers=headers, method=self.command)
             try:
                 with urllib.request.urlopen(request, timeout=60) as answer:
@@ -410,6 +506,25 @@ def make_handler(moto: str, run_command: RunCommand, simulator: Simulator) -> ty
             action = target.split(".", 1)[-1] if target.startswith("AmazonSSM.") else ""
             if action in SSM_ACTIONS:
                 self._ssm(action, json.loads(body or b"{}"))
+                return
+            if target == "Logs_20140328.TestMetricFilter":
+                self._test_metric_filter(json.loads(body or b"{}"))
+                return
+            if ecr.applies(target, body):
+                request = json.loads(body or b"{}")
+                registry, repository = str(request["registryId"]), str(request.get("repositoryName", ""))
+                operation = target.rsplit(".", 1)[-1]
+                headers = {k: v for k, v in self.headers.items() if k.lower() in {"authorization", "x-amz-date"}}
+                if not ecr.allowed(registry, repository, operation, headers):
+                    message = (
+                        f"User: arn:aws:iam::{ecr.caller_account}:root is not authorized to perform: "
+                        f"{CrossAccountEcr.ACTIONS[operation]} on resource: {repository} because no resource-based "
+                        "policy allows it"
+                    )
+                    error = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+                    self._reply(400, error, "application/x-amz-json-1.1")
+                    return
+                self._forward(body, account=registry)
                 return
             if self.command == "POST" and b"Action=SimulatePrincipalPolicy" in body:
                 form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
@@ -429,6 +544,17 @@ def make_handler(moto: str, run_command: RunCommand, simulator: Simulator) -> ty
                     self._reply(404, error.encode(), "text/xml")
                 return
             self._forward(body)
+
+        def _test_metric_filter(self, body: dict[str, Any]) -> None:
+            try:
+                answer = metric_filter_matches(
+                    str(body.get("filterPattern", "")), list(body.get("logEventMessages", []))
+                )
+            except PatternError as exc:
+                error = json.dumps({"__type": "InvalidParameterException", "message": str(exc)}).encode()
+                self._reply(400, error, "application/x-amz-json-1.1")
+                return
+            self._reply(200, json.dumps(answer).encode(), "application/x-amz-json-1.1")
 
         def _ssm(self, action: str, body: dict[str, Any]) -> None:
             handlers = {
@@ -464,9 +590,9 @@ def main() -> None:
         fleet.start()
         threading.Thread(target=fleet.sync_forever, daemon=True).start()
     simulator = Simulator(session.client("iam", endpoint_url=moto))
-    instance_s3 = InstanceS3(fleet, simulator, session.client("s3", endpoint_url=moto), config["role_arns"])
+    instance_s3 = InstanceS3(fleet, simulator, session.client("s3", endpoint_url=moto), config)
     threading.Thread(target=serve_instance_s3, args=(Path(config["aws_socket"]), instance_s3), daemon=True).start()
-    handler = make_handler(moto, RunCommand(fleet), simulator)
+    handler = make_handler(moto, RunCommand(fleet), simulator, CrossAccountEcr(moto, config["account"]))
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     print(f"ssm and iam-simulator endpoint on 127.0.0.1:{port}, {len(fleet.describe())} instances", flush=True)
     server.serve_forever()

@@ -20,9 +20,10 @@ from envtest.sandbox import world as w
 from envtest.sandbox.fleet import write_fleet_config
 from envtest.sandbox.seed import seed
 
-ALLOWLIST_PATH = "/etc/squid/domain-allowlist.conf"
+ALLOWLIST_PATH = w.ALLOWLIST_PATH
+PROXY_ROLE = "env-runner-proxy"  # the env runner's own proxy pool: its allowlist is what the sandbox's squid loads
 # What a fault may change on disk, relative to the sandbox directory; reset puts it back from DIR/clean/.
-MUTABLE = ("hosts", "edge", "gitlab-ci.yml", "instances.json")
+MUTABLE = ("hosts", "edge", "gitlab-ci.yml", "instances.json", "policy-override.toml")
 
 
 def _files(root: Path) -> dict[str, Path]:
@@ -74,7 +75,11 @@ class Sandbox:
         self.environ: dict[str, str] = json.loads((self.directory / "env.json").read_text())
         self.canaries = w.Canaries(**json.loads((self.directory / "canaries.json").read_text()))
         self._listeners: list[socket.socket] = []
-        self.world = w.World(self.environ["ENV_NAME"], int(self.environ.get("ENVTEST_SANDBOX_SCALE", "1")))
+        self.world = w.World(
+            self.environ["ENV_NAME"],
+            int(self.environ.get("ENVTEST_SANDBOX_SCALE", "1")),
+            self.environ.get("ENVTEST_SANDBOX_ERA", "file"),
+        )
 
     @property
     def endpoint(self) -> str:
@@ -84,9 +89,24 @@ class Sandbox:
     def _session(self) -> boto3.session.Session:
         return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=w.REGION)
 
-    def client(self, service: str) -> Any:
-        """An unguarded client: sandbox set-up and fault seeding write on purpose."""
-        return self._session.client(service, endpoint_url=self.endpoint)
+    def client(self, service: str, account: str | None = None) -> Any:
+        """An unguarded client (sandbox set-up and fault seeding write on purpose); `account`: another moto account."""
+        client = self._session.client(service, endpoint_url=self.endpoint)
+        if account:
+            client.meta.events.register(
+                "before-send.*.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
+            )
+        return client
+
+    @property
+    def front_endpoint(self) -> str:
+        """The instances' endpoint: SSM, IAM's simulator, cross-account ECR and Logs' TestMetricFilter answered
+        there (front.py), everything else passed on to moto."""
+        return self.environ["AWS_ENDPOINT_URL_SSM"]
+
+    def through(self, url: str) -> dict[str, str]:
+        """The run environment's endpoint variables, all pointed at `url` (a proxy in front of front_endpoint)."""
+        return {k: url for k in self.environ if k == "AWS_ENDPOINT_URL" or k.startswith("AWS_ENDPOINT_URL_")}
 
     def host_path(self, role: str, path: str) -> Path:
         return self.directory / "hosts" / role / path.lstrip("/")
@@ -145,9 +165,9 @@ class Sandbox:
             self.take_clean_copy()
             (self.directory / "sandbox.json").write_text(json.dumps(self.state, indent=2))
             changed.append("moto")
-        allowlist = self.host_path("outboundproxy", ALLOWLIST_PATH)
+        allowlist = self.host_path(PROXY_ROLE, ALLOWLIST_PATH)
         clean_conf = self.squid_conf.with_suffix(".conf.clean").read_text()
-        if self.squid_conf.read_text() != clean_conf or any(c.startswith("hosts/outboundproxy") for c in changed):
+        if self.squid_conf.read_text() != clean_conf or any(c.startswith(f"hosts/{PROXY_ROLE}") for c in changed):
             self.squid_conf.write_text(clean_conf)
             allowlist.chmod(0o644)
             self.reload_squid()
@@ -155,8 +175,17 @@ class Sandbox:
             self.wait_for_instances()
 
     def moto_digest(self) -> str:
-        """A digest of moto's whole state dump: what tells a fault that wrote to AWS from one that did not."""
-        return hashlib.sha256(self.moto_state()).hexdigest()
+        """A digest of moto's state: what tells a fault that wrote to AWS from one that did not.
+
+        moto's dump (/moto-api/data.json) holds only the models it tracks with JSON-able attributes; CloudWatch
+        Logs' metric filters are not among them, so they are read and added here.
+        """
+        digest = hashlib.sha256(self.moto_state())
+        logs = self.client("logs")
+        for group in logs.describe_log_groups().get("logGroups", []):
+            filters = logs.describe_metric_filters(logGroupName=group["logGroupName"]).get("metricFilters", [])
+            digest.update(json.dumps(filters, sort_keys=True, default=str).encode())
+        return digest.hexdigest()
 
     def take_clean_copy(self) -> None:
         """Remember the clean state: moto's digest, and a copy of every file a fault may change."""

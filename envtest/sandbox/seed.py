@@ -1,13 +1,23 @@
-"""Seed the sandbox's moto server with one environment, named as the real ones are.
+"""Seed the sandbox's moto server with one environment, shaped as login.gov's are (world.py names the sources).
 
 These calls write, so they use their own plain boto3 clients, outside the
 suite's read-only guard: the sandbox is set-up, not a check.
+
+Where moto lacks a piece, it is built from what moto has, and said so here:
+- an NLB's network interfaces: moto creates none, so one ENI per subnet is
+  created with the description EC2 gives an NLB's ("ELB <arn suffix>"), which is
+  how terraform's outbound_proxy module finds them (data.aws_network_interface);
+- the tooling account's ECR: moto keeps one backend per account, chosen by the
+  `x-moto-account-id` header; reading it cross-account with `registryId` goes
+  through the sandbox's instances endpoint (front.py), which checks the
+  repository policy as ECR would.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -16,53 +26,67 @@ import boto3
 from envtest.sandbox import world as w
 from envtest.sandbox.estate import seed_estate
 
-INTERFACE_ENDPOINTS = [
-    "ssm",
-    "ssmmessages",
-    "ec2messages",
-    "ecr.api",
-    "ecr.dkr",
-    "sts",
-    "logs",
-    "kms",
-    "ec2",
-    "autoscaling",
-    "secretsmanager",
-]
 
-
-def _clients(endpoint: str) -> dict[str, Any]:
+def _clients(endpoint: str, account: str | None = None) -> dict[str, Any]:
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=w.REGION)
-    return {
+    clients = {
         name: session.client(name, endpoint_url=endpoint)
-        for name in ("ec2", "autoscaling", "s3", "ecr", "iam", "elasticache")
+        for name in ("ec2", "autoscaling", "s3", "ecr", "iam", "elasticache", "elbv2", "logs")
     }
+    if account:
+        # moto picks the account of a request from this header (moto/core/responses.py get_current_account).
+        for client in clients.values():
+            client.meta.events.register(
+                "before-send.*.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
+            )
+    return clients
 
 
 def _tags(**tags: str) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 
-def seed_network(ec2: Any, world: w.World) -> dict[str, Any]:
+def _suffix() -> str:
+    """What terraform appends to a name_prefix (here shorter: 12 hex digits)."""
+    return secrets.token_hex(6)
+
+
+def _tcp(port: int, *, cidrs: list[str] = (), groups: list[str] = (), why: str = "") -> dict[str, Any]:
+    said = {"Description": why} if why else {}
+    return {
+        "IpProtocol": "tcp",
+        "FromPort": port,
+        "ToPort": port,
+        "IpRanges": [{"CidrIp": c, **said} for c in cidrs],
+        "UserIdGroupPairs": [{"GroupId": g, **said} for g in groups],
+    }
+
+
+def seed_network(c: dict[str, Any], world: w.World) -> dict[str, Any]:
+    ec2, elbv2 = c["ec2"], c["elbv2"]
     vpc = ec2.create_vpc(
         CidrBlock=w.VPC_CIDR, TagSpecifications=[{"ResourceType": "vpc", "Tags": _tags(Name=f"login-vpc-{world.env}")}]
     )["Vpc"]["VpcId"]
+    ec2.associate_vpc_cidr_block(VpcId=vpc, CidrBlock=w.SECONDARY_CIDR)
     subnets = [
         ec2.create_subnet(
             VpcId=vpc,
             CidrBlock=cidr,
             AvailabilityZone=az,
-            TagSpecifications=[{"ResourceType": "subnet", "Tags": _tags(Name=f"{world.env}-private-{az}")}],
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": _tags(Name=f"login-app-{world.env}-{az}")}],
         )["Subnet"]["SubnetId"]
-        for cidr, az in (("10.42.1.0/24", f"{w.REGION}a"), ("10.42.2.0/24", f"{w.REGION}b"))
+        for cidr, az in w.APP_SUBNETS
     ]
+    main_table = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"][0]["RouteTableId"]
 
     def group(name: str, description: str, **tags: str) -> str:
         group_id = ec2.create_security_group(
             GroupName=name,
             Description=description,
             VpcId=vpc,
-            TagSpecifications=[{"ResourceType": "security-group", "Tags": _tags(**tags)}],
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": _tags(**tags)}] if tags else [],
         )["GroupId"]
         # Security groups start with "all traffic to 0.0.0.0/0"; terraform removes it.
         ec2.revoke_security_group_egress(
@@ -70,92 +94,175 @@ def seed_network(ec2: Any, world: w.World) -> dict[str, Any]:
         )
         return group_id
 
-    base = group(f"{world.env}-base", "base group for every host", Name=f"{world.env}-base")
-    proxy = group(f"{world.env}-obproxy", "outbound proxy", Name=f"{world.env}-obproxy")
-    endpoints = group(f"{world.env}-endpoints", "VPC interface endpoints", Name=f"{world.env}-endpoints")
+    env = world.env
+    # vpc_module base.tf/sg.tf: exact name, Name tag.
+    base = group(f"{env}-base", "Base security group for rules common to all instances", Name=f"{env}-base")
+    # outbound_proxy_net: the IdP's proxy group by exact name (use_prefix = false), the env runner's by name_prefix;
+    # both carry the same Name tag.
+    idp_proxy = group(f"login-obproxy-{env}", "outbound proxy", Name=f"login-obproxy-{env}", role="outboundproxy")
+    runner_proxy = group(
+        f"login-obproxy-{env}{_suffix()}", "outbound proxy", Name=f"login-obproxy-{env}", role="outboundproxy"
+    )
+    # vpc_module endpoints.tf: one group per service, exact name "login-<svc>-endpoint-<env>".
+    services = w.REQUIRED_ENDPOINTS if world.endpoints == "required" else w.ALL_ENDPOINTS
+    endpoint_groups = {
+        svc: group(f"login-{svc}-endpoint-{env}", "Allow inbound from all servers", Name=f"login-{svc}-endpoint-{env}")
+        for svc in services
+    }
+    # gitlab_runner_pool net.tf: name_prefix "login-gitlabrunner-<env>", and the argo groups from N = 2.
     runner = group(
-        f"login-gov-gitlabrunner-{world.env}",
-        "env runner",
-        Name=f"login-gov-gitlab_runner_security_group-{world.env}",
+        f"login-gitlabrunner-{env}{_suffix()}",
+        "gitlab runner security group",
+        Name=f"login-gitlab_runner_security_group-{env}",
+        role="gitlab",
+    )
+    argo = group(
+        f"login-gitlabrunner2-{env}{_suffix()}",
+        "gitlab runner security group argo access",
+        Name=f"login-gitlab_runner_security_group2-{env}",
         role="gitlab",
     )
 
-    def tcp(port: int, *, cidrs: list[str] = (), groups: list[str] = (), why: str) -> dict[str, Any]:
-        return {
-            "IpProtocol": "tcp",
-            "FromPort": port,
-            "ToPort": port,
-            "IpRanges": [{"CidrIp": c, "Description": why} for c in cidrs],
-            "UserIdGroupPairs": [{"GroupId": g, "Description": why} for g in groups],
-        }
+    # The env runner's proxy: an internal NLB on 3128 (outbound_proxy/outboundproxy-lb.tf: name_prefix
+    # substr("<env>-obproxy", 0, 6), tag Name "<env>-obproxy"), a target group the pool registers in.
+    nlb = elbv2.create_load_balancer(
+        Name=f"{f'{env}-obproxy'[:6]}{_suffix()}",
+        Subnets=subnets,
+        Scheme="internal",
+        Type="network",
+        Tags=_tags(Name=f"{env}-obproxy"),
+    )["LoadBalancers"][0]
+    target_group = elbv2.create_target_group(
+        Name=f"{env[:12]}-obproxy-{_suffix()[:6]}", Protocol="TCP", Port=3128, VpcId=vpc, TargetType="instance"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=nlb["LoadBalancerArn"],
+        Protocol="TCP",
+        Port=3128,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group}],
+    )
+    arn_suffix = nlb["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
+    nlb_ips = []
+    for n, subnet in enumerate(subnets):
+        ip = w.APP_SUBNETS[n][0].rsplit(".", 1)[0] + ".200"
+        ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress=ip, Description=f"ELB {arn_suffix}")
+        nlb_ips.append(ip)
 
+    prefix_lists = {p["PrefixListName"]: p["PrefixListId"] for p in ec2.describe_prefix_lists()["PrefixLists"]}
+    s3_prefix_list = prefix_lists[f"com.amazonaws.{w.REGION}.s3"]
     ec2.authorize_security_group_egress(
-        GroupId=runner,
+        GroupId=base,
         IpPermissions=[
-            tcp(3128, groups=[proxy], why="outbound proxy"),
-            tcp(22, cidrs=w.GITHUB_CIDRS, why="github"),
-            tcp(8834, cidrs=[w.NESSUS_IP], why="nessus"),
-            tcp(22, cidrs=w.GITLAB_NLB_CIDRS, why="gitlab nlb"),
-            tcp(443, cidrs=w.GITLAB_NLB_CIDRS, why="gitlab nlb"),
+            _tcp(3128, groups=[idp_proxy], why="allow egress to outbound proxy"),
+            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": w.SECONDARY_CIDR}]},
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "PrefixListIds": [{"PrefixListId": s3_prefix_list, "Description": "allow egress to VPC S3 endpoint"}],
+            },
+            _tcp(443, cidrs=[w.SNAPCRAFT_CIDR], why="allow egress to api.snapcraft.io"),
+        ],
+    )
+    ec2.authorize_security_group_ingress(
+        GroupId=base,
+        IpPermissions=[
+            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": w.SECONDARY_CIDR}]}
         ],
     )
     ec2.authorize_security_group_egress(
-        GroupId=base, IpPermissions=[tcp(443, groups=[endpoints], why="vpc interface endpoints")]
+        GroupId=runner,
+        IpPermissions=[
+            _tcp(22, cidrs=w.GITHUB_CIDRS),
+            _tcp(443, cidrs=w.GITHUB_CIDRS),
+            _tcp(3128, cidrs=[f"{ip}/32" for ip in nlb_ips]),
+            _tcp(8834, cidrs=[w.NESSUS_CIDR]),
+            _tcp(22, cidrs=w.GITLAB_NLB_CIDRS, why="Allow connection from NLB"),
+            _tcp(443, cidrs=w.GITLAB_NLB_CIDRS, why="Allow connection from NLB"),
+            _tcp(443, groups=list(endpoint_groups.values()), why="Allow connection to vpc endpoints"),
+        ],
     )
-    ec2.authorize_security_group_ingress(
-        GroupId=endpoints, IpPermissions=[tcp(443, groups=[base, runner], why="hosts to vpc endpoints")]
+    ec2.authorize_security_group_egress(
+        GroupId=argo, IpPermissions=[_tcp(443, cidrs=w.EC2_RANGES_SAMPLE, why="Allow connection to ec2 (argocd)")]
     )
-    ec2.authorize_security_group_ingress(
-        GroupId=proxy, IpPermissions=[tcp(3128, groups=[runner], why="env runner to proxy")]
-    )
+    subnet_cidrs = [cidr for cidr, _ in w.APP_SUBNETS]
+    for svc, group_id in endpoint_groups.items():
+        ec2.authorize_security_group_ingress(
+            GroupId=group_id, IpPermissions=[_tcp(443, groups=[base]), _tcp(443, cidrs=subnet_cidrs)]
+        )
+        if svc != "lambda":  # vpc_endpoints.yaml: vpc_cidr_egress true for every service but lambda
+            egress = {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, "IpRanges": [{"CidrIp": w.SECONDARY_CIDR}]}
+            ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=[egress])
+    # outbound_proxy_net net.tf: ingress 3128 from the VPC CIDR given (here the sandbox's) and app_cidr_block.
+    for proxy in (idp_proxy, runner_proxy):
+        ec2.authorize_security_group_ingress(
+            GroupId=proxy, IpPermissions=[_tcp(3128, cidrs=[w.VPC_CIDR, w.SECONDARY_CIDR])]
+        )
 
-    route_table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-    for subnet in subnets:
-        ec2.associate_route_table(RouteTableId=route_table, SubnetId=subnet)
-    for service in INTERFACE_ENDPOINTS:
+    for svc, group_id in endpoint_groups.items():
         ec2.create_vpc_endpoint(
             VpcId=vpc,
-            ServiceName=f"com.amazonaws.{w.REGION}.{service}",
+            ServiceName=f"com.amazonaws.{w.REGION}.{svc}",
             VpcEndpointType="Interface",
             SubnetIds=subnets,
-            SecurityGroupIds=[endpoints],
+            SecurityGroupIds=[group_id],
             PrivateDnsEnabled=True,
         )
-    ec2.create_vpc_endpoint(
-        VpcId=vpc, ServiceName=f"com.amazonaws.{w.REGION}.s3", VpcEndpointType="Gateway", RouteTableIds=[route_table]
-    )
+    # vpc_module main.tf: the S3 gateway endpoint on the VPC's main route table.
+    s3_gateway = ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName=f"com.amazonaws.{w.REGION}.s3", VpcEndpointType="Gateway", RouteTableIds=[main_table]
+    )["VpcEndpoint"]["VpcEndpointId"]
     return {
         "vpc": vpc,
         "subnets": subnets,
-        "groups": {"base": base, "proxy": proxy, "endpoints": endpoints, "runner": runner},
+        "groups": {
+            "base": base,
+            "idp_proxy": idp_proxy,
+            "runner_proxy": runner_proxy,
+            "runner": runner,
+            "argo": argo,
+            "endpoints": endpoint_groups,
+        },
+        "nlb": {"arn": nlb["LoadBalancerArn"], "ips": nlb_ips, "target_group": target_group},
+        "s3_gateway": s3_gateway,
     }
 
 
-def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any], world: w.World) -> dict[str, list[str]]:
-    def template(name: str, groups: list[str]) -> str:
-        return ec2.create_launch_template(
-            LaunchTemplateName=name,
-            LaunchTemplateData={
-                "ImageId": "ami-12c6146b",
-                "InstanceType": "t3.medium",
-                "SecurityGroupIds": groups,
-                "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
-                "BlockDeviceMappings": [
-                    {"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 40, "Encrypted": True, "VolumeType": "gp3"}}
-                ],
-            },
-        )["LaunchTemplate"]["LaunchTemplateId"]
+def _launch_template(ec2: Any, prefix: str, groups: list[str], **extra: Any) -> str:
+    """identity-terraform launch_template: name_prefix "<env>-<role>", IMDSv2 required, hop limit 2."""
+    data = {
+        "ImageId": "ami-12c6146b",
+        "InstanceType": "t3.medium",
+        "SecurityGroupIds": groups,
+        "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2},
+        **extra,
+    }
+    return str(
+        ec2.create_launch_template(LaunchTemplateName=f"{prefix}{_suffix()}", LaunchTemplateData=data)[
+            "LaunchTemplate"
+        ]["LaunchTemplateId"]
+    )
 
-    runner_lt = template(f"{world.env}-gitlab-env-runner", [net["groups"]["runner"], net["groups"]["base"]])
-    proxy_lt = template(f"{world.env}-outboundproxy", [net["groups"]["proxy"], net["groups"]["base"]])
 
-    def tags(group: str, **values: str) -> list[dict[str, Any]]:
-        return [
-            {"ResourceId": group, "ResourceType": "auto-scaling-group", "Key": k, "Value": v, "PropagateAtLaunch": True}
-            for k, v in values.items()
-        ]
+def _asg_tags(group: str, **values: str) -> list[dict[str, Any]]:
+    return [
+        {"ResourceId": group, "ResourceType": "auto-scaling-group", "Key": k, "Value": v, "PropagateAtLaunch": True}
+        for k, v in values.items()
+    ]
 
-    common = {"domain": f"{world.env}.{w.ROOT_DOMAIN}", "environment": world.env, "fisma": "moderate"}
+
+def seed_groups(c: dict[str, Any], net: dict[str, Any], world: w.World) -> dict[str, list[str]]:
+    """The env runner's group, its proxy pool, and the IdP's proxy."""
+    ec2, autoscaling = c["ec2"], c["autoscaling"]
+    env, groups = world.env, net["groups"]
+    common = {"domain": f"{env}.{w.ROOT_DOMAIN}", "environment": env, "fisma": "moderate"}
+    runner_lt = _launch_template(
+        ec2,
+        f"{env}-gitlab-env-runner",
+        [groups["runner"], groups["base"], groups["argo"]],
+        IamInstanceProfile={"Name": f"{env}_env-runner_gitlab_runner_instance_profile"},
+    )
+    # gitlab_runner_pool/gitlab-runner.tf: the seven instance tags the runner recipe reads.
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName=world.runner_asg,
         MinSize=1,
@@ -164,43 +271,86 @@ def seed_groups(ec2: Any, autoscaling: Any, net: dict[str, Any], world: w.World)
         LaunchTemplate={"LaunchTemplateId": runner_lt, "Version": "$Latest"},
         VPCZoneIdentifier=",".join(net["subnets"]),
         HealthCheckType="EC2",
-        Tags=tags(
+        Tags=_asg_tags(
             world.runner_asg,
-            Name=f"asg-{world.runner_asg}",
+            Name=f"asg-{env}-gitlab-env-runner",
             **common,
             gitlab_runner_pool_name="env-runner",
             allow_untagged_jobs="false",
             is_it_an_env_runner="true",
-            gitlab_ecr_repo_accountid=w.ACCOUNT,
-            only_on_protected_branch="true",
+            gitlab_ecr_repo_accountid=w.TOOLING_ACCOUNT,
+            only_on_protected_branch="false",
             gitlab_hostname=w.GITLAB_HOST,
             gitlab_config_s3_bucket=world.bucket("gitlabconfig"),
         ),
+    )
+    # outbound_proxy: the env runner's pool by name_prefix, tagged proxy_for, behind the NLB; the IdP's by name.
+    pool_lt = _launch_template(
+        ec2,
+        f"{env}-env-runner-outboundproxy",
+        [groups["runner_proxy"], groups["base"]],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(proxy_for="env-runner")}],
+    )
+    pool = f"{world.runner_proxy_asg_prefix}{_suffix()}"
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=pool,
+        MinSize=1,
+        MaxSize=2,
+        DesiredCapacity=1,
+        LaunchTemplate={"LaunchTemplateId": pool_lt, "Version": "$Latest"},
+        VPCZoneIdentifier=",".join(net["subnets"]),
+        HealthCheckType="ELB",
+        TargetGroupARNs=[net["nlb"]["target_group"]],
+        Tags=_asg_tags(pool, Name=f"asg-{env}-env-runner-outboundproxy", **common),
+    )
+    idp_proxy_lt = _launch_template(
+        ec2,
+        f"{env}-outboundproxy",
+        [groups["idp_proxy"], groups["base"]],
+        IamInstanceProfile={"Name": f"{env}_obproxy_iam_role"},
     )
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName=world.proxy_asg,
         MinSize=1,
         MaxSize=2,
         DesiredCapacity=1,
-        LaunchTemplate={"LaunchTemplateId": proxy_lt, "Version": "$Latest"},
+        LaunchTemplate={"LaunchTemplateId": idp_proxy_lt, "Version": "$Latest"},
         VPCZoneIdentifier=",".join(net["subnets"]),
-        HealthCheckType="EC2",
-        Tags=tags(world.proxy_asg, Name=f"asg-{world.proxy_asg}", **common),
+        HealthCheckType="ELB",
+        Tags=_asg_tags(world.proxy_asg, Name=f"asg-{env}-outboundproxy", **common),
     )
-    groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.runner_asg, world.proxy_asg])
-    return {g["AutoScalingGroupName"]: [i["InstanceId"] for i in g["Instances"]] for g in groups["AutoScalingGroups"]}
+    found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.runner_asg, pool, world.proxy_asg])
+    return {g["AutoScalingGroupName"]: [i["InstanceId"] for i in g["Instances"]] for g in found["AutoScalingGroups"]}
 
 
-def seed_images(ecr: Any, count: int) -> list[tuple[str, list[str]]]:
-    """Blocks of images, oldest first, the newest dated 2026-11-01 (the file keeps older blocks around)."""
+def seed_images(tooling: dict[str, Any], count: int, era: str) -> list[tuple[str, list[str]]]:
+    """Blocks of images in the tooling account's ECR, oldest first, the newest dated 2026-11-01.
+
+    The repositories' policy lets the env account read them (environment.md: "readable cross-account by the env
+    accounts through the repository policy").
+    """
+    ecr = tooling["ecr"]
+    repos = [f"{r}/blessed" if era == "pattern" else r for r in w.IMAGE_REPOS]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EnvAccountsRead",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{w.ACCOUNT}:root"},
+                "Action": ["ecr:ListImages", "ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            }
+        ],
+    }
     blocks = []
     newest = datetime.date(2026, 11, 1)
     for n in range(1, count + 1):
         date = (newest - datetime.timedelta(days=30 * (count - n))).isoformat()
         refs = []
-        for repo in w.IMAGE_REPOS:
+        for repo in repos:
             if n == 1:
                 ecr.create_repository(repositoryName=repo)
+                ecr.set_repository_policy(repositoryName=repo, policyText=json.dumps(policy))
             manifest = w.fake_manifest(repo, n)
             digest = w.manifest_digest(manifest)
             ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=f"build-{n}", imageDigest=digest)
@@ -209,8 +359,9 @@ def seed_images(ecr: Any, count: int) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-def seed_scale(ec2: Any, autoscaling: Any, s3: Any, net: dict[str, Any], world: w.World) -> None:
+def seed_scale(c: dict[str, Any], net: dict[str, Any], world: w.World) -> None:
     """What a bigger env has more of, none of it attached to the runner: the checks must still pass."""
+    ec2, s3 = c["ec2"], c["s3"]
     extra = world.scale - 1
     for i in range(3 * extra):
         group = ec2.create_security_group(GroupName=f"{world.env}-app-{i}", Description="scale", VpcId=net["vpc"])
@@ -226,22 +377,31 @@ def seed_scale(ec2: Any, autoscaling: Any, s3: Any, net: dict[str, Any], world: 
             Bucket=f"login-gov-{world.env}-scale-{i}-{w.ACCOUNT}-{w.REGION}",
             CreateBucketConfiguration={"LocationConstraint": w.REGION},
         )
-    if extra:
-        template = ec2.describe_launch_templates(LaunchTemplateNames=[world.proxy_asg])["LaunchTemplates"][0]
-        autoscaling.create_auto_scaling_group(
-            AutoScalingGroupName=f"{world.env}-idp",
-            MinSize=0,
-            MaxSize=world.scale,
-            DesiredCapacity=min(extra, 100),
-            LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": "$Latest"},
-            VPCZoneIdentifier=",".join(net["subnets"]),
-        )
 
 
-def tf_state(canaries: w.Canaries, proxy_url: str, world: w.World) -> str:
-    def out(value: Any, sensitive: bool = False) -> dict[str, Any]:
-        return {"value": value, "type": "string", **({"sensitive": True} if sensitive else {})}
+# terraform/app outputs.tf: the complete list of root outputs (environment.md, "Terraform"). Nothing about the
+# runner, its proxy, endpoints or buckets.
+TF_OUTPUTS = (
+    "env_name",
+    "region",
+    "idp_dashboard_arn",
+    "idp_alb",
+    "idp_cloudfront",
+    "elasticache",
+    "idp_aurora_uw2",
+    "dashboard_aurora_uw2",
+    "worker_aurora_uw2",
+)
 
+
+def tf_state(canaries: w.Canaries, world: w.World, redis: dict[str, str]) -> str:
+    env, acct, region = world.env, w.ACCOUNT, w.REGION
+
+    def out(value: Any) -> dict[str, Any]:
+        return {"value": value, "type": "string" if isinstance(value, str) else ["object", {}]}
+
+    cloudfront = f"d{secrets.token_hex(6)}.cloudfront.net"
+    aurora = {"endpoint": f"login-{env}-idp-aurora.cluster-abc.{region}.rds.amazonaws.com", "port": 5432}
     return json.dumps(
         {
             "version": 4,
@@ -249,17 +409,37 @@ def tf_state(canaries: w.Canaries, proxy_url: str, world: w.World) -> str:
             "serial": 42,
             "lineage": "5d3c1b1e-envtest-sandbox",
             "outputs": {
-                "env_name": out(world.env),
-                "region": out(w.REGION),
-                "env_runner_asg_name": out(world.runner_asg),
-                "gitlab_hostname": out(w.GITLAB_HOST),
-                "idp_hostname": out(world.idp_host),
-                "outbound_proxy_url": out(proxy_url),
-                "gitlab_nlb_cidrs": {"value": w.GITLAB_NLB_CIDRS, "type": ["list", "string"]},
-                "nessus_cidrs": {"value": [w.NESSUS_IP], "type": ["list", "string"]},
-                "rds_admin_password": out(canaries.tf_sensitive_output, sensitive=True),
+                "env_name": out(env),
+                "region": out(region),
+                "idp_dashboard_arn": out(f"arn:aws:cloudwatch::{acct}:dashboard/{env}-idp"),
+                "idp_alb": out(
+                    {"alb_hostname": f"{env}-idp-alb.{region}.elb.amazonaws.com", "origin_dns_name": world.origin_host}
+                ),
+                "idp_cloudfront": out(
+                    {
+                        "domain_name": cloudfront,
+                        "custom_pages": [
+                            f"https://{cloudfront}/5xx-codes/503.html",
+                            f"https://{cloudfront}/maintenance/maintenance.html",
+                        ],
+                    }
+                ),
+                "elasticache": out({"cluster_address": redis["primary"], "cluster_cache_address": redis["primary"]}),
+                "idp_aurora_uw2": out(aurora),
+                "dashboard_aurora_uw2": out({**aurora, "endpoint": aurora["endpoint"].replace("idp", "dashboard")}),
+                "worker_aurora_uw2": out({**aurora, "endpoint": aurora["endpoint"].replace("idp", "worker")}),
             },
-            "resources": [],
+            # State holds secrets in resources too (a database password here): the suite reads outputs only,
+            # and the canary proves nothing else leaks.
+            "resources": [
+                {
+                    "mode": "managed",
+                    "type": "random_password",
+                    "name": "idp_db",
+                    "provider": 'provider["registry.terraform.io/hashicorp/random"]',
+                    "instances": [{"attributes": {"result": canaries.tf_sensitive_output}, "sensitive_attributes": []}],
+                }
+            ],
         },
         indent=2,
     )
@@ -273,44 +453,73 @@ def write_host_file(hosts: Path, role: str, path: str, content: str, mode: int =
     return target
 
 
+def pattern_allowed_images() -> list[str]:
+    """Era 2 (runner.rb): the blessed pattern for the production account and gitlab_ecr_repo_accountid, .uniq."""
+    return [f"{w.registry(account)}/**/blessed@sha256:*" for account in dict.fromkeys([w.TOOLING_ACCOUNT])]
+
+
 def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str, world: w.World) -> dict[str, Any]:
     c = _clients(endpoint)
-    net = seed_network(c["ec2"], world)
-    instances = seed_groups(c["ec2"], c["autoscaling"], net, world)
-    blocks = seed_images(c["ecr"], world.image_blocks)
+    tooling = _clients(endpoint, account=w.TOOLING_ACCOUNT)
+    net = seed_network(c, world)
+    instances = seed_groups(c, net, world)
+    blocks = seed_images(tooling, world.image_blocks, world.era)
     s3 = c["s3"]
     for kind in ("secrets", "gitlabconfig", "gitlabcache", "tfstate"):
         s3.create_bucket(Bucket=world.bucket(kind), CreateBucketConfiguration={"LocationConstraint": w.REGION})
-    s3.put_object(
-        Bucket=world.bucket("secrets"),
-        Key="common/gitlab_env_runner_allowed_images",
-        Body=w.allowed_images_file(blocks).encode(),
-    )
+    images_file = w.allowed_images_file(blocks)
+    if world.era == "file":
+        s3.put_object(
+            Bucket=world.bucket("secrets"), Key="common/gitlab_env_runner_allowed_images", Body=images_file.encode()
+        )
     s3.put_object(
         Bucket=world.bucket("gitlabconfig"),
         Key="gitlab_runner_token",
         Body=(canaries.registration_token + "\n").encode(),
     )
-    s3.put_object(
-        Bucket=world.bucket("tfstate"), Key=world.tf_state_key, Body=tf_state(canaries, proxy_url, world).encode()
-    )
-
-    seed_scale(c["ec2"], c["autoscaling"], s3, net, world)
+    seed_scale(c, net, world)
     estate = seed_estate(c, net, world, directory, write_host_file)
+    pool = next(name for name in instances if name.startswith(world.runner_proxy_asg_prefix))
+    estate["roles"][pool] = "env-runner-proxy"
+    estate.update(vpc=net["vpc"], s3_gateway=net["s3_gateway"])
+    s3.put_object(
+        Bucket=world.bucket("tfstate"),
+        Key=world.tf_state_key,
+        Body=tf_state(canaries, world, estate["redis_endpoints"]).encode(),
+    )
     hosts = directory / "hosts"
-    allowed = [ref for _, refs in blocks for ref in refs]
+    # era 1: the recipe registers every white-space token of the file; era 2: the blessed pattern.
+    allowed = w.recipe_allowed_images(images_file) if world.era == "file" else pattern_allowed_images()
     runner_id = instances[world.runner_asg][0]
     write_host_file(
         hosts,
         "env-runner",
         "/etc/gitlab-runner/config.toml",
         world.runner_config_toml(
-            runner_token=canaries.runner_token, proxy_url=proxy_url, allowed_images=allowed, instance_id=runner_id
+            runner_token=canaries.runner_token,
+            proxy_url=proxy_url,
+            allowed_images=allowed,
+            instance_id=runner_id,
+            # runner-register.sh.erb: era 1's --docker-image is the first allowed token; era 2's (template
+            # 5aeb9e6f) the env's own ECR mirror of alpine.
+            default_image=None
+            if world.era == "file"
+            else f"{w.registry(w.ACCOUNT)}/ecr-public/docker/library/alpine:latest",
         ),
         mode=0o600,
     )
-    newest = {ref.split("@")[0].rsplit("/", 1)[-1]: ref.split("@")[1] for ref in blocks[-1][1]}
+    write_host_file(hosts, "env-runner-proxy", w.ALLOWLIST_PATH, world.allowlist)
+    write_host_file(hosts, "outboundproxy", w.ALLOWLIST_PATH, w.IDP_PROXY_ALLOWLIST)
+    for role in ("env-runner-proxy", "outboundproxy"):
+        write_host_file(hosts, role, "/etc/squid/domain-denylist.conf", "\n".join(w.DENYLIST) + "\n")
+    newest = {ref.split("@")[0].split("/", 1)[1].removesuffix("/blessed"): ref.split("@")[1] for ref in blocks[-1][1]}
     (directory / "gitlab-ci.yml").write_text(
-        world.pipeline_yaml(newest["env_deploy"], newest["env_test"], newest["env_stop"])
+        world.pipeline_yaml(newest["cd/env_deploy"], newest["cd/env_test"], newest["cd/env_stop"])
     )
-    return {"network": net, "instances": instances, "allowed_images": allowed, "estate": estate}
+    return {
+        "network": net,
+        "instances": instances,
+        "runner_proxy_asg": pool,
+        "allowed_images": [ref for _, refs in blocks for ref in refs],
+        "estate": estate,
+    }

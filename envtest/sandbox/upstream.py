@@ -38,12 +38,16 @@ class Handler(BaseHTTPRequestHandler):
         if not SITE or not SITE[0].exists():
             return False
         site = json.loads(SITE[0].read_text())
+        headers = dict(site["headers"])
         if host == site["origin"]:
-            self._send(301, b"", {"Location": f"https://{site['public']}{self.path}"})
+            if site.get("origin_blocked", True):
+                # The ALB admits only CloudFront's origin-facing prefix list: anyone else gets no answer.
+                self.close_connection = True
+            else:
+                self._send(200, b"<!doctype html><title>Login.gov</title>", {**headers, "Content-Type": "text/html"})
             return True
         if host != site["public"]:
             return False
-        headers = dict(site["headers"])
         path = self.path.split("?", 1)[0]
         if path == "/api/health/":
             body = json.dumps(site["health"]).encode()
@@ -51,9 +55,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200 if healthy else 503, body, {**headers, "Content-Type": "application/json"})
         elif path in {"/", "/account"}:
             self._send(200, b"<!doctype html><title>Login.gov</title>", {**headers, "Content-Type": "text/html"})
+        elif path.lstrip("/") in site["pages"]:
+            # A custom page from the static bucket, through CloudFront (Server: AmazonS3, X-Cache: ...).
+            page = site["pages"][path.lstrip("/")].encode()
+            self._send(200, page, {**headers, **site["page_headers"], "Content-Type": "text/html"})
         else:
-            error = {"Content-Type": "text/html", "Cache-Control": site["error_cache_control"], "Server": "AmazonS3"}
-            self._send(404, site["error_page"].encode(), {**headers, **error})
+            self._send(404, b"not found", {**headers, "Content-Type": "text/plain"})
         return True
 
     def _answer(self) -> None:

@@ -1,0 +1,54 @@
+"""CloudWatch Logs: the IdP's SLI metric filter exists once and counts the requests it is meant to count.
+
+The Go suite's TestMetricFilters: the filter named with the prefix on the nginx access log group, its pattern
+tried on sample log lines with CloudWatch Logs' own TestMetricFilter (read-only: nothing is stored).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envtest.checks import Problem, check, fail
+from envtest.errors import CouldNotEvaluate
+from envtest.policy import Policy
+
+
+def test_interesting_uris_metric_filter_exists_once(
+    interesting_uris_filters: list[dict[str, Any]], metric_filter_names: dict[str, str], policy: Policy
+) -> None:
+    wanted = int(policy.section("metric_filters")["count"])
+    if len(interesting_uris_filters) != wanted:
+        fail(
+            Problem(
+                f"metric filters named {metric_filter_names['prefix']}* on log group {metric_filter_names['group']}",
+                f"{wanted} filter(s)",
+                f"{len(interesting_uris_filters)}: "
+                + (", ".join(f["filterName"] for f in interesting_uris_filters) or "none"),
+                "terraform the SLI metric filters (terraform/app cloudwatch-slos.tf) in this env",
+            )
+        )
+
+
+def test_interesting_uris_metric_filter_counts_the_right_requests(
+    interesting_uris_filters: list[dict[str, Any]], metric_filter_matches: Any, policy: Policy
+) -> None:
+    section = policy.section("metric_filters")
+    if not interesting_uris_filters:
+        raise CouldNotEvaluate("no metric filter to try (see the filter-exists check)")
+    must_match, must_not_match = list(section["must_match"]), list(section["must_not_match"])
+    problems = []
+    for metric_filter in interesting_uris_filters:
+        matched = set(metric_filter_matches(metric_filter["filterPattern"], must_match + must_not_match))
+        for number, line in enumerate(must_match + must_not_match, start=1):
+            should = number <= len(must_match)
+            if (number in matched) != should:
+                problems.append(
+                    Problem(
+                        f"metric filter {metric_filter['filterName']} (pattern {metric_filter['filterPattern']!r})",
+                        f"{'a match' if should else 'no match'} for {line}",
+                        "no match" if should else "a match",
+                        "fix the pattern in terraform (cloudwatch-slos.tf: the uninteresting URIs and the status "
+                        "test), or the sample lines in policy [metric_filters] if the SLI changed on purpose",
+                    )
+                )
+    check(problems)
