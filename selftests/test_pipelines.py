@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import shutil
@@ -18,6 +17,7 @@ import xmlschema
 
 from envtest.gather.aws import describe_aws_error
 from envtest.sandbox.handle import Sandbox
+from selftests import iam
 from selftests.conftest import base_environ, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,17 +134,24 @@ def test_reports_of_a_failing_run_validate_and_read_well(
 @pytest.mark.sandbox
 def test_the_iam_policy_allows_every_call_a_run_makes(sandbox_env: dict[str, str], tmp_path: Path) -> None:
     run = run_suite(["sandbox"], sandbox_env, tmp_path)
-    calls = json.loads(run.junit_path.with_suffix(".api-calls.json").read_text())["calls"]
-    assert calls, "no calls counted"
-    policy = json.loads((ROOT / "iam" / "envtest-readonly.json").read_text())
-    allowed = [
-        a for st in policy["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
-    ]
-    # IAM names a few S3 operations differently from the API.
-    iam_action = {"s3:HeadBucket": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
-    missing = [op for op in calls if not any(fnmatch.fnmatch(iam_action.get(op, op), a) for a in allowed)]
-    assert missing == []
+    record = json.loads(run.junit_path.with_suffix(".api-calls.json").read_text())
+    assert record["calls"], "no calls counted"
+    assert any(e.startswith("s3:GetObject ") for e in record["s3_resources"]), "no S3 object reads recorded"
+    policy = iam.statements("envtest-readonly.json")
+    assert iam.refused(policy, record) == []
+    allowed = [a for st in policy for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])]
     assert not any(re.match(r"\w+:(Put|Create|Delete|Update|Modify|Authorize|Revoke)", a) for a in allowed)
+
+
+def test_the_iam_check_would_catch_a_missing_permission() -> None:
+    policy = iam.statements("envtest-readonly.json")
+    record = {
+        "calls": {"ec2:DescribeVpcs": 1, "s3:GetObject": 1},
+        "s3_resources": ["s3:GetObject arn:aws:s3:::some-other-bucket/key"],
+    }
+    assert iam.refused(policy, record) == ["s3:GetObject arn:aws:s3:::some-other-bucket/key"]
+    record = {"calls": {"ec2:RunInstances": 1}, "s3_resources": []}
+    assert iam.refused(policy, record) == ["ec2:RunInstances"]
 
 
 @pytest.mark.sandbox
