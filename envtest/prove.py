@@ -244,9 +244,16 @@ def prove(args: list[str]) -> int:
                     fault = queues[era].get_nowait()
                 except Empty:
                     return
-                row, _ = prove_fault(sandbox, fault, out_dir)
+                row, run = prove_fault(sandbox, fault, out_dir)
                 rows[fault.id] = row
                 print(f"  {fault.id}: {row.verdict}", flush=True)
+                for check in sorted(row.false_alarms):
+                    # What the check said: enough to tell a real false alarm from a sandbox hiccup.
+                    try:
+                        text = " ".join(run.text_of(check).split())
+                    except AssertionError:
+                        text = "(no text in the report)"
+                    print(f"    {check}: {text[:400]}", flush=True)
                 sandbox.reset()
 
         with ThreadPoolExecutor(max_workers=len(sandboxes)) as pool:

@@ -1,93 +1,257 @@
-"""The live lockdown probe, against a GitLab test double (selftests/fake_gitlab.py)."""
+"""The live lockdown probe, against the sandbox's GitLab double and its runner double (named as doubles).
+
+The doubles decide: the runner reads config.toml when it picks a job up and matches the job's image as
+gitlab-runner does (envtest/sandbox/runner_double.py); GitLab answers as its Jobs API documents
+(envtest/sandbox/gitlab.py). Here they run in this process, over plain HTTP on loopback; in the sandbox they
+are a process behind TLS, and every run exercises them (test_sandbox_checks.py, the F14/P14 fault rows).
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
+import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.gitlab import GitLab, lockdown_probe
-from selftests.conftest import run_suite
-from selftests.fake_gitlab import TOKEN, FakeGitLab, serve
+from envtest.gather.gitlab import TRACE_LIMIT, GitLab, JobRun, lockdown_probe
+from envtest.parsers.job_log import parse
+from envtest.sandbox import world as w
+from envtest.sandbox.gitlab import GitLabDouble, serve
+from envtest.sandbox.runner_double import Job, RunnerUnavailable, decide
 
-CHECK = "test_env_runner_refuses_a_forbidden_image"
+TOKEN = "glpat-selftestToken0123456789"
+BLESSED = "217680906704.dkr.ecr.us-west-2.amazonaws.com/**/blessed@sha256:*"
+DIGEST = "sha256:" + "b" * 64
 
 
-def probe(fake: FakeGitLab, token: str = TOKEN, wait: float = 5) -> object:
-    return lockdown_probe(
-        GitLab(fake.url, token, timeout=2), project="7", pipeline="99", job_name="badtest_sandbox", wait=wait, poll=0.01
+def config_toml(allowed: list[str], default_image: str = "", services: list[str] | None = None) -> str:
+    """The [[runners]] entry's docker part, shaped as registration writes it."""
+    listed = ", ".join(json.dumps(i) for i in allowed)
+    allowed_services = ", ".join(json.dumps(s) for s in (services if services is not None else [""]))
+    return (
+        'concurrent = 1\n\n[[runners]]\n  name = "sandbox-env-runner"\n  executor = "docker"\n'
+        f"  [runners.docker]\n    image = {json.dumps(default_image)}\n    allowed_images = [{listed}]\n"
+        f"    allowed_services = [{allowed_services}]\n"
     )
 
 
-def test_a_manual_job_is_played_and_the_runners_refusal_is_the_pass() -> None:
-    with serve(FakeGitLab(ends="failed")) as fake:
-        result = probe(fake)
-    assert (result.status, result.action, result.job_id, result.refused) == ("failed", "played", 102, True)
-    assert "POST /api/v4/projects/7/jobs/102/play" in fake.calls
+# ---- the runner double decides as gitlab-runner does -----------------------------------------------------
 
 
-def test_a_job_that_ran_and_failed_its_script_is_not_a_refusal() -> None:
-    with serve(FakeGitLab(ends="failed", failure="script")) as fake:
-        result = probe(fake)
-    assert (result.status, result.failure_reason, result.refused) == ("failed", "script_failure", False)
+@pytest.mark.parametrize(
+    ("allowed", "image", "runs"),
+    [
+        # gitlab-runner's own table (common/allowed_images_test.go) and doublestar's rules.
+        (["alpine"], "alpine", True),
+        (["ubuntu"], "alpine", False),
+        (["*"], "library/ruby", False),
+        (["**/*"], "library/ruby", True),
+        (["*/*:*"], "library/ruby", False),
+        (["*/alpine*"], "alpine:latest", False),
+        (["**/alpine*"], "alpine:latest", True),
+        ([BLESSED], "217680906704.dkr.ecr.us-west-2.amazonaws.com/cd/env_test/blessed@" + DIGEST, True),
+        ([BLESSED], "217680906704.dkr.ecr.us-west-2.amazonaws.com/cd/env_test/blessed:latest", False),
+        ([], "alpine:latest", True),  # an empty list allows every image
+        ([""], "alpine:latest", False),
+    ],
+)
+def test_the_runner_matches_the_image_as_gitlab_runner_does(allowed: list[str], image: str, runs: bool) -> None:
+    decision = decide(Job("badtest_sandbox", image=image, script=("echo hi",)), config_toml(allowed), frozenset())
+    assert (decision.status == "success") is runs
+    log = parse(decision.trace)
+    assert log.refused is not runs
+    if not runs:
+        assert decision.failure_reason == "runner_system_failure"
+        assert log.refused_image == image and list(log.allowed_patterns) == allowed
+        assert decision.trace.count("ERROR: Preparation failed: disallowed image") == 3
 
 
-def test_a_job_that_already_ran_is_retried() -> None:
-    with serve(FakeGitLab(initial="failed", ends="failed")) as fake:
-        result = probe(fake)
-    assert (result.action, result.job_id, result.status) == ("retried", 103, "failed")
+def test_the_default_image_is_allowed_by_name_and_a_job_without_image_is_not_checked() -> None:
+    config = config_toml(["python:*"], default_image="alpine:3.19")
+    assert decide(Job("j", image="alpine:3.19"), config, frozenset()).status == "success"
+    assert decide(Job("j", image="alpine"), config, frozenset()).status == "failed"
+    assert decide(Job("j", image=None), config, frozenset()).status == "success"
 
 
-def test_a_job_that_never_ends_stops_at_the_bound() -> None:
-    with serve(FakeGitLab(ends="running")) as fake:
-        result = probe(fake, wait=0.3)
-    assert result.status == "running" and result.seconds < 3
+def test_services_are_refused_by_an_empty_string_list_and_allowed_by_an_empty_list() -> None:
+    job = Job("j", image="python:3", services=("postgres:16",))
+    refused = decide(job, config_toml(["python:*"]), frozenset())
+    assert refused.status == "failed" and parse(refused.trace).refused_kind == "services"
+    assert decide(job, config_toml(["python:*"], services=[]), frozenset()).status == "success"
 
 
-def test_a_bad_token_cannot_evaluate_and_is_not_shown() -> None:
-    with serve(FakeGitLab()) as fake, pytest.raises(CouldNotEvaluate, match="rejected the API token") as info:
-        probe(fake, token="glpat-wrong-token-value")
+def test_a_runner_without_a_readable_config_picks_nothing_up() -> None:
+    with pytest.raises(RunnerUnavailable):
+        decide(Job("j", image="alpine"), "this is [not toml", frozenset())
+
+
+def test_a_script_sees_the_files_the_jobs_it_needs_left() -> None:
+    job = Job("test_unallowed_image", image="alpine", script=("test ! -f unallowed.txt",))
+    assert decide(job, config_toml([]), frozenset()).status == "success"
+    found = decide(job, config_toml([]), frozenset({"unallowed.txt"}))
+    assert (found.status, found.failure_reason) == ("failed", "script_failure")
+
+
+# ---- GitLab's Jobs API, as documented ----------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    double: GitLabDouble
+    url: str
+    config: Path
+
+    def gitlab(self, token: str = TOKEN) -> GitLab:
+        return GitLab(self.url, token, timeout=5)
+
+    def allow(self, allowed: list[str]) -> None:
+        self.config.write_text(config_toml(allowed, default_image=allowed[0] if allowed else ""))
+
+
+def _serve(tmp_path: Path, era: str = "file", extra_jobs: int = 0) -> Iterator[Served]:
+    world = w.World("sandbox", era=era)
+    pipeline = world.pipeline_yaml(DIGEST, DIGEST, DIGEST)
+    for n in range(extra_jobs):  # a long pipeline: the probe's job lands past the first page
+        pipeline += f"\nfiller_{n}:\n  extends: .env_jobs\n  stage: deploy\n  image: alpine:latest\n  script: [true]\n"
+    (tmp_path / "gitlab-ci.yml").write_text(pipeline)
+    config = tmp_path / "config.toml"
+    config.write_text(config_toml([BLESSED] if era == "pattern" else ["XXXXXdate_separatorXXXXX", "2026-10-02"]))
+    double = GitLabDouble(
+        {
+            "token": TOKEN, "project_id": "52", "project_path": "lg/identity-devops", "pipeline_id": "777",
+            "env": "sandbox", "gitlab_host": w.GITLAB_HOST, "pipeline_file": str(tmp_path / "gitlab-ci.yml"),
+            "runner_config": str(config), "runner_tag": "sandbox-env-runner", "step": 0.05,
+            "probe_jobs": ["badtest_sandbox", "run_unallowed_image", "test_unallowed_image"],
+        }
+    )  # fmt: skip
+    server = serve(double, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield Served(double, f"http://127.0.0.1:{server.server_address[1]}", config)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def gitlab_double(tmp_path: Path) -> Iterator[Served]:
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture
+def pattern_gitlab_double(tmp_path: Path) -> Iterator[Served]:
+    yield from _serve(tmp_path, era="pattern")
+
+
+def _api(served: Served, method: str, path: str, token: str = TOKEN, **params: Any) -> requests.Response:
+    return requests.request(
+        method, f"{served.url}/api/v4{path}", headers={"PRIVATE-TOKEN": token}, params=params, timeout=5
+    )
+
+
+def test_every_page_of_a_long_pipeline_is_read_newest_first(tmp_path: Path) -> None:
+    for served in _serve(tmp_path, extra_jobs=150):
+        first = _api(served, "GET", "/projects/52/pipelines/777/jobs", per_page=100)
+        assert first.headers["x-next-page"] == "2" and first.headers["x-total-pages"] == "2"
+        ids = [job["id"] for job in first.json()]
+        assert ids == sorted(ids, reverse=True) and len(ids) == 100
+        assert _api(served, "GET", "/projects/52/pipelines/777/jobs", per_page=500).headers["x-per-page"] == "100"
+        jobs = served.gitlab().pipeline_jobs("52", "777")
+        assert len(jobs) == len(served.double.records) > 150
+        # The probe's job is declared first, so it is the oldest: on the last page, where the Go test never looked.
+        runs = lockdown_probe(served.gitlab(), project="52", pipeline="777", job_names=["badtest_sandbox"],
+                              wait=10, poll=0.02)  # fmt: skip
+        assert runs[0].refused
+
+
+def test_play_and_retry_answer_as_the_jobs_api_documents(gitlab_double: Served) -> None:
+    jobs = {j["name"]: j for j in gitlab_double.gitlab().pipeline_jobs("52", "777")}
+    deploy, badtest = jobs["deploy_sandbox"], jobs["badtest_sandbox"]
+    unplayable = _api(gitlab_double, "POST", f"/projects/52/jobs/{deploy['id']}/play")
+    assert (unplayable.status_code, unplayable.json()) == (400, {"message": "400 Bad request - Unplayable Job"})
+    played = _api(gitlab_double, "POST", f"/projects/52/jobs/{badtest['id']}/play")
+    assert played.status_code == 200 and played.json()["id"] == badtest["id"] and played.json()["status"] == "pending"
+    busy = _api(gitlab_double, "POST", f"/projects/52/jobs/{badtest['id']}/retry")
+    assert (busy.status_code, busy.json()) == (403, {"message": "403 Forbidden - Job is not retryable"})
+    retried = _api(gitlab_double, "POST", f"/projects/52/jobs/{deploy['id']}/retry")
+    assert retried.status_code == 201 and retried.json()["id"] > max(j["id"] for j in jobs.values())
+    listed = {j["id"] for j in gitlab_double.gitlab().pipeline_jobs("52", "777")}
+    assert deploy["id"] not in listed and retried.json()["id"] in listed  # a retried job drops out of the list
+    trace = _api(gitlab_double, "GET", f"/projects/52/jobs/{deploy['id']}/trace")
+    assert trace.headers["Content-Type"] == "text/plain"
+    assert _api(gitlab_double, "GET", "/projects/52/pipelines/777/jobs", token="glpat-wrong").status_code == 401
+
+
+# ---- the probe, era 1 and era 2 ----------------------------------------------------------------------------
+
+
+def _probe(served: Served, jobs: list[str], wait: float = 10, token: str = TOKEN) -> list[JobRun]:
+    return lockdown_probe(served.gitlab(token), project="52", pipeline="777", job_names=jobs, wait=wait, poll=0.02)
+
+
+def test_a_manual_job_is_played_and_the_runners_refusal_is_the_pass(gitlab_double: Served) -> None:
+    (run,) = _probe(gitlab_double, ["badtest_sandbox"])
+    assert (run.status, run.action, run.failure_reason, run.refused) == (
+        "failed", "played", "runner_system_failure", True,
+    )  # fmt: skip
+    assert run.log.refused_image == "alpine:latest"
+
+
+def test_a_runner_that_allows_the_image_runs_it_and_a_finished_job_is_retried(gitlab_double: Served) -> None:
+    _probe(gitlab_double, ["badtest_sandbox"])
+    gitlab_double.allow(["XXXXXdate_separatorXXXXX", "alpine:latest"])  # read when the runner picks the job up
+    (run,) = _probe(gitlab_double, ["badtest_sandbox"])
+    assert (run.action, run.status, run.refused, run.log.ran_image) == ("retried", "success", False, "alpine:latest")
+
+
+def test_era_2_needs_the_image_refused_and_the_proof_job_green(pattern_gitlab_double: Served) -> None:
+    jobs = ["run_unallowed_image", "test_unallowed_image"]
+    refused, proof = _probe(pattern_gitlab_double, jobs)
+    assert refused.refused and proof.status == "success"
+    pattern_gitlab_double.allow([BLESSED, "alpine:latest"])
+    ran, found = _probe(pattern_gitlab_double, jobs)
+    assert ran.status == "success" and not ran.refused
+    assert (found.status, found.failure_reason) == ("failed", "script_failure")  # unallowed.txt was left behind
+
+
+def test_a_runner_that_picks_nothing_up_stops_the_probe_at_its_bound(gitlab_double: Served) -> None:
+    gitlab_double.config.write_text("[[runners]\nbroken")
+    started = time.monotonic()
+    (run,) = _probe(gitlab_double, ["badtest_sandbox"], wait=0.5)
+    assert run.status == "pending" and not run.refused and time.monotonic() - started < 3
+
+
+def test_a_bad_token_cannot_evaluate_and_is_not_shown(gitlab_double: Served) -> None:
+    with pytest.raises(CouldNotEvaluate, match="rejected the API token") as info:
+        _probe(gitlab_double, ["badtest_sandbox"], token="glpat-wrong-token-value")
     assert "glpat-wrong" not in str(info.value)
 
 
-def test_a_missing_job_is_named() -> None:
-    fake = FakeGitLab()
-    del fake.jobs[102]
-    with serve(fake), pytest.raises(CouldNotEvaluate, match="no job 'badtest_sandbox'"):
-        probe(fake)
+def test_a_missing_job_is_named(gitlab_double: Served) -> None:
+    with pytest.raises(CouldNotEvaluate, match="no job 'badtest_other'"):
+        _probe(gitlab_double, ["badtest_other"])
 
 
-@pytest.mark.sandbox
-@pytest.mark.parametrize(
-    ("ends", "failure", "token", "verdict"),
-    [
-        ("failed", "refused", TOKEN, "passed"),
-        ("failed", "script", TOKEN, "failed"),
-        ("success", "refused", TOKEN, "failed"),
-        ("failed", "refused", "glpat-someone-elses-token", "error"),
-    ],
-)
-def test_the_check_in_the_sandbox(
-    sandbox_env: dict[str, str], tmp_path: Path, ends: str, failure: str, token: str, verdict: str
-) -> None:
-    with serve(FakeGitLab(ends=ends, failure=failure)) as fake:
-        env = {
-            **sandbox_env,
-            "GITLAB_URL": fake.url,
-            "GITLAB_API_TOKEN": token,
-            "GITLAB_PROJECT_ID": "7",
-            "GITLAB_PIPELINE_ID": "99",
-        }
-        run = run_suite(["sandbox", "-t", f"test_images.py::{CHECK}"], env, tmp_path)
-    assert run.verdicts() == {CHECK: verdict}, run.stdout + run.stderr
-    if verdict == "failed":
-        assert "the runner ran an image it should refuse" in run.text_of(CHECK)
-    for text in (run.stdout, run.stderr, run.junit_path.read_text()):
-        assert token not in text
+def test_a_huge_log_is_read_up_to_its_bound(gitlab_double: Served) -> None:
+    (run,) = _probe(gitlab_double, ["badtest_sandbox"])
+    record = gitlab_double.double.records[run.job_id]
+    record["_trace"] = record["_trace"] + "x" * (3 * TRACE_LIMIT) + "\nERROR: Job failed (system failure): tail\n"
+    text = gitlab_double.gitlab().trace("52", run.job_id)
+    assert len(text) < TRACE_LIMIT + 200 and "bytes of the log not read" in text
+    log = parse(text)
+    assert log.refused and log.reason == "tail"  # the start's refusal and the end's verdict both kept
+
+
+# ---- hostile answers ---------------------------------------------------------------------------------------
 
 
 class _Scripted(GitLab):
@@ -97,7 +261,7 @@ class _Scripted(GitLab):
         super().__init__("http://127.0.0.1:9", "glpat-x" * 3)
         self.answers = answers
 
-    def _call(self, method: str, path: str, **params: object) -> object:  # type: ignore[override]
+    def _call(self, method: str, path: str, *, stream: bool = False, **params: object) -> object:  # type: ignore[override]
         answer = self.answers.pop(0) if self.answers else {}
 
         class Response:
@@ -110,6 +274,12 @@ class _Scripted(GitLab):
                 if isinstance(answer, Exception):
                     raise answer
                 return answer
+
+            def iter_content(self, size: int) -> Iterator[bytes]:
+                yield str(answer).encode()
+
+            def close(self) -> None:
+                pass
 
         return Response()
 
@@ -132,11 +302,11 @@ json_values = st.recursive(
 )
 def test_hostile_gitlab_answers_give_a_result_or_a_clear_error(answers: list[object]) -> None:
     try:
-        result = lockdown_probe(
-            _Scripted(list(answers)), project="7", pipeline="99", job_name="badtest_sandbox", wait=0.01, poll=0.0
+        runs = lockdown_probe(
+            _Scripted(list(answers)), project="7", pipeline="99", job_names=["badtest_sandbox"], wait=0.01, poll=0.0
         )
     except CouldNotEvaluate as exc:
         assert str(exc)
     else:
-        assert result.job == "badtest_sandbox"
-        assert not result.refused, "an unreadable answer must never read as the runner refusing the image"
+        assert runs[0].job == "badtest_sandbox"
+        assert not runs[0].refused, "an unreadable answer must never read as the runner refusing the image"

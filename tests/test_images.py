@@ -11,7 +11,7 @@ import pytest
 from envtest.checks import Problem, check, fail
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import AllowedImagesInForce
-from envtest.gather.gitlab import LockdownResult
+from envtest.gather.gitlab import JobRun
 from envtest.parsers import image_patterns, pipeline
 from envtest.parsers.image_patterns import unrestricted
 from envtest.parsers.runner_config import Runner, RunnerConfig
@@ -380,28 +380,57 @@ def test_pipeline_uses_only_allowed_images(
     check(problems)
 
 
-def test_env_runner_refuses_a_forbidden_image(lockdown_result: LockdownResult) -> None:
-    result = lockdown_result
-    print(
-        f"{result.job} (job {result.job_id}) {result.action}; ended {result.status} "
-        f"({result.failure_reason or 'no failure reason'}) after {result.seconds:.0f} s {result.web_url}"
+def test_env_runner_refuses_a_forbidden_image(lockdown_runs: list[JobRun], images_mode: str) -> None:
+    for run in lockdown_runs:
+        print(
+            f"{run.job} (job {run.job_id}) {run.action}; ended {run.status} "
+            f"({run.failure_reason or 'no failure reason'}) after {run.seconds:.0f} s; "
+            f"the runner {run.log.runner_said()}"
+        )
+    fix = (
+        "the env runner ran an image it must refuse: check [runners.docker] allowed_images in "
+        "/etc/gitlab-runner/config.toml on the env runner (the static image checks name what is wrong), fix the "
+        "allowed-images file or the pattern, and recycle the env runner"
     )
-    if result.status == "failed" and result.refused:
+    must_refuse = lockdown_runs[0]
+    _judge_refused(must_refuse, fix)
+    if images_mode == "pattern":
+        if len(lockdown_runs) < 2:
+            raise CouldNotEvaluate("the probe ran out of time before its second job")
+        proof = lockdown_runs[1]
+        if proof.status == "success":
+            return
+        _not_ended(proof)
+        fail(
+            Problem(
+                proof.where(),
+                f"success: {must_refuse.job} was refused, so it left nothing behind",
+                f"{proof.status} ({proof.failure_reason or 'no failure reason'}); the runner {proof.log.runner_said()}",
+                fix if proof.failure_reason == "script_failure" else "read the job's log: it did not run its test",
+            )
+        )
+
+
+def _not_ended(run: JobRun) -> None:
+    if run.status not in {"success", "failed", "canceled", "skipped"}:
+        fail(
+            Problem(
+                run.where(),
+                "the job ends within the probe's wait",
+                f"still {run.status} after {run.seconds:.0f} s",
+                "is the env runner registered and picking up jobs? (runbook, 'Debugging env_runner issues')",
+            )
+        )
+
+
+def _judge_refused(run: JobRun, fix: str) -> None:
+    if run.refused:
         return  # the runner said it: the image is not on its list
-    where = f"GitLab job {result.job} (id {result.job_id}) {result.web_url}".strip()
+    _not_ended(run)
     expected = "the job fails because the env runner refuses its image ('not present on list of allowed images')"
-    if result.status == "failed" and result.failure_reason != "script_failure":
+    if run.log.ran_image is None and run.status == "failed":
         raise CouldNotEvaluate(
-            f"{where} failed ({result.failure_reason or 'no reason given'}) but its log does not show the runner "
-            "refusing the image: the lockdown was not exercised"
+            f"{run.where()} failed ({run.failure_reason or 'no reason given'}) but its log shows neither a refusal "
+            f"nor the image running (the runner {run.log.runner_said()}): the lockdown was not exercised"
         )
-    if result.status == "success" or result.failure_reason == "script_failure":
-        found = "the image ran" + (" (then its script failed)" if result.status == "failed" else "")
-        fix = (
-            "the runner ran an image it should refuse: check allowed_images in /etc/gitlab-runner/config.toml and "
-            "recycle the env runner"
-        )
-    else:
-        found = f"the job is still {result.status} after {result.seconds:.0f} s"
-        fix = "the job did not end in time: is the env runner registered and picking up jobs?"
-    fail(Problem(where, expected, found, fix))
+    fail(Problem(run.where(), expected, f"the runner {run.log.runner_said()}; the job ended {run.status}", fix))

@@ -1,10 +1,11 @@
-"""GitLab's job API, for the env-runner lockdown probe (the Go suite's badtest).
+"""GitLab's job API, for the env-runner lockdown probe (the Go suite's TestEnvRunnerLockdown).
 
 Endpoints (GitLab REST v4, documented under "Jobs API"):
-- GET  /projects/:id/pipelines/:pipeline_id/jobs   (paginated: X-Next-Page)
+- GET  /projects/:id/pipelines/:pipeline_id/jobs   (paginated: X-Next-Page; every page is read)
 - POST /projects/:id/jobs/:job_id/play              (a manual job)
 - POST /projects/:id/jobs/:job_id/retry             (a job that already ran)
 - GET  /projects/:id/jobs/:job_id
+- GET  /projects/:id/jobs/:job_id/trace             (the log, read up to a bound)
 
 The token travels in the PRIVATE-TOKEN header only; it is registered for
 redaction and never appears in a message. Every request has a timeout; GETs
@@ -14,7 +15,7 @@ are retried on 429 and 5xx.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -22,17 +23,19 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from envtest.errors import CouldNotEvaluate
+from envtest.parsers.job_log import JobLog, parse
 from envtest.redact import register
 
 TERMINAL = {"success", "failed", "canceled", "skipped"}
-
-
-# What gitlab-runner writes to the job log when it refuses an image.
-REFUSAL = "not present on list of allowed images"
+# A job log is read up to this many bytes: its first and last halves (the refusal is near the start, the
+# verdict at the end).
+TRACE_LIMIT = 2_000_000
 
 
 @dataclass(frozen=True)
-class LockdownResult:
+class JobRun:
+    """One job of the probe, started and waited for."""
+
     job: str
     job_id: int
     status: str
@@ -40,15 +43,27 @@ class LockdownResult:
     seconds: float
     web_url: str = ""
     failure_reason: str = ""
-    refused: bool = False  # the job log shows the runner refusing the image
+    log: JobLog = field(default_factory=JobLog)
+
+    @property
+    def refused(self) -> bool:
+        """The job failed because the runner refused its image, in the runner's own words."""
+        return self.status == "failed" and self.log.refused
+
+    def where(self) -> str:
+        return f"GitLab job {self.job} (id {self.job_id}) {self.web_url}".strip()
 
 
 class GitLab:
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0, retries: int = 3) -> None:
+    def __init__(
+        self, base_url: str, token: str, *, timeout: float = 10.0, retries: int = 3, verify: str | bool = True
+    ) -> None:
         register(token, "GitLab API token")
         self.base = base_url.rstrip("/") + "/api/v4"
         self.timeout = timeout
         self.session = requests.Session()
+        # Passed on each request: a session's verify loses to REQUESTS_CA_BUNDLE from the environment.
+        self.verify = verify
         self.session.headers["PRIVATE-TOKEN"] = token
         retry = Retry(
             total=retries,
@@ -59,10 +74,12 @@ class GitLab:
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
-    def _call(self, method: str, path: str, **params: Any) -> requests.Response:
+    def _call(self, method: str, path: str, *, stream: bool = False, **params: Any) -> requests.Response:
         what = f"GitLab {method} {path}"
         try:
-            response = self.session.request(method, self.base + path, params=params or None, timeout=self.timeout)
+            response = self.session.request(
+                method, self.base + path, params=params or None, timeout=self.timeout, stream=stream, verify=self.verify
+            )
         except requests.exceptions.RetryError as exc:
             raise CouldNotEvaluate(f"{what}: GitLab kept failing ({type(exc).__name__})") from None
         except requests.exceptions.Timeout:
@@ -103,9 +120,23 @@ class GitLab:
         return _job(self._json(self._call("GET", f"/projects/{project}/jobs/{job_id}")))
 
     def trace(self, project: str, job_id: int) -> str:
-        """The job's log (its last megabyte is plenty to find the runner's refusal)."""
-        text = self._call("GET", f"/projects/{project}/jobs/{job_id}/trace").text
-        return text[-1_000_000:]
+        """The job's log: all of it up to TRACE_LIMIT bytes, else its first and last halves."""
+        response = self._call("GET", f"/projects/{project}/jobs/{job_id}/trace", stream=True)
+        half = TRACE_LIMIT // 2
+        head, tail, total = bytearray(), bytearray(), 0
+        try:
+            for chunk in response.iter_content(65536):
+                total += len(chunk)
+                room = half - len(head)
+                head += chunk[:room]
+                tail = (tail + chunk[room:])[-half:] if len(chunk) > room else tail
+        except requests.exceptions.RequestException as exc:
+            raise CouldNotEvaluate(f"GitLab GET job {job_id}'s log: {type(exc).__name__}") from None
+        finally:
+            response.close()
+        skipped = total - len(head) - len(tail)
+        middle = f"\n[... {skipped} bytes of the log not read ...]\n".encode() if skipped > 0 else b""
+        return bytes(head + middle + tail).decode("utf-8", errors="replace")
 
     def start(self, project: str, job: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Play a manual job, retry a finished one; leave a running one be."""
@@ -127,23 +158,36 @@ def _job(answer: Any) -> dict[str, Any]:
     return answer
 
 
-def lockdown_probe(
-    gitlab: GitLab, *, project: str, pipeline: str, job_name: str, wait: float, poll: float
-) -> LockdownResult:
-    """Start the job that asks the env runner for a forbidden image; wait (bounded) for its end."""
+def run_job(gitlab: GitLab, project: str, jobs: list[dict[str, Any]], name: str, *, deadline: float,
+            poll: float) -> JobRun:  # fmt: skip
+    """Start the named job (the newest of that name), wait for its end until the deadline, read its log."""
     start = time.monotonic()
-    named = [job for job in gitlab.pipeline_jobs(project, pipeline) if job.get("name") == job_name]
+    named = [job for job in jobs if job.get("name") == name]
     if not named:
-        raise CouldNotEvaluate(f"pipeline {pipeline} of project {project} has no job {job_name!r}")
+        raise CouldNotEvaluate(f"the pipeline has no job {name!r} (read every page of its jobs)")
     job = max((_job(j) for j in named), key=lambda j: j["id"])
     job, action = gitlab.start(project, job)
     job_id = job["id"]
-    deadline = start + wait
     while job.get("status") not in TERMINAL and time.monotonic() < deadline:
-        time.sleep(poll)
+        time.sleep(max(0.0, min(poll, deadline - time.monotonic())))
         job = gitlab.job(project, job_id)
-    refused = job.get("status") == "failed" and REFUSAL in gitlab.trace(project, job_id)
-    return LockdownResult(
-        job_name, job_id, str(job.get("status")), action, time.monotonic() - start,
-        str(job.get("web_url", "")), str(job.get("failure_reason", "") or ""), refused,
+    log = parse(gitlab.trace(project, job_id)) if job.get("status") in TERMINAL else JobLog()
+    return JobRun(
+        name, job_id, str(job.get("status")), action, time.monotonic() - start,
+        str(job.get("web_url", "")), str(job.get("failure_reason", "") or ""), log,
     )  # fmt: skip
+
+
+def lockdown_probe(
+    gitlab: GitLab, *, project: str, pipeline: str, job_names: list[str], wait: float, poll: float
+) -> list[JobRun]:
+    """Start each of the probe's jobs in turn (era 1: the one badtest job; era 2: the job that must be refused,
+    then the job that must find nothing it left), each waited for; the whole probe bounded by `wait` seconds."""
+    deadline = time.monotonic() + wait
+    jobs = gitlab.pipeline_jobs(project, pipeline)
+    runs = []
+    for name in job_names:
+        runs.append(run_job(gitlab, project, jobs, name, deadline=deadline, poll=poll))
+        if runs[-1].status not in TERMINAL:
+            break  # out of time: the next job cannot be judged either
+    return runs

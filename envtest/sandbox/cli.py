@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -19,7 +18,7 @@ from typing import Any
 from envtest.sandbox import squid
 from envtest.sandbox import world as w
 from envtest.sandbox.fleet import can_host, write_fleet_config
-from envtest.sandbox.handle import copy_clean_files, moto_dump
+from envtest.sandbox.handle import copy_clean_files, moto_state_digest
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.seed import seed, write_host_file
 from envtest.sandbox.tls import make_certificates
@@ -40,6 +39,37 @@ def _python_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
     return env
+
+
+def _start_gitlab(
+    directory: Path, world: w.World, canaries: w.Canaries, tls: tuple[Path, Path, Path]
+) -> dict[str, str]:
+    """The GitLab double on a free loopback port, over TLS from the sandbox's CA; its pipeline is DIR/gitlab-ci.yml
+    and its runner decides from the env runner's config.toml (DIR/hosts/env-runner/...)."""
+    port = free_port()
+    config = {
+        "port": port,
+        "cert": str(tls[1]),
+        "key": str(tls[2]),
+        "token": canaries.gitlab_api_token,
+        "project_id": "52",
+        "project_path": "lg/identity-devops",
+        "pipeline_id": str(random.randint(100_000, 999_999)),
+        "env": world.env,
+        "gitlab_host": w.GITLAB_HOST,
+        "pipeline_file": str(directory / "gitlab-ci.yml"),
+        "runner_config": str(directory / "hosts" / "env-runner" / "etc" / "gitlab-runner" / "config.toml"),
+        "runner_tag": f"{world.env}-env-runner",
+        "probe_jobs": [f"badtest_{world.env}", "run_unallowed_image", "test_unallowed_image"],
+        "step": 0.2,
+    }
+    path = directory / "gitlab.json"
+    path.write_text(json.dumps(config, indent=2))
+    path.chmod(0o600)  # it holds the API token
+    proc = start("gitlab", [sys.executable, "-m", "envtest.sandbox.gitlab", str(path)], directory, env=_python_env())
+    log = directory / "logs" / "gitlab.log"
+    wait_until("the GitLab double", lambda: port_open("127.0.0.1", port), proc, log, timeout=30)
+    return {"url": f"https://127.0.0.1:{port}", "project_id": "52", "pipeline_id": str(config["pipeline_id"])}
 
 
 def _start_upstream(directory: Path, tls: tuple[Path, Path, Path]) -> str:
@@ -92,6 +122,10 @@ account_id = "{account}"
 [images]
 max_blocks = {max_blocks}
 mode = "{era}"
+[images.lockdown_probe]
+# The GitLab double moves a job on every 0.2 s: a short wait still bounds the probe.
+wait = 15
+poll = 0.1
 
 [proxy]
 # The sandbox has no outside: a loopback port where nothing listens stands in
@@ -167,7 +201,8 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
 
     direct_probe_ip = f"127.{random.randint(1, 63)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
     upstream_names = world.upstream_names()
-    tls = make_certificates(directory / "tls", upstream_names)
+    # 127.0.0.1 too: the GitLab double is reached by address (its name resolves only through squid).
+    tls = make_certificates(directory / "tls", upstream_names, addresses=("127.0.0.1",))
     upstream_ip = _start_upstream(directory, tls)
 
     hosts = directory / "hosts"
@@ -193,6 +228,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
     proxy_url = f"http://127.0.0.1:{squid_port}"
     seeded = seed(endpoint, directory, canaries, proxy_url, world)
     instances_endpoint, no_instances = _start_instances(directory, endpoint, seeded["estate"])
+    gitlab = _start_gitlab(directory, world, canaries, tls)
     environ = {
         "ENV_NAME": world.env,
         # Jobs on the env runner get MY_ENV; the sandbox stands for running there.
@@ -213,6 +249,11 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
         "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
         "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
         "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
+        # The GitLab double (gitlab.py), for the live lockdown probe: reached directly, by address.
+        "GITLAB_URL": gitlab["url"],
+        "GITLAB_API_TOKEN": canaries.gitlab_api_token,
+        "GITLAB_PROJECT_ID": gitlab["project_id"],
+        "GITLAB_PIPELINE_ID": gitlab["pipeline_id"],
     }
     # SSM RunCommand, IAM's simulator, ECR and Logs go to the instances' endpoint; the rest to moto.
     environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
@@ -249,7 +290,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
         **seeded,
     }
     # What a reset returns to: moto's state as seeded, and the files a fault may change.
-    state["moto_digest"] = hashlib.sha256(moto_dump(endpoint)).hexdigest()
+    state["moto_digest"] = moto_state_digest(endpoint)
     copy_clean_files(directory)
     (directory / "sandbox.json").write_text(json.dumps(state, indent=2))
     canary_file = directory / "canaries.json"

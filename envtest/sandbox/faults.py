@@ -9,6 +9,7 @@ while the fault is in place.
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -550,6 +551,32 @@ def pattern_pipeline_image_not_blessed(sandbox: Sandbox) -> None:
     path.write_text(text.replace("/cd/env_deploy/blessed@", "/cd/env_deploy@", 1))
 
 
+def _runner_allowed_now(sandbox: Sandbox) -> list[str]:
+    config = tomllib.loads(sandbox.host_path("env-runner", "/etc/gitlab-runner/config.toml").read_text())
+    return [str(i) for i in config["runners"][0]["docker"]["allowed_images"]]
+
+
+def runner_allows_the_debug_image(sandbox: Sandbox) -> None:
+    """Someone added alpine:latest to config.toml by hand (to debug a job), and it stayed."""
+    _runner_allows(sandbox, [*_runner_allowed_now(sandbox), "alpine:latest"])
+
+
+def runner_allows_a_pattern_matching_alpine(sandbox: Sandbox) -> None:
+    """A pattern that matches the probe's image: `**/` may match no directory at all (doublestar)."""
+    _runner_allows(sandbox, [*_runner_allowed_now(sandbox), "**/alpine*"])
+
+
+def runner_allows_a_pattern_that_misses_bare_alpine(sandbox: Sandbox) -> None:
+    """`*/alpine*` needs a `/`: it lets docker.io/library/alpine:latest in, not the probe's `alpine:latest`."""
+    _runner_allows(sandbox, [*_runner_allowed_now(sandbox), "*/alpine*"])
+
+
+def runner_not_recycled_after_the_file_was_fixed(sandbox: Sandbox) -> None:
+    """The file once held a debug block with alpine:latest; it was removed, the runner never re-registered."""
+    stale = _images_file(sandbox) + "XXXXXdate_separatorXXXXX 2026-11-20\nalpine:latest\n"
+    _runner_allows(sandbox, w.recipe_allowed_images(stale))
+
+
 def _edge(sandbox: Sandbox, change: Callable[[dict[str, Any]], None]) -> None:
     path = sandbox.directory / "edge" / "site.json"
     site = json.loads(path.read_text())
@@ -587,6 +614,7 @@ def dnssec_not_validated(sandbox: Sandbox) -> None:
 
 
 PINNED = "test_every_allowed_image_is_pinned_by_digest"
+LOCKDOWN = "test_env_runner_refuses_a_forbidden_image"
 LEGACY = "test_the_running_boot_code_allows_only_listed_images"
 TOKEN_CHECKS = ("test_runner_registration_token_is_present_and_token_shaped",)
 TAG_DEPENDENT = ("test_gitlab_config_bucket_named_by_the_runner_exists", *TOKEN_CHECKS)
@@ -713,7 +741,16 @@ _ROWS: list[Fault] = [
     Fault("F14", "runner config: allowed images differ from the file", runner_allowed_images_drift,
           ("test_runner_allows_exactly_the_images_in_force",)),
     Fault("F14-empty", "the file in force is empty: the runner allows every image", lockdown_list_empty,
-          ("test_runner_does_not_allow_every_image", "test_pipeline_uses_only_allowed_images")),
+          ("test_runner_does_not_allow_every_image", "test_pipeline_uses_only_allowed_images", LOCKDOWN)),
+    Fault("F14-alpine", "config.toml also allows alpine:latest (added by hand)", runner_allows_the_debug_image,
+          ("test_runner_allows_exactly_the_images_in_force", LOCKDOWN)),
+    Fault("F14-glob", "config.toml also allows **/alpine* (matches the probe's image)",
+          runner_allows_a_pattern_matching_alpine, ("test_runner_allows_exactly_the_images_in_force", LOCKDOWN)),
+    # The probe asks for one image only: a pattern that misses it is the static check's to catch.
+    Fault("F14-slash", "config.toml also allows */alpine* (not the probe's image: it needs a /)",
+          runner_allows_a_pattern_that_misses_bare_alpine, ("test_runner_allows_exactly_the_images_in_force",)),
+    Fault("F14-stale", "the file was fixed, the runner still allows its old list (with alpine:latest)",
+          runner_not_recycled_after_the_file_was_fixed, ("test_runner_allows_exactly_the_images_in_force", LOCKDOWN)),
     Fault("F18", "the pipeline deploys a digest the runner does not allow", pipeline_digest_not_allowed,
           ("test_pipeline_uses_only_allowed_images",)),
     Fault("F19", "an allowed digest that does not exist in ECR", allowed_digest_missing_from_ecr,
@@ -781,7 +818,10 @@ _ROWS: list[Fault] = [
     Fault("H6", "the resolver does not validate DNSSEC", dnssec_not_validated,
           ("test_idp_hosts_refuse_a_name_with_broken_dnssec",), needs_instances=True),
     Fault("P14-empty", "era 2: the runner allows every image", pattern_runner_allows_every_image,
-          ("test_runner_does_not_allow_every_image", "test_runner_allows_exactly_the_images_in_force"), era="pattern"),
+          ("test_runner_does_not_allow_every_image", "test_runner_allows_exactly_the_images_in_force", LOCKDOWN),
+          era="pattern"),
+    Fault("P14-alpine", "era 2: the runner also allows alpine:latest", runner_allows_the_debug_image,
+          ("test_runner_allows_exactly_the_images_in_force", LOCKDOWN), era="pattern"),
     Fault("P18", "era 2: the pipeline deploys an image outside the blessed path", pattern_pipeline_image_not_blessed,
           ("test_pipeline_uses_only_allowed_images",), era="pattern"),
     Fault("F20", "MY_ENV names another env", _no_change, env={"MY_ENV": "other"}, exit_code=2),

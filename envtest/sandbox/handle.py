@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import time
 import urllib.request
 from functools import cached_property
@@ -40,6 +41,21 @@ def moto_dump(endpoint: str) -> bytes:
     """moto's whole state (its /moto-api/data.json)."""
     with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as answer:
         return bytes(answer.read())
+
+
+def moto_state_digest(endpoint: str) -> str:
+    """A digest of moto's state: what tells a fault that wrote to AWS from one that did not.
+
+    moto's dump (/moto-api/data.json) holds only the models it tracks with JSON-able attributes; CloudWatch
+    Logs' metric filters are not among them, so they are read and added here.
+    """
+    digest = hashlib.sha256(moto_dump(endpoint))
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=w.REGION)
+    logs = session.client("logs", endpoint_url=endpoint)
+    for group in logs.describe_log_groups().get("logGroups", []):
+        filters = logs.describe_metric_filters(logGroupName=group["logGroupName"]).get("metricFilters", [])
+        digest.update(json.dumps(filters, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def copy_clean_files(directory: Path) -> None:
@@ -153,6 +169,7 @@ class Sandbox:
         while self._listeners:
             self._listeners.pop().close()
         changed = restore_files(self.directory)
+        self.reset_gitlab()
         if self.moto_digest() != self.state.get("moto_digest"):
             request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
             with urllib.request.urlopen(request, timeout=10):
@@ -174,18 +191,20 @@ class Sandbox:
         if "ENVTEST_NO_INSTANCES" not in self.environ and ("moto" in changed or "instances.json" in changed):
             self.wait_for_instances()
 
-    def moto_digest(self) -> str:
-        """A digest of moto's state: what tells a fault that wrote to AWS from one that did not.
+    def reset_gitlab(self) -> None:
+        """The GitLab double forgets its jobs: the pipeline is rebuilt from the files at its next request."""
+        url = self.environ.get("GITLAB_URL")
+        if not url:
+            return
+        request = urllib.request.Request(
+            f"{url}/-/envtest/reset", method="POST", headers={"PRIVATE-TOKEN": self.environ["GITLAB_API_TOKEN"]}
+        )
+        context = ssl.create_default_context(cafile=self.environ["ENVTEST_CA_BUNDLE"])
+        with urllib.request.urlopen(request, timeout=10, context=context):
+            pass
 
-        moto's dump (/moto-api/data.json) holds only the models it tracks with JSON-able attributes; CloudWatch
-        Logs' metric filters are not among them, so they are read and added here.
-        """
-        digest = hashlib.sha256(self.moto_state())
-        logs = self.client("logs")
-        for group in logs.describe_log_groups().get("logGroups", []):
-            filters = logs.describe_metric_filters(logGroupName=group["logGroupName"]).get("metricFilters", [])
-            digest.update(json.dumps(filters, sort_keys=True, default=str).encode())
-        return digest.hexdigest()
+    def moto_digest(self) -> str:
+        return moto_state_digest(self.endpoint)
 
     def take_clean_copy(self) -> None:
         """Remember the clean state: moto's digest, and a copy of every file a fault may change."""

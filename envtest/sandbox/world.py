@@ -167,9 +167,11 @@ class Canaries:
     registration_token: str = field(default_factory=lambda: "GR1348941" + "canaryRegTok" + secrets.token_hex(10))
     runner_token: str = field(default_factory=lambda: "glrt-canaryRunTok" + secrets.token_hex(10))
     tf_sensitive_output: str = field(default_factory=lambda: "canaryTfSecret" + secrets.token_hex(12))
+    # The sandbox GitLab's API token (a personal access token's shape: glpat- and 20 characters).
+    gitlab_api_token: str = field(default_factory=lambda: "glpat-canaryGl" + secrets.token_hex(10))
 
     def all(self) -> list[str]:
-        return [self.registration_token, self.runner_token, self.tf_sensitive_output]
+        return [self.registration_token, self.runner_token, self.tf_sensitive_output, self.gitlab_api_token]
 
 
 @dataclass(frozen=True)
