@@ -9,5 +9,6 @@ pytest_plugins = [
     "envtest.fixtures.s3_access",
     "envtest.fixtures.recycle",
     "envtest.fixtures.logs",
+    "envtest.fixtures.lockdown",
     "envtest.fixtures.prefetch",
 ]

@@ -18,6 +18,7 @@ ACTION_OF = {
     "s3:HeadBucket": ["s3:ListBucket"],
     "s3:HeadObject": ["s3:GetObject"],
     "s3:ListObjectVersions": ["s3:ListBucketVersions"],
+    "s3:GetPublicAccessBlock": ["s3:GetBucketPublicAccessBlock"],
     # Without a version id the call needs DeleteObject, with one DeleteObjectVersion: the run's record does not
     # say which, so both must be allowed.
     "s3:DeleteObject": ["s3:DeleteObject", "s3:DeleteObjectVersion"],

@@ -14,7 +14,16 @@ import pytest
 from envtest.fixtures.s3_access import matrix_cells
 from envtest.policy import load_policy
 from envtest.prove import prove_fault
-from envtest.sandbox.faults import EDGE_CHECKS, FAULTS, HOST_CHECKS, IMAGE_CHECKS, LOGS_CHECKS, NETWORK_CHECKS, Fault
+from envtest.sandbox.faults import (
+    EDGE_CHECKS,
+    FAULTS,
+    HOST_CHECKS,
+    IMAGE_CHECKS,
+    LOCKDOWN_CHECKS,
+    LOGS_CHECKS,
+    NETWORK_CHECKS,
+    Fault,
+)
 from envtest.sandbox.handle import Sandbox
 from selftests.conftest import ROOT, base_environ, run_suite
 
@@ -38,6 +47,7 @@ ALL_CHECKS = {
     *HOST_CHECKS,
     *EDGE_CHECKS,
     *LOGS_CHECKS,
+    *LOCKDOWN_CHECKS,
     *(f"test_bucket_access_matches_the_matrix[{cell.id}]" for cell in matrix_cells(load_policy("sandbox"))),
 }
 # Disruptive: in every report, skipped with the reason unless -R true.
@@ -71,6 +81,7 @@ def test_clean_sandbox_passes_every_check(sandbox: Sandbox, sandbox_env: dict[st
         "s3_access",
         "recycle",
         "logs",
+        "lockdown",
     }
 
 
@@ -135,6 +146,7 @@ def test_clean_pattern_era_sandbox_passes_every_check_that_applies(pattern_sandb
         "test_allowed_image_blocks_are_dated_in_order_and_within_the_limit",
         "test_the_running_boot_code_allows_only_listed_images",
         "test_every_allowed_digest_exists_in_ecr",
+        "test_no_other_role_can_write_the_allowed_images_file",
     }
     applies = set(verdicts) - file_only - DISRUPTIVE
     assert {verdicts[name] for name in applies} == {"passed"}, verdicts

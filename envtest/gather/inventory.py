@@ -349,6 +349,28 @@ class Inventory:
 
         return self._cached(f"s3.bucket_policy:{bucket}", fetch)
 
+    def bucket_public_access_block(self, bucket: str) -> dict[str, bool] | None:
+        """The bucket's own public access block (its four flags); None when it has none."""
+
+        def fetch() -> dict[str, bool] | None:
+            s3 = self.aws.client("s3")
+            absent = frozenset({"NoSuchPublicAccessBlockConfiguration"})
+            found = _call(
+                f"s3:GetPublicAccessBlock {bucket}", lambda: s3.get_public_access_block(Bucket=bucket), absent
+            )
+            return None if found is ABSENT else dict(found["PublicAccessBlockConfiguration"])
+
+        return self._cached(f"s3.public_access_block:{bucket}", fetch)
+
+    def bucket_acl_grants(self, bucket: str) -> list[dict[str, Any]]:
+        """The bucket ACL's grants."""
+
+        def fetch() -> list[dict[str, Any]]:
+            s3 = self.aws.client("s3")
+            return list(_call(f"s3:GetBucketAcl {bucket}", lambda: s3.get_bucket_acl(Bucket=bucket)).get("Grants", []))
+
+        return self._cached(f"s3.bucket_acl:{bucket}", fetch)
+
     def simulate(self, principal_arn: str, actions: list[str], resources: list[str]) -> dict[str, dict[str, Any]]:
         """IAM's policy simulator on the principal's own policies, one decision per action and resource.
 

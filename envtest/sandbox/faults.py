@@ -577,6 +577,41 @@ def runner_not_recycled_after_the_file_was_fixed(sandbox: Sandbox) -> None:
     _runner_allows(sandbox, w.recipe_allowed_images(stale))
 
 
+def images_file_publicly_writable(sandbox: Sandbox) -> None:
+    """A statement letting anyone put objects in the secrets bucket's common/ prefix (the file lives there)."""
+    bucket = sandbox.world.bucket("secrets")
+    statement = {"Sid": "TemporaryUpload", "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject",
+                 "Resource": f"arn:aws:s3:::{bucket}/common/*"}  # fmt: skip
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    sandbox.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def token_bucket_public_by_acl(sandbox: Sandbox) -> None:
+    """The config bucket's public access block removed and its ACL made public-read."""
+    s3, bucket = sandbox.client("s3"), sandbox.world.bucket("gitlabconfig")
+    s3.delete_public_access_block(Bucket=bucket)
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+
+
+def _grant_role(sandbox: Sandbox, role: str, action: str, resource: str) -> None:
+    statement = {"Effect": "Allow", "Action": [action], "Resource": resource}
+    sandbox.client("iam").put_role_policy(
+        RoleName=role,
+        PolicyName="added-by-hand",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+
+
+def app_role_reads_the_token(sandbox: Sandbox) -> None:
+    bucket = sandbox.world.bucket("gitlabconfig")
+    _grant_role(sandbox, f"{sandbox.world.env}_app_iam_role", "s3:GetObject", f"arn:aws:s3:::{bucket}/*")
+
+
+def worker_role_writes_the_images_file(sandbox: Sandbox) -> None:
+    bucket = sandbox.world.bucket("secrets")
+    _grant_role(sandbox, f"{sandbox.world.env}_worker_iam_role", "s3:PutObject", f"arn:aws:s3:::{bucket}/common/*")
+
+
 def _edge(sandbox: Sandbox, change: Callable[[dict[str, Any]], None]) -> None:
     path = sandbox.directory / "edge" / "site.json"
     site = json.loads(path.read_text())
@@ -617,7 +652,6 @@ PINNED = "test_every_allowed_image_is_pinned_by_digest"
 LOCKDOWN = "test_env_runner_refuses_a_forbidden_image"
 LEGACY = "test_the_running_boot_code_allows_only_listed_images"
 TOKEN_CHECKS = ("test_runner_registration_token_is_present_and_token_shaped",)
-TAG_DEPENDENT = ("test_gitlab_config_bucket_named_by_the_runner_exists", *TOKEN_CHECKS)
 NETWORK_CHECKS = (
     "test_runner_egress_holds_only_declared_rules",
     "test_every_required_runner_egress_rule_is_present",
@@ -664,6 +698,13 @@ EDGE_CHECKS = (
     "test_origin_hostname_does_not_serve_the_site",
     "test_error_pages_come_from_s3_uncached",
 )
+LOCKDOWN_CHECKS = (
+    "test_lockdown_buckets_have_no_public_route",
+    "test_only_the_named_roles_can_read_the_registration_token",
+    "test_no_other_role_can_write_the_allowed_images_file",
+)
+# The lockdown's buckets come from the runner's tag; the env runner's role is asked from its instance.
+TAG_DEPENDENT = ("test_gitlab_config_bucket_named_by_the_runner_exists", *TOKEN_CHECKS, *LOCKDOWN_CHECKS)
 LOGS_CHECKS = (
     "test_interesting_uris_metric_filter_exists_once",
     "test_interesting_uris_metric_filter_counts_the_right_requests",
@@ -767,7 +808,8 @@ _ROWS: list[Fault] = [
           ("test_env_runner_group_exists", "test_every_desired_env_runner_instance_is_in_service"),
           cannot_evaluate=RUNNER_DEPENDENT),
     Fault("F17-bucket", "the runner's tag names a bucket that does not exist", config_bucket_tag_names_a_missing_bucket,
-          ("test_gitlab_config_bucket_named_by_the_runner_exists",), cannot_evaluate=TOKEN_CHECKS),
+          ("test_gitlab_config_bucket_named_by_the_runner_exists",),
+          cannot_evaluate=(*TOKEN_CHECKS, "test_lockdown_buckets_have_no_public_route")),
     Fault("F-terraform", "terraform outputs of another region", terraform_region_drift,
           ("test_terraform_outputs_name_this_environment",)),
     Fault("F-terraform-redis", "terraform's elasticache address is not the running Redis",
@@ -789,6 +831,14 @@ _ROWS: list[Fault] = [
           ("test_env_runner_instances_carry_the_boot_tags",), cannot_evaluate=TAG_DEPENDENT),
     Fault("F17-empty", "instance tag gitlab_config_s3_bucket present but empty", config_bucket_tag_empty,
           ("test_env_runner_instances_carry_the_boot_tags",), cannot_evaluate=TAG_DEPENDENT),
+    Fault("K1", "anyone may put objects where the allowed-images file lives", images_file_publicly_writable,
+          ("test_lockdown_buckets_have_no_public_route", "test_no_other_role_can_write_the_allowed_images_file")),
+    Fault("K1-acl", "the token's bucket readable by everyone (ACL, no public access block)", token_bucket_public_by_acl,
+          ("test_lockdown_buckets_have_no_public_route",)),
+    Fault("K2", "the app role may read the registration token", app_role_reads_the_token,
+          ("test_only_the_named_roles_can_read_the_registration_token",)),
+    Fault("K2-write", "the worker role may write the allowed-images file", worker_role_writes_the_images_file,
+          ("test_no_other_role_can_write_the_allowed_images_file",)),
     Fault("H1", "app hosts can reach Redis", app_reaches_redis, ("test_roles_that_must_not_reach_redis_cannot",),
           needs_instances=True),
     Fault("H1-idp", "idp hosts cannot reach Redis", idp_loses_redis, ("test_roles_that_need_redis_reach_it",),

@@ -458,6 +458,80 @@ def pattern_allowed_images() -> list[str]:
     return [f"{w.registry(account)}/**/blessed@sha256:*" for account in dict.fromkeys([w.TOOLING_ACCOUNT])]
 
 
+def env_runner_role_policies(world: w.World) -> dict[str, list[dict[str, Any]]]:
+    """gitlab_runner_pool iam-role.tf: the env runner role's S3 policies (the others, ECR, logs, SSM, and the
+    AutoTerraform attachments, decide nothing the suite asks about)."""
+    secrets, config = world.bucket("secrets"), world.bucket("gitlabconfig")
+    return {
+        # "gitlab-runner-secrets": List and Get on the secrets bucket's common/ and <env>/ prefixes.
+        "gitlab-runner-secrets": [
+            {
+                "Sid": "AllowBucketAndObjects",
+                "Effect": "Allow",
+                "Action": ["s3:List*", "s3:Get*"],
+                "Resource": [
+                    f"arn:aws:s3:::{secrets}/common/*",
+                    f"arn:aws:s3:::{secrets}/common/",
+                    f"arn:aws:s3:::{secrets}/{world.env}/*",
+                    f"arn:aws:s3:::{secrets}/{world.env}/",
+                ],
+            }
+        ],
+        # "gitlab-runner-config": GetObject on the config bucket (the registration token).
+        "gitlab-runner-config": [
+            {
+                "Sid": "Config",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{config}/", f"arn:aws:s3:::{config}/*"],
+            }
+        ],
+    }
+
+
+def seed_lockdown_access(c: dict[str, Any], world: w.World) -> None:
+    """Who can reach the token and the file: the env runner's role; the config bucket as the gitlab module makes it
+    (terraform/gitlab/module/s3.tf: private ACL, a policy letting the env accounts' roots GetObject, and a public
+    access block with all four settings on). The secrets bucket is made elsewhere: no block is assumed for it."""
+    iam, s3 = c["iam"], c["s3"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    role = f"{world.env}-env-runner_gitlab_runner_role"
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    for name, statements in env_runner_role_policies(world).items():
+        document = {"Version": "2012-10-17", "Statement": statements}
+        iam.put_role_policy(RoleName=role, PolicyName=f"{world.env}-{name}", PolicyDocument=json.dumps(document))
+    config = world.bucket("gitlabconfig")
+    s3.put_bucket_policy(
+        Bucket=config,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "allowEnvRunners",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": [f"arn:aws:iam::{w.ACCOUNT}:root"]},
+                        "Action": "s3:GetObject",
+                        "Resource": [f"arn:aws:s3:::{config}", f"arn:aws:s3:::{config}/*"],
+                    }
+                ],
+            }
+        ),
+    )
+    s3.put_public_access_block(
+        Bucket=config,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
 def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str, world: w.World) -> dict[str, Any]:
     c = _clients(endpoint)
     tooling = _clients(endpoint, account=w.TOOLING_ACCOUNT)
@@ -477,6 +551,7 @@ def seed(endpoint: str, directory: Path, canaries: w.Canaries, proxy_url: str, w
         Key="gitlab_runner_token",
         Body=(canaries.registration_token + "\n").encode(),
     )
+    seed_lockdown_access(c, world)
     seed_scale(c, net, world)
     estate = seed_estate(c, net, world, directory, write_host_file)
     pool = next(name for name in instances if name.startswith(world.runner_proxy_asg_prefix))
