@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -74,3 +75,36 @@ def test_uncorrected_moto_denies_the_operator_what_aws_allows() -> None:
         client.put_bucket_policy(Bucket=BUCKET, Policy=_deny({"AWS": "arn:aws:iam::123456789012:role/someone-else"}))
         with pytest.raises(botocore.exceptions.ClientError):
             client.put_object(Bucket=BUCKET, Key="k", Body=b"x")
+
+
+def _environ(method: str, body: bytes = b"", target: str = "", form: bool = False) -> dict[str, object]:
+    environ: dict[str, object] = {
+        "REQUEST_METHOD": method,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    if target:
+        environ["HTTP_X_AMZ_TARGET"] = target
+    if form:
+        environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
+    return environ
+
+
+@pytest.mark.parametrize(
+    ("environ", "writes"),
+    [
+        (_environ("GET"), False),
+        (_environ("HEAD"), False),
+        (_environ("POST", b"Action=DescribeInstances&Version=2016-11-15", form=True), False),
+        (_environ("POST", b"Action=AuthorizeSecurityGroupEgress&GroupId=sg-1", form=True), True),
+        (_environ("POST", b"{}", target="Logs_20140328.DescribeMetricFilters"), False),
+        (_environ("POST", b"{}", target="Logs_20140328.PutMetricFilter"), True),
+        (_environ("POST", b"{}", target="AmazonEC2ContainerRegistry_V20150921.BatchDeleteImage"), True),
+        (_environ("PUT", b"object body"), True),  # S3's REST writes name no operation
+        (_environ("POST", b"", form=True), True),  # no operation to read: counted
+    ],
+)
+def test_the_write_counter_counts_what_may_write(environ: dict[str, object], writes: bool) -> None:
+    body = environ["wsgi.input"].getvalue()  # type: ignore[union-attr]
+    assert moto_server.may_write(environ) is writes
+    assert environ["wsgi.input"].read() == body  # type: ignore[union-attr]  # moto still reads the whole body

@@ -155,34 +155,38 @@ def test_the_iam_check_would_catch_a_missing_permission() -> None:
 
 
 @pytest.mark.sandbox
-def test_a_nightly_run_over_two_envs_merges_into_one_report(tmp_path: Path) -> None:
+def test_a_nightly_run_over_two_envs_merges_into_one_report(
+    clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The shared sandbox is env `sandbox`; env `staging` comes up beside it while the first run goes on."""
     base = Path(tempfile.mkdtemp(prefix="envtest-nightly-"))
     base.chmod(0o755)
     env = base_environ()
-    reports = []
+    staging = base / "staging"
+    up = subprocess.Popen(
+        [str(ROOT / "run_tests.sh"), "--sandbox-up", str(staging), "staging"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    reports = [tmp_path / "sandbox.xml", tmp_path / "staging.xml"]
     try:
-        for name in ("sandbox", "staging"):
-            up = subprocess.run(
-                [str(ROOT / "run_tests.sh"), "--sandbox-up", str(base / name), name],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert up.returncode == 0, up.stderr
-            report = tmp_path / f"{name}.xml"
-            run = subprocess.run(
-                ["bash", "-c", f'. {base / name}/env.sh && ./run_tests.sh "$ENV_NAME" -R true -j {report}'],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-            assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-            reports.append(report)
+        first = run_suite(["sandbox", "-R", "true"], sandbox_env, tmp_path)
+        assert first.exit_code == 0, first.stdout[-2000:] + first.stderr[-2000:]
+        shutil.copy(first.junit_path, reports[0])
+        _, errors = up.communicate(timeout=120)
+        assert up.returncode == 0, errors
+        run = subprocess.run(
+            ["bash", "-c", f'. {staging}/env.sh && ./run_tests.sh "$ENV_NAME" -R true -j {reports[1]}'],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
         merge = subprocess.run(
             [str(ROOT / "run_tests.sh"), "--merge-junit", str(tmp_path / "nightly.xml"), *map(str, reports)],
             env=env,
@@ -193,13 +197,11 @@ def test_a_nightly_run_over_two_envs_merges_into_one_report(tmp_path: Path) -> N
         )
         assert merge.returncode == 0, merge.stdout + merge.stderr
     finally:
-        for name in ("sandbox", "staging"):
-            subprocess.run(
-                [str(ROOT / "run_tests.sh"), "--sandbox-down", str(base / name)],
-                env=env,
-                capture_output=True,
-                check=False,
-            )
+        if up.poll() is None:
+            up.kill()
+        subprocess.run(
+            [str(ROOT / "run_tests.sh"), "--sandbox-down", str(staging)], env=env, capture_output=True, check=False
+        )
         shutil.rmtree(base, ignore_errors=True)
     JUNIT_XSD.validate(str(tmp_path / "nightly.xml"))
     # An env that sent no report fails the merge instead of vanishing from it.

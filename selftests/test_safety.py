@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from envtest.sandbox.faults import FAULTS
-from envtest.sandbox.handle import Sandbox
+from envtest.sandbox.handle import Sandbox, moto_writes
 from selftests import iam
 from selftests.conftest import run_suite
 
@@ -21,10 +21,24 @@ def _state(sandbox: Sandbox) -> object:
 
 
 def test_a_default_run_changes_nothing_in_aws(sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path) -> None:
-    before = _state(sandbox)
+    before, writes = _state(sandbox), moto_writes(sandbox.endpoint)
     run = run_suite(["sandbox"], sandbox_env, tmp_path)
     assert run.exit_code == 0, run.stdout + run.stderr
     assert _state(sandbox) == before
+    # Not even a write that changed nothing: what lets a reset skip reseeding.
+    assert moto_writes(sandbox.endpoint) == writes
+
+
+def test_a_write_is_counted_and_a_reset_puts_it_back(clean_sandbox: Sandbox) -> None:
+    """The control for the test above: the counter sees a fault's write, and the reset reseeds."""
+    writes, before = moto_writes(clean_sandbox.endpoint), _state(clean_sandbox)
+    FAULTS["K2"].seed(clean_sandbox)
+    assert moto_writes(clean_sandbox.endpoint) > writes
+    assert _state(clean_sandbox) != before
+    clean_sandbox.reset()
+    assert clean_sandbox.state["moto_writes"] == moto_writes(clean_sandbox.endpoint)
+    policies = clean_sandbox.client("iam").list_role_policies(RoleName="sandbox_app_iam_role")["PolicyNames"]
+    assert "added-by-hand" not in policies
 
 
 PROBE_PREFIX = "envtest-access-probe/"

@@ -189,7 +189,7 @@ def _seed_and_judge(fault: Fault, sandbox: Sandbox, tmp_path: Path) -> None:
 def test_prove_prints_the_detection_table() -> None:
     """The command itself, on two faults (the parametrized test above covers every row)."""
     done = subprocess.run(
-        [str(ROOT / "run_tests.sh"), "--prove", "F12", "F20"],
+        [str(ROOT / "run_tests.sh"), "--prove", "-n", "1", "F12", "F20"],
         env=base_environ(),
         capture_output=True,
         text=True,

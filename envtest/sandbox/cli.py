@@ -18,7 +18,7 @@ from typing import Any
 from envtest.sandbox import squid
 from envtest.sandbox import world as w
 from envtest.sandbox.fleet import can_host, write_fleet_config
-from envtest.sandbox.handle import copy_clean_files, moto_state_digest
+from envtest.sandbox.handle import copy_clean_files, moto_writes
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.seed import seed, write_host_file
 from envtest.sandbox.tls import make_certificates
@@ -290,7 +290,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
         **seeded,
     }
     # What a reset returns to: moto's state as seeded, and the files a fault may change.
-    state["moto_digest"] = moto_state_digest(endpoint)
+    state["moto_writes"] = moto_writes(endpoint)
     copy_clean_files(directory)
     (directory / "sandbox.json").write_text(json.dumps(state, indent=2))
     canary_file = directory / "canaries.json"
