@@ -102,7 +102,10 @@ def latency_in_front(sandbox: Sandbox, model: LatencyModel | None) -> Iterator[d
         chaos_proxy(sandbox.endpoint, model) as aws,
         chaos_proxy(sandbox.environ["AWS_ENDPOINT_URL_SSM"], model) as ssm,
     ):
-        yield {**environ, "AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_SSM": ssm.url, "AWS_ENDPOINT_URL_IAM": ssm.url}
+        # Every service the instances' endpoint answers (SSM, IAM's simulator, cross-account ECR, Logs) goes
+        # through the same latency proxy as SSM; the rest to moto through the other.
+        front = {k: ssm.url for k in sandbox.environ if k.startswith("AWS_ENDPOINT_URL_")}
+        yield {**environ, "AWS_ENDPOINT_URL": aws.url, **front}
 
 
 def command_seconds(sandbox: Sandbox) -> float:
@@ -112,7 +115,12 @@ def command_seconds(sandbox: Sandbox) -> float:
 
 
 def main(argv: list[str]) -> int:
-    """[--latency aws|FILE.json] [--runs serial,n2,naive] [SCALE ...]; --runs measures only those (no report)."""
+    """[--latency aws|FILE.json] [--runs serial,n2,naive] [SCALE ...]; --runs measures only those (no report).
+    --hostile: the hostile-input rows instead (benchmarks/hostile.py)."""
+    if argv[:1] == ["--hostile"]:
+        from benchmarks import hostile
+
+        return hostile.main(argv[1:])
     model, runs = None, list(MODES)
     while argv[:1] in (["--latency"], ["--runs"]):
         if len(argv) < 2:

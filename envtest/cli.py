@@ -43,6 +43,7 @@ usage: run_tests.sh [options] <env_name> [idp_hostname]
        run_tests.sh --check-allowed-images FILE  validate an allowed-images file before uploading it
        run_tests.sh --image-digest-line REF...   print the dated block to append for new image digests
        run_tests.sh --benchmark [SCALE...]     cost and scale against the sandbox (benchmarks/results.md)
+       run_tests.sh --benchmark --hostile      what huge or garbled inputs cost the parsers (benchmarks/hostile.md)
 
 options:
   -e env          environment name (or the first argument, or ENV_NAME)
@@ -55,6 +56,7 @@ options:
   -f file         read VAR=VALUE lines from a file
   -j path         JUnit XML output (default report/junit.xml)
   -n N            run checks in N parallel workers (pytest-xdist)
+  --timeout S     stop the run after S seconds (default 3600): the reports say what ran; exit 2
   -h              this help
 
 exit codes: 0 all evaluated checks passed; 1 a check failed or could not be
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", dest="var_file")
     p.add_argument("-j", dest="junit", default=DEFAULT_JUNIT)
     p.add_argument("-n", dest="workers")
+    p.add_argument("--timeout", dest="run_timeout", default="3600")
     p.add_argument("-h", "--help", dest="help", action="store_true")
     p.add_argument("--sandbox", action="store_true")
     p.add_argument("--sandbox-up", dest="sandbox_up", metavar="DIR")
@@ -117,6 +120,11 @@ def run_environment(args: argparse.Namespace, base_env: dict[str, str]) -> dict[
         environ["ENVTEST_DISRUPTIVE"] = "true" if parse_bool(args.long_tests, "-R") else "false"
     if args.workers is not None and not (args.workers.isdigit() and int(args.workers) >= 1):
         raise UsageError(f"-n wants a number of workers >= 1, got {args.workers!r}")
+    try:
+        if float(args.run_timeout) <= 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--timeout wants a number of seconds > 0, got {args.run_timeout!r}") from None
     return environ
 
 
@@ -307,10 +315,24 @@ def _run(
             command += ["-n", args.workers]
     if environ.get("CI") or not sys.stdout.isatty():
         command.append("--color=no")  # a CI log gets plain text, no control characters
-    pytest_rc = subprocess.run(command, cwd=ROOT, env=environ, check=False).returncode
+    pytest_rc, timed_out = _run_bounded(command, environ, float(args.run_timeout))
     write_call_count(run_dir)  # this process's calls: the preflight's and the early host reads'
     properties["api_calls"] = str(_calls(run_dir))
     _write_call_breakdown(run_dir, junit_path)
+    if timed_out and junit_path.exists():
+        # What ran keeps its verdict; the run as a whole has none.
+        junit.finalize(junit_path, properties)
+        message = (
+            f"the run was stopped after --timeout {float(args.run_timeout):g} s; the checks reported ran, the "
+            "rest did not: raise --timeout, or find the slow check in this report"
+        )
+        junit.add_stop(junit_path, "run_timeout", message)
+        html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
+        print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
+        print(f"JUnit: {junit_path}")
+        return 2
+    if timed_out:
+        pytest_rc = 2  # stopped before it wrote anything
     stop = {
         5: f"no check matches -t {' -t '.join(args.tests)!r}",
         2: "pytest was interrupted",
@@ -378,6 +400,31 @@ def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
         command_timeout=float(timing.get("command_timeout", 60)),
     )
     start_plan(reads, list(PLANNED_READS), policy, settings, inventory)
+
+
+def _run_bounded(command: list[str], environ: dict[str, str], seconds: float) -> tuple[int, bool]:
+    """Run pytest; past `seconds`, interrupt it as Ctrl-C would (it writes its report), then stop it.
+
+    Returns (exit code, whether the limit was hit). pytest runs in its own process group, so the interrupt
+    reaches its xdist workers too.
+    """
+    import signal
+
+    proc = subprocess.Popen(command, cwd=ROOT, env=environ, start_new_session=True)
+    try:
+        return proc.wait(timeout=seconds), False
+    except subprocess.TimeoutExpired:
+        pass
+    except KeyboardInterrupt:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait()
+        raise
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        return proc.wait(timeout=60), True
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.wait(), True
 
 
 def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:

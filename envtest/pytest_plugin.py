@@ -7,6 +7,7 @@ check asks for a fixture.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from envtest import redact
+from envtest import limits, redact
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import PLANNED_READS
 from envtest.gather import aws as aws_layer
@@ -64,6 +65,29 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         else f"{item.name} is {'disruptive but -R true is not set' if disruptive else 'a read-only check'}"
     )
     with writes_allowed(allowed, reason):
+        yield
+
+
+@functools.cache
+def _check_limits() -> dict[str, float]:
+    """Policy [limits], read once; an unreadable policy leaves the defaults (the checks then say why)."""
+    try:
+        settings = Settings.from_environ()
+        found = load_policy(settings.env_name, settings.policy_dir, settings.policy_override).section("limits")
+        return {k: float(v) for k, v in found.items()}
+    except Exception:  # the checks report the policy's own problem; the limits fall back to the defaults
+        return {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with limits.bounded(f"{item.name} (while gathering what it needs)", limits.limit_for(item, _check_limits())):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with limits.bounded(item.name, limits.limit_for(item, _check_limits())):
         yield
 
 

@@ -91,3 +91,29 @@ def test_parser_and_real_squid_agree_on_what_stops_squid(words: list[str]) -> No
     assert any(p.severity == "fatal" for p in ours.problems) == verdict.fatal, (words, verdict.messages)
     if verdict.messages:
         assert ours.problems, (words, verdict.messages)
+
+
+def _pairwise_verdicts(text: str) -> list[tuple[int, str, str]]:
+    """The verdicts as the parser once found them, by comparing each entry with every earlier one (quadratic):
+    the reference the indexed parser must agree with."""
+    from envtest.parsers.squid_allowlist import _overlap
+
+    entries, found = [], []
+    for entry in parse(text).entries:
+        for earlier in entries:
+            if (earlier.domain, earlier.wildcard) == (entry.domain, entry.wildcard):
+                break
+            problem = _overlap(earlier, entry)
+            if problem:
+                found.append((problem.line, problem.severity, problem.message))
+                break
+        entries.append(entry)
+    return found
+
+
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["com", "gov", "x.com", "a.x.com", "b.a.x.com", "y.gov",
+                                                          "a.y.gov", "x.com.", "A.X.com"])), max_size=30))  # fmt: skip
+def test_the_index_finds_what_comparing_every_pair_finds(entries: list[tuple[bool, str]]) -> None:
+    text = "".join(("." if wild else "") + name + "\n" for wild, name in entries)
+    overlaps = [(p.line, p.severity, p.message) for p in parse(text).problems if p.severity != "invalid"]
+    assert overlaps == _pairwise_verdicts(text)

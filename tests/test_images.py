@@ -169,10 +169,12 @@ def test_every_allowed_digest_exists_in_ecr(
     images_file: AllowedImagesInForce, ecr_digests: dict[str, list[str] | None]
 ) -> None:
     problems = []
+    # Sets: a repository may hold thousands of images, the file hundreds of references.
+    in_ecr = {repo: set(found) for repo, found in ecr_digests.items() if found is not None}
     for ref in images_file.parsed.references:
         if not ref.pinned or ".dkr.ecr." not in ref.registry:
             continue  # unpinned and foreign references fail their own checks
-        digests = ecr_digests.get(f"{ref.registry}/{ref.repository}")
+        digests = in_ecr.get(f"{ref.registry}/{ref.repository}")
         if digests is None:
             problems.append(
                 Problem(

@@ -15,7 +15,7 @@ are retried on 429 and 5xx.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import requests
@@ -52,6 +52,18 @@ class JobRun:
 
     def where(self) -> str:
         return f"GitLab job {self.job} (id {self.job_id}) {self.web_url}".strip()
+
+    def record(self) -> dict[str, Any]:
+        """JSON-able, for the run's cache (the log's lines are left out: they can be long)."""
+        out = asdict(self)
+        out["log"] = {k: v for k, v in out["log"].items() if k != "lines"}
+        return out
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> JobRun:
+        log = dict(record["log"])
+        log["allowed_patterns"] = tuple(log.get("allowed_patterns", ()))
+        return cls(**{**record, "log": JobLog(**log)})
 
 
 class GitLab:

@@ -105,6 +105,7 @@ def _overlap(earlier: Entry, later: Entry) -> Problem | None:
 def parse(text: str) -> Allowlist:
     entries: list[Entry] = []
     problems: list[Problem] = []
+    index = _Index()
     if text.startswith("\ufeff"):
         problems.append(
             Problem(
@@ -137,14 +138,49 @@ def parse(text: str) -> Allowlist:
             continue
         if not is_ip_literal(domain) and not is_host_name(domain):
             problems.append(Problem(number, "invalid", f"'{word}' is not a host name"))
-        for earlier in entries:
-            if (earlier.domain, earlier.wildcard) == (entry.domain, entry.wildcard):
-                # squid keeps the first and drops an exact repeat silently (squid -k parse says nothing); the env
-                # runner's template repeats gitlab.login.gov when chef's gitlab_url is that host. Not a problem.
-                break
+        earlier = index.first_overlapping(entry)
+        # squid keeps the first and drops an exact repeat silently (squid -k parse says nothing); the env runner's
+        # template repeats gitlab.login.gov when chef's gitlab_url is that host. Not a problem.
+        if earlier is not None and (earlier.domain, earlier.wildcard) != (entry.domain, entry.wildcard):
             problem = _overlap(earlier, entry)
             if problem:
                 problems.append(problem)
-                break
+        index.add(entry)
         entries.append(entry)
     return Allowlist(tuple(entries), tuple(problems))
+
+
+def _parents(domain: str) -> list[str]:
+    """The domain's proper parent suffixes: a.b.c -> b.c, c."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels))]
+
+
+class _Index:
+    """The earlier entries an entry can overlap, found by name instead of by scanning them all.
+
+    An earlier entry overlaps a new one only when it has the same domain, or is a wildcard on one of the new
+    domain's parents, or (the new entry being a wildcard) lies under the new domain. squid's verdict is the
+    first such earlier entry's; each map keeps the earliest entry per name, so an entry costs one look-up per
+    label instead of one comparison per earlier entry.
+    """
+
+    def __init__(self) -> None:
+        self.by_domain: dict[str, Entry] = {}
+        self.wildcard_by_domain: dict[str, Entry] = {}
+        self.first_under: dict[str, Entry] = {}
+
+    def add(self, entry: Entry) -> None:
+        self.by_domain.setdefault(entry.domain, entry)
+        if entry.wildcard:
+            self.wildcard_by_domain.setdefault(entry.domain, entry)
+        for parent in _parents(entry.domain):
+            self.first_under.setdefault(parent, entry)
+
+    def first_overlapping(self, entry: Entry) -> Entry | None:
+        candidates = [self.by_domain.get(entry.domain)]
+        candidates += [self.wildcard_by_domain.get(parent) for parent in _parents(entry.domain)]
+        if entry.wildcard:
+            candidates.append(self.first_under.get(entry.domain))
+        found = [c for c in candidates if c is not None]
+        return min(found, key=lambda c: c.line) if found else None

@@ -159,6 +159,20 @@ def preflight_failure(path: Path, check: str, message: str, properties: Mapping[
     return summarize(xml)
 
 
+def add_stop(path: Path, check: str, message: str) -> Summary:
+    """Add one error (the run's stop) to a finished report: what ran keeps its verdicts."""
+    xml = load(path)
+    suite = next(iter(xml))
+    case = TestCase(name=check, classname="run", time=0.0)
+    case.result = [Error(message=message.splitlines()[0][:500], type_="CouldNotEvaluate")]
+    case.result[0].text = message
+    suite.add_testcase(case)
+    xml.update_statistics()
+    _schema_clean(xml)
+    xml.write(str(path))
+    return summarize(xml)
+
+
 def merge(out: Path, inputs: Iterable[Path]) -> Summary:
     """Merge several JUnit files (one per env, say) into one; suites keep their properties."""
     merged = JUnitXml(name="envtest")
