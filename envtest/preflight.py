@@ -9,6 +9,12 @@ never silently passed.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from envtest.errors import CouldNotEvaluate
@@ -30,9 +36,36 @@ class Outcome:
     notes: tuple[str, ...] = field(default=())
 
 
+PREFLIGHT_ATTEMPTS = 3
+PREFLIGHT_READ_TIMEOUT = float(os.environ.get("ENVTEST_PREFLIGHT_READ_TIMEOUT", "8"))
+
+
 def preflight_aws(settings: Settings) -> Aws:
-    """The preflight's clients: fewer attempts than the checks', so a dead endpoint stops the run in seconds."""
-    return Aws(settings.region, max_attempts=5)
+    """The preflight's clients: fewer attempts and a shorter wait than the checks', so an endpoint that is down,
+    or accepts connections and never answers, stops the run in about half a minute, not two."""
+    return Aws(settings.region, max_attempts=PREFLIGHT_ATTEMPTS, read_timeout=PREFLIGHT_READ_TIMEOUT)
+
+
+@contextmanager
+def said_if_slow(what: str, bound: float, after: float = 3.0) -> Iterator[None]:
+    """A progress line on stderr when a wait passes `after` seconds: what, and how long it may still take."""
+    started = time.monotonic()
+
+    def say() -> None:
+        print(
+            f"... still waiting for {what} ({time.monotonic() - started:.0f} s so far; gives up after about "
+            f"{bound:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    timer = threading.Timer(after, say)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) -> Outcome:
@@ -56,8 +89,11 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
     inventory = Inventory(aws or preflight_aws(settings), settings.run_dir)
     try:
+        endpoint = inventory.aws.client("sts").meta.endpoint_url
         try:
-            identity = inventory.caller_identity()
+            bound = PREFLIGHT_ATTEMPTS * (PREFLIGHT_READ_TIMEOUT + 5)
+            with said_if_slow(f"the AWS endpoint {endpoint} (sts:GetCallerIdentity)", bound):
+                identity = inventory.caller_identity()
         except CouldNotEvaluate as exc:
             return Outcome("unknown", "aws_credentials", str(exc), tuple(guards), tuple(notes))
         account = identity["Account"]

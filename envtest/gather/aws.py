@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 from botocore.config import Config
 
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
@@ -42,7 +44,8 @@ CLIENT_CONFIG = Config(
 # of the run then fails fast instead of waiting out its own timeouts.
 ENDPOINT_DOWN = "endpoint-down"
 # What a botocore call raises when AWS (or the way to it) fails; callers turn it into a cause.
-AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+# ResponseParserError: something answered that is not AWS (an intercepting proxy, a stale endpoint variable).
+AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)
 CREDENTIAL_ERROR_CODES = frozenset(
     {
         "ExpiredToken",
@@ -230,13 +233,13 @@ def read_api_seconds_by_operation(run_dir: Path) -> dict[str, float]:
 class Aws:
     """Clients for one region, created once per process and shared."""
 
-    def __init__(self, region: str, max_attempts: int | None = None) -> None:
+    def __init__(self, region: str, max_attempts: int | None = None, read_timeout: float | None = None) -> None:
         self.region = region
-        self._config = (
-            CLIENT_CONFIG
-            if max_attempts is None
-            else CLIENT_CONFIG.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
-        )
+        self._config = CLIENT_CONFIG
+        if max_attempts is not None:
+            self._config = self._config.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
+        if read_timeout is not None:
+            self._config = self._config.merge(Config(read_timeout=read_timeout))
         self._session = boto3.session.Session(region_name=region)
         # First, so nothing that answers a call early (a Stubber, a cache) can slip past the guard.
         self._session.events.register_first("before-call.*.*", _before_call)
@@ -253,6 +256,16 @@ class Aws:
             if service not in self._clients:
                 self._clients[service] = self._session.client(service, config=self._config)
             return self._clients[service]
+
+
+def not_an_aws_answer(exc: BaseException) -> bool:
+    """botocore's parser broke on the answer (a KeyError on an HTML page, say): it was not AWS that answered."""
+    if isinstance(exc, botocore.parsers.ResponseParserError):
+        return True
+    if isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)):
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename.replace("\\", "/").endswith("botocore/parsers.py")
 
 
 def describe_aws_error(exc: BaseException, what: str) -> CouldNotEvaluate:
@@ -278,6 +291,12 @@ def describe_aws_error(exc: BaseException, what: str) -> CouldNotEvaluate:
                 "expired, renew it: `aws-vault exec <profile> -- ./run_tests.sh <env>`."
             )
         return CouldNotEvaluate(f"{what}: AWS answered {code}: {message}")
+    if isinstance(exc, botocore.parsers.ResponseParserError) or not_an_aws_answer(exc):
+        said = " ".join(str(exc).split())[:160]
+        return CouldNotEvaluate(
+            f"{what}: the endpoint answered, but not as AWS does ({said}). Check AWS_ENDPOINT_URL (a sandbox's "
+            "env.sh whose sandbox is gone?) and any proxy that intercepts the connection."
+        )
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         return CouldNotEvaluate(f"{what}: {exc}")
     return CouldNotEvaluate(f"{what}: {type(exc).__name__}: {exc}")

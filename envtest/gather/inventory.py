@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import botocore.exceptions
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.aws import Aws, AwsError, describe_aws_error
+from envtest.gather.aws import Aws, AwsError, describe_aws_error, not_an_aws_answer
 from envtest.gather.cache import cached
 from envtest.redact import register
 
@@ -44,6 +44,10 @@ def _call(what: str, fn: Callable[[], T], absent: frozenset[str] = frozenset()) 
         raise describe_aws_error(exc, what) from exc
     except AwsError as exc:
         raise describe_aws_error(exc, what) from exc
+    except Exception as exc:
+        if not_an_aws_answer(exc):
+            raise describe_aws_error(exc, what) from exc
+        raise
 
 
 class Inventory:

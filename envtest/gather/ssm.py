@@ -106,7 +106,7 @@ def _get_invocation(aws: Aws, command_id: str, instance_id: str, what: str) -> d
         if exc.response.get("Error", {}).get("Code") == "InvocationDoesNotExist":
             return None
         raise describe_aws_error(exc, what) from exc
-    except botocore.exceptions.BotoCoreError as exc:
+    except AwsError as exc:  # BotoCoreError, or an answer that is not AWS's
         raise describe_aws_error(exc, what) from exc
 
 
