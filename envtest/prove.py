@@ -11,8 +11,6 @@ named as unable to evaluate under that fault, is a *false alarm*.
 
 from __future__ import annotations
 
-import ast
-import functools
 import os
 import shutil
 import subprocess
@@ -27,6 +25,7 @@ from queue import Empty, Queue
 
 from junitparser import JUnitXml
 
+from envtest import catalogue
 from envtest.report import junit
 from envtest.sandbox.cli import start_sandbox
 from envtest.sandbox.faults import FAULTS, Fault
@@ -137,24 +136,13 @@ def judge(fault: Fault, run: SuiteRun) -> Row:
     return row
 
 
-@functools.cache
-def check_files() -> dict[str, str]:
-    """Each check's file under tests/, by the check's function name."""
-    found = {}
-    for path in sorted((ROOT / "tests").glob("test_*.py")):
-        for node in ast.parse(path.read_text(), filename=str(path)).body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                found[node.name] = str(path.relative_to(ROOT / "tests"))
-    return found
-
-
 def areas_of(fault: Fault) -> list[str]:
     """The files (one per area) that hold the checks a fault is seen by: its catchers and the checks it blinds.
 
     The checks of those areas share the gathered state the fault changes, so a run of them shows the fault
     caught and no false alarm where one could arise; --prove runs the whole suite for every fault.
     """
-    files = check_files()
+    files = {check.name: check.path for check in catalogue.checks().values()}
     names = [name.split("[", 1)[0] for name in (*fault.caught_by, *fault.cannot_evaluate)]
     unknown = sorted(n for n in names if n not in files)
     if unknown:

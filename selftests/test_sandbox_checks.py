@@ -11,51 +11,33 @@ from pathlib import Path
 
 import pytest
 
+from envtest import catalogue
 from envtest.fixtures.s3_access import matrix_cells
 from envtest.policy import load_policy
 from envtest.prove import prove_fault
-from envtest.sandbox.faults import (
-    EDGE_CHECKS,
-    FAULTS,
-    HOST_CHECKS,
-    IMAGE_CHECKS,
-    LOCKDOWN_CHECKS,
-    LOGS_CHECKS,
-    NETWORK_CHECKS,
-    Fault,
-)
+from envtest.sandbox.faults import FAULTS, Fault
 from envtest.sandbox.handle import Sandbox
 from selftests.conftest import ROOT, base_environ, run_suite
+from tests.test_recycle import RECYCLED
 
 pytestmark = pytest.mark.sandbox
 
 LOCKDOWN = "test_env_runner_refuses_a_forbidden_image"
-ALL_CHECKS = {
-    "test_env_runner_group_exists",
-    "test_every_desired_env_runner_instance_is_in_service",
-    "test_env_runner_instances_carry_the_boot_tags",
-    "test_gitlab_config_bucket_named_by_the_runner_exists",
-    "test_runner_registration_token_is_present_and_token_shaped",
-    "test_outbound_proxy_accepts_connections",
-    "test_gitlab_host_answers_through_the_proxy",
-    "test_terraform_outputs_name_this_environment",
-    "test_terraform_outputs_agree_with_what_runs",
-    "test_direct_connections_without_the_proxy_do_not_open",
-    "test_runner_registered_with_a_token_at_the_gitlab_host",
-    *NETWORK_CHECKS,
-    *IMAGE_CHECKS,
-    *HOST_CHECKS,
-    *EDGE_CHECKS,
-    *LOGS_CHECKS,
-    *LOCKDOWN_CHECKS,
-    *(f"test_bucket_access_matches_the_matrix[{cell.id}]" for cell in matrix_cells(load_policy("sandbox"))),
-}
+CHECKS = catalogue.checks()
+CELLS = [cell.id for cell in matrix_cells(load_policy("sandbox"))]
+
+
+def _cases(check: catalogue.Check) -> list[str]:
+    """The test ids pytest reports for a check: one per case for the parametrized ones."""
+    if "parametrize" not in check.markers:
+        return [check.name]
+    cases = RECYCLED if check.area == "recycle" else CELLS
+    return [f"{check.name}[{case}]" for case in cases]
+
+
+ALL_CHECKS = {case for check in CHECKS.values() if "disruptive" not in check.markers for case in _cases(check)}
 # Disruptive: in every report, skipped with the reason unless -R true.
-DISRUPTIVE = {
-    "test_group_recycles_and_comes_back_healthy[idp]",
-    "test_group_recycles_and_comes_back_healthy[elk]",
-    *(f"test_bucket_access_on_the_instances_matches_the_matrix[{c.id}]" for c in matrix_cells(load_policy("sandbox"))),
-}
+DISRUPTIVE = {case for check in CHECKS.values() if "disruptive" in check.markers for case in _cases(check)}
 
 
 def test_clean_sandbox_passes_every_check(sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path) -> None:
@@ -101,20 +83,23 @@ def test_parallel_workers_share_what_was_gathered(sandbox_env: dict[str, str], t
     assert reads[0]["ssm:SendCommand"] > 0, "no host read was made: the comparison says nothing about them"
 
 
-# Checks whose seeded faults live in their own self-tests (they need a GitLab, or write to AWS).
-SEEDED_ELSEWHERE = {
-    "test_group_recycles_and_comes_back_healthy": "selftests/test_sandbox_instances.py",
-    "test_bucket_access_on_the_instances_matches_the_matrix": "selftests/test_sandbox_instances.py",
-}
-
-
 def test_every_check_has_a_fault_that_it_catches() -> None:
-    """checks.md: each check has a self-test that seeds its fault and shows it caught."""
-    checks = {name.split("[", 1)[0] for name in ALL_CHECKS | DISRUPTIVE}
+    """checks.md: each check has a self-test that seeds its fault and shows it caught. A check whose fault
+    needs a GitLab or writes to AWS names the self-test that seeds it (proven_in), which must exist and
+    mention it."""
+    assert len(ALL_CHECKS | DISRUPTIVE) > len(CHECKS) > 50
     caught = {name.split("[", 1)[0] for fault in FAULTS.values() for name in fault.caught_by}
-    for check, where in SEEDED_ELSEWHERE.items():
+    elsewhere = {check.name: check.proven_in for check in CHECKS.values() if check.proven_in}
+    for check, where in elsewhere.items():
         assert check in (ROOT / where).read_text(), f"{where} does not mention {check}"
-    assert sorted(checks - caught - set(SEEDED_ELSEWHERE)) == []
+    assert sorted(set(CHECKS) - caught - set(elsewhere)) == []
+
+
+def test_every_fault_a_check_names_is_in_the_table() -> None:
+    """A mistyped id in a mark would catch nothing, silently."""
+    assert sorted(catalogue.fault_ids() - set(FAULTS)) == []
+    # A row with nothing to catch is either a guard that stops the run (exit 2) or a change that must not fail.
+    assert sorted(f.id for f in FAULTS.values() if not f.caught_by and f.exit_code == 1) == []
 
 
 def _fault_params(era: str) -> list[pytest.param]:

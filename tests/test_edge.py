@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import pytest
+
 from envtest.checks import Problem, check, fail
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.http import Answer, Outcome
@@ -22,9 +24,18 @@ def answered(outcome: Outcome) -> Answer:
     return outcome.last
 
 
+@pytest.mark.catches("H5-health")
+@pytest.mark.blinded_by("F7-down")
 def test_idp_health_reports_all_checks_healthy(
     idp_health: Callable[[], Outcome], idp_hostname: str, policy: Policy
 ) -> None:
+    """The IdP's health document says every check is healthy.
+
+    Why: it is the IdP's own view of its dependencies.
+    Fails on: `https://<idp>/api/health/` not 200 with `"all_checks_healthy": true`, with retries; when the
+    proxy itself failed, the IdP was never asked: could not evaluate.
+    Fix: the document names the failing dependency; read the IdP hosts' logs and the target health.
+    """
     section = policy.section("edge")
     outcome = idp_health()
     if outcome.proxy_failed:
@@ -41,9 +52,19 @@ def test_idp_health_reports_all_checks_healthy(
         )
 
 
+@pytest.mark.catches("H5", "H5-hsts")
+@pytest.mark.blinded_by("F7-down")
 def test_idp_edge_sends_every_security_header(
     edge_get: Callable[..., Outcome], idp_hostname: str, policy: Policy
 ) -> None:
+    """The edge sends every security header the policy wants.
+
+    Why: the headers keep browsers from framing, sniffing or downgrading the sign-in pages.
+    Fails on: a header of `[edge.security_headers]` missing, or its first value (split on `; `, as the Go test
+    does) without a wanted token: HSTS max-age, includeSubDomains, preload; nosniff; SAMEORIGIN; XSS block;
+    referrer policy; cross-domain policies.
+    Fix: set it in the CloudFront response headers policy in terraform.
+    """
     answer = answered(edge_get(idp_hostname, "/", lambda a: True))
     required = policy.section("edge")["security_headers"]
     problems = []
@@ -64,9 +85,19 @@ def test_idp_edge_sends_every_security_header(
     check(problems)
 
 
+@pytest.mark.catches("H5-origin")
+@pytest.mark.blinded_by("F7-down")
 def test_origin_hostname_does_not_serve_the_site(
     edge_get: Callable[..., Outcome], idp_hostname: str, settings: Settings, policy: Policy
 ) -> None:
+    """The origin's name does not serve the site around CloudFront.
+
+    Why: around CloudFront is around its WAF.
+    Fails on: the origin's name (`-o`) answering with content around CloudFront (policy `[edge] origin =
+    "blocked"`, since the ALB admits only CloudFront's origin-facing prefix list), or, with `"redirect"`, not
+    redirecting to `https://<idp>/`.
+    Fix: restrict the ALB's group to CloudFront's origin-facing prefix list.
+    """
     origin = settings.idp_origin_hostname
     if not origin:
         raise CouldNotEvaluate("no IdP origin hostname: pass it with -o (IDP_ORIGIN_HOSTNAME)")
@@ -104,9 +135,18 @@ def test_origin_hostname_does_not_serve_the_site(
         )
 
 
+@pytest.mark.catches("H5-cache")
+@pytest.mark.blinded_by("F7-down")
 def test_error_pages_come_from_s3_uncached(
     edge_get: Callable[..., Outcome], idp_hostname: str, policy: Policy, error_pages: dict[str, tuple[str, bytes]]
 ) -> None:
+    """The custom error pages come from S3, uncached.
+
+    Why: during an outage the pages must still be served, and must not cache a transient error.
+    Fails on: each custom page (`/5xx-codes/503.html`, `/maintenance/maintenance.html`) not answered 200 with
+    the static bucket's object, or without `Server: AmazonS3` and `X-Cache: Miss from cloudfront`.
+    Fix: upload the page; set the error caching TTL to 0.
+    """
     section = policy.section("edge")
     wanted_headers = section["error_page_headers"]
     problems = []

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from envtest.checks import Problem, check
 from envtest.errors import CouldNotEvaluate
 from envtest.parsers.host_status import DigResult, cloud_init_errors, filebeat_output, logstash_summary
@@ -22,7 +24,15 @@ def _parsed(parse: Callable[[str], Any], text: str, where: str) -> Any:
         raise CouldNotEvaluate(f"{where}: {exc}") from None
 
 
+@pytest.mark.catches("H3")
 def test_cloud_init_finished_without_errors(cloud_init_status: Callable[[str], dict[str, str]], policy: Policy) -> None:
+    """cloud-init finished without errors on the hosts the policy names.
+
+    Why: a boot that failed halfway leaves a host in service that is not configured.
+    Fails on: through SSM on the ELK hosts (policy `[cloud_init] roles`): any stage of
+    `/var/lib/cloud/data/status.json` with errors.
+    Fix: read `/var/log/cloud-init-output.log` on the instance, fix the step, recycle the group.
+    """
     path = policy.section("cloud_init")["status_path"]
     roles = [str(r) for r in policy.section("cloud_init")["roles"]]
     problems = []
@@ -41,7 +51,14 @@ def test_cloud_init_finished_without_errors(cloud_init_status: Callable[[str], d
     check(problems)
 
 
+@pytest.mark.catches("H4-filebeat")
 def test_filebeat_ships_logs_without_write_errors(log_pipeline_stats: dict[str, dict[str, str]]) -> None:
+    """filebeat ships logs without write errors.
+
+    Why: logs that do not arrive are an incident nobody can investigate.
+    Fails on: `libbeat.output.write.errors` > 0, or no bytes sent.
+    Fix: check logstash is up on the instance; read `journalctl -u filebeat`.
+    """
     problems = []
     for instance_id, text in sorted(log_pipeline_stats["filebeat"].items()):
         output = _parsed(filebeat_output, text, f"filebeat stats on {instance_id}")
@@ -58,7 +75,15 @@ def test_filebeat_ships_logs_without_write_errors(log_pipeline_stats: dict[str, 
     check(problems)
 
 
+@pytest.mark.catches("H4")
 def test_logstash_passes_events_on_and_is_green(log_pipeline_stats: dict[str, dict[str, str]]) -> None:
+    """logstash is green and passes events on.
+
+    Why: a red logstash swallows every host's logs.
+    Fails on: status not green, or no events out.
+    Fix: read `/var/log/logstash/logstash-plain.log`; usually the output is unreachable or a pipeline failed
+    to compile.
+    """
     problems = []
     for instance_id, text in sorted(log_pipeline_stats["logstash"].items()):
         summary = _parsed(logstash_summary, text, f"logstash node stats on {instance_id}")
@@ -82,9 +107,16 @@ def _redis_roles(policy: Policy, key: str) -> list[str]:
     return roles
 
 
+@pytest.mark.catches("H1-idp")
 def test_roles_that_need_redis_reach_it(
     redis_reachability: Callable[[str], dict[str, bool]], redis_endpoint: dict[str, Any], policy: Policy
 ) -> None:
+    """The roles that need Redis reach it.
+
+    Why: the IdP keeps sessions in Redis; without it sign-ins fail.
+    Fails on: an instance of such a role unable to open the Redis port within the time limit.
+    Fix: the Redis group must admit the role's group, and the role's egress must allow the Redis group.
+    """
     target = f"{redis_endpoint['cluster']} ({redis_endpoint['address']}:{redis_endpoint['port']})"
     timeout = policy.section("redis")["timeout"]
     check(
@@ -103,9 +135,16 @@ def test_roles_that_need_redis_reach_it(
     )
 
 
+@pytest.mark.catches("H1")
 def test_roles_that_must_not_reach_redis_cannot(
     redis_reachability: Callable[[str], dict[str, bool]], redis_endpoint: dict[str, Any], policy: Policy
 ) -> None:
+    """The roles that must not reach Redis cannot.
+
+    Why: Redis holds session data; only the roles that need it may connect.
+    Fails on: an instance of such a role opening the Redis port.
+    Fix: remove the rule that lets the role's group reach the Redis group.
+    """
     target = f"{redis_endpoint['cluster']} ({redis_endpoint['address']}:{redis_endpoint['port']})"
     check(
         [
@@ -123,9 +162,16 @@ def test_roles_that_must_not_reach_redis_cannot(
     )
 
 
+@pytest.mark.catches("H6")
 def test_idp_hosts_refuse_a_name_with_broken_dnssec(
     dns_on_role: Callable[[str, str], dict[str, DigResult]], policy: Policy
 ) -> None:
+    """The IdP hosts' resolver refuses a name with broken DNSSEC.
+
+    Why: without validation, a forged DNS answer can send the IdP's outbound calls elsewhere.
+    Fails on: the idp hosts' resolver returns an address (or anything but SERVFAIL) for `dnssec-failed.org`.
+    Fix: turn DNSSEC validation on for the VPC's resolver.
+    """
     section = policy.section("dnssec")
     role, name = str(section["role"]), str(section["broken_name"])
     problems = []
@@ -145,9 +191,16 @@ def test_idp_hosts_refuse_a_name_with_broken_dnssec(
     check(problems)
 
 
+@pytest.mark.catches("H6-name")
 def test_idp_hosts_resolve_the_idp_hostname(
     dns_on_role: Callable[[str, str], dict[str, DigResult]], policy: Policy, idp_hostname: str
 ) -> None:
+    """The IdP hosts resolve the IdP's own name.
+
+    Why: the IdP calls itself by name; the control for the DNSSEC check above.
+    Fails on: the name not resolving on the idp hosts.
+    Fix: check the IdP's DNS records and their signing.
+    """
     role = str(policy.section("dnssec")["role"])
     problems = []
     for instance_id, result in sorted(dns_on_role(role, idp_hostname).items()):

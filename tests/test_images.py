@@ -30,9 +30,18 @@ def _line(images_file: AllowedImagesInForce, line: int) -> str:
     return f"{images_file.location} line {line}"
 
 
+@pytest.mark.catches("F11-policy")
 def test_allowed_images_file_in_force_is_one_the_policy_allows(
     images_file: AllowedImagesInForce, policy: Policy
 ) -> None:
+    """The allowed-images file in force is one the env's policy allows.
+
+    Why: an env override replaces the common file entirely; it must be deliberate.
+    Fails on: which file the runner uses (`<env>/...` override, else `common/...`), printed as evidence; an
+    override where the policy forbids one. The file checks skip, saying why, in era 2 (`[images] mode =
+    "pattern"`): that runner reads no file.
+    Fix: delete the override from the secrets bucket, or allow it in the env's policy.
+    """
     print(
         f"allowed-images file in force: {images_file.location}"
         + (" (an env override of the common file)" if images_file.override else "")
@@ -48,7 +57,15 @@ def test_allowed_images_file_in_force_is_one_the_policy_allows(
         )
 
 
+@pytest.mark.catches("F9-word")
 def test_allowed_images_file_reads_cleanly(images_file: AllowedImagesInForce) -> None:
+    """The allowed-images file reads cleanly, block by block.
+
+    Why: a stray word or a separator without a date is read by the boot code as an image.
+    Fails on: separators without dates, stray words, references before the first block; both separator
+    spellings, comments, CRLF and a BOM are fine.
+    Fix: edit the file as the failure says, check it with `run_tests.sh --check-allowed-images`, upload it.
+    """
     check(
         [
             Problem(
@@ -62,7 +79,14 @@ def test_allowed_images_file_reads_cleanly(images_file: AllowedImagesInForce) ->
     )
 
 
+@pytest.mark.catches("F9", "F10", "F11")
 def test_every_allowed_image_is_pinned_by_digest(images_file: AllowedImagesInForce) -> None:
+    """Every allowed image is pinned by a full sha256 digest.
+
+    Why: a tag can be repointed; only a digest pins what runs with the env's credentials.
+    Fails on: tag-only references, malformed digests, also in an env override.
+    Fix: replace the reference with a `@sha256:` line from `run_tests.sh --image-digest-line`.
+    """
     check(
         [
             Problem(
@@ -77,9 +101,18 @@ def test_every_allowed_image_is_pinned_by_digest(images_file: AllowedImagesInFor
     )
 
 
+@pytest.mark.catches("F9-registry")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_every_allowed_image_comes_from_an_approved_registry(
     images_file: AllowedImagesInForce, approved_registries: list[str]
 ) -> None:
+    """Every allowed image comes from an approved ECR registry.
+
+    Why: an image from elsewhere is code the team does not build or scan.
+    Fails on: images from anywhere but the approved ECR registries (the tooling account's, the
+    `gitlab_ecr_repo_accountid` tag's).
+    Fix: push the image to the env's ECR and reference it there.
+    """
     check(
         [
             Problem(
@@ -94,9 +127,16 @@ def test_every_allowed_image_comes_from_an_approved_registry(
     )
 
 
+@pytest.mark.catches("F9-date")
 def test_allowed_image_blocks_are_dated_in_order_and_within_the_limit(
     images_file: AllowedImagesInForce, policy: Policy
 ) -> None:
+    """The file's blocks are dated, in order, not in the future, and within the limit.
+
+    Why: the dates are the audit trail of what was allowed when; old blocks left in keep old images allowed.
+    Fails on: dates out of order or in the future, empty blocks, more blocks than `max_blocks`.
+    Fix: correct the dates, and drop the oldest blocks.
+    """
     blocks = images_file.parsed.blocks
     today = datetime.datetime.now(datetime.UTC).date()
     limit = int(policy.section("images")["max_blocks"])
@@ -146,7 +186,15 @@ def test_allowed_image_blocks_are_dated_in_order_and_within_the_limit(
     check(problems)
 
 
+@pytest.mark.catches("F9", "F10", "F11", "F11-comments", "F9-word")
 def test_the_running_boot_code_allows_only_listed_images(images_file: AllowedImagesInForce, policy: Policy) -> None:
+    """The boot code, as it runs, would allow only the listed images.
+
+    Why: the era-1 boot code splits the file on white space, so comment words and tags become allowed images.
+    Fails on: what the split-on-white-space boot code would allow besides pinned references: comment words,
+    tags.
+    Fix: remove the comments or tags from the file.
+    """
     if policy.section("images").get("loader", "split") not in {"split", "split-drop-separators"}:
         pytest.skip("policy [images] loader: this env's boot code parses the file")
     tokens = images_file.parsed.legacy_tokens
@@ -165,9 +213,16 @@ def test_the_running_boot_code_allows_only_listed_images(images_file: AllowedIma
         )
 
 
+@pytest.mark.catches("F19")
 def test_every_allowed_digest_exists_in_ecr(
     images_file: AllowedImagesInForce, ecr_digests: dict[str, list[str] | None]
 ) -> None:
+    """Every allowed digest exists in its ECR repository.
+
+    Why: a stale or mistyped digest allows nothing useful and hides that the real image is not allowed.
+    Fails on: a digest ECR does not hold.
+    Fix: replace it with the digest ECR holds (`run_tests.sh --image-digest-line`).
+    """
     problems = []
     # Sets: a repository may hold thousands of images, the file hundreds of references.
     in_ecr = {repo: set(found) for repo, found in ecr_digests.items() if found is not None}
@@ -206,12 +261,21 @@ def _recipe_tokens(loader: str, raw: str) -> list[str]:
     return tokens
 
 
+@pytest.mark.catches("F14", "F14-alpine", "F14-glob", "F14-slash", "F14-stale", "P14-empty", "P14-alpine")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_allows_exactly_the_images_in_force(
     env_runner_entries: list[tuple[str, RunnerConfig, Runner]],
     images_mode: str,
     policy: Policy,
     request: pytest.FixtureRequest,
 ) -> None:
+    """The runner's config.toml allows exactly the images in force.
+
+    Why: the runner reads the file only at boot; after an edit, it keeps allowing the old list until recycled.
+    Fails on: config.toml's `allowed_images` differs from what the boot code registers: the file in force split
+    as `[images] loader` says, or the blessed patterns: recycle the runner.
+    Fix: recycle the env runner so it boots with the file in force.
+    """
     if images_mode == "file":
         images_file: AllowedImagesInForce = request.getfixturevalue("images_file")
         loader = str(policy.section("images").get("loader", "split"))
@@ -243,7 +307,16 @@ def test_runner_allows_exactly_the_images_in_force(
     check(problems)
 
 
+@pytest.mark.catches("F14-empty", "P14-empty")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_does_not_allow_every_image(env_runner_entries: list[tuple[str, RunnerConfig, Runner]]) -> None:
+    """The runner does not allow every image.
+
+    Why: gitlab-runner treats an empty `allowed_images` as no restriction at all.
+    Fails on: an empty or absent `allowed_images`, or a pattern that matches any image: gitlab-runner then runs
+    anything.
+    Fix: restore the allowed-images file (or the blessed patterns) and recycle the runner.
+    """
     problems = []
     for where, _, runner in env_runner_entries:
         configured = runner.docker.get("allowed_images")
@@ -265,7 +338,15 @@ def test_runner_does_not_allow_every_image(env_runner_entries: list[tuple[str, R
     check(problems)
 
 
+@pytest.mark.catches("F12")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_allows_no_services(env_runner_entries: list[tuple[str, RunnerConfig, Runner]], policy: Policy) -> None:
+    """The runner allows no service containers.
+
+    Why: a service container is an image that escapes the allowed-images list.
+    Fails on: `allowed_services` other than `[""]`.
+    Fix: set `allowed_services = [""]` in the runner's config template and recycle.
+    """
     expected = policy.section("images")["runner"]["allowed_services"]
     problems = []
     for where, _, runner in env_runner_entries:
@@ -284,7 +365,15 @@ def test_runner_allows_no_services(env_runner_entries: list[tuple[str, RunnerCon
     check(problems)
 
 
+@pytest.mark.catches("F13")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_cannot_override_entrypoints(env_runner_entries: list[tuple[str, RunnerConfig, Runner]]) -> None:
+    """Jobs cannot override the entrypoint of an allowed image.
+
+    Why: with an overridable entrypoint, an allowed image runs any command a job chooses.
+    Fails on: `disable_entrypoint_overwrite` not true.
+    Fix: set `disable_entrypoint_overwrite = true` in the config template and recycle.
+    """
     check(
         [
             Problem(
@@ -300,9 +389,18 @@ def test_runner_cannot_override_entrypoints(env_runner_entries: list[tuple[str, 
     )
 
 
+@pytest.mark.catches("F13-privileged")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_is_hardened(
     env_runner_entries: list[tuple[str, RunnerConfig, Runner]], policy: Policy, settings: Settings
 ) -> None:
+    """The runner's docker executor is hardened as the policy says.
+
+    Why: privileged containers or raw sockets undo the lockdown from inside a job.
+    Fails on: executor, `concurrent = 1`, privileged, `no-new-privileges`, `net_raw` dropped, `runner-net`,
+    `MY_ENV` in the job environment.
+    Fix: set the named field in the config template and recycle.
+    """
     wanted = policy.section("images")["runner"]
     fix = "recycle the env runner; if it persists, fix the registration in the identity-gitlab cookbook"
     problems = []
@@ -337,12 +435,21 @@ def test_runner_is_hardened(
     check(problems)
 
 
+@pytest.mark.catches("F14-empty", "F18", "P18")
 def test_pipeline_uses_only_allowed_images(
     pipeline_images: tuple[Path, pipeline.PipelineImages],
     images_mode: str,
     settings: Settings,
     request: pytest.FixtureRequest,
 ) -> None:
+    """Every image this env's pipeline jobs use is one the runner allows.
+
+    Why: a job whose image is not allowed fails at deploy time, mid-release.
+    Fails on: an image this env's jobs in `.gitlab-ci.yml` use (templates resolved through `extends`, the
+    lockdown probe's own jobs excluded) that the runner does not allow: not in the file, or not matching a
+    blessed pattern as gitlab-runner matches them.
+    Fix: add the image's digest to the file, or change the job to a blessed image.
+    """
     path, found = pipeline_images
     problems = [
         Problem(str(path), f"jobs for env {settings.env_name}", p, "fix the pipeline file") for p in found.problems
@@ -382,7 +489,19 @@ def test_pipeline_uses_only_allowed_images(
     check(problems)
 
 
+@pytest.mark.catches("F14-empty", "F14-alpine", "F14-glob", "F14-stale", "P14-empty", "P14-alpine")
 def test_env_runner_refuses_a_forbidden_image(lockdown_runs: list[JobRun], images_mode: str) -> None:
+    """The env runner refuses a forbidden image, live (the Go suite's lockdown test).
+
+    Why: only the runner's own refusal proves the lockdown holds; files and config can agree and still be
+    wrong.
+    Fails on: live (the Go suite's lockdown test): plays or retries `badtest_<env>` (era 1), or
+    `run_unallowed_image` then `test_unallowed_image` (era 2), through GitLab's API (every page of the
+    pipeline's jobs, every wait bounded), and passes only if the runner refused the image in its own words
+    (`envtest/parsers/job_log.py`); the failure names the job, the image and what the runner said. Skipped
+    without `GITLAB_API_TOKEN`; runs in every sandbox run.
+    Fix: the failure names the job, the image and what the runner said; fix the runner's allowed images.
+    """
     for run in lockdown_runs:
         print(
             f"{run.job} (job {run.job_id}) {run.action}; ended {run.status} "

@@ -17,7 +17,18 @@ from envtest.policy.public_access import PolicyUnreadable, public_routes
 RUNBOOK = "runbook, 'Debugging env_runner issues'"
 
 
+@pytest.mark.catches("K1", "K1-acl")
+@pytest.mark.blinded_by("F16", "F16-group", "F17-bucket", "F17", "F17-empty")
 def test_lockdown_buckets_have_no_public_route(inventory: Inventory, lockdown_buckets: dict[str, str]) -> None:
+    """Neither lockdown bucket has a public route.
+
+    Why: the secrets bucket holds the allowed-images file, the config bucket the registration token; public
+    access to either undoes the lockdown.
+    Fails on: the secrets bucket (the allowed-images file) or the config bucket (the registration token) open to
+    the public by its own settings: an ACL grant to AllUsers/AuthenticatedUsers not ignored by the bucket's
+    public access block, or a bucket policy S3 calls public not restricted by it.
+    Fix: turn the bucket's public access block on and remove the grant or statement.
+    """
     problems = []
     for bucket, held in sorted(lockdown_buckets.items()):
         block, grants, text = public_state(inventory, bucket)
@@ -64,9 +75,18 @@ def _access_problems(
     return problems
 
 
+@pytest.mark.catches("K2")
+@pytest.mark.blinded_by("F16", "F16-group", "F17", "F17-empty")
 def test_only_the_named_roles_can_read_the_registration_token(
     lockdown_access: Callable[[str], dict[tuple[str, str], dict[str, str]]], policy: Policy
 ) -> None:
+    """Only the roles the policy names may read the registration token.
+
+    Why: whoever reads the token can register a runner that takes this env's deploy jobs.
+    Fails on: an instance role other than `[lockdown] token_readers` (the env runner) that may GetObject the
+    token: IAM's simulator on its policies and the bucket policy for a request from its instance.
+    Fix: remove the grant from that role's policy (or the bucket policy).
+    """
     section = policy.section("lockdown")
     others = [r for r in section["roles"] if r not in section["token_readers"]]
     check(
@@ -81,9 +101,18 @@ def test_only_the_named_roles_can_read_the_registration_token(
     )
 
 
+@pytest.mark.catches("K1", "K2-write")
+@pytest.mark.blinded_by("F16", "F16-group", "F17", "F17-empty")
 def test_no_other_role_can_write_the_allowed_images_file(
     lockdown_access: Callable[[str], dict[tuple[str, str], dict[str, str]]], policy: Policy, images_mode: str
 ) -> None:
+    """Only the roles the policy names may write the allowed-images file.
+
+    Why: whoever writes the file chooses the images that run with the env's credentials.
+    Fails on: an instance role other than `[lockdown] file_writers` that may PutObject the env's or the common
+    file, by its policies or by the bucket policy; skipped in era 2, where the runner reads no file.
+    Fix: remove the grant from that role's policy (or the bucket policy).
+    """
     if images_mode == "pattern":
         pytest.skip("policy [images] mode = pattern (era 2): the runner allows a fixed pattern, it reads no file")
     section = policy.section("lockdown")

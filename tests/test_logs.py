@@ -8,14 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from envtest.checks import Problem, check, fail
 from envtest.errors import CouldNotEvaluate
 from envtest.policy import Policy
 
 
+@pytest.mark.catches("L1")
 def test_interesting_uris_metric_filter_exists_once(
     interesting_uris_filters: list[dict[str, Any]], metric_filter_names: dict[str, str], policy: Policy
 ) -> None:
+    """Exactly one interesting-URIs success metric filter is on the nginx access log group.
+
+    Why: the SLI alarms read it; none is no SLI, two count twice.
+    Fails on: not exactly one `<env>-idp-interesting-uris-success*` metric filter on the nginx access log group.
+    Fix: apply the SLI metric filters (terraform/app cloudwatch-slos.tf) in this env.
+    """
     wanted = int(policy.section("metric_filters")["count"])
     if len(interesting_uris_filters) != wanted:
         fail(
@@ -29,9 +38,18 @@ def test_interesting_uris_metric_filter_exists_once(
         )
 
 
+@pytest.mark.catches("L1-pattern")
+@pytest.mark.blinded_by("L1")
 def test_interesting_uris_metric_filter_counts_the_right_requests(
     interesting_uris_filters: list[dict[str, Any]], metric_filter_matches: Any, policy: Policy
 ) -> None:
+    """The metric filter counts the right requests.
+
+    Why: an SLI that counts errors as successes reports health during an outage.
+    Fails on: the filter's pattern, tried with CloudWatch Logs' TestMetricFilter (read-only), matches a sample
+    line it must not (a 5xx, the favicon, `GET /`) or misses one it must.
+    Fix: correct the filter's pattern in terraform.
+    """
     section = policy.section("metric_filters")
     if not interesting_uris_filters:
         raise CouldNotEvaluate("no metric filter to try (see the filter-exists check)")

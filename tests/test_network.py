@@ -30,9 +30,22 @@ def _attached(rule: str, network: RunnerNetwork) -> str:
     return "; attached by " + ", ".join(network.groups.get(group_id, ["?"]))
 
 
+@pytest.mark.catches("F1", "F2", "F3")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_egress_holds_only_declared_rules(
     runner_egress: list[Rule], declared_egress: list[Declared], runner_network: RunnerNetwork
 ) -> None:
+    """The runner's security groups allow no egress the policy does not declare.
+
+    Why: the runner holds deploy credentials; any undeclared path out (above all to the internet) bypasses the
+    proxy's allowlist.
+    Fails on: any egress rule (in the union of the groups the launch template and the instances attach: runner,
+    `<env>-base`, argo) that no policy line declares by protocol, ports and destination (a CIDR set, a group
+    name pattern, a prefix list, the VPC's CIDRs, the proxy NLB's addresses, a described rule); always
+    0.0.0.0/0, ::/0, all protocols, all ports.
+    Fix: remove the rule in terraform; a rule the env needs is declared in its policy (one open to the
+    internet cannot be).
+    """
     findings = [f for f in evaluate(runner_egress, declared_egress) if f.what == "undeclared"]
     check(
         [
@@ -47,9 +60,17 @@ def test_runner_egress_holds_only_declared_rules(
     )
 
 
+@pytest.mark.catches("F3")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_every_required_runner_egress_rule_is_present(
     runner_egress: list[Rule], declared_egress: list[Declared], runner_network: RunnerNetwork
 ) -> None:
+    """Every egress rule the runner needs is in place.
+
+    Why: without them the runner cannot reach the proxy, the endpoints or S3, and cannot come up.
+    Fails on: a declared rule gone, e.g. 3128 to the proxy group.
+    Fix: add the rule back to the runner's security group in terraform.
+    """
     findings = [f for f in evaluate(runner_egress, declared_egress) if f.what == "missing"]
     check(
         [
@@ -88,9 +109,17 @@ def _required(policy: Policy) -> list[tuple[str, str]]:
     ]
 
 
+@pytest.mark.catches("F4")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_required_vpc_endpoints_exist_and_are_available(
     vpc_endpoints: list[dict[str, Any]], policy: Policy, runner_network: RunnerNetwork, settings: Settings
 ) -> None:
+    """Every VPC endpoint of the env's set exists and is available.
+
+    Why: the locked-down runner reaches SSM, KMS, logs and the rest only through them.
+    Fails on: an endpoint of the `required` or `all` set (as terraform/app chooses) missing or not `available`.
+    Fix: apply terraform/app for the env (the endpoints module).
+    """
     found = _endpoints_by_service(vpc_endpoints, settings.region)
     problems = []
     for service, kind in _required(policy):
@@ -126,9 +155,17 @@ def _interface_endpoints(vpc_endpoints: list[dict[str, Any]], policy: Policy, re
     return endpoints
 
 
+@pytest.mark.catches("F5")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_have_private_dns_on(
     vpc_endpoints: list[dict[str, Any]], policy: Policy, settings: Settings
 ) -> None:
+    """Every interface endpoint has private DNS on.
+
+    Why: with it off, the service's public name resolves to public addresses the runner may not reach.
+    Fails on: an interface endpoint with private DNS off.
+    Fix: set `private_dns_enabled = true` on the endpoint in terraform.
+    """
     check(
         [
             Problem(
@@ -144,6 +181,8 @@ def test_interface_endpoints_have_private_dns_on(
     )
 
 
+@pytest.mark.catches("F5-az")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_cover_the_runner_azs(
     vpc_endpoints: list[dict[str, Any]],
     policy: Policy,
@@ -151,6 +190,12 @@ def test_interface_endpoints_cover_the_runner_azs(
     runner_network: RunnerNetwork,
     endpoint_azs: dict[str, set[str]],
 ) -> None:
+    """Every interface endpoint has a subnet in each AZ the runner runs in.
+
+    Why: a runner in an uncovered AZ reaches the service across AZs, or not at all if the route is missing.
+    Fails on: an endpoint with no subnet in a runner AZ.
+    Fix: add the AZ's subnet to the endpoint's subnet_ids.
+    """
     problems = []
     for endpoint in _interface_endpoints(vpc_endpoints, policy, settings.region):
         azs = endpoint_azs.get(endpoint["VpcEndpointId"], set())
@@ -191,6 +236,8 @@ def _within(cidr: str, outer: str) -> bool:
         return False
 
 
+@pytest.mark.catches("F5-sg")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_admit_https_from_the_runner(
     vpc_endpoints: list[dict[str, Any]],
     policy: Policy,
@@ -198,6 +245,12 @@ def test_interface_endpoints_admit_https_from_the_runner(
     runner_network: RunnerNetwork,
     vpc_security_groups: dict[str, dict[str, Any]],
 ) -> None:
+    """Every interface endpoint's group admits HTTPS from the runner.
+
+    Why: an endpoint the runner cannot open on 443 is as good as missing.
+    Fails on: the endpoint's group admitting 443 neither from a runner group nor from the runner subnets' CIDRs.
+    Fix: add the ingress rule to the endpoint's security group.
+    """
     runner_groups = set(runner_network.groups)
     # vpc_module endpoints.tf: the endpoint groups admit 443 from <env>-base and from the app subnets' CIDRs; the
     # runner is admitted by either (any of its groups, or the CIDRs of all the subnets it runs in).
@@ -222,9 +275,19 @@ def test_interface_endpoints_admit_https_from_the_runner(
     check(problems)
 
 
+@pytest.mark.catches("F5-s3")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_s3_gateway_endpoint_is_in_the_runner_route_tables(
     vpc_endpoints: list[dict[str, Any]], runner_route_tables: dict[str, str], settings: Settings
 ) -> None:
+    """The runner's subnets route to the S3 gateway endpoint.
+
+    Why: the runner reads its config bucket and pulls image layers through it; without the route S3 is
+    unreachable from a runner without internet.
+    Fails on: the runner's subnets (explicitly, or through the VPC's main route table) do not route to the S3
+    gateway endpoint.
+    Fix: add the runner's route tables to the gateway endpoint's route_table_ids.
+    """
     gateways = [e for e in vpc_endpoints if e["VpcEndpointType"] == "Gateway" and _service(e, settings.region) == "s3"]
     routed = {t for e in gateways for t in e.get("RouteTableIds", [])}
     check(
@@ -242,9 +305,17 @@ def test_s3_gateway_endpoint_is_in_the_runner_route_tables(
     )
 
 
+@pytest.mark.catches("F7")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_holds_every_must_allow_name(
     deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]], must_allow_names: list[str]
 ) -> None:
+    """The deployed proxy allowlist holds every name the env needs.
+
+    Why: a lost name is a deploy that cannot reach GitLab, a registry or a package source.
+    Fails on: the deployed allowlist missing a must-allow name, e.g. the GitLab host.
+    Fix: add the name to the allowlist template and redeploy the proxy.
+    """
     check(
         [
             Problem(
@@ -260,9 +331,17 @@ def test_proxy_allowlist_holds_every_must_allow_name(
     )
 
 
+@pytest.mark.catches("F6")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_holds_no_forbidden_entry(
     deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]], policy: Policy, must_deny_names: list[str]
 ) -> None:
+    """The deployed proxy allowlist holds no entry the policy forbids.
+
+    Why: a whole-provider wildcard opens the runner to anything hosted there, including an attacker's bucket.
+    Fails on: whole-provider wildcards, bare TLDs, IP literals, must-deny names.
+    Fix: remove the entry from the allowlist template, or narrow it to the hosts needed.
+    """
     proxy = policy.section("proxy")
     forbidden = {w.lower() for w in proxy["forbidden_wildcards"]}
     problems = []
@@ -290,9 +369,19 @@ def test_proxy_allowlist_holds_no_forbidden_entry(
     check(problems)
 
 
+@pytest.mark.catches("F6", "F6-shadow")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
     deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]],
 ) -> None:
+    """squid reads the allowlist as written: no entry it refuses or silently ignores.
+
+    Why: squid drops overlapping entries (or refuses to start), so the allowlist in force is not the one
+    reviewed.
+    Fails on: overlaps squid refuses or ignores, extra words, a BOM; and `squid -k parse` errors where a squid
+    binary exists.
+    Fix: remove the shadowed or overlapping entries the failure names.
+    """
     problems = []
     for copy, allowlist in deployed_allowlists:
         problems += [
@@ -336,9 +425,19 @@ def render_template(text: str, values: dict[str, str]) -> str:
     return fill(text, values)
 
 
+@pytest.mark.catches("F6", "F6-shadow", "F6-drift", "F6-instance", "F7")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_matches_the_rendered_template(
     allowlist_template: Path | None, allowlist_copies: list[AllowlistCopy], template_values: dict[str, str]
 ) -> None:
+    """Every proxy instance holds the allowlist the template renders.
+
+    Why: a hand-edited allowlist on one instance makes behaviour depend on which proxy a connection meets.
+    Fails on: drift from the template (`ALLOWLIST_TEMPLATE`, the `.erb` as chef renders it), with the diff, on
+    every proxy instance (one hand-edited instance of two is named: F6-instance); skipped with the reason when
+    no template is given.
+    Fix: redeploy the proxy (recycle its group) so chef renders the template again.
+    """
     problems = []
     if len(allowlist_copies) > 1:
         # The pool's instances disagree: whatever the template says, some of them drifted.
@@ -399,7 +498,15 @@ def _probe_problems(probes: dict[str, Probe], want: str, fix: str) -> list[Probl
     return problems
 
 
+@pytest.mark.catches("F7")
+@pytest.mark.blinded_by("F16", "F16-group", "F7-down")
 def test_proxy_lets_every_must_allow_name_through(allow_probes: dict[str, Probe]) -> None:
+    """The proxy lets every must-allow name through, live.
+
+    Why: the file can be right while the proxy in force is not (a stale process, a broken reload).
+    Fails on: a must-allow name refused (403) or unreachable (503), over HTTP and CONNECT 443.
+    Fix: check the allowlist in force and the proxy's own egress; reload or recycle the proxy.
+    """
     check(
         _probe_problems(
             allow_probes,
@@ -410,7 +517,15 @@ def test_proxy_lets_every_must_allow_name_through(allow_probes: dict[str, Probe]
     )
 
 
+@pytest.mark.catches("F8")
+@pytest.mark.blinded_by("F16", "F16-group", "F7-down")
 def test_proxy_refuses_every_must_deny_name(deny_probes: dict[str, Probe]) -> None:
+    """The proxy refuses every must-deny name, live.
+
+    Why: what the proxy does, not what the file says, decides what a compromised job can reach.
+    Fails on: the proxy letting a must-deny name through, whatever allows it.
+    Fix: remove the allowlist entry that matches the name (the failure shows the proxy's answer).
+    """
     check(
         _probe_problems(
             deny_probes,
@@ -421,7 +536,14 @@ def test_proxy_refuses_every_must_deny_name(deny_probes: dict[str, Probe]) -> No
     )
 
 
+@pytest.mark.catches("F8-direct")
 def test_direct_connections_without_the_proxy_do_not_open(direct_probes: dict[str, Probe]) -> None:
+    """A connection that skips the proxy does not open.
+
+    Why: a direct path out makes the proxy's allowlist advisory.
+    Fails on: a direct connection to an outside address opening (runs only where `MY_ENV` is set).
+    Fix: remove the security group egress or the route (NAT, internet gateway) that lets it out.
+    """
     check(
         [
             Problem(

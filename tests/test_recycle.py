@@ -22,9 +22,17 @@ RECYCLED = ["idp", "elk"]
 
 
 @pytest.mark.disruptive
+@pytest.mark.proven_in("selftests/test_sandbox_instances.py")
 @pytest.mark.parametrize("role", RECYCLED)
 def test_group_recycles_and_comes_back_healthy(
     role: str, recycle: Callable[[str], list[str]], recycle_checks: Callable[[str, list[str]], list[Problem]]
 ) -> None:
+    """A group recycles and comes back healthy (disruptive, `-R true`).
+
+    Why: proves the env can replace its hosts: boot, cloud-init, health.
+    Fails on: the group not returning to InService and healthy, or cloud-init errors on the new instances.
+    Desired and max sizes are always put back.
+    Fix: read the new instances' cloud-init output and the group's activity history.
+    """
     new_instances = recycle(role)
     check(recycle_checks(role, new_instances))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from envtest.checks import Problem, check, fail
 from envtest.gather.inventory import Inventory
 from envtest.gather.network import Probe
@@ -16,7 +18,14 @@ from envtest.policy import Policy
 RUNBOOK_DEBUG = "runbook, 'Debugging env_runner issues'"
 
 
+@pytest.mark.catches("F16-group")
 def test_env_runner_group_exists(env_runner_group: dict[str, Any] | None, name: Callable[[str], str]) -> None:
+    """The env runner's Auto Scaling group (`<env>-gitlab-env-runner`) exists.
+
+    Why: without it no job of the env's pipeline can run; every later runner check depends on it.
+    Fails on: no such group.
+    Fix: terraform the env with `gitlab_runner_enabled = true` in `vars/<env>.tfvars`.
+    """
     if env_runner_group is None:
         fail(
             Problem(
@@ -28,9 +37,17 @@ def test_env_runner_group_exists(env_runner_group: dict[str, Any] | None, name: 
         )
 
 
+@pytest.mark.catches("F16", "F16-unhealthy", "F16-group")
 def test_every_desired_env_runner_instance_is_in_service(
     env_runner_group: dict[str, Any] | None, name: Callable[[str], str]
 ) -> None:
+    """Every instance the env runner's group wants is InService and Healthy.
+
+    Why: a runner that fails to launch or sits out of service leaves deploys queued with no error in GitLab.
+    Fails on: instances failing to launch, in Standby, Unhealthy, or fewer InService than desired.
+    Fix: read the group's activity history, then `/var/log/cloud-init-output.log` on the newest instance
+    (runbook, 'Debugging env_runner issues').
+    """
     if env_runner_group is None:
         fail(
             Problem(
@@ -60,7 +77,16 @@ def test_every_desired_env_runner_instance_is_in_service(
         )
 
 
+@pytest.mark.catches("F17", "F17-empty")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[str, str]], policy: Policy) -> None:
+    """The env runner's instances carry the tags their boot code reads.
+
+    Why: the boot code finds its config bucket, GitLab host and ECR account from these tags; a missing one
+    leaves a runner that never registers.
+    Fails on: a boot tag missing, empty or different from the policy, e.g. `gitlab_config_s3_bucket`.
+    Fix: set the tag in the gitlab_runner_pool module's launch template and recycle the env runner.
+    """
     runner = policy.section("runner")
     problems = []
     for instance_id, tags in sorted(runner_tags.items()):
@@ -96,8 +122,17 @@ def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[st
     check(problems)
 
 
+@pytest.mark.catches("F17-bucket")
+@pytest.mark.blinded_by("F16", "F16-group", "F17", "F17-empty")
 def test_gitlab_config_bucket_named_by_the_runner_exists(gitlab_config_bucket: str, inventory: Inventory) -> None:
     # The tag may name another bucket than the default (environment.md); it must exist.
+    """The bucket the runner's `gitlab_config_s3_bucket` tag names exists.
+
+    Why: the runner reads its registration token from it at boot; a typo in the tag is a runner that never
+    registers.
+    Fails on: the tag naming a bucket that does not exist.
+    Fix: correct the tag in the launch template (or create the bucket in terraform), then recycle.
+    """
     if not inventory.bucket_exists(gitlab_config_bucket):
         fail(
             Problem(
@@ -110,9 +145,17 @@ def test_gitlab_config_bucket_named_by_the_runner_exists(gitlab_config_bucket: s
         )
 
 
+@pytest.mark.catches("F15", "F15-shape")
+@pytest.mark.blinded_by("F16", "F16-group", "F17-bucket", "F17", "F17-empty")
 def test_runner_registration_token_is_present_and_token_shaped(
     runner_token_facts: dict[str, Any], gitlab_config_bucket: str, name: Callable[[str], str], policy: Policy
 ) -> None:
+    """The registration token object is present and shaped like a token.
+
+    Why: an empty or mangled token registers nothing; only its size and shape are read, never its value.
+    Fails on: the object missing, empty, or not token-shaped.
+    Fix: put a fresh token from GitLab (Settings > CI/CD > Runners) into the config bucket, then recycle.
+    """
     token = policy.section("token")
     where = f"s3://{gitlab_config_bucket}/{name('gitlab_runner_token_key')}"
     facts = runner_token_facts
@@ -147,9 +190,18 @@ def test_runner_registration_token_is_present_and_token_shaped(
     check(problems)
 
 
+@pytest.mark.catches("F15-config")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_registered_with_a_token_at_the_gitlab_host(
     runner_config: list[tuple[str, RunnerConfig]], gitlab_hostname: str
 ) -> None:
+    """The runner's config.toml registers it at the env's GitLab host, with a token.
+
+    Why: a runner registered elsewhere, or with an empty token, takes no job from this env's pipeline.
+    Fails on: config.toml (read through the host layer) unreadable, registered to another URL, or with an empty
+    token; the token itself is never kept.
+    Fix: put a valid token in the config bucket and recycle the runner so it registers again.
+    """
     expected_url = f"https://{gitlab_hostname}"
     fix = (
         f"recycle the env runner; if it recurs, read the registration command in cloud-init's output: "
@@ -170,7 +222,16 @@ def test_runner_registered_with_a_token_at_the_gitlab_host(
     check(problems)
 
 
+@pytest.mark.catches("F7-down")
 def test_outbound_proxy_accepts_connections(proxy_tcp_probe: Probe, proxy_url: str) -> None:
+    """The outbound proxy accepts connections on its port.
+
+    Why: the runner reaches GitLab and everything outside only through it (runbook, 'Be able to talk to the
+    proxy').
+    Fails on: the proxy unreachable or refusing connections.
+    Fix: check the runner's group allows tcp 3128 to the proxy's group and the outboundproxy instances are
+    InService.
+    """
     if not proxy_tcp_probe.ok:
         fail(
             Problem(
@@ -183,7 +244,15 @@ def test_outbound_proxy_accepts_connections(proxy_tcp_probe: Probe, proxy_url: s
         )
 
 
+@pytest.mark.catches("F7", "F7-down")
+@pytest.mark.blinded_by("F16", "F16-group")
 def test_gitlab_host_answers_through_the_proxy(gitlab_probe: Probe, gitlab_hostname: str, proxy_url: str) -> None:
+    """GitLab answers through the outbound proxy.
+
+    Why: a runner that cannot reach GitLab takes no job, and the pipeline waits silently.
+    Fails on: GitLab not allowlisted, the proxy unable to reach it, or a hang.
+    Fix: the failure says which: allowlist the GitLab host, or check the proxy's own egress and DNS.
+    """
     if gitlab_probe.ok:
         return
     fixes = {

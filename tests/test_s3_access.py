@@ -37,12 +37,28 @@ def _fix(cell: Cell, bucket: str) -> str:
     )
 
 
+@pytest.mark.catches("H2", case="escrow-worker-delete-refused")
+@pytest.mark.catches("H2-read", "H2-role", case="attempts-app-get-refused")
 @pytest.mark.parametrize("cell", CELLS)
 def test_bucket_access_matches_the_matrix(
     cell: Cell | str,
     simulated_access: Callable[[str, str], dict[str, dict[str, str]]],
     s3_access_names: Callable[[str, str], dict[str, str]],
 ) -> None:
+    """Each role's access to each bucket matches the policy's matrix, answered without writing.
+
+    Why: the buckets hold escrow and attempts-API data; a role that may read or delete them is a breach path.
+    Fails on: one check per cell of policy `[s3_access.matrix]` (5 roles x 2 buckets x head/put/get/delete =
+    40), answered without writing: IAM's policy simulator on the role's own policies (an answer that depends on
+    missing context errors), and the bucket policy evaluated in `envtest/policy/bucket_policy.py` for the
+    request the Go test made: the role, from an InService instance's private address, through the VPC's S3
+    gateway endpoint (so `aws:SourceVpc`, `aws:SourceVpce`, `aws:VpcSourceIp` are known and `aws:SourceIp`
+    absent); IAM's simulator cannot take a bucket policy for a role (it wants an IAM user as caller). An
+    explicit deny on either side wins; a principal is matched as AWS does (an account principal grants a role
+    nothing by itself: H2-account); a condition the model cannot decide makes the cell error and point to `-R
+    true`.
+    Fix: change the role's policy or the bucket policy as the failure says.
+    """
     cell = _cell(cell)
     names = s3_access_names(cell.bucket, cell.role)
     answer = simulated_access(cell.bucket, cell.role)[cell.operation]
@@ -59,12 +75,26 @@ def test_bucket_access_matches_the_matrix(
 
 
 @pytest.mark.disruptive
+@pytest.mark.proven_in("selftests/test_sandbox_instances.py")
 @pytest.mark.parametrize("cell", CELLS)
 def test_bucket_access_on_the_instances_matches_the_matrix(
     cell: Cell | str,
     live_access: Callable[[str, str], dict[str, list[Any]]],
     s3_access_names: Callable[[str, str], dict[str, str]],
 ) -> None:
+    """The same matrix, tried with `aws s3api` on an instance of each role (disruptive, `-R true`).
+
+    Why: the Go suite's way: what S3 itself answers, conditions included.
+    Fails on: disruptive (`-R true`): the same cells, run with `aws s3api` on an instance of each role through
+    SSM, as the Go suite did. Writes happen only where the matrix expects them: a role that may put puts its own
+    probe object, and get acts on that object; a put that must be refused is a conditional put on an existing
+    object (`--if-none-match '*'`: authorised answers 412, nothing is written), and a delete that must be
+    refused targets a key that does not exist. When no role may put, or a role may delete but not put, the suite
+    writes the object itself. Everything written is removed afterwards, every version of it (the buckets are
+    versioned: a plain delete leaves the data under a delete marker); a key that could not be removed is named
+    in a warning. Needs AWS CLI v2 2.18 or later on the hosts (conditional puts).
+    Fix: change the role's policy or the bucket policy as the failure says.
+    """
     cell = _cell(cell)
     names = s3_access_names(cell.bucket, cell.role)
     authorised, detail = live_access(cell.bucket, cell.role)[cell.operation]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from envtest.checks import Problem, check
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import TerraformOutputs
@@ -9,7 +11,14 @@ from envtest.policy import Policy
 from envtest.settings import Settings
 
 
+@pytest.mark.catches("F-terraform")
 def test_terraform_outputs_name_this_environment(tf_outputs: TerraformOutputs, settings: Settings) -> None:
+    """The terraform outputs are this env's, in this region.
+
+    Why: every other check reads names from them; another env's outputs would test the wrong resources.
+    Fails on: outputs of another env or region.
+    Fix: point `TF_DIR`, `TF_OUTPUTS_JSON` or `TF_STATE_KEY` at this env's state.
+    """
     expected = {"env_name": settings.env_name, "region": settings.region}
     check(
         [
@@ -25,10 +34,17 @@ def test_terraform_outputs_name_this_environment(tf_outputs: TerraformOutputs, s
     )
 
 
+@pytest.mark.catches("F-terraform-redis")
 def test_terraform_outputs_agree_with_what_runs(
     tf_outputs: TerraformOutputs, inventory: Inventory, policy: Policy, settings: Settings
 ) -> None:
-    """terraform/app's outputs (its complete list: environment.md) that name running things, against those things."""
+    """terraform/app's outputs that name running things still name them (its complete list: environment.md).
+
+    Why: applications and operators follow these outputs; one that drifted sends them to the wrong place.
+    Fails on: outputs that name running things drifted from them: `elasticache.cluster_address` not the primary
+    endpoint of `<env>-idp`, `idp_cloudfront.custom_pages` without a page the edge must serve.
+    Fix: run terraform apply for the env so the outputs are rewritten from what exists.
+    """
     problems = []
     fix = "terraform apply has not run since the change, or the state is another env's: run the env's deploy"
     group = str(policy.section("redis")["replication_group"]).format(env=settings.env_name)

@@ -1,0 +1,121 @@
+"""The checks as the source declares them: read from tests/ without importing or running anything.
+
+Each check (a `test_*` function in `tests/test_<area>.py`) carries beside it the faults it exists to catch
+(`@pytest.mark.catches("F1", ...)`, with `case=` for one parametrized case), the faults under which it can
+only report "could not evaluate" (`@pytest.mark.blinded_by(...)`), and, for a check whose fault is seeded
+outside the fault table, the self-test that proves it (`@pytest.mark.proven_in(path)`). The fault table, the
+self-tests and `--prove` build their lists from here, so a check's name is written once: in its own file.
+This needs no credentials and no pytest collection (which would run the preflight).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+MARKS = ("catches", "blinded_by", "proven_in")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    area: str  # the file's name without test_ and .py
+    path: str  # relative to tests/
+    doc: str
+    catches: tuple[tuple[str, str | None], ...]  # (fault id, parametrized case or None)
+    blinded_by: tuple[str, ...]
+    proven_in: str | None
+    markers: tuple[str, ...]  # every pytest mark named on it (disruptive, parametrize, ...)
+
+    def catcher_names(self, fault_id: str) -> list[str]:
+        """The test ids (with the case, for one parametrized case) that must fail under the fault."""
+        return [self.name if case is None else f"{self.name}[{case}]" for f, case in self.catches if f == fault_id]
+
+
+class CatalogueError(ValueError):
+    """A mark the catalogue cannot read: its arguments must be written out as strings."""
+
+
+def _mark_name(decorator: ast.expr) -> str | None:
+    call = decorator.func if isinstance(decorator, ast.Call) else decorator
+    if isinstance(call, ast.Attribute) and isinstance(call.value, ast.Attribute) and call.value.attr == "mark":
+        return call.attr
+    return None
+
+
+def _strings(call: ast.Call, where: str) -> list[str]:
+    values = []
+    for arg in call.args:
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            raise CatalogueError(f"{where}: write each argument of the mark as a string literal")
+        values.append(arg.value)
+    return values
+
+
+def read_checks(path: Path) -> list[Check]:
+    """The checks of one test file, in source order."""
+    area = path.stem.removeprefix("test_")
+    found = []
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
+            continue
+        where = f"{path.name}:{node.lineno} {node.name}"
+        catches: list[tuple[str, str | None]] = []
+        blinded: list[str] = []
+        proven_in = None
+        markers = []
+        for decorator in node.decorator_list:
+            mark = _mark_name(decorator)
+            if mark is None:
+                continue
+            markers.append(mark)
+            if mark not in MARKS:
+                continue
+            if not isinstance(decorator, ast.Call):
+                raise CatalogueError(f"{where}: @pytest.mark.{mark} needs arguments")
+            values = _strings(decorator, where)
+            if mark == "catches":
+                case = next((k.value for k in decorator.keywords if k.arg == "case"), None)
+                if case is not None and not (isinstance(case, ast.Constant) and isinstance(case.value, str)):
+                    raise CatalogueError(f"{where}: case= must be a string literal")
+                catches += [(fault, case.value if case else None) for fault in values]
+            elif mark == "blinded_by":
+                blinded += values
+            else:
+                proven_in = values[0]
+        found.append(
+            Check(
+                node.name,
+                area,
+                path.name,
+                ast.get_docstring(node) or "",
+                tuple(catches),
+                tuple(blinded),
+                proven_in,
+                tuple(markers),
+            )
+        )
+    return found
+
+
+@functools.cache
+def checks(tests: Path = TESTS) -> dict[str, Check]:
+    """Every check under tests/, by function name, in file and source order."""
+    return {check.name: check for path in sorted(tests.glob("test_*.py")) for check in read_checks(path)}
+
+
+def caught_by(fault_id: str, tests: Path = TESTS) -> tuple[str, ...]:
+    return tuple(name for check in checks(tests).values() for name in check.catcher_names(fault_id))
+
+
+def blinded_by(fault_id: str, tests: Path = TESTS) -> tuple[str, ...]:
+    return tuple(check.name for check in checks(tests).values() if fault_id in check.blinded_by)
+
+
+def fault_ids(tests: Path = TESTS) -> set[str]:
+    """Every fault id a check names (caught or blinding)."""
+    return {f for c in checks(tests).values() for f in (*(f for f, _ in c.catches), *c.blinded_by)}

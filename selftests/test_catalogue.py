@@ -1,0 +1,78 @@
+"""The catalogue reads each check's faults from its marks, without running pytest's collection."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from envtest import catalogue
+
+CHECK_FILE = '''
+import pytest
+
+@pytest.mark.catches("F1", "F2")
+@pytest.mark.blinded_by("F16")
+def test_one(x):
+    """Proves one thing."""
+
+@pytest.mark.catches("H2", case="a-b")
+@pytest.mark.catches("H3", case="c-d")
+@pytest.mark.parametrize("cell", [1, 2])
+def test_cells(cell):
+    pass
+
+@pytest.mark.disruptive
+@pytest.mark.proven_in("selftests/test_x.py")
+def test_writes():
+    pass
+
+def helper():
+    pass
+'''
+
+
+def _tests(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "test_area.py").write_text(text)
+    return tmp_path
+
+
+def test_marks_are_read_from_the_source(tmp_path: Path) -> None:
+    tests = _tests(tmp_path, CHECK_FILE)
+    found = catalogue.checks(tests)
+    assert list(found) == ["test_one", "test_cells", "test_writes"]
+    one = found["test_one"]
+    assert (one.area, one.path, one.doc) == ("area", "test_area.py", "Proves one thing.")
+    assert one.catches == (("F1", None), ("F2", None))
+    assert one.blinded_by == ("F16",)
+    assert catalogue.caught_by("F2", tests) == ("test_one",)
+    assert catalogue.caught_by("H2", tests) == ("test_cells[a-b]",)
+    assert catalogue.blinded_by("F16", tests) == ("test_one",)
+    assert found["test_writes"].proven_in == "selftests/test_x.py"
+    assert found["test_writes"].markers == ("disruptive", "proven_in")
+    assert catalogue.fault_ids(tests) == {"F1", "F2", "F16", "H2", "H3"}
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    ["@pytest.mark.catches(FAULT)", '@pytest.mark.catches("F1", case=CASE)', "@pytest.mark.catches"],
+)
+def test_a_mark_it_cannot_read_is_an_error_not_an_empty_list(tmp_path: Path, decorator: str) -> None:
+    tests = _tests(tmp_path, f"import pytest\n\n{decorator}\ndef test_x():\n    pass\n")
+    with pytest.raises(catalogue.CatalogueError, match="test_x"):
+        catalogue.checks(tests)
+
+
+def test_the_catalogue_agrees_with_the_marks_pytest_sees() -> None:
+    """The same marks, read by importing each check module: what pytest would attach to the test items."""
+    checks = catalogue.checks()
+    assert len(checks) > 50
+    for path in sorted(catalogue.TESTS.glob("test_*.py")):
+        module = importlib.import_module(f"tests.{path.stem}")
+        for check in (c for c in checks.values() if c.path == path.name):
+            marks = getattr(module, check.name).pytestmark
+            seen = [(f, m.kwargs.get("case")) for m in marks if m.name == "catches" for f in m.args]
+            assert sorted(seen, key=str) == sorted(check.catches, key=str), check.name
+            assert sorted(f for m in marks if m.name == "blinded_by" for f in m.args) == sorted(check.blinded_by)
+            assert sorted(m.name for m in marks) == sorted(check.markers), check.name
