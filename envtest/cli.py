@@ -57,6 +57,10 @@ options:
   -j path         JUnit XML output (default report/junit.xml)
   -n N            run checks in N parallel workers (pytest-xdist)
   --timeout S     stop the run after S seconds (default 3600): the reports say what ran; exit 2
+  -- ARGS...      everything after -- goes to pytest untouched (-k EXPR, -x, -m, -vv, --lf)
+  --list          every check with what it proves and the faults it catches (offline)
+  --explain CHECK what a check proves, why it matters, how to fix it (offline)
+  --version       envtest's version and git commit
   -h              this help
 
 exit codes: 0 all evaluated checks passed; 1 a check failed or could not be
@@ -174,6 +178,17 @@ def pytest_selection(tests: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
+        print(f"envtest {__version__} ({git_sha()})")
+        return 0
+    if argv[:1] == ["--list"]:
+        from envtest.explain import list_checks
+
+        return list_checks()
+    if argv[:1] == ["--explain"]:
+        from envtest.explain import explain_command
+
+        return explain_command(argv[1:])
     if argv[:1] == ["--self-test"]:
         return self_test(argv[1:])
     if argv[:1] == ["--merge-junit"]:
@@ -189,8 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from envtest.prove import prove
 
         return prove(argv[1:])
+    # Everything after `--` goes to pytest untouched (-k, -x, -m, -vv, --lf, ...).
+    argv, pytest_args = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     try:
         args = build_parser().parse_args(argv)
+        args.pytest_args = pytest_args
         if args.help:
             print(USAGE, end="")
             return 0
@@ -281,7 +299,8 @@ def _run(
     from envtest.report import html, junit
 
     aws = preflight_aws(settings)
-    if not args.tests:
+    narrowed = bool(args.tests) or any(a.startswith(NARROWING) for a in args.pytest_args)
+    if not narrowed:
         # Clients take tens of milliseconds each to build: build them, the preflight's first, while this
         # thread loads the policy and the preflight waits on the network, not later on the run's longest chain.
         threading.Thread(target=lambda: [aws.client(s) for s in EARLY_SERVICES], daemon=True).start()
@@ -301,11 +320,12 @@ def _run(
         print(f"\nSTOPPED before any check (exit 2): {outcome.stop_reason}", file=sys.stderr)
         print(f"JUnit: {junit_path}")
         return 2
-    if not args.tests:
+    if not narrowed:
         _send_host_reads_early(settings, aws)
     command = [
         sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
-        f"--junitxml={junit_path}", *pytest_selection(args.tests),
+        f"--junitxml={junit_path}", *pytest_selection(args.tests), *_cache_plugin(args.pytest_args),
+        *args.pytest_args,
     ]  # fmt: skip
     if args.workers and int(args.workers) > 1:
         if environ.get("ENVTEST_DISRUPTIVE") == "true":
@@ -333,8 +353,9 @@ def _run(
         return 2
     if timed_out:
         pytest_rc = 2  # stopped before it wrote anything
+    asked = " ".join([*(f"-t {t}" for t in args.tests), *(["--", *args.pytest_args] if args.pytest_args else [])])
     stop = {
-        5: f"no check matches -t {' -t '.join(args.tests)!r}",
+        5: f"no check matches {asked!r}" if asked else "no check was collected",
         2: "pytest was interrupted",
         3: "pytest hit an internal error",
         4: "pytest was called wrongly",
@@ -364,6 +385,18 @@ def _run(
         print("\nWhat to fix:\n" + table)
     print(f"JUnit: {junit_path}  summary: {html_path}  (exit {code})")
     return code
+
+
+# pytest's cache (pytest.ini turns it off for speed) for the options that need it.
+CACHE_OPTIONS = ("--lf", "--last-failed", "--ff", "--failed-first", "--nf", "--new-first", "--sw", "--stepwise")
+
+
+# pytest options after -- that run fewer checks than the full suite (the early host reads are for a full run).
+NARROWING = ("-k", "-m", "--lf", "--last-failed", "--sw", "--stepwise", "--deselect", "tests/", "test_")
+
+
+def _cache_plugin(pytest_args: list[str]) -> list[str]:
+    return ["-p", "cacheprovider"] if any(a.split("=")[0] in CACHE_OPTIONS for a in pytest_args) else []
 
 
 EARLY_SERVICES = ("sts", "s3", "elasticache", "autoscaling", "ssm")

@@ -1,0 +1,81 @@
+"""--list, --explain, --version work offline; everything after -- goes to pytest; docs/checks.md is current."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envtest import catalogue, explain
+from selftests.conftest import ROOT, base_environ, run_suite
+
+
+def _offline(*args: str, shell: bool = False) -> subprocess.CompletedProcess[str]:
+    """The command with no AWS credentials or config (base_environ drops every AWS_ variable) and an endpoint
+    that refuses connections: what a newcomer's laptop has. `shell`: through run_tests.sh itself."""
+    env = {**base_environ(), "HOME": "/nonexistent", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    command = [str(ROOT / "run_tests.sh")] if shell else [sys.executable, "-m", "envtest"]
+    return subprocess.run(
+        [*command, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_list_shows_every_check_offline() -> None:
+    done = _offline("--list", shell=True)
+    assert done.returncode == 0, done.stderr
+    for check in catalogue.checks().values():
+        assert check.name.removeprefix("test_") in done.stdout
+        assert explain.sections(check.doc)[0] in done.stdout
+    assert f"{len(catalogue.checks())} checks" in done.stdout
+
+
+def test_explain_says_what_why_and_fix_with_the_faults() -> None:
+    done = _offline("--explain", "runner_egress_holds_only_declared_rules")
+    assert done.returncode == 0, done.stderr
+    for words in ("Why:", "Fails on:", "Fix:", "F1: runner egress: all protocols to 0.0.0.0/0", "F16:"):
+        assert words in done.stdout
+    wrong = _offline("--explain", "runner_egress_holds_only")
+    assert wrong.returncode == 2 and "did you mean runner_egress_holds_only_declared_rules" in wrong.stderr
+
+
+def test_every_check_has_a_docstring_with_why_fails_on_and_fix() -> None:
+    for check in catalogue.checks().values():
+        summary, parts = explain.sections(check.doc)
+        assert summary, f"{check.name} has no docstring"
+        assert [label for label, _ in parts] == list(explain.LABELS), check.name
+
+
+def test_version_names_the_release_and_commit() -> None:
+    done = _offline("--version")
+    assert done.returncode == 0 and done.stdout.startswith("envtest "), done.stdout + done.stderr
+
+
+def test_docs_checks_md_is_generated_from_the_source() -> None:
+    assert explain.docs_are_current(), (
+        "docs/checks.md differs from the checks' docstrings and marks: python -m envtest.explain > docs/checks.md"
+    )
+
+
+@pytest.mark.sandbox
+def test_arguments_after_a_double_dash_go_to_pytest(sandbox_env: dict[str, str], tmp_path: Path) -> None:
+    run = run_suite(["sandbox", "--", "-k", "egress", "-x"], sandbox_env, tmp_path)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert set(run.verdicts()) == {c.name for c in catalogue.checks().values() if "egress" in c.name}, run.verdicts()
+    # What -k selects nothing from is a usage error, not a green run.
+    none = run_suite(["sandbox", "--", "-k", "no_such_check"], sandbox_env, tmp_path)
+    assert none.exit_code == 2 and "no check matches '-- -k no_such_check'" in none.stderr, none.stderr
+
+
+def test_the_readme_lists_every_flag_of_the_usage() -> None:
+    """The README's Flags block is a copy of the usage: a flag added to one and not the other fails here."""
+    import re
+
+    from envtest.cli import USAGE
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("### Flags") :].split("```")[1]
+    flags = set(re.findall(r"^\s+(-{1,2}[\w-]+)", USAGE.split("options:")[1], re.M))
+    assert len(flags) > 10
+    assert sorted(f for f in flags if not re.search(rf"(^|\s){re.escape(f)}\b", block, re.M)) == []
