@@ -79,3 +79,18 @@ def test_the_readme_lists_every_flag_of_the_usage() -> None:
     flags = set(re.findall(r"^\s+(-{1,2}[\w-]+)", USAGE.split("options:")[1], re.M))
     assert len(flags) > 10
     assert sorted(f for f in flags if not re.search(rf"(^|\s){re.escape(f)}\b", block, re.M)) == []
+
+
+def test_no_source_file_is_ignored_by_git() -> None:
+    """A .gitignore pattern that swallowed a module would ship a clone without it (report/ once caught
+    envtest/report/)."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "--others", "--ignored", "--exclude-standard", "--", "*.py", "*.toml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ignored = [p for p in done.stdout.splitlines() if not p.startswith((".venv/", ".tox/"))]
+    assert ignored == []
