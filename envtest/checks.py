@@ -19,9 +19,21 @@ class Problem:
         return f"{self.resource}\n  expected: {self.expected}\n  found:    {self.found}\n  fix:      {self.fix}"
 
 
+class CheckFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+    """pytest's own failure, carrying the problems (the plugin weighs them against the env's waivers)."""
+
+    def __init__(self, problems: tuple[Problem, ...]) -> None:
+        super().__init__(render(problems), pytrace=False)
+        self.problems = problems
+
+
+def render(problems: tuple[Problem, ...] | list[Problem]) -> str:
+    return "\n\n".join(str(p) for p in problems)
+
+
 def fail(*problems: Problem) -> NoReturn:
     """Fail the running check with one paragraph per problem (no traceback: the text is the report)."""
-    pytest.fail("\n\n".join(str(p) for p in problems), pytrace=False)
+    raise CheckFailed(problems)
 
 
 def check(problems: list[Problem]) -> None:

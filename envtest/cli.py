@@ -57,6 +57,7 @@ options:
   -j path         JUnit XML output (default report/junit.xml)
   -n N            run checks in N parallel workers (pytest-xdist)
   --timeout S     stop the run after S seconds (default 3600): the reports say what ran; exit 2
+  --json PATH     also write the results as JSON (docs/results.md: one record per check)
   -- ARGS...      everything after -- goes to pytest untouched (-k EXPR, -x, -m, -vv, --lf)
   --list          every check with what it proves and the faults it catches (offline)
   --explain CHECK what a check proves, why it matters, how to fix it (offline)
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", dest="junit", default=DEFAULT_JUNIT)
     p.add_argument("-n", dest="workers")
     p.add_argument("--timeout", dest="run_timeout", default="3600")
+    p.add_argument("--json", dest="json_path")
     p.add_argument("-h", "--help", dest="help", action="store_true")
     p.add_argument("--sandbox", action="store_true")
     p.add_argument("--sandbox-up", dest="sandbox_up", metavar="DIR")
@@ -263,9 +265,12 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
     os.environ.clear()
     os.environ.update(environ)
     try:
-        return _run(
+        code = _run(
             args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
         )
+        if args.json_path:
+            _write_json(Path(args.json_path), junit_path, run_dir, code=code, properties=properties, settings=settings)
+        return code
     except (UsageError, CouldNotEvaluate):
         raise
     except Exception as exc:  # a bug or an unforeseen state: never a pass, never a bare traceback exit 1
@@ -275,6 +280,8 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
         properties["api_calls"] = str(_calls(run_dir))
         message = f"internal error, nothing could be evaluated: {type(exc).__name__}: {exc}"
         junit.preflight_failure(junit_path, "internal_error", message, properties)
+        if args.json_path:
+            _write_json(Path(args.json_path), junit_path, run_dir, code=2, properties=properties, settings=settings)
         print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
         return 2
     finally:
@@ -378,7 +385,8 @@ def _run(
         code = 2
     print(
         f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
-        f"{summary.skipped} skipped; {properties['api_calls']} AWS API calls"
+        f"{summary.skipped} skipped{f' ({summary.waived} waived)' if summary.waived else ''}; "
+        f"{properties['api_calls']} AWS API calls"
     )
     table = junit.failure_table(summary)
     if table:
@@ -458,6 +466,21 @@ def _run_bounded(command: list[str], environ: dict[str, str], seconds: float) ->
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         return proc.wait(), True
+
+
+def _write_json(
+    path: Path, junit_path: Path, run_dir: Path, *, code: int, properties: dict[str, str], settings: Settings
+) -> None:
+    from envtest.policy import load_policy
+    from envtest.report import json_report
+
+    try:
+        severity = load_policy(settings.env_name, settings.policy_dir, settings.policy_override).section("severity")
+    except UsageError:
+        severity = {}
+    path = path if path.is_absolute() else Path.cwd() / path
+    json_report.write(path, json_report.build(junit_path, run_dir, code, properties, severity))
+    print(f"JSON: {path}")
 
 
 def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from envtest.errors import CouldNotEvaluate
+from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.gather.aws import Aws, write_call_count
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import load_outputs_once
@@ -38,6 +38,25 @@ class Outcome:
 
 PREFLIGHT_ATTEMPTS = 3
 PREFLIGHT_READ_TIMEOUT = float(os.environ.get("ENVTEST_PREFLIGHT_READ_TIMEOUT", "8"))
+
+
+def waiver_notes(entries: object) -> list[str]:
+    """Valid waivers, each naming a check that exists, as notes for the run's log; else a UsageError (exit 2)."""
+    from datetime import UTC, datetime
+
+    from envtest import catalogue
+    from envtest.policy.waivers import parse_waivers
+
+    today = datetime.now(UTC).date()
+    waivers = parse_waivers(entries, today)
+    names = list(catalogue.checks())
+    for number, waiver in enumerate(waivers, 1):
+        if not waiver.names_one_of(names):
+            raise UsageError(f"[[waivers]] entry {number}: no check is named {waiver.check!r} (run_tests.sh --list)")
+    return [
+        f"waiver {'EXPIRED' if w.expires < today else 'in force'}: {w.check} on {w.resource!r} {w.says()}"
+        for w in waivers
+    ]
 
 
 def preflight_aws(settings: Settings) -> Aws:
@@ -87,6 +106,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
     if reasons:
         return _stop("unknown", reasons, guards, notes)
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
+    notes += waiver_notes(policy.section("waivers") or None)
     inventory = Inventory(aws or preflight_aws(settings), settings.run_dir)
     try:
         endpoint = inventory.aws.client("sts").meta.endpoint_url

@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from envtest import limits, redact
+from envtest.checks import CheckFailed, Problem, render
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import PLANNED_READS
 from envtest.gather import aws as aws_layer
@@ -24,6 +26,8 @@ from envtest.gather.cache import gathered_scope
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import TerraformOutputs, load_outputs_once
 from envtest.policy import Policy, load_policy
+from envtest.policy.waivers import Waiver, judge, parse_waivers
+from envtest.report import json_report
 from envtest.settings import Settings, parse_bool
 
 
@@ -101,7 +105,50 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         report.when = "setup" if report.when == "call" else report.when
         report.longrepr = f"could not evaluate: {call.excinfo.value}"
+    elif call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
+        _weigh_waivers(item, report, call.excinfo.value.problems)
     _redact_report(report)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+@functools.cache
+def _waivers() -> list[Waiver]:
+    """The env's [[waivers]], read once. The preflight has already stopped a run whose waivers are invalid."""
+    try:
+        settings = Settings.from_environ()
+        policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
+        return parse_waivers(policy.section("waivers") or None, _today())
+    except UsageError:
+        return []
+
+
+def _weigh_waivers(item: pytest.Item, report: pytest.TestReport, problems: tuple[Problem, ...]) -> None:
+    """A finding every problem of which a live waiver covers is reported as waived (skipped, with the waiver),
+    never as passed; an expired waiver leaves the failure standing and says so."""
+    judged = judge(item.name, list(problems), _waivers(), _today())
+    run_dir = os.environ.get("ENVTEST_RUN_DIR")
+    if run_dir:  # for --json: the problems as fields, not as text
+        json_report.record(Path(run_dir), item.name, judged.unwaived, judged.waived)
+    if not judged.waived and not judged.expired:
+        return
+    waived = "; ".join(f"{p.resource} waived {w.says()}" for p, w in judged.waived)
+    if not judged.unwaived:
+        report.outcome = "skipped"
+        line = item.location[1]
+        report.longrepr = (str(item.path), (line or 0) + 1, f"waived: {waived}")
+        return
+    text = render(judged.unwaived)
+    for problem, waiver in judged.expired:
+        text += (
+            f"\n\nthe waiver for {problem.resource} expired on {waiver.expires.isoformat()} "
+            f"(owner {waiver.owner}: {waiver.reason}): fix the finding, or renew the waiver with a new date"
+        )
+    if waived:
+        text += f"\n\nalso found, and waived: {waived}"
+    report.longrepr = text
 
 
 def _redact_report(report: pytest.TestReport) -> None:
