@@ -50,3 +50,34 @@ def test_the_digest_line_appends_a_valid_block(tmp_path: Path) -> None:
     assert cli("--check-allowed-images", str(candidate), "--registry", REG).returncode == 0
     refused = cli("--image-digest-line", f"{REG}/cd/env_test:latest")
     assert refused.returncode == 2 and "no digest" in refused.stderr
+
+
+def test_one_line_per_bad_line_stdin_and_the_envs_policy(tmp_path: Path) -> None:
+    """A tag-only image from an unapproved registry is one line with both problems, and the fix names the
+    digest-line command; `-` reads standard input; -e takes the registries from the env's policy."""
+    text = GOOD + f"ghcr.io/x/y:latest\n{REG}/cd/env_test:latest\n"
+    done = subprocess.run(
+        [str(ROOT / "run_tests.sh"), "--check-allowed-images", "-", "--registry", REG],
+        input=text,
+        env=base_environ(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.strip().startswith("line 3:")]
+    assert len(lines) == 1 and "no digest" in lines[0] and "registry ghcr.io is not approved" in lines[0], lines
+    assert "3 problem(s)" in done.stdout and "--image-digest-line" in done.stdout, done.stdout
+    # The sandbox's policy approves the env's own ECR ({ecr_account}.dkr.ecr.{region}.amazonaws.com).
+    candidate = tmp_path / "candidate"
+    candidate.write_text(GOOD)
+    ok = cli("--check-allowed-images", str(candidate), "-e", "sandbox", "--ecr-account", "123456789012")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    other = cli("--check-allowed-images", str(candidate), "-e", "sandbox", "--ecr-account", "210987654321")
+    assert other.returncode == 1 and "registry 123456789012.dkr.ecr.us-west-2.amazonaws.com is not approved" in (
+        other.stdout
+    )
+    help_text = cli("--check-allowed-images", "-h").stdout
+    for option in ("-e", "--registry", "--ecr-account", "--region", "--max-blocks"):
+        assert option in help_text
