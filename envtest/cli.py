@@ -38,7 +38,7 @@ usage: run_tests.sh [options] <env_name> [idp_hostname]
        run_tests.sh --sandbox-up DIR [ENV]     start a sandbox (env `sandbox` unless named), write DIR/env.sh
        run_tests.sh --sandbox-down DIR         stop every sandbox process
        run_tests.sh --self-test [--quick] [pytest args]  the project's own tests (--quick: no sandbox)
-       run_tests.sh --merge-junit OUT IN...    merge JUnit files (one per env)
+       run_tests.sh --merge-junit [--allow-duplicate-env] OUT IN...  merge JUnit files (one per env)
        run_tests.sh --prove [FAULT...]         seed each catalogued fault into a sandbox: caught or missed
        run_tests.sh --check-allowed-images FILE  validate an allowed-images file before uploading it
        run_tests.sh --image-digest-line REF...   print the dated block to append for new image digests
@@ -535,8 +535,10 @@ def self_test(extra: list[str]) -> int:
 def merge_junit(args: list[str]) -> int:
     from envtest.report import junit
 
+    allow_duplicate = "--allow-duplicate-env" in args
+    args = [a for a in args if a != "--allow-duplicate-env"]
     if len(args) < 2:
-        print("usage: run_tests.sh --merge-junit OUT IN...", file=sys.stderr)
+        print("usage: run_tests.sh --merge-junit [--allow-duplicate-env] OUT IN...", file=sys.stderr)
         return 2
     out, inputs = Path(args[0]), [Path(a) for a in args[1:]]
     missing = [str(p) for p in inputs if not p.is_file()]
@@ -544,7 +546,10 @@ def merge_junit(args: list[str]) -> int:
         print(f"--merge-junit: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
     try:
-        summary = junit.merge(out, inputs)
+        summary = junit.merge(out, inputs, allow_duplicate_env=allow_duplicate)
+    except junit.DuplicateEnv as exc:
+        print(f"--merge-junit: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # junitparser raises several types for bad XML
         print(f"--merge-junit: cannot read the inputs: {exc}", file=sys.stderr)
         return 2

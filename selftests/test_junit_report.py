@@ -87,3 +87,24 @@ def test_merge_keeps_every_env_and_fails_if_one_failed(tmp_path: Path) -> None:
     names = [s.get("name") for s in ET.parse(tmp_path / "all.xml").getroot().iter("testsuite")]
     assert names == ["envtest [dev]", "envtest [int]"]
     assert junit.exit_code(summary) == 1
+
+
+def test_two_reports_of_one_env_are_refused_unless_allowed(tmp_path: Path) -> None:
+    inputs = []
+    for name, env in (("a", "dev"), ("b", "int"), ("c", "dev")):
+        path = tmp_path / f"{name}.xml"
+        path.write_text(PYTEST_XML)
+        junit.finalize(path, {"env": env})
+        inputs.append(path)
+    with pytest.raises(junit.DuplicateEnv, match="both reports of env 'dev'"):
+        junit.merge(tmp_path / "all.xml", inputs)
+    assert not (tmp_path / "all.xml").exists()
+    summary = junit.merge(tmp_path / "all.xml", inputs, allow_duplicate_env=True)
+    assert summary.tests == 12
+    # The failure table of a merged report says which env each failure is from.
+    table = junit.failure_table(summary).splitlines()
+    assert table[0].split()[:3] == ["env", "verdict", "check"]
+    assert {line.split()[0] for line in table[2:]} == {"dev", "int"}
+    # One env's table keeps its three columns.
+    single = junit.failure_table(junit.summarize(junit.load(inputs[0]))).splitlines()
+    assert single[0].split()[:2] == ["verdict", "check"]

@@ -30,6 +30,7 @@ class Problem:
     name: str
     kind: str  # "failed" or "error"
     fix: str
+    env: str = ""  # the suite's env property (a merged report holds several)
 
 
 @dataclass
@@ -77,6 +78,7 @@ def verdicts(xml: JUnitXml) -> dict[str, str]:
 def summarize(xml: JUnitXml) -> Summary:
     summary = Summary()
     for suite in xml:
+        env = next((p.value for p in suite.properties() if p.name == "env"), "")
         for case in suite:
             summary.tests += 1
             results = case.result
@@ -102,6 +104,7 @@ def summarize(xml: JUnitXml) -> Summary:
                     name=case.name or "",
                     kind=kind,
                     fix=fixes[0].strip() if fixes else first[:200],
+                    env=env or "",
                 )
             )
     return summary
@@ -175,9 +178,23 @@ def add_stop(path: Path, check: str, message: str) -> Summary:
     return summarize(xml)
 
 
-def merge(out: Path, inputs: Iterable[Path]) -> Summary:
-    """Merge several JUnit files (one per env, say) into one; suites keep their properties."""
+class DuplicateEnv(ValueError):
+    """Two reports from one env: merged, one env's verdict would be counted twice, or hide the other's."""
+
+
+def merge(out: Path, inputs: Iterable[Path], *, allow_duplicate_env: bool = False) -> Summary:
+    """Merge several JUnit files (one per env) into one; suites keep their properties. Two files from one env
+    are refused (DuplicateEnv) unless allow_duplicate_env: a nightly that ran an env twice should say so."""
     merged = JUnitXml(name="envtest")
+    seen: dict[str, Path] = {}
+    for path in inputs:
+        for env in sorted({p.value for suite in load(path) for p in suite.properties() if p.name == "env"}):
+            if env in seen and seen[env] != path and not allow_duplicate_env:
+                raise DuplicateEnv(
+                    f"{seen[env]} and {path} are both reports of env {env!r}: merge one of them, or pass "
+                    "--allow-duplicate-env"
+                )
+            seen.setdefault(env, path)
     for path in inputs:
         for suite in load(path):
             env = next((p.value for p in suite.properties() if p.name == "env"), None)
@@ -197,12 +214,14 @@ def envs_in(path: Path) -> set[str]:
 
 
 def failure_table(summary: Summary) -> str:
+    """verdict, check, fix; with an env column first when the problems come from more than one env."""
     if not summary.problems:
         return ""
-    rows = [("verdict", "check", "fix")]
-    rows += [(p.kind, f"{p.area}::{p.name}", p.fix) for p in summary.problems]
-    width0 = max(len(r[0]) for r in rows)
-    width1 = min(70, max(len(r[1]) for r in rows))
-    lines = [f"{r[0]:<{width0}}  {r[1]:<{width1}}  {r[2]}" for r in rows]
-    lines.insert(1, "-" * min(120, width0 + width1 + 40))
+    with_env = len({p.env for p in summary.problems}) > 1
+    rows = [(*(("env",) if with_env else ()), "verdict", "check", "fix")]
+    rows += [(*((p.env,) if with_env else ()), p.kind, f"{p.area}::{p.name}", p.fix) for p in summary.problems]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    widths[-1] = min(70, widths[-1])
+    lines = ["  ".join(f"{c:<{w}}" for c, w in zip(r[:-1], widths, strict=True)) + f"  {r[-1]}" for r in rows]
+    lines.insert(1, "-" * min(120, sum(widths) + 2 * len(widths) + 38))
     return "\n".join(lines)
