@@ -108,3 +108,30 @@ def test_two_reports_of_one_env_are_refused_unless_allowed(tmp_path: Path) -> No
     # One env's table keeps its three columns.
     single = junit.failure_table(junit.summarize(junit.load(inputs[0]))).splitlines()
     assert single[0].split()[:2] == ["verdict", "check"]
+
+
+def test_finalize_drops_empty_captured_blocks_and_absolute_paths(tmp_path: Path) -> None:
+    root = junit.ROOT_PREFIX
+    dash = "-" * 33
+    xml = f"""<?xml version="1.0" encoding="utf-8"?>
+<testsuites name="pytest tests"><testsuite name="envtest" tests="2">
+<testcase classname="tests.test_runner" name="test_quiet" time="0.1"><system-out>{dash} Captured Out {dash}
+
+</system-out></testcase>
+<testcase classname="tests.test_runner" name="test_says" time="0.1"><system-out>{dash} Captured Out {dash}
+evidence line
+{dash} Captured Log {dash}
+
+</system-out><skipped message="off">{root}tests/test_runner.py:24: off</skipped></testcase>
+</testsuite></testsuites>"""
+    path = tmp_path / "j.xml"
+    path.write_text(xml)
+    junit.finalize(path, {"env": "dev"})
+    top = ET.parse(path).getroot()
+    assert top.get("name") == "envtest"
+    quiet, says = top.iter("testcase")
+    assert quiet.find("system-out") is None
+    out = says.find("system-out")
+    assert out is not None and "evidence line" in (out.text or "") and "Captured Log" not in (out.text or "")
+    skipped = says.find("skipped")
+    assert skipped is not None and skipped.text == "tests/test_runner.py:24: off"

@@ -136,13 +136,42 @@ def finalize(path: Path, properties: Mapping[str, str]) -> Summary:
             suite.add_property(key, str(value))
         for case in suite:
             case.classname = area_of(case.classname or "")
+            _tidy(case)
         _properties_first(suite)
     xml.update_statistics()
     for suite, seconds in zip(xml, suite_times, strict=True):
         suite.time = seconds  # pytest's own time, set-up and tear-down included
+    xml._elem.set("name", "envtest")  # pytest names the top element after its arguments ("pytest tests")
     _schema_clean(xml)
     xml.write(str(path))
     return summarize(xml)
+
+
+ROOT_PREFIX = str(Path(__file__).resolve().parents[2]) + "/"
+SECTION = re.compile(r"^-+ (Captured [^-]+?) -+\n", re.MULTILINE)
+
+
+def _tidy(case: TestCase) -> None:
+    """No empty "Captured Out" blocks, and paths relative to the repository (a skip reason carried the build
+    machine's absolute path)."""
+    for name in ("system-out", "system-err"):
+        for element in case._elem.findall(name):
+            text = element.text or ""
+            parts = SECTION.split(text)  # [before, title, body, title, body, ...]
+            kept = [parts[0]] if parts[0].strip() else []
+            for title, body in zip(parts[1::2], parts[2::2], strict=True):
+                if body.strip():
+                    kept.append(f"{'-' * 20} {title} {'-' * 20}\n{body}")
+            if kept:
+                element.text = "".join(kept).replace(ROOT_PREFIX, "")
+            else:
+                case._elem.remove(element)
+    for element in case._elem:
+        if element.tag in ("skipped", "failure", "error"):
+            if element.text:
+                element.text = element.text.replace(ROOT_PREFIX, "")
+            if element.get("message"):
+                element.set("message", element.get("message", "").replace(ROOT_PREFIX, ""))
 
 
 def preflight_failure(path: Path, check: str, message: str, properties: Mapping[str, str]) -> Summary:
