@@ -244,6 +244,9 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
     junit_path = Path(args.junit)
     if not junit_path.is_absolute():
         junit_path = Path.cwd() / junit_path
+    if junit_path.resolve().is_relative_to(ROOT / "tests"):
+        # A report there ends up in git beside the checks (one did: tests/report/junit.xml).
+        raise UsageError(f"-j {args.junit}: not inside the checks' directory {ROOT / 'tests'}; use report/ instead")
     try:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.unlink(missing_ok=True)
@@ -280,6 +283,9 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
         properties["api_calls"] = str(_calls(run_dir))
         message = f"internal error, nothing could be evaluated: {type(exc).__name__}: {exc}"
         junit.preflight_failure(junit_path, "internal_error", message, properties)
+        from envtest.report import html
+
+        html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
         if args.json_path:
             _write_json(Path(args.json_path), junit_path, run_dir, code=2, properties=properties, settings=settings)
         print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
@@ -324,8 +330,9 @@ def _run(
     if outcome.stop_reason:
         properties["api_calls"] = str(_calls(run_dir))
         junit.preflight_failure(junit_path, outcome.stop_check, outcome.stop_reason, properties)
+        html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
         print(f"\nSTOPPED before any check (exit 2): {outcome.stop_reason}", file=sys.stderr)
-        print(f"JUnit: {junit_path}")
+        print(f"JUnit: {junit_path}  summary: {html_path}")
         return 2
     if not narrowed:
         _send_host_reads_early(settings, aws)
@@ -372,8 +379,9 @@ def _run(
     if stop:
         # Whatever ran before the stop is not a verdict on the environment.
         junit.preflight_failure(junit_path, "pytest", stop, properties)
+        html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
         print(f"\nSTOPPED (exit 2): {stop}", file=sys.stderr)
-        print(f"JUnit: {junit_path}")
+        print(f"JUnit: {junit_path}  summary: {html_path}")
         return 2
     summary = junit.finalize(junit_path, properties)
     html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")

@@ -125,3 +125,8 @@ def test_merge_junit_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["--merge-junit", str(tmp_path / "out.xml"), str(tmp_path / "missing.xml")]) == 2
     (tmp_path / "bad.xml").write_text("<not-junit")
     assert main(["--merge-junit", str(tmp_path / "out.xml"), str(tmp_path / "bad.xml")]) == 2
+
+
+def test_a_report_is_never_written_among_the_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "-j", str(ROOT / "tests" / "report" / "junit.xml")]) == 2
+    assert "not inside the checks' directory" in capsys.readouterr().err

@@ -135,3 +135,21 @@ evidence line
     assert out is not None and "evidence line" in (out.text or "") and "Captured Log" not in (out.text or "")
     skipped = says.find("skipped")
     assert skipped is not None and skipped.text == "tests/test_runner.py:24: off"
+
+
+def test_the_page_of_a_clean_run_says_passed_and_colours_no_zero_red(tmp_path: Path) -> None:
+    from envtest.report import html
+
+    path = tmp_path / "clean.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="envtest" tests="2" '
+        'timestamp="2026-11-26T10:00:00"><testcase classname="tests.test_runner" name="test_ok" time="0.1"/>'
+        '<testcase classname="tests.test_runner" name="test_off" time="0"><skipped message="off: no token"/>'
+        "</testcase></testsuite></testsuites>"
+    )
+    junit.finalize(path, {"env": "dev", "git_sha": "abc123"})
+    page = html.write_beside(path).read_text()
+    assert "banner pass" in page and "PASSED" in page and "2026-11-26 10:00:00 UTC" in page and "abc123" in page
+    assert "class='failed'" not in page and "class='error'" not in page
+    assert "<span class='zero'>0 failed</span>" in page
+    assert "off: no token" in page

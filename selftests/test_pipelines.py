@@ -124,11 +124,18 @@ def test_reports_of_a_failing_run_validate_and_read_well(
     page.feed(run.junit_path.with_suffix(".html").read_text())
     text = " ".join(page.text)
     assert "test_runner_allows_no_services" in text and "allowed_services" in text and "Slowest checks" in text
+    assert "FAILED: a check failed" in text and "Skipped, and why" in text and "disruptive or slow test" in text
+    # Each failure once (the message is the text's first line: not shown twice).
+    assert text.count("set node.run_state['allowed_services']") == 1, text
     for canary in clean_sandbox.canaries.all():
         assert canary not in run.junit_path.with_suffix(".html").read_text()
     stopped = run_suite(["sandbox"], {**sandbox_env, "MY_ENV": "other"}, tmp_path)
     assert stopped.exit_code == 2
     JUNIT_XSD.validate(str(stopped.junit_path))
+    # A run the preflight stopped gets its page too, saying it judged nothing.
+    stopped_html = _Text()
+    stopped_html.feed(stopped.junit_path.with_suffix(".html").read_text())
+    assert "NOT EVALUATED" in " ".join(stopped_html.text)
 
 
 @pytest.mark.sandbox
@@ -229,3 +236,25 @@ def test_hostile_text_in_a_failure_keeps_the_junit_valid(sandbox_env: dict[str, 
     assert "red" in text and "line two" in text
     assert "\x1b" not in run.stdout.split("What to fix:")[-1]
     _Text().feed(run.junit_path.with_suffix(".html").read_text())
+
+
+def test_the_image_works_in_a_directory_its_user_may_write() -> None:
+    """`docker run <image> dev` writes report/ under the working directory: the last WORKDIR must be created
+    for the image's USER (the install tree stays root's)."""
+    text = (ROOT / "docker" / "env_test.Dockerfile").read_text()
+    workdir = re.findall(r"^WORKDIR (\S+)$", text, re.M)[-1]
+    user = re.findall(r"^USER (\S+)$", text, re.M)[-1]
+    assert re.search(rf"install -d -o {user} -g {user} {re.escape(workdir)}\b", text), (workdir, user)
+
+
+def test_the_pipelines_use_rules_and_take_the_registry_from_variables() -> None:
+    import yaml
+
+    template = yaml.safe_load((ROOT / "ci" / "env_test.gitlab-ci.yml").read_text())
+    example = yaml.safe_load((ROOT / "ci" / "example.gitlab-ci.yml").read_text())
+    assert "${AWS_REGION}" in template["variables"]["ECR_REGISTRY"]
+    assert "us-west-2" not in template["variables"]["ECR_REGISTRY"]
+    jobs = {name: job for doc in (template, example) for name, job in doc.items() if isinstance(job, dict)}
+    assert [name for name, job in jobs.items() if "only" in job or "except" in job] == []
+    used = {job.get("stage") for job in jobs.values() if job.get("stage")}
+    assert used <= set(example["stages"]), used - set(example["stages"])

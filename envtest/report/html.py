@@ -17,57 +17,103 @@ STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-.passed{color:#1a7f37}.failed,.error{color:#cf222e;font-weight:bold}.skipped{color:#777}
+.banner{padding:.6em 1em;font-size:1.3em;font-weight:bold;border-radius:4px}
+.banner.pass{background:#dafbe1;color:#1a7f37}.banner.fail{background:#ffebe9;color:#cf222e}
+.banner.stop{background:#fff8c5;color:#7d4e00}
+.passed{color:#1a7f37}.failed{color:#cf222e;font-weight:bold}.error{color:#7d4e00;font-weight:bold}
+.skipped,.waived{color:#777}.zero{color:#aaa;font-weight:normal}
 pre{white-space:pre-wrap;margin:0}
 """
+KINDS = ("passed", "failed", "error", "skipped", "waived")
+# What each verdict means on this page (colours: green passed, red failed, amber could not evaluate, grey not run).
+MEANING = {
+    0: ("pass", "PASSED: every check that could be evaluated passed"),
+    1: ("fail", "FAILED: a check failed or could not be evaluated"),
+    2: ("stop", "NOT EVALUATED: the run stopped before it could judge the environment"),
+}
 
 
 def _verdict(case: object) -> str:
     results = getattr(case, "result", [])
     if not results:
         return "passed"
-    return {Failure: "failed", Error: "error", Skipped: "skipped"}.get(type(results[0]), "failed")
+    result = results[0]
+    if isinstance(result, Skipped):
+        return "waived" if (result.message or "").startswith("waived: ") else "skipped"
+    return {Failure: "failed", Error: "error"}.get(type(result), "failed")
+
+
+def _text(case: object) -> str:
+    """The failure's text once: the full text, or the message when there is no text."""
+    result = case.result[0]  # type: ignore[attr-defined]
+    return (result.text or result.message or "").strip()
+
+
+def _counts(counts: Counter[str]) -> str:
+    return ", ".join(
+        f"<span class='{k if counts[k] else 'zero'}'>{counts[k]} {'could not evaluate' if k == 'error' else k}</span>"
+        for k in KINDS
+    )
 
 
 def render(xml: JUnitXml, title: str) -> str:
+    from envtest.report.junit import exit_code, summarize
+
     e = html.escape
+    code = exit_code(summarize(xml))
+    kind, says = MEANING[code]
     out = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
         f"<style>{STYLE}</style></head><body><h1>{e(title)}</h1>",
+        f"<p class='banner {kind}'>{e(says)} (exit {code})</p>",
     ]
     for suite in xml:
         props = {p.name: p.value for p in suite.properties()}
         cases = list(suite)
         verdicts = Counter(_verdict(c) for c in cases)
-        out.append(f"<h2>{e(props.get('env', suite.name or 'envtest'))}</h2><p>")
-        out.append(
-            ", ".join(f"<span class='{k}'>{verdicts[k]} {k}</span>" for k in ("passed", "failed", "error", "skipped"))
-        )
-        details = [
-            f"{k} {props[k]}" for k in ("region", "account", "run_kind", "api_calls", "git_sha", "guards") if k in props
+        out.append(f"<h2>{e(props.get('env', suite.name or 'envtest'))}</h2>")
+        out.append(f"<p>{_counts(verdicts)}</p>")
+        when = suite._elem.get("timestamp") or ""
+        details = [f"run at {when[:19].replace('T', ' ')} UTC"] if when else []
+        details += [
+            f"{k.replace('_', ' ')} {props[k]}"
+            for k in ("region", "account", "run_kind", "git_sha", "envtest_version", "api_calls", "guards")
+            if k in props
         ]
-        out.append(f"</p><p>{e('; '.join(details))}</p>")
+        out.append(f"<p>{e('; '.join(details))}</p>")
         areas: dict[str, Counter[str]] = defaultdict(Counter)
         for case in cases:
             areas[case.classname or "-"][_verdict(case)] += 1
-        out.append("<table><tr><th>area</th><th>passed</th><th>failed</th><th>error</th><th>skipped</th></tr>")
+        out.append("<table><tr><th>area</th>" + "".join(f"<th>{k}</th>" for k in KINDS) + "</tr>")
         for area, counts in sorted(areas.items()):
-            cells = "".join(
-                f"<td class='{k if counts[k] else ''}'>{counts[k]}</td>"
-                for k in ("passed", "failed", "error", "skipped")
-            )
+            cells = "".join(f"<td class='{k if counts[k] else 'zero'}'>{counts[k]}</td>" for k in KINDS)
             out.append(f"<tr><td>{e(area)}</td>{cells}</tr>")
         out.append("</table>")
         problems = [c for c in cases if _verdict(c) in {"failed", "error"}]
         if problems:
-            out.append("<h3>What to fix</h3><table><tr><th>check</th><th>what was found</th></tr>")
+            out.append("<h3>What to fix</h3><table><tr><th>check</th><th>verdict</th><th>what was found</th></tr>")
             for case in problems:
-                result = case.result[0]
-                text = "\n".join(part for part in (result.message, result.text) if part)
+                verdict = _verdict(case)
                 out.append(
-                    f"<tr><td class='{_verdict(case)}'>{e(case.classname or '')}::{e(case.name or '')}</td>"
-                    f"<td><pre>{e(text[:4000])}</pre></td></tr>"
+                    f"<tr><td>{e(case.classname or '')}::{e(case.name or '')}</td>"
+                    f"<td class='{verdict}'>{'could not evaluate' if verdict == 'error' else verdict}</td>"
+                    f"<td><pre>{e(_text(case)[:4000])}</pre></td></tr>"
                 )
+            out.append("</table>")
+        waived = [c for c in cases if _verdict(c) == "waived"]
+        if waived:
+            out.append(
+                "<h3>Waived (accepted until a date; not passed)</h3><table><tr><th>check</th><th>waiver</th></tr>"
+            )
+            out += [
+                f"<tr><td>{e(c.classname or '')}::{e(c.name or '')}</td><td><pre>{e(_text(c)[:2000])}</pre></td></tr>"
+                for c in waived
+            ]
+            out.append("</table>")
+        reasons = Counter((c.result[0].message or "").strip() for c in cases if _verdict(c) == "skipped")
+        if reasons:
+            out.append("<h3>Skipped, and why</h3><table><tr><th>checks</th><th>reason</th></tr>")
+            out += [f"<tr><td>{n}</td><td>{e(reason)}</td></tr>" for reason, n in reasons.most_common()]
             out.append("</table>")
         slowest = sorted(cases, key=lambda c: float(c.time or 0), reverse=True)[:10]
         out.append("<h3>Slowest checks</h3><table><tr><th>seconds</th><th>check</th></tr>")
