@@ -26,8 +26,12 @@ COPY run_tests.sh conftest.py pytest.ini ./
 COPY envtest/ envtest/
 COPY tests/ tests/
 COPY policy/ policy/
-RUN useradd --system --no-log-init --uid 10001 --home-dir /opt/envtest --shell /usr/sbin/nologin envtest
+RUN useradd --system --no-log-init --uid 10001 --home-dir /opt/envtest --shell /usr/sbin/nologin envtest \
+    && install -d -o 10001 -g 10001 /var/lib/envtest
 
+# Reports go to report/ under the working directory (-j is relative to it): one the suite's user may write,
+# so `docker run <image> dev` keeps its report. A GitLab job runs in its own project directory instead.
+WORKDIR /var/lib/envtest
 USER 10001
 ENTRYPOINT ["/opt/envtest/run_tests.sh"]
 CMD ["-h"]
