@@ -10,11 +10,6 @@ never silently passed.
 from __future__ import annotations
 
 import os
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from envtest.errors import CouldNotEvaluate, UsageError
@@ -23,6 +18,7 @@ from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import load_outputs_once
 from envtest.guard import Facts, wrong_environment
 from envtest.policy import load_policy
+from envtest.progress import waiting
 from envtest.redact import mask_account
 from envtest.settings import Settings
 
@@ -65,28 +61,6 @@ def preflight_aws(settings: Settings) -> Aws:
     return Aws(settings.region, max_attempts=PREFLIGHT_ATTEMPTS, read_timeout=PREFLIGHT_READ_TIMEOUT)
 
 
-@contextmanager
-def said_if_slow(what: str, bound: float, after: float = 3.0) -> Iterator[None]:
-    """A progress line on stderr when a wait passes `after` seconds: what, and how long it may still take."""
-    started = time.monotonic()
-
-    def say() -> None:
-        print(
-            f"... still waiting for {what} ({time.monotonic() - started:.0f} s so far; gives up after about "
-            f"{bound:.0f} s)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    timer = threading.Timer(after, say)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-
-
 def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) -> Outcome:
     return Outcome(
         masked,
@@ -112,7 +86,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
         endpoint = inventory.aws.client("sts").meta.endpoint_url
         try:
             bound = PREFLIGHT_ATTEMPTS * (PREFLIGHT_READ_TIMEOUT + 5)
-            with said_if_slow(f"the AWS endpoint {endpoint} (sts:GetCallerIdentity)", bound):
+            with waiting(f"the AWS endpoint {endpoint} (sts:GetCallerIdentity)", bound):
                 identity = inventory.caller_identity()
         except CouldNotEvaluate as exc:
             return Outcome("unknown", "aws_credentials", str(exc), tuple(guards), tuple(notes))

@@ -16,6 +16,7 @@ from typing import Any
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws, AwsError, describe_aws_error
+from envtest.progress import waiting
 
 
 @dataclass(frozen=True)
@@ -60,16 +61,17 @@ def in_service_instance_ids(aws: Aws, name: str) -> list[str]:
 def wait_for_capacity(aws: Aws, name: str, capacity: int, *, timeout: float, poll_interval: float = 10.0) -> GroupState:
     """Wait until the group has exactly `capacity` instances, all InService; CouldNotEvaluate after `timeout`."""
     deadline = time.monotonic() + timeout
-    while True:
-        state = group_state(aws, name)
-        if len(state.lifecycle) == capacity and len(state.in_service) == capacity:
-            return state
-        if time.monotonic() >= deadline:
-            raise CouldNotEvaluate(
-                f"{name} did not reach {capacity} InService instances within {timeout:.0f} s; last seen "
-                f"{state.describe()}. Look at the group's activity history for failed launches."
-            )
-        time.sleep(poll_interval)
+    with waiting(f"Auto Scaling group {name} to reach {capacity} InService instance(s)", timeout):
+        while True:
+            state = group_state(aws, name)
+            if len(state.lifecycle) == capacity and len(state.in_service) == capacity:
+                return state
+            if time.monotonic() >= deadline:
+                raise CouldNotEvaluate(
+                    f"{name} did not reach {capacity} InService instances within {timeout:.0f} s; last seen "
+                    f"{state.describe()}. Look at the group's activity history for failed launches."
+                )
+            time.sleep(poll_interval)
 
 
 def _update(aws: Aws, name: str, **sizes: int) -> None:

@@ -24,6 +24,7 @@ from urllib3.util.retry import Retry
 
 from envtest.errors import CouldNotEvaluate
 from envtest.parsers.job_log import JobLog, parse
+from envtest.progress import waiting
 from envtest.redact import register
 
 TERMINAL = {"success", "failed", "canceled", "skipped"}
@@ -180,9 +181,10 @@ def run_job(gitlab: GitLab, project: str, jobs: list[dict[str, Any]], name: str,
     job = max((_job(j) for j in named), key=lambda j: j["id"])
     job, action = gitlab.start(project, job)
     job_id = job["id"]
-    while job.get("status") not in TERMINAL and time.monotonic() < deadline:
-        time.sleep(max(0.0, min(poll, deadline - time.monotonic())))
-        job = gitlab.job(project, job_id)
+    with waiting(f"GitLab job {name} ({job_id}) to end", deadline - start):
+        while job.get("status") not in TERMINAL and time.monotonic() < deadline:
+            time.sleep(max(0.0, min(poll, deadline - time.monotonic())))
+            job = gitlab.job(project, job_id)
     log = parse(gitlab.trace(project, job_id)) if job.get("status") in TERMINAL else JobLog()
     return JobRun(
         name, job_id, str(job.get("status")), action, time.monotonic() - start,

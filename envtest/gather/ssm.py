@@ -24,6 +24,7 @@ import botocore.exceptions
 
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
 from envtest.gather.aws import Aws, AwsError, describe_aws_error, ssm_commands, writes_are_allowed
+from envtest.progress import waiting
 
 # GetCommandInvocation returns at most this many characters of stdout.
 SSM_OUTPUT_LIMIT = 24000
@@ -55,7 +56,11 @@ def wait_until_online(aws: Aws, instance_ids: list[str], *, timeout: float, poll
     """Return once every instance's SSM agent is Online; CouldNotEvaluate naming the others after `timeout`."""
     ssm = aws.client("ssm")
     deadline = time.monotonic() + timeout
-    status: dict[str, str] = {}
+    with waiting(f"the SSM agent to be Online on {', '.join(instance_ids[:5])}", timeout):
+        _wait_online(ssm, instance_ids, deadline=deadline, timeout=timeout, poll_interval=poll_interval)
+
+
+def _wait_online(ssm: Any, instance_ids: list[str], *, deadline: float, timeout: float, poll_interval: float) -> None:
     while True:
         try:
             pages = ssm.get_paginator("describe_instance_information").paginate(
@@ -68,11 +73,11 @@ def wait_until_online(aws: Aws, instance_ids: list[str], *, timeout: float, poll
             }
         except AwsError as exc:
             raise describe_aws_error(exc, f"ssm:DescribeInstanceInformation {', '.join(instance_ids)}") from exc
-        waiting = [i for i in instance_ids if status.get(i) != "Online"]
-        if not waiting:
+        offline = [i for i in instance_ids if status.get(i) != "Online"]
+        if not offline:
             return
         if time.monotonic() >= deadline:
-            described = ", ".join(f"{i} ({status.get(i, 'not registered')})" for i in waiting)
+            described = ", ".join(f"{i} ({status.get(i, 'not registered')})" for i in offline)
             raise CouldNotEvaluate(
                 f"SSM agent not Online within {timeout:.0f} s on {described}: check the instance profile allows "
                 "SSM and that the instance reaches the ssm, ssmmessages and ec2messages endpoints"
@@ -217,11 +222,14 @@ def run_command(
             raise describe_aws_error(exc, what) from exc
         sent.append((answer["Command"]["CommandId"], batch))
     deadline = time.monotonic() + timeout
-    if len(sent) == 1:
-        return wait_for_invocations(aws, sent[0][0], sent[0][1], command, deadline=deadline, ceiling=poll_interval)
-    with ThreadPoolExecutor(max_workers=len(sent)) as pool:
-        parts = pool.map(
-            lambda job: wait_for_invocations(aws, job[0], job[1], command, deadline=deadline, ceiling=poll_interval),
-            sent,
-        )
-        return {i: r for part in parts for i, r in part.items()}
+    with waiting(f"ssm RunCommand {_short(command)[:60]!r} on {len(instance_ids)} instance(s)", timeout):
+        if len(sent) == 1:
+            return wait_for_invocations(aws, sent[0][0], sent[0][1], command, deadline=deadline, ceiling=poll_interval)
+        with ThreadPoolExecutor(max_workers=len(sent)) as pool:
+            parts = pool.map(
+                lambda job: wait_for_invocations(
+                    aws, job[0], job[1], command, deadline=deadline, ceiling=poll_interval
+                ),
+                sent,
+            )
+            return {i: r for part in parts for i, r in part.items()}
