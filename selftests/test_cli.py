@@ -130,3 +130,14 @@ def test_merge_junit_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_a_report_is_never_written_among_the_checks(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sandbox", "-j", str(ROOT / "tests" / "report" / "junit.xml")]) == 2
     assert "not inside the checks' directory" in capsys.readouterr().err
+
+
+def test_options_after_the_double_dash_that_need_pytests_cache_turn_it_back_on() -> None:
+    from envtest.cli import NARROWING, _cache_plugin
+
+    assert _cache_plugin(["--lf"]) == ["-p", "cacheprovider"]
+    assert _cache_plugin(["-x", "--failed-first"]) == ["-p", "cacheprovider"]
+    assert _cache_plugin(["-k", "egress", "-vv"]) == []
+    # A narrowed run does not send the full run's host reads early.
+    assert any(a.startswith(NARROWING) for a in ["-k", "egress"])
+    assert not any(a.startswith(NARROWING) for a in ["-x", "-vv"])
