@@ -29,8 +29,8 @@ from envtest import catalogue
 from envtest.report import junit
 from envtest.sandbox.cli import start_sandbox
 from envtest.sandbox.faults import FAULTS, Fault
-from envtest.sandbox.handle import Sandbox
 from envtest.sandbox.processes import SandboxError, stop_all
+from envtest.sandbox.running import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 # Variables of the caller's shell that would change what a sandbox run means.

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from envtest import limits, redact
-from envtest.checks import CheckFailed, Problem, render
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import PLANNED_READS
 from envtest.gather import aws as aws_layer
@@ -27,6 +26,7 @@ from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import TerraformOutputs, load_outputs_once
 from envtest.policy import Policy, load_policy
 from envtest.policy.waivers import Waiver, judge, parse_waivers
+from envtest.problems import CheckFailed, Problem, render
 from envtest.report import json_report
 from envtest.settings import Settings, parse_bool
 

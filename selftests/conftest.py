@@ -11,8 +11,8 @@ import pytest
 
 from envtest.prove import SuiteRun, clean_environ, run_suite
 from envtest.sandbox.cli import start_sandbox
-from envtest.sandbox.handle import Sandbox
 from envtest.sandbox.processes import SandboxError, marked_processes, stop_all
+from envtest.sandbox.running import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 # One way to run the suite and read its verdicts, shared with --prove.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from envtest.sandbox.chaos import chaos_proxy
-from envtest.sandbox.handle import Sandbox
+from envtest.sandbox.running import Sandbox
 from selftests.conftest import run_suite
 
 pytestmark = pytest.mark.sandbox

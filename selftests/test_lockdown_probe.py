@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.gitlab import TRACE_LIMIT, GitLab, JobRun, lockdown_probe
 from envtest.parsers.job_log import parse
-from envtest.sandbox import world as w
+from envtest.sandbox import runner_env
 from envtest.sandbox.gitlab import GitLabDouble, serve
 from envtest.sandbox.runner_double import Job, RunnerUnavailable, decide
 
@@ -118,7 +118,7 @@ class Served:
 
 
 def _serve(tmp_path: Path, era: str = "file", extra_jobs: int = 0) -> Iterator[Served]:
-    world = w.World("sandbox", era=era)
+    world = runner_env.World("sandbox", era=era)
     pipeline = world.pipeline_yaml(DIGEST, DIGEST, DIGEST)
     for n in range(extra_jobs):  # a long pipeline: the probe's job lands past the first page
         pipeline += f"\nfiller_{n}:\n  extends: .env_jobs\n  stage: deploy\n  image: alpine:latest\n  script: [true]\n"
@@ -128,7 +128,7 @@ def _serve(tmp_path: Path, era: str = "file", extra_jobs: int = 0) -> Iterator[S
     double = GitLabDouble(
         {
             "token": TOKEN, "project_id": "52", "project_path": "lg/identity-devops", "pipeline_id": "777",
-            "env": "sandbox", "gitlab_host": w.GITLAB_HOST, "pipeline_file": str(tmp_path / "gitlab-ci.yml"),
+            "env": "sandbox", "gitlab_host": runner_env.GITLAB_HOST, "pipeline_file": str(tmp_path / "gitlab-ci.yml"),
             "runner_config": str(config), "runner_tag": "sandbox-env-runner", "step": 0.05,
             "probe_jobs": ["badtest_sandbox", "run_unallowed_image", "test_unallowed_image"],
         }

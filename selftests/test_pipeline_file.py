@@ -6,17 +6,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.parsers.pipeline import parse
-from envtest.sandbox import world as w
+from envtest.sandbox import runner_env
 
 A, B, C = (f"sha256:{x * 64}" for x in "abc")
 
 
 def test_env_jobs_expand_their_variables_into_images() -> None:
-    found = parse(w.World().pipeline_yaml(A, B, C), "sandbox", exclude=frozenset({"badtest_sandbox"}))
+    found = parse(runner_env.World().pipeline_yaml(A, B, C), "sandbox", exclude=frozenset({"badtest_sandbox"}))
     # Jobs extend templates (.env_jobs gives the tags that mark them as this env's), as GitLab merges them.
     assert found.jobs == ("deploy_sandbox", "test_sandbox", "stop_sandbox")
     images = {(i.job, i.where): i.value for i in found.images}
-    assert images[("deploy_sandbox", "image")] == f"{w.registry()}/cd/env_deploy@{A}"
+    assert images[("deploy_sandbox", "image")] == f"{runner_env.registry()}/cd/env_deploy@{A}"
     assert images[("deploy_sandbox", "variables.STOP_IMAGE_DIGEST")] == C
     assert images[("test_sandbox", "image")].endswith(f"cd/env_test@{B}")
     assert not any(i.job == "deploy_tspencer" for i in found.images)

@@ -16,7 +16,7 @@ import pytest
 import xmlschema
 
 from envtest.gather.aws import describe_aws_error
-from envtest.sandbox.handle import Sandbox
+from envtest.sandbox.running import Sandbox
 from selftests import iam
 from selftests.conftest import base_environ, run_suite
 

@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 
 from envtest.parsers.runner_config import parse
 from envtest.redact import redact
-from envtest.sandbox import world as w
+from envtest.sandbox import runner_env
 
 
 def test_the_sandbox_config_parses_to_one_docker_runner() -> None:
-    text = w.World().runner_config_toml(
+    text = runner_env.World().runner_config_toml(
         runner_token="glrt-secretvalue123",
         proxy_url="http://p:3128",
         allowed_images=["a@sha256:" + "0" * 64],

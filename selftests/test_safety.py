@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from envtest.sandbox.faults import FAULTS
-from envtest.sandbox.handle import Sandbox, moto_writes
+from envtest.sandbox.running import Sandbox, moto_writes
 from selftests import iam
 from selftests.conftest import run_suite
 

@@ -16,7 +16,7 @@ from envtest.fixtures.s3_access import matrix_cells
 from envtest.policy import load_policy
 from envtest.prove import prove_fault
 from envtest.sandbox.faults import FAULTS, Fault
-from envtest.sandbox.handle import Sandbox
+from envtest.sandbox.running import Sandbox
 from selftests.conftest import ROOT, base_environ, run_suite
 from tests.test_recycle import RECYCLED
 

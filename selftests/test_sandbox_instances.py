@@ -19,8 +19,8 @@ from envtest.gather.hosts import Ssm
 from envtest.gather.ssm import run_command
 from envtest.sandbox.cli import start_sandbox
 from envtest.sandbox.faults import FAULTS
-from envtest.sandbox.handle import Sandbox
 from envtest.sandbox.processes import stop_all
+from envtest.sandbox.running import Sandbox
 from selftests.conftest import base_environ, run_suite
 
 pytestmark = pytest.mark.sandbox

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envtest.gather import squid_parse
+from envtest.gather import squid_judge
 from envtest.parsers.squid_allowlist import is_host_name, is_ip_literal, parse
 
 
@@ -80,12 +80,12 @@ def test_any_text_gives_entries_and_problems_never_a_crash(text: str) -> None:
 WORDS = ["x.gov", ".x.gov", "a.x.gov", ".a.x.gov", "b.gov", ".b.gov", "a.b.gov", "X.GOV", "c.a.x.gov"]
 
 
-@pytest.mark.skipif(squid_parse.find_squid() is None, reason="no squid binary to compare with")
+@pytest.mark.skipif(squid_judge.find_squid() is None, reason="no squid binary to compare with")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=5))
 def test_parser_and_real_squid_agree_on_what_stops_squid(words: list[str]) -> None:
     text = "\n".join(words) + "\n"
-    verdict = squid_parse.judge(text.encode())
+    verdict = squid_judge.judge(text.encode())
     assert verdict is not None
     ours = parse(text)
     assert any(p.severity == "fatal" for p in ours.problems) == verdict.fatal, (words, verdict.messages)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from envtest.checks import Problem
 from envtest.errors import UsageError
 from envtest.policy.waivers import Waiver, judge, parse_waivers
+from envtest.problems import Problem
 from envtest.sandbox.faults import FAULTS
-from envtest.sandbox.handle import Sandbox
+from envtest.sandbox.running import Sandbox
 from selftests.conftest import base_environ, run_suite
 from selftests.test_json_results import valid_results
 

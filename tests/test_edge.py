@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from envtest.checks import Problem, check, fail
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.http import Answer, Outcome
 from envtest.policy import Policy
+from envtest.problems import Problem, check, fail
 from envtest.settings import Settings
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from envtest.checks import Problem, check
 from envtest.errors import CouldNotEvaluate
 from envtest.parsers.host_status import DigResult, cloud_init_errors, filebeat_output, logstash_summary
 from envtest.policy import Policy
+from envtest.problems import Problem, check
 
 
 def _parsed(parse: Callable[[str], Any], text: str, where: str) -> Any:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from envtest.checks import Problem, check, fail
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import AllowedImagesInForce
 from envtest.gather.gitlab import JobRun
@@ -16,6 +15,7 @@ from envtest.parsers import image_patterns, pipeline
 from envtest.parsers.image_patterns import unrestricted
 from envtest.parsers.runner_config import Runner, RunnerConfig
 from envtest.policy import Policy
+from envtest.problems import Problem, check, fail
 from envtest.settings import Settings
 
 RUNBOOK = "runbook, 'Updating allowed images on env_runner'"

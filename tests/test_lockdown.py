@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from envtest.checks import Problem, check
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.lockdown import public_state
 from envtest.gather.inventory import Inventory
 from envtest.policy import Policy
 from envtest.policy.public_access import PolicyUnreadable, public_routes
+from envtest.problems import Problem, check
 
 RUNBOOK = "runbook, 'Debugging env_runner issues'"
 

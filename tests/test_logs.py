@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from envtest.checks import Problem, check, fail
 from envtest.errors import CouldNotEvaluate
 from envtest.policy import Policy
+from envtest.problems import Problem, check, fail
 
 
 @pytest.mark.catches("L1")

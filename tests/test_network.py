@@ -11,18 +11,17 @@ from typing import Any
 
 import pytest
 
-from envtest.checks import Problem, check
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.network import AllowlistCopy, RunnerNetwork
-from envtest.gather import squid_parse
+from envtest.gather import squid_judge
 from envtest.gather.network import Probe
 from envtest.parsers.squid_allowlist import Allowlist, is_ip_literal
 from envtest.policy import Policy, fill
 from envtest.policy.egress import Declared, Rule, evaluate
+from envtest.problems import Problem, check
 from envtest.settings import Settings
 
 EGRESS_FIX = "remove the rule from the group in terraform (gitlab_runner_pool module), or declare it with its reason"
-ALLOWLIST_FILE = "/etc/squid/domain-allowlist.conf"
 
 
 def _attached(rule: str, network: RunnerNetwork) -> str:
@@ -393,7 +392,7 @@ def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
             )
             for p in allowlist.problems
         ]
-        verdict = squid_parse.judge(copy.raw)
+        verdict = squid_judge.judge(copy.raw)
         if verdict is not None and (verdict.fatal or verdict.messages):
             problems.append(
                 Problem(
@@ -500,7 +499,7 @@ def _probe_problems(probes: dict[str, Probe], want: str, fix: str) -> list[Probl
 
 @pytest.mark.catches("F7")
 @pytest.mark.blinded_by("F16", "F16-group", "F7-down")
-def test_proxy_lets_every_must_allow_name_through(allow_probes: dict[str, Probe]) -> None:
+def test_proxy_lets_every_must_allow_name_through(allow_probes: dict[str, Probe], policy: Policy) -> None:
     """The proxy lets every must-allow name through, live.
 
     Why: the file can be right while the proxy in force is not (a stale process, a broken reload).
@@ -511,7 +510,8 @@ def test_proxy_lets_every_must_allow_name_through(allow_probes: dict[str, Probe]
         _probe_problems(
             allow_probes,
             "through",
-            f"a 403 means the name is not in {ALLOWLIST_FILE}; a 503 means the proxy cannot reach "
+            f"a 403 means the name is not in {policy.section('proxy')['allowlist_path']}; a 503 means the proxy "
+            "cannot reach "
             "it (DNS, VPC endpoint, network)",
         )
     )
@@ -519,7 +519,7 @@ def test_proxy_lets_every_must_allow_name_through(allow_probes: dict[str, Probe]
 
 @pytest.mark.catches("F8")
 @pytest.mark.blinded_by("F16", "F16-group", "F7-down")
-def test_proxy_refuses_every_must_deny_name(deny_probes: dict[str, Probe]) -> None:
+def test_proxy_refuses_every_must_deny_name(deny_probes: dict[str, Probe], policy: Policy) -> None:
     """The proxy refuses every must-deny name, live.
 
     Why: what the proxy does, not what the file says, decides what a compromised job can reach.
@@ -530,7 +530,7 @@ def test_proxy_refuses_every_must_deny_name(deny_probes: dict[str, Probe]) -> No
         _probe_problems(
             deny_probes,
             "denied",
-            f"the proxy lets this name through: find what allows it ({ALLOWLIST_FILE} or an "
+            f"the proxy lets this name through: find what allows it ({policy.section('proxy')['allowlist_path']} or an "
             "http_access rule in squid.conf) and remove it",
         )
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from envtest.checks import Problem, check
+from envtest.problems import Problem, check
 
 RECYCLED = ["idp", "elk"]
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from envtest.checks import Problem, check, fail
 from envtest.gather.inventory import Inventory
 from envtest.gather.network import Probe
 from envtest.parsers.runner_config import RunnerConfig
 from envtest.policy import Policy
+from envtest.problems import Problem, check, fail
 
 RUNBOOK_DEBUG = "runbook, 'Debugging env_runner issues'"
 
@@ -246,7 +246,9 @@ def test_outbound_proxy_accepts_connections(proxy_tcp_probe: Probe, proxy_url: s
 
 @pytest.mark.catches("F7", "F7-down")
 @pytest.mark.blinded_by("F16", "F16-group")
-def test_gitlab_host_answers_through_the_proxy(gitlab_probe: Probe, gitlab_hostname: str, proxy_url: str) -> None:
+def test_gitlab_host_answers_through_the_proxy(
+    gitlab_probe: Probe, gitlab_hostname: str, proxy_url: str, policy: Policy
+) -> None:
     """GitLab answers through the outbound proxy.
 
     Why: a runner that cannot reach GitLab takes no job, and the pipeline waits silently.
@@ -256,7 +258,8 @@ def test_gitlab_host_answers_through_the_proxy(gitlab_probe: Probe, gitlab_hostn
     if gitlab_probe.ok:
         return
     fixes = {
-        "refused-by-proxy": f"add {gitlab_hostname} to /etc/squid/domain-allowlist.conf on the outbound proxy",
+        "refused-by-proxy": f"add {gitlab_hostname} to {policy.section('proxy')['allowlist_path']} on the outbound "
+        "proxy",
         "proxy-could-not-connect": "the proxy cannot reach GitLab: check the GitLab VPC endpoint and its private "
         "DNS name in the env's zone",
         "hung": "look at the network path between the runner, the proxy and the GitLab VPC endpoint",

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from envtest.checks import Problem, fail
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.s3_access import ACTIONS, Cell, cells_for_collection
+from envtest.problems import Problem, fail
 
 CELLS = cells_for_collection()
 

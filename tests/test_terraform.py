@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from envtest.checks import Problem, check
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import TerraformOutputs
 from envtest.policy import Policy
+from envtest.problems import Problem, check
 from envtest.settings import Settings
 
 

@@ -15,11 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from envtest.sandbox import squid
-from envtest.sandbox import world as w
+from envtest.sandbox import runner_env, squid
 from envtest.sandbox.fleet import can_host, write_fleet_config
-from envtest.sandbox.handle import copy_clean_files, moto_writes
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
+from envtest.sandbox.running import copy_clean_files, moto_writes
 from envtest.sandbox.seed import seed, write_host_file
 from envtest.sandbox.tls import make_certificates
 
@@ -42,7 +41,7 @@ def _python_env() -> dict[str, str]:
 
 
 def _start_gitlab(
-    directory: Path, world: w.World, canaries: w.Canaries, tls: tuple[Path, Path, Path]
+    directory: Path, world: runner_env.World, canaries: runner_env.Canaries, tls: tuple[Path, Path, Path]
 ) -> dict[str, str]:
     """The GitLab double on a free loopback port, over TLS from the sandbox's CA; its pipeline is DIR/gitlab-ci.yml
     and its runner decides from the env runner's config.toml (DIR/hosts/env-runner/...)."""
@@ -56,7 +55,7 @@ def _start_gitlab(
         "project_path": "lg/identity-devops",
         "pipeline_id": str(random.randint(100_000, 999_999)),
         "env": world.env,
-        "gitlab_host": w.GITLAB_HOST,
+        "gitlab_host": runner_env.GITLAB_HOST,
         "pipeline_file": str(directory / "gitlab-ci.yml"),
         "runner_config": str(directory / "hosts" / "env-runner" / "etc" / "gitlab-runner" / "config.toml"),
         "runner_tag": f"{world.env}-env-runner",
@@ -165,7 +164,15 @@ def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]
     port = free_port()
     proc = start(
         "instances",
-        [sys.executable, "-m", "envtest.sandbox.front", str(directory), str(port), moto_endpoint, str(config)],
+        [
+            sys.executable,
+            "-m",
+            "envtest.sandbox.instances_endpoint",
+            str(directory),
+            str(port),
+            moto_endpoint,
+            str(config),
+        ],
         directory,
         env=_python_env(),
     )
@@ -179,16 +186,18 @@ def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]
     return f"http://127.0.0.1:{port}", reason or ""
 
 
-def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era: str | None = None) -> dict[str, str]:
+def start_sandbox(
+    directory: Path, env: str = runner_env.DEFAULT_ENV, scale: int = 1, era: str | None = None
+) -> dict[str, str]:
     """Start every part, seed it, write DIR/env.sh; return the run's environment."""
     era = era or os.environ.get("ENVTEST_SANDBOX_ERA", "file")
     if era not in {"file", "pattern"}:
         raise SandboxError(f"ENVTEST_SANDBOX_ERA={era!r}: file (the runbook's allowed-images file) or pattern")
-    world = w.World(env, scale, era)
+    world = runner_env.World(env, scale, era)
     squid_binary = squid.find_squid()  # fail first, with the install command, before starting anything
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # squid, once it drops root, must reach its allowlist and logs
-    canaries = w.Canaries()
+    canaries = runner_env.Canaries()
 
     moto_port = free_port()
     endpoint = f"http://127.0.0.1:{moto_port}"
@@ -206,7 +215,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
     upstream_ip = _start_upstream(directory, tls)
 
     hosts = directory / "hosts"
-    allowlist = write_host_file(hosts, "env-runner-proxy", w.ALLOWLIST_PATH, world.allowlist)
+    allowlist = write_host_file(hosts, "env-runner-proxy", runner_env.ALLOWLIST_PATH, world.allowlist)
     for parent in [hosts, *allowlist.relative_to(directory).parents]:
         (directory / parent).chmod(0o755)
     state_dir = directory / "squid"
@@ -237,8 +246,8 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": w.REGION,
-        "AWS_DEFAULT_REGION": w.REGION,
+        "AWS_REGION": runner_env.REGION,
+        "AWS_DEFAULT_REGION": runner_env.REGION,
         "IDP_HOSTNAME": world.idp_host,
         "IDP_ORIGIN_HOSTNAME": world.origin_host,
         "PROXY_URL": proxy_url,
@@ -258,7 +267,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
     # SSM RunCommand, IAM's simulator, ECR and Logs go to the instances' endpoint; the rest to moto.
     environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
     environ["AWS_ENDPOINT_URL_IAM"] = instances_endpoint
-    # Cross-account ECR reads and CloudWatch Logs' TestMetricFilter: moto lacks them, the endpoint answers (front.py).
+    # Cross-account ECR reads and CloudWatch Logs' TestMetricFilter: moto lacks them; instances_endpoint.py answers.
     environ["AWS_ENDPOINT_URL_ECR"] = instances_endpoint
     environ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = instances_endpoint  # botocore's variable for "CloudWatch Logs"
     if no_instances:
@@ -268,7 +277,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
     (directory / "allowlist.template").write_text(world.allowlist_template)
     (directory / "policy-override.toml").write_text(
         SANDBOX_POLICY.format(
-            account=w.ACCOUNT,
+            account=runner_env.ACCOUNT,
             max_blocks=max(4, world.image_blocks),
             direct_probe=f"{direct_probe_ip}:9",
             era=world.era,
@@ -299,7 +308,7 @@ def start_sandbox(directory: Path, env: str = w.DEFAULT_ENV, scale: int = 1, era
     return environ
 
 
-def up(directory: Path, env: str = w.DEFAULT_ENV) -> int:
+def up(directory: Path, env: str = runner_env.DEFAULT_ENV) -> int:
     directory = directory.resolve()
     if any((directory / "pids").glob("*.pid")):
         print(

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from envtest import catalogue
-from envtest.sandbox import estate
-from envtest.sandbox import world as w
-from envtest.sandbox.handle import PROXY_ROLE, Sandbox
+from envtest.sandbox import app_env, runner_env
 from envtest.sandbox.processes import free_port
+from envtest.sandbox.running import PROXY_ROLE, Sandbox
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def _edit_tf_state(sandbox: Sandbox, old: str, new: str) -> None:
 
 
 def terraform_region_drift(sandbox: Sandbox) -> None:
-    _edit_tf_state(sandbox, f'"value": "{w.REGION}"', '"value": "us-east-1"')
+    _edit_tf_state(sandbox, f'"value": "{runner_env.REGION}"', '"value": "us-east-1"')
 
 
 def missing_config_bucket_tag(sandbox: Sandbox) -> None:
@@ -129,8 +128,8 @@ def missing_config_bucket_tag(sandbox: Sandbox) -> None:
 
 
 def gitlab_host_not_allowlisted(sandbox: Sandbox) -> None:
-    path = sandbox.host_path(PROXY_ROLE, w.ALLOWLIST_PATH)
-    lines = [line for line in path.read_text().splitlines() if line.strip() != w.GITLAB_HOST]
+    path = sandbox.host_path(PROXY_ROLE, runner_env.ALLOWLIST_PATH)
+    lines = [line for line in path.read_text().splitlines() if line.strip() != runner_env.GITLAB_HOST]
     path.write_text("\n".join(lines) + "\n")
     sandbox.reload_squid()
 
@@ -145,7 +144,7 @@ def _runner_group(sandbox: Sandbox) -> str:
 
 def _endpoint(sandbox: Sandbox, service: str) -> dict[str, Any]:
     endpoints = sandbox.client("ec2").describe_vpc_endpoints(
-        Filters=[{"Name": "service-name", "Values": [f"com.amazonaws.{w.REGION}.{service}"]}]
+        Filters=[{"Name": "service-name", "Values": [f"com.amazonaws.{runner_env.REGION}.{service}"]}]
     )["VpcEndpoints"]
     return endpoints[0]
 
@@ -219,7 +218,7 @@ def s3_gateway_unrouted(sandbox: Sandbox) -> None:
 
 
 def _edit_allowlist(sandbox: Sandbox, edit: Callable[[list[str]], list[str]]) -> None:
-    path = sandbox.host_path(PROXY_ROLE, w.ALLOWLIST_PATH)
+    path = sandbox.host_path(PROXY_ROLE, runner_env.ALLOWLIST_PATH)
     path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
     sandbox.reload_squid()
 
@@ -284,11 +283,13 @@ def _images_file(sandbox: Sandbox) -> str:
 def _put_images_file(sandbox: Sandbox, text: str, key: str = f"common/{IMAGES_KEY}") -> None:
     """A new file in force, and the runner recycled onto it (the recipe registers every white-space token)."""
     sandbox.client("s3").put_object(Bucket=sandbox.world.bucket("secrets"), Key=key, Body=text.encode())
-    _runner_allows(sandbox, w.recipe_allowed_images(text))
+    _runner_allows(sandbox, runner_env.recipe_allowed_images(text))
 
 
 def image_by_tag(sandbox: Sandbox) -> None:
-    _put_images_file(sandbox, _images_file(sandbox) + w.image_ref("cd/env_deploy", "").rstrip("@") + ":latest\n")
+    _put_images_file(
+        sandbox, _images_file(sandbox) + runner_env.image_ref("cd/env_deploy", "").rstrip("@") + ":latest\n"
+    )
 
 
 def image_digest_63_hex(sandbox: Sandbox) -> None:
@@ -299,7 +300,7 @@ def image_digest_63_hex(sandbox: Sandbox) -> None:
 
 
 def env_override_unpinned(sandbox: Sandbox) -> None:
-    text = _images_file(sandbox) + w.image_ref("cd/env_test", "").rstrip("@") + ":build-3\n"
+    text = _images_file(sandbox) + runner_env.image_ref("cd/env_test", "").rstrip("@") + ":build-3\n"
     _put_images_file(sandbox, text, key=f"{sandbox.world.env}/{IMAGES_KEY}")
 
 
@@ -322,8 +323,8 @@ def runner_entrypoint_overwrite_allowed(sandbox: Sandbox) -> None:
 
 def runner_allowed_images_drift(sandbox: Sandbox) -> None:
     """The file gained a block; the runner was not recycled and still allows the old list."""
-    tokens = w.recipe_allowed_images(_images_file(sandbox))
-    _runner_allows(sandbox, tokens[: -len(w.IMAGE_REPOS) - 2])
+    tokens = runner_env.recipe_allowed_images(_images_file(sandbox))
+    _runner_allows(sandbox, tokens[: -len(runner_env.IMAGE_REPOS) - 2])
 
 
 def runner_privileged(sandbox: Sandbox) -> None:
@@ -339,7 +340,7 @@ def pipeline_digest_not_allowed(sandbox: Sandbox) -> None:
 
 def allowed_digest_missing_from_ecr(sandbox: Sandbox) -> None:
     repository, digest = sandbox.state["allowed_images"][0].split("/", 1)[1].split("@")
-    tooling = sandbox.client("ecr", account=w.TOOLING_ACCOUNT)
+    tooling = sandbox.client("ecr", account=runner_env.TOOLING_ACCOUNT)
     tooling.batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])
 
 
@@ -376,23 +377,23 @@ def proxy_instance_drifted(sandbox: Sandbox) -> None:
     sandbox.wait_for_instances()
     group = sandbox.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[pool])
     newest = sorted(set(i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"]))[-1]
-    drifted = sandbox.host_path(f"@{newest}", w.ALLOWLIST_PATH)
+    drifted = sandbox.host_path(f"@{newest}", runner_env.ALLOWLIST_PATH)
     drifted.parent.mkdir(parents=True, exist_ok=True)
     drifted.write_text(sandbox.world.allowlist + "pastebin.com\n")
 
 
 def bucket_policy_names_the_account(sandbox: Sandbox) -> None:
     """An Allow naming the account grants the roles nothing by itself (IAM): no cell may change."""
-    _add_bucket_statement(sandbox, "escrow", f"arn:aws:iam::{w.ACCOUNT}:root", "s3:GetObject")
+    _add_bucket_statement(sandbox, "escrow", f"arn:aws:iam::{runner_env.ACCOUNT}:root", "s3:GetObject")
 
 
 def bucket_policy_names_a_role(sandbox: Sandbox) -> None:
     """An Allow naming the app role grants it the read: the matrix cell must fail."""
-    _add_bucket_statement(sandbox, "attempts", estate.role_arn(sandbox.world.env, "app"), "s3:GetObject")
+    _add_bucket_statement(sandbox, "attempts", app_env.role_arn(sandbox.world.env, "app"), "s3:GetObject")
 
 
 def _add_bucket_statement(sandbox: Sandbox, kind: str, principal: str, action: str) -> None:
-    bucket = estate.buckets(sandbox.world.env)[kind]
+    bucket = app_env.buckets(sandbox.world.env)[kind]
     s3 = sandbox.client("s3")
     try:
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
@@ -436,7 +437,7 @@ def idp_loses_redis(sandbox: Sandbox) -> None:
 
 def worker_may_delete_from_escrow(sandbox: Sandbox) -> None:
     env = sandbox.world.env
-    escrow = estate.buckets(env)["escrow"]
+    escrow = app_env.buckets(env)["escrow"]
     statement = {"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": f"arn:aws:s3:::{escrow}/*"}
     sandbox.client("iam").put_role_policy(
         RoleName=f"{env}_worker_iam_role",
@@ -448,7 +449,7 @@ def worker_may_delete_from_escrow(sandbox: Sandbox) -> None:
 
 def app_may_read_attempts(sandbox: Sandbox) -> None:
     env = sandbox.world.env
-    bucket = estate.buckets(env)["attempts"]
+    bucket = app_env.buckets(env)["attempts"]
     statement = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"arn:aws:s3:::{bucket}/*"}
     sandbox.client("iam").put_role_policy(
         RoleName=f"{env}_app_iam_role",
@@ -459,15 +460,15 @@ def app_may_read_attempts(sandbox: Sandbox) -> None:
 
 def elk_cloud_init_errors(sandbox: Sandbox) -> None:
     errors = ["('scripts_user', RuntimeError('Runcmd failed: chef-client exited 1'))"]
-    sandbox.host_path("elk", estate.CLOUD_INIT_PATH).write_text(estate.cloud_init_status(errors))
+    sandbox.host_path("elk", app_env.CLOUD_INIT_PATH).write_text(app_env.cloud_init_status(errors))
 
 
 def logstash_red(sandbox: Sandbox) -> None:
-    sandbox.host_path("elk", estate.LOGSTASH_STATS).write_text(estate.logstash_stats(status="red", events_out=0))
+    sandbox.host_path("elk", app_env.LOGSTASH_STATS).write_text(app_env.logstash_stats(status="red", events_out=0))
 
 
 def filebeat_write_errors(sandbox: Sandbox) -> None:
-    sandbox.host_path("elk", estate.FILEBEAT_STATS).write_text(estate.filebeat_stats(write_errors=17))
+    sandbox.host_path("elk", app_env.FILEBEAT_STATS).write_text(app_env.filebeat_stats(write_errors=17))
 
 
 def env_override_where_none_is_allowed(sandbox: Sandbox) -> None:
@@ -518,7 +519,7 @@ def metric_filter_counts_errors(sandbox: Sandbox) -> None:
     logs.put_metric_filter(
         logGroupName=f"{sandbox.world.env}_/var/log/nginx/access.log",
         filterName=f"{sandbox.world.env}-idp-interesting-uris-success",
-        filterPattern=estate.INTERESTING_URIS_FILTER.replace(" && $.status != 5*}", "}"),
+        filterPattern=app_env.INTERESTING_URIS_FILTER.replace(" && $.status != 5*}", "}"),
         metricTransformations=[
             {"metricName": "InterestingUrisSuccess", "metricNamespace": f"{sandbox.world.env}/sli", "metricValue": "1"}
         ],
@@ -575,7 +576,7 @@ def runner_allows_a_pattern_that_misses_bare_alpine(sandbox: Sandbox) -> None:
 def runner_not_recycled_after_the_file_was_fixed(sandbox: Sandbox) -> None:
     """The file once held a debug block with alpine:latest; it was removed, the runner never re-registered."""
     stale = _images_file(sandbox) + "XXXXXdate_separatorXXXXX 2026-11-20\nalpine:latest\n"
-    _runner_allows(sandbox, w.recipe_allowed_images(stale))
+    _runner_allows(sandbox, runner_env.recipe_allowed_images(stale))
 
 
 def images_file_publicly_writable(sandbox: Sandbox) -> None:
@@ -644,7 +645,7 @@ def idp_unhealthy(sandbox: Sandbox) -> None:
 def dnssec_not_validated(sandbox: Sandbox) -> None:
     def change(config: dict[str, Any]) -> None:
         config["dnssec_broken"] = []
-        config["dns_records"][estate.BROKEN_DNSSEC_NAME] = "192.0.2.7"
+        config["dns_records"][app_env.BROKEN_DNSSEC_NAME] = "192.0.2.7"
 
     sandbox.edit_fleet_config(change)
 

@@ -13,7 +13,7 @@ Describe*, List*, Get*, ...), served at /moto-api/envtest/writes: a sandbox rese
 whether anything wrote to AWS since the clean state, instead of dumping moto's whole state (about a second).
 
 The instances' own S3 calls do not come here as themselves: they go through the sandbox's CLI stand-in
-(front.InstanceS3), which evaluates the same policy for the instance's role and address.
+(instances_endpoint.InstanceS3), which evaluates the same policy for the instance's role and address.
 """
 
 from __future__ import annotations

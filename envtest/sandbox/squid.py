@@ -14,15 +14,15 @@ import pwd
 import stat
 from pathlib import Path
 
-from envtest.gather import squid_parse
+from envtest.gather import squid_judge
 from envtest.sandbox.processes import SandboxError
 
 INSTALL_HINT = "install it with: apt-get update && apt-get install -y squid   (or put a squid binary on PATH)"
 
 
 def find_squid() -> str:
-    """The squid binary (see gather.squid_parse.find_squid), or a SandboxError that says how to install one."""
-    binary = squid_parse.find_squid()
+    """The squid binary (see gather.squid_judge.find_squid), or a SandboxError that says how to install one."""
+    binary = squid_judge.find_squid()
     if binary is None:
         chosen = os.environ.get("ENVTEST_SQUID")
         what = (

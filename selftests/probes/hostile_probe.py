@@ -1,6 +1,6 @@
 """Not collected by the self-tests: a check whose failure text is hostile, to prove the JUnit survives it."""
 
-from envtest.checks import Problem, fail
+from envtest.problems import Problem, fail
 
 
 def test_hostile_failure_text() -> None:

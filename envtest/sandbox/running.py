@@ -17,11 +17,11 @@ from typing import Any
 
 import boto3
 
-from envtest.sandbox import world as w
+from envtest.sandbox import runner_env
 from envtest.sandbox.fleet import write_fleet_config
 from envtest.sandbox.seed import seed
 
-ALLOWLIST_PATH = w.ALLOWLIST_PATH
+ALLOWLIST_PATH = runner_env.ALLOWLIST_PATH
 PROXY_ROLE = "env-runner-proxy"  # the env runner's own proxy pool: its allowlist is what the sandbox's squid loads
 # What a fault may change on disk, relative to the sandbox directory; reset puts it back from DIR/clean/.
 MUTABLE = ("hosts", "edge", "gitlab-ci.yml", "instances.json", "policy-override.toml")
@@ -56,7 +56,9 @@ def moto_state_digest(endpoint: str) -> str:
     Logs' metric filters are not among them, so they are read and added here.
     """
     digest = hashlib.sha256(moto_dump(endpoint))
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=w.REGION)
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=runner_env.REGION
+    )
     logs = session.client("logs", endpoint_url=endpoint)
     for group in logs.describe_log_groups().get("logGroups", []):
         filters = logs.describe_metric_filters(logGroupName=group["logGroupName"]).get("metricFilters", [])
@@ -95,9 +97,9 @@ class Sandbox:
         self.directory = directory.resolve()
         self.state: dict[str, Any] = json.loads((self.directory / "sandbox.json").read_text())
         self.environ: dict[str, str] = json.loads((self.directory / "env.json").read_text())
-        self.canaries = w.Canaries(**json.loads((self.directory / "canaries.json").read_text()))
+        self.canaries = runner_env.Canaries(**json.loads((self.directory / "canaries.json").read_text()))
         self._listeners: list[socket.socket] = []
-        self.world = w.World(
+        self.world = runner_env.World(
             self.environ["ENV_NAME"],
             int(self.environ.get("ENVTEST_SANDBOX_SCALE", "1")),
             self.environ.get("ENVTEST_SANDBOX_ERA", "file"),
@@ -109,7 +111,9 @@ class Sandbox:
 
     @cached_property
     def _session(self) -> boto3.session.Session:
-        return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=w.REGION)
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=runner_env.REGION
+        )
 
     def client(self, service: str, account: str | None = None) -> Any:
         """An unguarded client (sandbox set-up and fault seeding write on purpose); `account`: another moto account."""
@@ -123,7 +127,7 @@ class Sandbox:
     @property
     def front_endpoint(self) -> str:
         """The instances' endpoint: SSM, IAM's simulator, cross-account ECR and Logs' TestMetricFilter answered
-        there (front.py), everything else passed on to moto."""
+        there (instances_endpoint.py), everything else passed on to moto."""
         return self.environ["AWS_ENDPOINT_URL_SSM"]
 
     def through(self, url: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from envtest.sandbox import world as w
+from envtest.sandbox import runner_env
 
 APP_ROLES = ["idp", "worker", "app", "pivcac", "elk"]
 REDIS_IP = "10.42.3.10"
@@ -32,14 +32,14 @@ def role_name(env: str, role: str) -> str:
 
 
 def role_arn(env: str, role: str) -> str:
-    return f"arn:aws:iam::{w.ACCOUNT}:role/{role_name(env, role)}"
+    return f"arn:aws:iam::{runner_env.ACCOUNT}:role/{role_name(env, role)}"
 
 
 def buckets(env: str) -> dict[str, str]:
     """terraform/app: idp-attempts-s3-bucket.tf and the escrow bucket (environment.md, "S3 access")."""
     return {
-        "attempts": f"login-gov-attempts-{env}.{w.ACCOUNT}-{w.REGION}",
-        "escrow": f"login-gov-escrow-{env}.{w.ACCOUNT}-{w.REGION}",
+        "attempts": f"login-gov-attempts-{env}.{runner_env.ACCOUNT}-{runner_env.REGION}",
+        "escrow": f"login-gov-escrow-{env}.{runner_env.ACCOUNT}-{runner_env.REGION}",
     }
 
 
@@ -66,7 +66,11 @@ def escrow_bucket_policy(env: str) -> dict[str, Any]:
     """terraform/app escrow bucket policy: idp, worker and EscrowRead are denied unless the request comes from
     159.142.0.0/16 or from inside the VPC (aws:VpcSourceIp in the VPC's primary or secondary CIDR)."""
     bucket = buckets(env)["escrow"]
-    principals = [role_arn(env, "idp"), role_arn(env, "worker"), f"arn:aws:iam::{w.ACCOUNT}:role/{ESCROW_READ_ROLE}"]
+    principals = [
+        role_arn(env, "idp"),
+        role_arn(env, "worker"),
+        f"arn:aws:iam::{runner_env.ACCOUNT}:role/{ESCROW_READ_ROLE}",
+    ]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -79,7 +83,7 @@ def escrow_bucket_policy(env: str) -> dict[str, Any]:
                 "Condition": {
                     "NotIpAddress": {
                         "aws:SourceIp": ["159.142.0.0/16"],
-                        "aws:VpcSourceIp": [w.VPC_CIDR, w.SECONDARY_CIDR],
+                        "aws:VpcSourceIp": [runner_env.VPC_CIDR, runner_env.SECONDARY_CIDR],
                     }
                 },
             }
@@ -152,7 +156,7 @@ def origin_host(env: str) -> str:
 
 def static_bucket(env: str) -> str:
     """terraform/app: bucket_name login-gov-idp-static-<env>.<acct>-<region> (the CloudFront custom pages)."""
-    return f"login-gov-idp-static-{env}.{w.ACCOUNT}-{w.REGION}"
+    return f"login-gov-idp-static-{env}.{runner_env.ACCOUNT}-{runner_env.REGION}"
 
 
 def edge_site(env: str, idp_host: str) -> dict[str, Any]:
@@ -210,7 +214,9 @@ def write_host_files(hosts: Path, write: Any) -> None:
     write(hosts, "elk", LOGSTASH_STATS, logstash_stats())
 
 
-def seed_estate(c: dict[str, Any], net: dict[str, Any], world: w.World, directory: Path, write: Any) -> dict[str, Any]:
+def seed_estate(
+    c: dict[str, Any], net: dict[str, Any], world: runner_env.World, directory: Path, write: Any
+) -> dict[str, Any]:
     """Groups, instances, roles, buckets and Redis for the application hosts; the front endpoint's config."""
     ec2, autoscaling, s3, iam, elasticache = c["ec2"], c["autoscaling"], c["s3"], c["iam"], c["elasticache"]
     env = world.env
@@ -263,10 +269,10 @@ def seed_estate(c: dict[str, Any], net: dict[str, Any], world: w.World, director
             iam.put_role_policy(RoleName=name, PolicyName=f"{role}-s3", PolicyDocument=json.dumps(document))
     iam.create_role(RoleName=ESCROW_READ_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
     for kind, bucket in buckets(env).items():
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": w.REGION})
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": runner_env.REGION})
         if kind == "escrow":
             s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(escrow_bucket_policy(env)))
-    s3.create_bucket(Bucket=static_bucket(env), CreateBucketConfiguration={"LocationConstraint": w.REGION})
+    s3.create_bucket(Bucket=static_bucket(env), CreateBucketConfiguration={"LocationConstraint": runner_env.REGION})
     for key, page in ERROR_PAGES.items():
         s3.put_object(Bucket=static_bucket(env), Key=key, Body=page.encode(), ContentType="text/html")
     seed_metric_filters(c["logs"], env)
@@ -312,8 +318,8 @@ def seed_estate(c: dict[str, Any], net: dict[str, Any], world: w.World, director
     roles[world.runner_asg] = "env-runner"
     roles[world.proxy_asg] = "outboundproxy"
     return {
-        "region": w.REGION,
-        "account": w.ACCOUNT,
+        "region": runner_env.REGION,
+        "account": runner_env.ACCOUNT,
         "roles": roles,
         "redis": {"ip": REDIS_IP, "groups": [cache], "names": redis_names},
         "redis_endpoints": {"primary": primary},

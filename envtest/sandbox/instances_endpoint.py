@@ -18,7 +18,7 @@ other request to moto unchanged:
 - CloudWatch Logs TestMetricFilter: JSON filter patterns (log_filter.py; moto
   has no TestMetricFilter).
 
-    python -m envtest.sandbox.front DIR PORT MOTO_ENDPOINT CONFIG.json
+    python -m envtest.sandbox.instances_endpoint DIR PORT MOTO_ENDPOINT CONFIG.json
 """
 
 from __future__ import annotations
