@@ -20,3 +20,31 @@ def test_checks_never_import_boto_or_create_clients() -> None:
             if isinstance(node, ast.Attribute) and node.attr in {"client", "resource", "get_paginator"}:
                 offenders.append(f"{path.name}:{node.lineno} uses .{node.attr}")
     assert offenders == []
+
+
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """Line numbers of imports under `if TYPE_CHECKING:` (annotations only: nothing runs)."""
+    lines = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            lines |= {n.lineno for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)}
+    return lines
+
+
+def test_checks_reach_gathered_state_only_through_fixtures() -> None:
+    """A check imports no gather module (its types only under TYPE_CHECKING) and asks no fixture for the
+    Inventory or the clients: what it compares is gathered by a fixture, read once, cached."""
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        typing_only = _type_checking_only(tree)
+        for node in ast.walk(tree):
+            gather = isinstance(node, ast.ImportFrom) and (node.module or "").startswith("envtest.gather")
+            if gather and node.lineno not in typing_only:
+                offenders.append(f"{path.name}:{node.lineno} imports {node.module} at run time")
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                asked = {a.arg for a in node.args.args} & {"inventory", "aws"}
+                if asked:
+                    offenders.append(f"{path.name}:{node.lineno} {node.name} asks for {sorted(asked)}")
+    assert offenders == []

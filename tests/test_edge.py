@@ -7,15 +7,18 @@ as every request from there does; from a laptop they go direct.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.http import Answer, Outcome
 from envtest.policy import Policy
 from envtest.problems import Problem, check, fail
 from envtest.settings import Settings
+
+if TYPE_CHECKING:
+    from envtest.gather.http import Answer, Outcome
 
 
 def answered(outcome: Outcome) -> Answer:

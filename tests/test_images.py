@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import AllowedImagesInForce
-from envtest.gather.gitlab import JobRun
 from envtest.parsers import image_patterns, pipeline
 from envtest.parsers.image_patterns import unrestricted
 from envtest.parsers.runner_config import Runner, RunnerConfig
 from envtest.policy import Policy
 from envtest.problems import Problem, check, fail
 from envtest.settings import Settings
+
+if TYPE_CHECKING:
+    from envtest.gather.gitlab import JobRun
 
 RUNBOOK = "runbook, 'Updating allowed images on env_runner'"
 ADD_DIGEST = (

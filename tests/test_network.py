@@ -6,20 +6,23 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.network import AllowlistCopy, RunnerNetwork
-from envtest.gather import squid_judge
-from envtest.gather.network import Probe
 from envtest.parsers.squid_allowlist import Allowlist, is_ip_literal
 from envtest.policy import Policy, fill
 from envtest.policy.egress import Declared, Rule, evaluate
 from envtest.problems import Problem, check
 from envtest.settings import Settings
+
+if TYPE_CHECKING:
+    from envtest.gather.network import Probe
+    from envtest.gather.squid_judge import SquidVerdict
 
 EGRESS_FIX = "remove the rule from the group in terraform (gitlab_runner_pool module), or declare it with its reason"
 
@@ -372,6 +375,7 @@ def test_proxy_allowlist_holds_no_forbidden_entry(
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
     deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]],
+    squid_verdict: Callable[[bytes], SquidVerdict | None],
 ) -> None:
     """squid reads the allowlist as written: no entry it refuses or silently ignores.
 
@@ -392,7 +396,7 @@ def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
             )
             for p in allowlist.problems
         ]
-        verdict = squid_judge.judge(copy.raw)
+        verdict = squid_verdict(copy.raw)
         if verdict is not None and (verdict.fatal or verdict.messages):
             problems.append(
                 Problem(

@@ -5,15 +5,16 @@ the proxy, and GitLab through the proxy."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from envtest.gather.inventory import Inventory
-from envtest.gather.network import Probe
 from envtest.parsers.runner_config import RunnerConfig
 from envtest.policy import Policy
 from envtest.problems import Problem, check, fail
+
+if TYPE_CHECKING:
+    from envtest.gather.network import Probe
 
 RUNBOOK_DEBUG = "runbook, 'Debugging env_runner issues'"
 
@@ -124,7 +125,9 @@ def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[st
 
 @pytest.mark.catches("F17-bucket")
 @pytest.mark.blinded_by("F16", "F16-group", "F17", "F17-empty")
-def test_gitlab_config_bucket_named_by_the_runner_exists(gitlab_config_bucket: str, inventory: Inventory) -> None:
+def test_gitlab_config_bucket_named_by_the_runner_exists(
+    gitlab_config_bucket: str, gitlab_config_bucket_exists: bool
+) -> None:
     # The tag may name another bucket than the default (environment.md); it must exist.
     """The bucket the runner's `gitlab_config_s3_bucket` tag names exists.
 
@@ -133,7 +136,7 @@ def test_gitlab_config_bucket_named_by_the_runner_exists(gitlab_config_bucket: s
     Fails on: the tag naming a bucket that does not exist.
     Fix: correct the tag in the launch template (or create the bucket in terraform), then recycle.
     """
-    if not inventory.bucket_exists(gitlab_config_bucket):
+    if not gitlab_config_bucket_exists:
         fail(
             Problem(
                 f"bucket {gitlab_config_bucket} (the env runner's gitlab_config_s3_bucket tag)",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from envtest.gather.inventory import Inventory
-from envtest.gather.terraform import TerraformOutputs
 from envtest.policy import Policy
 from envtest.problems import Problem, check
 from envtest.settings import Settings
+
+if TYPE_CHECKING:
+    from envtest.gather.terraform import TerraformOutputs
 
 
 @pytest.mark.catches("F-terraform")
@@ -36,7 +39,7 @@ def test_terraform_outputs_name_this_environment(tf_outputs: TerraformOutputs, s
 
 @pytest.mark.catches("F-terraform-redis")
 def test_terraform_outputs_agree_with_what_runs(
-    tf_outputs: TerraformOutputs, inventory: Inventory, policy: Policy, settings: Settings
+    tf_outputs: TerraformOutputs, idp_redis_primaries: tuple[str, list[str]], policy: Policy
 ) -> None:
     """terraform/app's outputs that name running things still name them (its complete list: environment.md).
 
@@ -47,12 +50,8 @@ def test_terraform_outputs_agree_with_what_runs(
     """
     problems = []
     fix = "terraform apply has not run since the change, or the state is another env's: run the env's deploy"
-    group = str(policy.section("redis")["replication_group"]).format(env=settings.env_name)
+    group, primaries = idp_redis_primaries
     elasticache = tf_outputs.require("elasticache")
-    replication = inventory.replication_group(group)
-    primaries = sorted(
-        g["PrimaryEndpoint"]["Address"] for g in (replication or {}).get("NodeGroups", []) if g.get("PrimaryEndpoint")
-    )
     found = elasticache.get("cluster_address") if isinstance(elasticache, dict) else None
     if found not in primaries:
         problems.append(
