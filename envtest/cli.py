@@ -1,519 +1,74 @@
-"""The command behind run_tests.sh.
+"""The command behind run_tests.sh: a table of modes, and the options of a run.
 
-Keeps the Go runner's interface (`<env_name> [idp_hostname]`, -e -d -o -r -R
--t -v -f -h) and adds -j (JUnit path), -n (xdist workers) and the modes
---sandbox, --sandbox-up, --sandbox-down, --self-test, --merge-junit.
+Keeps the Go runner's interface (`<env_name> [idp_hostname]`, -e -d -o -r -R -t -v -f -h) and adds -j (JUnit
+path), -n (xdist workers), --timeout, --json and the modes below. The usage text is generated from the mode table
+and the option parser, so it cannot drift from them. The run itself is envtest/run.py.
 
-Exit codes: 0 every evaluated check passed; 1 a check failed (or could not be
-evaluated while others could); 2 nothing could be evaluated (usage error,
-credentials, wrong environment, endpoint unreachable), and then no check is
-reported as passed.
+Exit codes: 0 every evaluated check passed; 1 a check failed (or could not be evaluated while others could); 2
+nothing could be evaluated (usage error, credentials, wrong environment, endpoint unreachable), and then no check
+is reported as passed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from envtest import __version__
 from envtest.errors import CouldNotEvaluate, UsageError
+from envtest.run import ROOT, git_sha, run
+from envtest.settings import ENV_NAME_RE
 
-if TYPE_CHECKING:
-    from envtest.gather.aws import Aws
-from envtest.settings import ENV_NAME_RE, Settings, parse_bool, parse_key_value_lines
-
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JUNIT = "report/junit.xml"
 
-USAGE = """\
-usage: run_tests.sh [options] <env_name> [idp_hostname]
-       run_tests.sh --sandbox [options]        run every check against a local sandbox
-       run_tests.sh --sandbox-up DIR [ENV]     start a sandbox (env `sandbox` unless named), write DIR/env.sh
-       run_tests.sh --sandbox-down DIR         stop every sandbox process
-       run_tests.sh --self-test [--quick] [pytest args]  the project's own tests (--quick: no sandbox)
-       run_tests.sh --merge-junit [--allow-duplicate-env] OUT IN...  merge JUnit files (one per env)
-       run_tests.sh --prove [FAULT...]         seed each catalogued fault into a sandbox: caught or missed
-       run_tests.sh --check-allowed-images FILE  validate an allowed-images file before uploading it
-       run_tests.sh --image-digest-line REF...   print the dated block to append for new image digests
-       run_tests.sh --benchmark [SCALE...]     cost and scale against the sandbox (benchmarks/results.md)
-       run_tests.sh --benchmark --hostile      what huge or garbled inputs cost the parsers (benchmarks/hostile.md)
 
-options:
-  -e env          environment name (or the first argument, or ENV_NAME)
-  -d host         IdP hostname (or the second argument)
-  -o host         IdP origin hostname
-  -r region       AWS region (default: AWS_REGION, else us-west-2)
-  -R true|false   also run long and disruptive tests (default false)
-  -t name         run one check (a name or -k expression) or one file under tests/ (repeatable)
-  -v VAR=VALUE    set a variable for the run (repeatable)
-  -f file         read VAR=VALUE lines from a file
-  -j path         JUnit XML output (default report/junit.xml)
-  -n N            run checks in N parallel workers (pytest-xdist)
-  --timeout S     stop the run after S seconds (default 3600): the reports say what ran; exit 2
-  --json PATH     also write the results as JSON (docs/results.md: one record per check)
-  -- ARGS...      everything after -- goes to pytest untouched (-k EXPR, -x, -m, -vv, --lf)
-  --list          every check with what it proves and the faults it catches (offline)
-  --explain CHECK what a check proves, why it matters, how to fix it (offline)
-  --version       envtest's version and git commit
-  -h              this help
+@dataclass(frozen=True)
+class Mode:
+    """A mode: its first argument, how it is called, what it does, and the function that does it."""
 
-exit codes: 0 all evaluated checks passed; 1 a check failed or could not be
-evaluated; 2 nothing could be evaluated (usage, credentials, wrong env,
-endpoint unreachable).
-"""
+    flag: str
+    call: str
+    says: str
+    handler: Callable[[list[str]], int] | None = None  # None: an option of a run, parsed with the others
+    in_options: bool = False  # listed among the options rather than the usage lines
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
+def _version(_: list[str]) -> int:
+    print(f"envtest {__version__} ({git_sha()})")
+    return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="run_tests.sh", add_help=False, usage=argparse.SUPPRESS)
-    p.add_argument("positionals", nargs="*")
-    p.add_argument("-e", dest="env")
-    p.add_argument("-d", dest="idp_host")
-    p.add_argument("-o", dest="idp_origin_host")
-    p.add_argument("-r", dest="region")
-    p.add_argument("-R", dest="long_tests")
-    p.add_argument("-t", dest="tests", action="append", default=[])
-    p.add_argument("-v", dest="variables", action="append", default=[])
-    p.add_argument("-f", dest="var_file")
-    p.add_argument("-j", dest="junit", default=DEFAULT_JUNIT)
-    p.add_argument("-n", dest="workers")
-    p.add_argument("--timeout", dest="run_timeout", default="3600")
-    p.add_argument("--json", dest="json_path")
-    p.add_argument("-h", "--help", dest="help", action="store_true")
-    p.add_argument("--sandbox", action="store_true")
-    p.add_argument("--sandbox-up", dest="sandbox_up", metavar="DIR")
-    p.add_argument("--sandbox-down", dest="sandbox_down", metavar="DIR")
-    return p
+def _list(_: list[str]) -> int:
+    from envtest.explain import list_checks
+
+    return list_checks()
 
 
-def run_environment(args: argparse.Namespace, base_env: dict[str, str]) -> dict[str, str]:
-    """The environment a run sees: the caller's, then -f, then -v, then the flags."""
-    environ = dict(base_env)
-    if args.var_file:
-        try:
-            text = Path(args.var_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"-f {args.var_file}: {exc.strerror}") from None
-        environ.update(parse_key_value_lines(text, args.var_file))
-    for item in args.variables:
-        environ.update(parse_key_value_lines(item, "-v"))
-    if len(args.positionals) > 2:
-        raise UsageError(f"too many arguments: {' '.join(args.positionals)}")
-    env_arg = args.positionals[0] if args.positionals else None
-    if env_arg and args.env and env_arg != args.env:
-        raise UsageError(f"two environment names: argument {env_arg!r} and -e {args.env!r}")
-    if env_arg or args.env:
-        environ["ENV_NAME"] = env_arg or args.env
-    idp = args.idp_host or (args.positionals[1] if len(args.positionals) > 1 else None)
-    if idp:
-        environ["IDP_HOSTNAME"] = idp
-    if args.idp_origin_host:
-        environ["IDP_ORIGIN_HOSTNAME"] = args.idp_origin_host
-    region = args.region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-west-2"
-    environ["AWS_REGION"] = environ["AWS_DEFAULT_REGION"] = region
-    if args.long_tests is not None:
-        environ["ENVTEST_DISRUPTIVE"] = "true" if parse_bool(args.long_tests, "-R") else "false"
-    if args.workers is not None and not (args.workers.isdigit() and int(args.workers) >= 1):
-        raise UsageError(f"-n wants a number of workers >= 1, got {args.workers!r}")
-    try:
-        if float(args.run_timeout) <= 0:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"--timeout wants a number of seconds > 0, got {args.run_timeout!r}") from None
-    return environ
+def _explain(argv: list[str]) -> int:
+    from envtest.explain import explain_command
+
+    return explain_command(argv)
 
 
-def run_kind(environ: dict[str, str]) -> str:
-    if environ.get("ENVTEST_SANDBOX_DIR"):
-        return "sandbox"
-    if environ.get("CI_PIPELINE_SOURCE") == "schedule":
-        return "nightly"
-    if environ.get("CI"):
-        return "pipeline"
-    return "manual"
+def _images(argv: list[str], tool: str) -> int:
+    from envtest import images_tool
+
+    return (images_tool.check_file if tool == "check" else images_tool.digest_line)(argv)
 
 
-def git_sha() -> str:
-    if os.environ.get("ENVTEST_GIT_SHA"):
-        return os.environ["ENVTEST_GIT_SHA"]
-    if (ROOT / ".git").exists() and shutil.which("git"):
-        done = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=False
-        )
-        if done.returncode == 0:
-            return done.stdout.strip()
-    return "unknown"
+def _benchmark(argv: list[str]) -> int:
+    return subprocess.run([sys.executable, "-m", "benchmarks.run", *argv], cwd=ROOT, check=False).returncode
 
 
-def pytest_selection(tests: list[str]) -> list[str]:
-    """pytest arguments for the -t values: files (or file::check) as given, names joined into one -k."""
-    tests_dir = ROOT / "tests"
-    paths, names = [], []
-    for test in tests:
-        if test.endswith(".py") or "::" in test or "/" in test:
-            path, sep, node = test.partition("::")
-            # As typed (relative to where the person is), else under tests/, else under the repository.
-            candidates = [Path(path).resolve(), tests_dir / path, ROOT / path]
-            found = next((c for c in candidates if c.exists()), None)
-            if found is None:
-                raise UsageError(f"-t {test}: no such file (looked in {', '.join(str(c) for c in candidates)})")
-            paths.append(f"{found}{sep}{node}")
-        else:
-            names.append(test)
-    if names and paths:
-        raise UsageError("-t takes files or check names, not both in one run")
-    if names:
-        return [str(tests_dir), "-k", " or ".join(f"({n})" for n in names)]
-    return paths or [str(tests_dir)]
+def _prove(argv: list[str]) -> int:
+    from envtest.prove import prove
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--version"]:
-        print(f"envtest {__version__} ({git_sha()})")
-        return 0
-    if argv[:1] == ["--list"]:
-        from envtest.explain import list_checks
-
-        return list_checks()
-    if argv[:1] == ["--explain"]:
-        from envtest.explain import explain_command
-
-        return explain_command(argv[1:])
-    if argv[:1] == ["--self-test"]:
-        return self_test(argv[1:])
-    if argv[:1] == ["--merge-junit"]:
-        return merge_junit(argv[1:])
-    if argv[:1] in (["--check-allowed-images"], ["--image-digest-line"]):
-        from envtest import images_tool
-
-        tool = images_tool.check_file if argv[0] == "--check-allowed-images" else images_tool.digest_line
-        return tool(argv[1:])
-    if argv[:1] == ["--benchmark"]:
-        return subprocess.run([sys.executable, "-m", "benchmarks.run", *argv[1:]], cwd=ROOT, check=False).returncode
-    if argv[:1] == ["--prove"]:
-        from envtest.prove import prove
-
-        return prove(argv[1:])
-    # Everything after `--` goes to pytest untouched (-k, -x, -m, -vv, --lf, ...).
-    argv, pytest_args = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
-    try:
-        args = build_parser().parse_args(argv)
-        args.pytest_args = pytest_args
-        if args.help:
-            print(USAGE, end="")
-            return 0
-        if args.sandbox_up or args.sandbox_down:
-            from envtest.sandbox import cli as sandbox_cli
-
-            if args.sandbox_down:
-                return sandbox_cli.down(Path(args.sandbox_down))
-            env = args.positionals[0] if args.positionals else sandbox_cli.runner_env.DEFAULT_ENV
-            if len(args.positionals) > 1 or not ENV_NAME_RE.match(env):
-                raise UsageError(f"--sandbox-up DIR [ENV_NAME]: {' '.join(args.positionals)!r} is not one env name")
-            return sandbox_cli.up(Path(args.sandbox_up), env)
-        if args.sandbox:
-            from envtest.sandbox import cli as sandbox_cli
-
-            return sandbox_cli.run_all(lambda environ: run(args, environ))
-        return run(args, dict(os.environ))
-    except UsageError as exc:
-        print(f"run_tests.sh: {exc}\n(run_tests.sh -h for usage)", file=sys.stderr)
-        return 2
-    except CouldNotEvaluate as exc:
-        print(f"run_tests.sh: could not evaluate: {exc}", file=sys.stderr)
-        return 2
-
-
-def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
-    from envtest.report import junit  # imported here so -h and usage errors answer fast
-
-    environ = run_environment(args, base_env)
-    Settings.from_environ(environ)  # usage errors before any work
-    junit_path = Path(args.junit)
-    if not junit_path.is_absolute():
-        junit_path = Path.cwd() / junit_path
-    if junit_path.resolve().is_relative_to(ROOT / "tests"):
-        # A report there ends up in git beside the checks (one did: tests/report/junit.xml).
-        raise UsageError(f"-j {args.junit}: not inside the checks' directory {ROOT / 'tests'}; use report/ instead")
-    try:
-        junit_path.parent.mkdir(parents=True, exist_ok=True)
-        junit_path.unlink(missing_ok=True)
-    except OSError as exc:
-        raise UsageError(f"-j {args.junit}: cannot write there ({exc.strerror})") from None
-    run_dir = Path(tempfile.mkdtemp(prefix="envtest-run-"))
-    environ["ENVTEST_RUN_DIR"] = str(run_dir)
-    settings = Settings.from_environ(environ)
-    properties = {
-        "env": settings.env_name,
-        "region": settings.region,
-        "account": "unknown",
-        "envtest_version": __version__,
-        "git_sha": git_sha(),
-        "run_kind": run_kind(environ),
-    }
-    saved = dict(os.environ)
-    # The preflight's AWS session reads the standard variables from os.environ.
-    os.environ.clear()
-    os.environ.update(environ)
-    try:
-        code = _run(
-            args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
-        )
-        if args.json_path:
-            _write_json(Path(args.json_path), junit_path, run_dir, code=code, properties=properties, settings=settings)
-        return code
-    except (UsageError, CouldNotEvaluate):
-        raise
-    except Exception as exc:  # a bug or an unforeseen state: never a pass, never a bare traceback exit 1
-        import traceback
-
-        traceback.print_exc()
-        properties["api_calls"] = str(_calls(run_dir))
-        message = f"internal error, nothing could be evaluated: {type(exc).__name__}: {exc}"
-        junit.preflight_failure(junit_path, "internal_error", message, properties)
-        from envtest.report import html
-
-        html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-        if args.json_path:
-            _write_json(Path(args.json_path), junit_path, run_dir, code=2, properties=properties, settings=settings)
-        print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
-        return 2
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def _run(
-    args: argparse.Namespace,
-    *,
-    environ: dict[str, str],
-    settings: Settings,
-    junit_path: Path,
-    run_dir: Path,
-    properties: dict[str, str],
-) -> int:
-    import threading
-
-    from envtest.gather.aws import endpoint_down_reason, write_call_count
-    from envtest.preflight import preflight, preflight_aws
-    from envtest.report import html, junit
-
-    aws = preflight_aws(settings)
-    narrowed = bool(args.tests) or any(a.startswith(NARROWING) for a in args.pytest_args)
-    if not narrowed:
-        # Clients take tens of milliseconds each to build: build them, the preflight's first, while this
-        # thread loads the policy and the preflight waits on the network, not later on the run's longest chain.
-        threading.Thread(target=lambda: [aws.client(s) for s in EARLY_SERVICES], daemon=True).start()
-    outcome = preflight(settings, aws)
-    properties["account"] = outcome.masked_account
-    properties["guards"] = ", ".join(outcome.guards) or "none"
-    print(
-        f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
-        f"account {outcome.masked_account}, run kind {properties['run_kind']}",
-        flush=True,
-    )
-    for note in outcome.notes:
-        print(f"note: {note}", flush=True)
-    if outcome.stop_reason:
-        properties["api_calls"] = str(_calls(run_dir))
-        junit.preflight_failure(junit_path, outcome.stop_check, outcome.stop_reason, properties)
-        html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-        print(f"\nSTOPPED before any check (exit 2): {outcome.stop_reason}", file=sys.stderr)
-        print(f"JUnit: {junit_path}  summary: {html_path}")
-        return 2
-    if not narrowed:
-        _send_host_reads_early(settings, aws)
-    command = [
-        sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
-        f"--junitxml={junit_path}", *pytest_selection(args.tests), *_cache_plugin(args.pytest_args),
-        *args.pytest_args,
-    ]  # fmt: skip
-    if args.workers and int(args.workers) > 1:
-        if environ.get("ENVTEST_DISRUPTIVE") == "true":
-            # The recycle replaces instances other checks are talking to: disruptive runs go one check at a time.
-            print(f"note: -R true runs serially; -n {args.workers} ignored", flush=True)
-        else:
-            command += ["-n", args.workers]
-    if environ.get("CI") or not sys.stdout.isatty():
-        command.append("--color=no")  # a CI log gets plain text, no control characters
-    pytest_rc, timed_out = _run_bounded(command, environ, float(args.run_timeout))
-    write_call_count(run_dir)  # this process's calls: the preflight's and the early host reads'
-    properties["api_calls"] = str(_calls(run_dir))
-    _write_call_breakdown(run_dir, junit_path)
-    if timed_out and junit_path.exists():
-        # What ran keeps its verdict; the run as a whole has none.
-        junit.finalize(junit_path, properties)
-        message = (
-            f"the run was stopped after --timeout {float(args.run_timeout):g} s; the checks reported ran, the "
-            "rest did not: raise --timeout, or find the slow check in this report"
-        )
-        junit.add_stop(junit_path, "run_timeout", message)
-        html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-        print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
-        print(f"JUnit: {junit_path}")
-        return 2
-    if timed_out:
-        pytest_rc = 2  # stopped before it wrote anything
-    asked = " ".join([*(f"-t {t}" for t in args.tests), *(["--", *args.pytest_args] if args.pytest_args else [])])
-    stop = {
-        5: f"no check matches {asked!r}" if asked else "no check was collected",
-        2: "pytest was interrupted",
-        3: "pytest hit an internal error",
-        4: "pytest was called wrongly",
-    }.get(pytest_rc)
-    if stop is None and not junit_path.exists():
-        stop = f"pytest stopped with exit code {pytest_rc} before writing a report"
-    if stop:
-        # Whatever ran before the stop is not a verdict on the environment.
-        junit.preflight_failure(junit_path, "pytest", stop, properties)
-        html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-        print(f"\nSTOPPED (exit 2): {stop}", file=sys.stderr)
-        print(f"JUnit: {junit_path}  summary: {html_path}")
-        return 2
-    summary = junit.finalize(junit_path, properties)
-    html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-    code = junit.exit_code(summary)
-    down = endpoint_down_reason(run_dir)
-    if down:
-        # A run that lost AWS midway could not evaluate what it did not read: never green, never "just failed".
-        print(f"\nSTOPPED (exit 2): {down}; the checks that needed it could not be evaluated", file=sys.stderr)
-        code = 2
-    print(
-        f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
-        f"{summary.skipped} skipped{f' ({summary.waived} waived)' if summary.waived else ''}; "
-        f"{properties['api_calls']} AWS API calls"
-    )
-    table = junit.failure_table(summary)
-    if table:
-        print("\nWhat to fix:\n" + table)
-    print(f"JUnit: {junit_path}  summary: {html_path}  (exit {code})")
-    return code
-
-
-# pytest's cache (pytest.ini turns it off for speed) for the options that need it.
-CACHE_OPTIONS = ("--lf", "--last-failed", "--ff", "--failed-first", "--nf", "--new-first", "--sw", "--stepwise")
-
-
-# pytest options after -- that run fewer checks than the full suite (the early host reads are for a full run).
-NARROWING = ("-k", "-m", "--lf", "--last-failed", "--sw", "--stepwise", "--deselect", "tests/", "test_")
-
-
-def _cache_plugin(pytest_args: list[str]) -> list[str]:
-    return ["-p", "cacheprovider"] if any(a.split("=")[0] in CACHE_OPTIONS for a in pytest_args) else []
-
-
-EARLY_SERVICES = ("sts", "s3", "elasticache", "autoscaling", "ssm")
-
-
-def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
-    """A full run: send the host reads from here, now, while pytest starts.
-
-    SSM commands take seconds to come back; started here they overlap pytest's
-    own start. The checks' process plans the same reads (all of them, for a
-    full run) under the same keys, so it takes these answers from the run's
-    cache instead of sending again. A narrowed run (-t) plans its own.
-    """
-    from envtest.fixtures.planned_reads import PLANNED_READS, group_for_role_of, start_plan
-    from envtest.gather.cache import NAIVE
-    from envtest.gather.host_reads import HostReads
-    from envtest.gather.inventory import Inventory
-    from envtest.policy import load_policy
-
-    if NAIVE or settings.hosts_root is not None or settings.no_instances:
-        return
-    policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
-    inventory = Inventory(aws, settings.run_dir)
-    try:
-        account = inventory.caller_identity()["Account"]  # the preflight's answer, from the run's cache
-    except CouldNotEvaluate:
-        return
-    timing = policy.section("instances")
-    reads = HostReads(
-        aws,
-        settings.run_dir,
-        group_for_role_of(policy, settings, account, inventory),
-        online_timeout=float(timing.get("online_timeout", 120)),
-        command_timeout=float(timing.get("command_timeout", 60)),
-    )
-    start_plan(reads, list(PLANNED_READS), policy, settings, inventory)
-
-
-def _run_bounded(command: list[str], environ: dict[str, str], seconds: float) -> tuple[int, bool]:
-    """Run pytest; past `seconds`, interrupt it as Ctrl-C would (it writes its report), then stop it.
-
-    Returns (exit code, whether the limit was hit). pytest runs in its own process group, so the interrupt
-    reaches its xdist workers too.
-    """
-    import signal
-
-    proc = subprocess.Popen(command, cwd=ROOT, env=environ, start_new_session=True)
-    try:
-        return proc.wait(timeout=seconds), False
-    except subprocess.TimeoutExpired:
-        pass
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait()
-        raise
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        return proc.wait(timeout=60), True
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        return proc.wait(), True
-
-
-def _write_json(
-    path: Path, junit_path: Path, run_dir: Path, *, code: int, properties: dict[str, str], settings: Settings
-) -> None:
-    from envtest.policy import load_policy
-    from envtest.report import json_report
-
-    try:
-        severity = load_policy(settings.env_name, settings.policy_dir, settings.policy_override).section("severity")
-    except UsageError:
-        severity = {}
-    path = path if path.is_absolute() else Path.cwd() / path
-    json_report.write(path, json_report.build(junit_path, run_dir, code, properties, severity))
-    print(f"JSON: {path}")
-
-
-def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
-    """Calls per operation, beside the JUnit file (what the IAM policy must allow, what a benchmark counts)."""
-    import json
-
-    from envtest.gather.aws import read_api_seconds, read_api_seconds_by_operation, read_call_counts, read_s3_resources
-
-    counted = (run_dir / "api-calls").exists()
-    by_operation = read_api_seconds_by_operation(run_dir) if counted else {}
-    record = {
-        "calls": dict(sorted((read_call_counts(run_dir) if counted else {}).items())),
-        # Seconds inside AWS calls, added up over threads and processes (parallel calls each count).
-        "api_seconds": round(read_api_seconds(run_dir), 3) if counted else 0.0,
-        "api_seconds_by_operation": {op: round(s, 3) for op, s in sorted(by_operation.items())},
-        # Bucket and object names only (never content): what the IAM policy's S3 resources must cover.
-        "s3_resources": read_s3_resources(run_dir) if counted else [],
-    }
-    junit_path.with_suffix(".api-calls.json").write_text(json.dumps(record, indent=2) + "\n")
-
-
-def _calls(run_dir: Path) -> int:
-    from envtest.gather.aws import read_call_counts
-
-    return sum(read_call_counts(run_dir).values()) if (run_dir / "api-calls").exists() else 0
+    return prove(argv)
 
 
 def self_test(extra: list[str]) -> int:
@@ -580,3 +135,143 @@ def merge_junit(args: list[str]) -> int:
         print(f"--merge-junit: no report from env(s) {', '.join(absent)} (EXPECTED_ENVS); exit 2", file=sys.stderr)
         return 2
     return junit.exit_code(summary)
+
+
+MODES: tuple[Mode, ...] = (
+    Mode("--sandbox", "--sandbox [options]", "run every check against a local sandbox"),
+    Mode("--sandbox-up", "--sandbox-up DIR [ENV]", "start a sandbox (env `sandbox` unless named), write DIR/env.sh"),
+    Mode("--sandbox-down", "--sandbox-down DIR", "stop every sandbox process"),
+    Mode("--self-test", "--self-test [--quick] [pytest args]", "the project's own tests (--quick: no sandbox)",
+         self_test),
+    Mode("--merge-junit", "--merge-junit [--allow-duplicate-env] OUT IN...", "merge JUnit files (one per env)",
+         merge_junit),
+    Mode("--prove", "--prove [FAULT...]", "seed each catalogued fault into a sandbox: caught or missed", _prove),
+    Mode("--check-allowed-images", "--check-allowed-images FILE", "validate an allowed-images file before uploading it",
+         lambda argv: _images(argv, "check")),
+    Mode("--image-digest-line", "--image-digest-line REF...", "print the dated block to append for new image digests",
+         lambda argv: _images(argv, "line")),
+    Mode("--benchmark", "--benchmark [SCALE...]", "cost and scale against the sandbox (benchmarks/results.md)",
+         _benchmark),
+    Mode("--benchmark", "--benchmark --hostile", "what huge or garbled inputs cost the parsers (benchmarks/hostile.md)",
+         _benchmark),
+    Mode("--", "-- ARGS...", "everything after -- goes to pytest untouched (-k EXPR, -x, -m, -vv, --lf)",
+         in_options=True),
+    Mode("--list", "--list", "every check with what it proves and the faults it catches (offline)", _list,
+         in_options=True),
+    Mode("--explain", "--explain CHECK", "what a check proves, why it matters, how to fix it (offline)", _explain,
+         in_options=True),
+    Mode("--version", "--version", "envtest's version and git commit", _version, in_options=True),
+)  # fmt: skip
+HANDLERS: dict[str, Callable[[list[str]], int]] = {m.flag: m.handler for m in MODES if m.handler is not None}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="run_tests.sh", add_help=False, usage=argparse.SUPPRESS)
+    p.add_argument("positionals", nargs="*")
+    p.add_argument("-e", dest="env", metavar="env", help="environment name (or the first argument, or ENV_NAME)")
+    p.add_argument("-d", dest="idp_host", metavar="host", help="IdP hostname (or the second argument)")
+    p.add_argument("-o", dest="idp_origin_host", metavar="host", help="IdP origin hostname")
+    p.add_argument("-r", dest="region", metavar="region", help="AWS region (default: AWS_REGION, else us-west-2)")
+    p.add_argument(
+        "-R", dest="long_tests", metavar="true|false", help="also run long and disruptive tests (default false)"
+    )
+    p.add_argument(
+        "-t",
+        dest="tests",
+        action="append",
+        default=[],
+        metavar="name",
+        help="run one check (a name or -k expression) or one file under tests/ (repeatable)",
+    )
+    p.add_argument(
+        "-v",
+        dest="variables",
+        action="append",
+        default=[],
+        metavar="VAR=VALUE",
+        help="set a variable for the run (repeatable)",
+    )
+    p.add_argument("-f", dest="var_file", metavar="file", help="read VAR=VALUE lines from a file")
+    p.add_argument(
+        "-j", dest="junit", default=DEFAULT_JUNIT, metavar="path", help=f"JUnit XML output (default {DEFAULT_JUNIT})"
+    )
+    p.add_argument("-n", dest="workers", metavar="N", help="run checks in N parallel workers (pytest-xdist)")
+    p.add_argument(
+        "--timeout",
+        dest="run_timeout",
+        default="3600",
+        metavar="S",
+        help="stop the run after S seconds (default 3600): the reports say what ran; exit 2",
+    )
+    p.add_argument(
+        "--json",
+        dest="json_path",
+        metavar="PATH",
+        help="also write the results as JSON (docs/results.md: one record per check)",
+    )
+    p.add_argument("-h", "--help", dest="help", action="store_true", help="this help")
+    p.add_argument("--sandbox", action="store_true")
+    p.add_argument("--sandbox-up", dest="sandbox_up", metavar="DIR")
+    p.add_argument("--sandbox-down", dest="sandbox_down", metavar="DIR")
+    return p  # fmt: skip
+
+
+def usage() -> str:
+    """The help text: the modes' lines, then the options (from the parser and the table), then the exit codes."""
+    lines = ["usage: run_tests.sh [options] <env_name> [idp_hostname]"]
+    lines += [f"       run_tests.sh {m.call:<26}  {m.says}" for m in MODES if not m.in_options]
+    lines += ["", "options:"]
+    options = [a for a in build_parser()._actions if a.help and a.dest != "help"]
+    rows = [(f"{a.option_strings[0]} {a.metavar}", a.help) for a in options]
+    rows += [(m.call, m.says) for m in MODES if m.in_options]
+    rows += [("-h", "this help")]
+    lines += [f"  {left:<15} {right}" for left, right in rows]
+    lines += [
+        "",
+        "exit codes: 0 all evaluated checks passed; 1 a check failed or could not be",
+        "evaluated; 2 nothing could be evaluated (usage, credentials, wrong env,",
+        "endpoint unreachable).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+USAGE = usage()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] and argv[0] in HANDLERS:
+        return HANDLERS[argv[0]](argv[1:])
+    # Everything after `--` goes to pytest untouched (-k, -x, -m, -vv, --lf, ...).
+    argv, pytest_args = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    try:
+        args = build_parser().parse_args(argv)
+        args.pytest_args = pytest_args
+        if args.help:
+            print(USAGE, end="")
+            return 0
+        if args.sandbox_up or args.sandbox_down:
+            from envtest.sandbox import cli as sandbox_cli
+
+            if args.sandbox_down:
+                return sandbox_cli.down(Path(args.sandbox_down))
+            env = args.positionals[0] if args.positionals else sandbox_cli.runner_env.DEFAULT_ENV
+            if len(args.positionals) > 1 or not ENV_NAME_RE.match(env):
+                raise UsageError(f"--sandbox-up DIR [ENV_NAME]: {' '.join(args.positionals)!r} is not one env name")
+            return sandbox_cli.up(Path(args.sandbox_up), env)
+        if args.sandbox:
+            from envtest.sandbox import cli as sandbox_cli
+
+            return sandbox_cli.run_all(lambda environ: run(args, environ))
+        return run(args, dict(os.environ))
+    except UsageError as exc:
+        print(f"run_tests.sh: {exc}\n(run_tests.sh -h for usage)", file=sys.stderr)
+        return 2
+    except CouldNotEvaluate as exc:
+        print(f"run_tests.sh: could not evaluate: {exc}", file=sys.stderr)
+        return 2

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from envtest.cli import build_parser, main, pytest_selection, run_environment
+from envtest.cli import build_parser, main
 from envtest.errors import UsageError
+from envtest.run import pytest_selection, run_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,7 +134,7 @@ def test_a_report_is_never_written_among_the_checks(capsys: pytest.CaptureFixtur
 
 
 def test_options_after_the_double_dash_that_need_pytests_cache_turn_it_back_on() -> None:
-    from envtest.cli import NARROWING, _cache_plugin
+    from envtest.run import NARROWING, _cache_plugin
 
     assert _cache_plugin(["--lf"]) == ["-p", "cacheprovider"]
     assert _cache_plugin(["-x", "--failed-first"]) == ["-p", "cacheprovider"]
@@ -141,3 +142,11 @@ def test_options_after_the_double_dash_that_need_pytests_cache_turn_it_back_on()
     # A narrowed run does not send the full run's host reads early.
     assert any(a.startswith(NARROWING) for a in ["-k", "egress"])
     assert not any(a.startswith(NARROWING) for a in ["-x", "-vv"])
+
+
+def test_every_mode_and_option_main_accepts_is_in_the_usage() -> None:
+    """The usage is generated from the mode table and the parser: nothing main() accepts goes unlisted."""
+    from envtest.cli import HANDLERS, USAGE
+
+    flags = set(HANDLERS) | {o for a in build_parser()._actions for o in a.option_strings if o != "--help"}
+    assert sorted(f for f in flags if f" {f} " not in USAGE and f" {f}\n" not in USAGE) == []
