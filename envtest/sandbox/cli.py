@@ -267,7 +267,7 @@ def start_sandbox(
     # SSM RunCommand, IAM's simulator, ECR and Logs go to the instances' endpoint; the rest to moto.
     environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
     environ["AWS_ENDPOINT_URL_IAM"] = instances_endpoint
-    # Cross-account ECR reads and CloudWatch Logs' TestMetricFilter: moto lacks them; instances_endpoint.py answers.
+    # Cross-account ECR reads and CloudWatch Logs' TestMetricFilter: moto lacks them; instances_endpoint/ answers.
     environ["AWS_ENDPOINT_URL_ECR"] = instances_endpoint
     environ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = instances_endpoint  # botocore's variable for "CloudWatch Logs"
     if no_instances:

@@ -1,7 +1,7 @@
 """A test double for CloudWatch Logs' TestMetricFilter: JSON filter patterns, evaluated on log lines.
 
 moto stores metric filters but does not implement TestMetricFilter, so the
-sandbox's instances endpoint (instances_endpoint.py) answers it with this evaluator. It
+sandbox's instances endpoint (instances_endpoint/) answers it with this evaluator. It
 covers the JSON filter syntax CloudWatch Logs documents ("Filter pattern
 syntax for metric filters", JSON log events): `{ selector op value }` with
 `$.a.b` / `$.a[0]` selectors, `=`, `!=`, `<`, `>`, `<=`, `>=`, string values

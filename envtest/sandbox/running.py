@@ -127,7 +127,7 @@ class Sandbox:
     @property
     def front_endpoint(self) -> str:
         """The instances' endpoint: SSM, IAM's simulator, cross-account ECR and Logs' TestMetricFilter answered
-        there (instances_endpoint.py), everything else passed on to moto."""
+        there (instances_endpoint/), everything else passed on to moto."""
         return self.environ["AWS_ENDPOINT_URL_SSM"]
 
     def through(self, url: str) -> dict[str, str]:

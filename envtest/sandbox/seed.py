@@ -9,7 +9,7 @@ Where moto lacks a piece, it is built from what moto has, and said so here:
   how terraform's outbound_proxy module finds them (data.aws_network_interface);
 - the tooling account's ECR: moto keeps one backend per account, chosen by the
   `x-moto-account-id` header; reading it cross-account with `registryId` goes
-  through the sandbox's instances endpoint (instances_endpoint.py), which checks the
+  through the sandbox's instances endpoint (instances_endpoint/), which checks the
   repository policy as ECR would.
 """
 
