@@ -2,7 +2,7 @@
 
 `./run_tests.sh --prove [-n N] [FAULT_ID ...]` brings up N sandboxes (2 by
 default), runs the clean suite (every check must pass, or skip for a stated
-reason), then for each fault in envtest/sandbox/faults.py, in whichever
+reason), then for each fault in envtest/sandbox/faults/, in whichever
 sandbox is free: seeds it, runs the whole suite, reads the JUnit, and resets
 the sandbox. A fault is *caught* when exactly its checks fail (and
 the run exits as the fault says); a check that fails, or errors without being

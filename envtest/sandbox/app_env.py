@@ -4,7 +4,7 @@ Beside the env runner and the proxy, an environment has idp, worker, app,
 pivcac and elk hosts, a Redis cluster, the attempts-API and escrow buckets
 with their roles' permissions, and an edge (CloudFront) in front of the IdP.
 Everything here agrees with policy/default.toml, so the clean sandbox passes;
-each fault in faults.py breaks one thing.
+each fault in faults/ breaks one thing.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every name, rule and file here follows ../shared/design/environment.md and the
 public infrastructure code it cites (18F/identity-pki); each value says where
 it comes from. docs/fidelity.md tables them, with what the sandbox cannot show.
 Every seeded value agrees with every other, so the clean sandbox passes every
-check; each fault in faults.py breaks one thing.
+check; each fault in faults/ breaks one thing.
 """
 
 from __future__ import annotations
