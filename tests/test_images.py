@@ -4,16 +4,14 @@ cannot have its entrypoint overridden, runs no services, and refuses anything el
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures.images import AllowedImagesInForce
+from envtest.fixtures.images import AllowedImagesInForce, PipelineFile, RunnerEntry
 from envtest.parsers import image_patterns, pipeline
 from envtest.parsers.image_patterns import unrestricted
-from envtest.parsers.runner_config import Runner, RunnerConfig
 from envtest.policy import Policy
 from envtest.problems import Problem, check, fail
 from envtest.settings import Settings
@@ -267,7 +265,7 @@ def _recipe_tokens(loader: str, raw: str) -> list[str]:
 @pytest.mark.catches("F14", "F14-alpine", "F14-glob", "F14-slash", "F14-stale", "P14-empty", "P14-alpine")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_allows_exactly_the_images_in_force(
-    env_runner_entries: list[tuple[str, RunnerConfig, Runner]],
+    env_runner_entries: list[RunnerEntry],
     images_mode: str,
     policy: Policy,
     request: pytest.FixtureRequest,
@@ -290,7 +288,7 @@ def test_runner_allows_exactly_the_images_in_force(
         source = "the blessed pattern (policy [images] patterns, as runner.rb builds it)"
         fix = "recycle the env runner so it registers again with the cookbook's pattern"
     problems = []
-    for where, _, runner in env_runner_entries:
+    for where, runner in ((e.where, e.runner) for e in env_runner_entries):
         configured = runner.docker.get("allowed_images")
         if not isinstance(configured, list):
             continue  # no list at all: the runner allows every image (its own check says so)
@@ -312,7 +310,7 @@ def test_runner_allows_exactly_the_images_in_force(
 
 @pytest.mark.catches("F14-empty", "P14-empty")
 @pytest.mark.blinded_by("F16", "F16-group")
-def test_runner_does_not_allow_every_image(env_runner_entries: list[tuple[str, RunnerConfig, Runner]]) -> None:
+def test_runner_does_not_allow_every_image(env_runner_entries: list[RunnerEntry]) -> None:
     """The runner does not allow every image.
 
     Why: gitlab-runner treats an empty `allowed_images` as no restriction at all.
@@ -321,7 +319,7 @@ def test_runner_does_not_allow_every_image(env_runner_entries: list[tuple[str, R
     Fix: restore the allowed-images file (or the blessed patterns) and recycle the runner.
     """
     problems = []
-    for where, _, runner in env_runner_entries:
+    for where, runner in ((e.where, e.runner) for e in env_runner_entries):
         configured = runner.docker.get("allowed_images")
         patterns = configured if isinstance(configured, list) else []
         # gitlab-runner: an empty (or absent) allowed_images list allows every image.
@@ -343,7 +341,7 @@ def test_runner_does_not_allow_every_image(env_runner_entries: list[tuple[str, R
 
 @pytest.mark.catches("F12")
 @pytest.mark.blinded_by("F16", "F16-group")
-def test_runner_allows_no_services(env_runner_entries: list[tuple[str, RunnerConfig, Runner]], policy: Policy) -> None:
+def test_runner_allows_no_services(env_runner_entries: list[RunnerEntry], policy: Policy) -> None:
     """The runner allows no service containers.
 
     Why: a service container is an image that escapes the allowed-images list.
@@ -352,7 +350,7 @@ def test_runner_allows_no_services(env_runner_entries: list[tuple[str, RunnerCon
     """
     expected = policy.section("images")["runner"]["allowed_services"]
     problems = []
-    for where, _, runner in env_runner_entries:
+    for where, runner in ((e.where, e.runner) for e in env_runner_entries):
         found = runner.docker.get("allowed_services")
         if found != expected:
             meaning = "every service" if found in ([], None) else "services"
@@ -370,7 +368,7 @@ def test_runner_allows_no_services(env_runner_entries: list[tuple[str, RunnerCon
 
 @pytest.mark.catches("F13")
 @pytest.mark.blinded_by("F16", "F16-group")
-def test_runner_cannot_override_entrypoints(env_runner_entries: list[tuple[str, RunnerConfig, Runner]]) -> None:
+def test_runner_cannot_override_entrypoints(env_runner_entries: list[RunnerEntry]) -> None:
     """Jobs cannot override the entrypoint of an allowed image.
 
     Why: with an overridable entrypoint, an allowed image runs any command a job chooses.
@@ -386,7 +384,7 @@ def test_runner_cannot_override_entrypoints(env_runner_entries: list[tuple[str, 
                 "register with --docker-disable-entrypoint-overwrite (recycle the env runner): otherwise a "
                 "job can run any command in the allowed image (runbook, 'Container security')",
             )
-            for where, _, runner in env_runner_entries
+            for where, runner in ((e.where, e.runner) for e in env_runner_entries)
             if runner.docker.get("disable_entrypoint_overwrite") is not True
         ]
     )
@@ -394,9 +392,7 @@ def test_runner_cannot_override_entrypoints(env_runner_entries: list[tuple[str, 
 
 @pytest.mark.catches("F13-privileged")
 @pytest.mark.blinded_by("F16", "F16-group")
-def test_runner_is_hardened(
-    env_runner_entries: list[tuple[str, RunnerConfig, Runner]], policy: Policy, settings: Settings
-) -> None:
+def test_runner_is_hardened(env_runner_entries: list[RunnerEntry], policy: Policy, settings: Settings) -> None:
     """The runner's docker executor is hardened as the policy says.
 
     Why: privileged containers or raw sockets undo the lockdown from inside a job.
@@ -407,7 +403,7 @@ def test_runner_is_hardened(
     wanted = policy.section("images")["runner"]
     fix = "recycle the env runner; if it persists, fix the registration in the identity-gitlab cookbook"
     problems = []
-    for where, config, runner in env_runner_entries:
+    for where, config, runner in ((e.where, e.config, e.runner) for e in env_runner_entries):
         docker = runner.docker
 
         def expect(key: str, expected: object, found: object, where: str = where) -> None:
@@ -440,7 +436,7 @@ def test_runner_is_hardened(
 
 @pytest.mark.catches("F14-empty", "F18", "P18")
 def test_pipeline_uses_only_allowed_images(
-    pipeline_images: tuple[Path, pipeline.PipelineImages],
+    pipeline_images: PipelineFile,
     images_mode: str,
     settings: Settings,
     request: pytest.FixtureRequest,
@@ -453,7 +449,7 @@ def test_pipeline_uses_only_allowed_images(
     blessed pattern as gitlab-runner matches them.
     Fix: add the image's digest to the file, or change the job to a blessed image.
     """
-    path, found = pipeline_images
+    path, found = pipeline_images.path, pipeline_images.images
     problems = [
         Problem(str(path), f"jobs for env {settings.env_name}", p, "fix the pipeline file") for p in found.problems
     ]

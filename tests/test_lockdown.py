@@ -4,11 +4,11 @@ controls what the env runner runs. Read-only: bucket settings, IAM's simulator, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from envtest.errors import CouldNotEvaluate
+from envtest.fixtures.lockdown import PublicState
 from envtest.policy import Policy
 from envtest.policy.public_access import PolicyUnreadable, public_routes
 from envtest.problems import Problem, check
@@ -19,7 +19,7 @@ RUNBOOK = "runbook, 'Debugging env_runner issues'"
 @pytest.mark.catches("K1", "K1-acl")
 @pytest.mark.blinded_by("F16", "F16-group", "F17-bucket", "F17", "F17-empty")
 def test_lockdown_buckets_have_no_public_route(
-    bucket_public_state: Callable[[str], tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]],
+    bucket_public_state: Callable[[str], PublicState],
     lockdown_buckets: dict[str, str],
 ) -> None:
     """Neither lockdown bucket has a public route.
@@ -33,9 +33,9 @@ def test_lockdown_buckets_have_no_public_route(
     """
     problems = []
     for bucket, held in sorted(lockdown_buckets.items()):
-        block, grants, text = bucket_public_state(bucket)
+        state = bucket_public_state(bucket)
         try:
-            routes = public_routes(block, grants, text)
+            routes = public_routes(state.block, state.grants, state.policy)
         except PolicyUnreadable as exc:
             raise CouldNotEvaluate(f"s3://{bucket}: {exc}") from None
         for route in routes:

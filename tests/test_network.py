@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures.network import AllowlistCopy, RunnerNetwork
-from envtest.parsers.squid_allowlist import Allowlist, is_ip_literal
+from envtest.fixtures.network import AllowlistCopy, DeployedAllowlist, RunnerNetwork
+from envtest.parsers.squid_allowlist import is_ip_literal
 from envtest.policy import Policy, fill
 from envtest.policy.egress import Declared, Rule, evaluate
 from envtest.problems import Problem, check
@@ -310,7 +310,7 @@ def test_s3_gateway_endpoint_is_in_the_runner_route_tables(
 @pytest.mark.catches("F7")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_holds_every_must_allow_name(
-    deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]], must_allow_names: list[str]
+    deployed_allowlists: list[DeployedAllowlist], must_allow_names: list[str]
 ) -> None:
     """The deployed proxy allowlist holds every name the env needs.
 
@@ -326,7 +326,7 @@ def test_proxy_allowlist_holds_every_must_allow_name(
                 "no entry matches it",
                 f"add {name} to the allowlist template and redeploy the outbound proxy",
             )
-            for copy, allowlist in deployed_allowlists
+            for copy, allowlist in ((d.copy, d.allowlist) for d in deployed_allowlists)
             for name in must_allow_names
             if allowlist.allows(name) is None
         ]
@@ -336,7 +336,7 @@ def test_proxy_allowlist_holds_every_must_allow_name(
 @pytest.mark.catches("F6")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_holds_no_forbidden_entry(
-    deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]], policy: Policy, must_deny_names: list[str]
+    deployed_allowlists: list[DeployedAllowlist], policy: Policy, must_deny_names: list[str]
 ) -> None:
     """The deployed proxy allowlist holds no entry the policy forbids.
 
@@ -347,7 +347,7 @@ def test_proxy_allowlist_holds_no_forbidden_entry(
     proxy = policy.section("proxy")
     forbidden = {w.lower() for w in proxy["forbidden_wildcards"]}
     problems = []
-    for copy, allowlist in deployed_allowlists:
+    for copy, allowlist in ((d.copy, d.allowlist) for d in deployed_allowlists):
         for entry in allowlist.entries:
             reasons = []
             if entry.wildcard and f".{entry.domain}" in forbidden:
@@ -374,7 +374,7 @@ def test_proxy_allowlist_holds_no_forbidden_entry(
 @pytest.mark.catches("F6", "F6-shadow")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
-    deployed_allowlists: list[tuple[AllowlistCopy, Allowlist]],
+    deployed_allowlists: list[DeployedAllowlist],
     squid_verdict: Callable[[bytes], SquidVerdict | None],
 ) -> None:
     """squid reads the allowlist as written: no entry it refuses or silently ignores.
@@ -386,7 +386,7 @@ def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
     Fix: remove the shadowed or overlapping entries the failure names.
     """
     problems = []
-    for copy, allowlist in deployed_allowlists:
+    for copy, allowlist in ((d.copy, d.allowlist) for d in deployed_allowlists):
         problems += [
             Problem(
                 f"{copy.where} line {p.line}",

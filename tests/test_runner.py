@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from envtest.parsers.runner_config import RunnerConfig
+from envtest.fixtures.runner import RunnerConfigCopy
 from envtest.policy import Policy
 from envtest.problems import Problem, check, fail
 
@@ -196,7 +196,7 @@ def test_runner_registration_token_is_present_and_token_shaped(
 @pytest.mark.catches("F15-config")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_registered_with_a_token_at_the_gitlab_host(
-    runner_config: list[tuple[str, RunnerConfig]], gitlab_hostname: str
+    runner_config: list[RunnerConfigCopy], gitlab_hostname: str
 ) -> None:
     """The runner's config.toml registers it at the env's GitLab host, with a token.
 
@@ -211,7 +211,7 @@ def test_runner_registered_with_a_token_at_the_gitlab_host(
         f"'make sure it's actually a real string, not empty' and 'the gitlab url ... is proper' ({RUNBOOK_DEBUG})"
     )
     problems = []
-    for where, config in runner_config:
+    for where, config in ((c.where, c.config) for c in runner_config):
         problems += [Problem(where, "a config.toml gitlab-runner can load", p, fix) for p in config.problems]
         for runner in config.runners:
             if runner.url.rstrip("/") != expected_url:

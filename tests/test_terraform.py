@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from envtest.fixtures.hosts import RedisPrimaries
 from envtest.policy import Policy
 from envtest.problems import Problem, check
 from envtest.settings import Settings
@@ -39,7 +40,7 @@ def test_terraform_outputs_name_this_environment(tf_outputs: TerraformOutputs, s
 
 @pytest.mark.catches("F-terraform-redis")
 def test_terraform_outputs_agree_with_what_runs(
-    tf_outputs: TerraformOutputs, idp_redis_primaries: tuple[str, list[str]], policy: Policy
+    tf_outputs: TerraformOutputs, idp_redis_primaries: RedisPrimaries, policy: Policy
 ) -> None:
     """terraform/app's outputs that name running things still name them (its complete list: environment.md).
 
@@ -50,7 +51,7 @@ def test_terraform_outputs_agree_with_what_runs(
     """
     problems = []
     fix = "terraform apply has not run since the change, or the state is another env's: run the env's deploy"
-    group, primaries = idp_redis_primaries
+    group, primaries = idp_redis_primaries.group, idp_redis_primaries.addresses
     elasticache = tf_outputs.require("elasticache")
     found = elasticache.get("cluster_address") if isinstance(elasticache, dict) else None
     if found not in primaries:
