@@ -1,0 +1,73 @@
+"""Where a run's time goes: one sandbox (behind AWS's latency model with --latency aws), a few runs of the suite,
+each stdout milestone timestamped from the command's start.
+
+    python -m benchmarks.trace [--latency aws|FILE.json] [RUNS]
+
+It prints, per run: the wall, then when the preflight ended (the header line), when pytest's session started,
+when collection ended, when the checks ended, and when the reports were written. The gap between the benchmark's
+wall and its critical path (benchmarks/latency.md) is read from these.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.run import latency_in_front
+from envtest.sandbox.cli import start_sandbox
+from envtest.sandbox.latency import LatencyModel
+from envtest.sandbox.processes import stop_all
+from envtest.sandbox.running import Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+MILESTONES = {
+    "envtest ": "preflight done",
+    "test session starts": "pytest started",
+    "collected ": "collected",
+    "generated xml file": "checks done",
+    "JUnit: ": "reports written",
+}
+
+
+def trace_once(environ: dict[str, str], junit: Path) -> tuple[float, list[tuple[str, float]]]:
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envtest", environ["ENV_NAME"], "-j", str(junit)],
+        cwd=ROOT,
+        env={**environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        for marker, name in MILESTONES.items():
+            if marker in line and name not in dict(seen):
+                seen.append((name, time.monotonic() - started))
+    proc.wait()
+    return time.monotonic() - started, seen
+
+
+def main(argv: list[str]) -> int:
+    model = None
+    if argv[:1] == ["--latency"]:
+        model, argv = LatencyModel.load(argv[1]), argv[2:]
+    runs = int(argv[0]) if argv else 3
+    work = Path(tempfile.mkdtemp(prefix="envtest-trace-"))
+    work.chmod(0o755)
+    try:
+        start_sandbox(work / "sandbox", scale=1)
+        with latency_in_front(Sandbox(work / "sandbox"), model) as environ:
+            for _ in range(runs):
+                wall, seen = trace_once(environ, work / "junit.xml")
+                print(f"wall {wall:.2f} s: " + ", ".join(f"{name} {at:.2f}" for name, at in seen), flush=True)
+    finally:
+        stop_all(work / "sandbox")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
