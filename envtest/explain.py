@@ -39,10 +39,6 @@ def sections(doc: str) -> tuple[str, list[tuple[str, str]]]:
     return summary, parts
 
 
-def _summary(check: catalogue.Check) -> str:
-    return check.doc.splitlines()[0] if check.doc else "(no docstring)"
-
-
 def _caught(check: catalogue.Check) -> list[str]:
     return [f if case is None else f"{f} [{case}]" for f, case in check.catches]
 
@@ -57,7 +53,8 @@ def list_checks(out: object = None) -> int:
             area = check.area
         flags = " (disruptive: -R true)" if "disruptive" in check.markers else ""
         faults = f"  [{', '.join(f for f, _ in check.catches)}]" if check.catches else ""
-        write(f"  {check.name.removeprefix('test_')}{flags}{faults}\n      {_summary(check)}\n")
+        summary = sections(check.doc)[0] or "(no docstring)"
+        write(f"  {check.name.removeprefix('test_')}{flags}{faults}\n      {summary}\n")
     write(f"\n{len(catalogue.checks())} checks. run_tests.sh --explain CHECK for one in full.\n")
     return 0
 

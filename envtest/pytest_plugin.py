@@ -27,7 +27,7 @@ from envtest.gather.terraform import TerraformOutputs, load_outputs_once
 from envtest.policy import Policy, load_policy
 from envtest.policy.waivers import Waiver, judge, parse_waivers
 from envtest.problems import CheckFailed, Problem, render
-from envtest.report import json_report
+from envtest.report import json_report, junit
 from envtest.settings import Settings, parse_bool
 
 
@@ -138,7 +138,7 @@ def _weigh_waivers(item: pytest.Item, report: pytest.TestReport, problems: tuple
     if not judged.unwaived:
         report.outcome = "skipped"
         line = item.location[1]
-        report.longrepr = (str(item.path), (line or 0) + 1, f"waived: {waived}")
+        report.longrepr = (str(item.path), (line or 0) + 1, f"{junit.WAIVED}{waived}")
         return
     text = render(judged.unwaived)
     for problem, waiver in judged.expired:

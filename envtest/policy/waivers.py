@@ -41,13 +41,18 @@ class Waiver:
     owner: str
     expires: date
 
+    @property
+    def _name_pattern(self) -> str:
+        """The check part of "name[case]", with the test_ a check's name starts with."""
+        name = self.check.partition("[")[0]
+        return name if name.startswith("test_") else f"test_{name}"
+
     def covers(self, check_id: str, resource: str) -> bool:
         """check_id: the test's name with its [case], if any; the waiver's check may omit test_ and the case."""
         # "name[case]": name and case are matched apart.
-        name_pattern, _, case_pattern = self.check.partition("[")
-        name_pattern = name_pattern if name_pattern.startswith("test_") else f"test_{name_pattern}"
+        case_pattern = self.check.partition("[")[2]
         name, _, case = check_id.partition("[")
-        if not _glob(name, name_pattern):
+        if not _glob(name, self._name_pattern):
             return False
         if case_pattern and not _glob(case.removesuffix("]"), case_pattern.removesuffix("]")):
             return False
@@ -55,9 +60,7 @@ class Waiver:
 
     def names_one_of(self, check_names: list[str]) -> bool:
         """Whether the waiver's check (its name part) matches at least one of these check names."""
-        name_pattern = self.check.partition("[")[0]
-        name_pattern = name_pattern if name_pattern.startswith("test_") else f"test_{name_pattern}"
-        return any(_glob(name, name_pattern) for name in check_names)
+        return any(_glob(name, self._name_pattern) for name in check_names)
 
     def says(self) -> str:
         return f"until {self.expires.isoformat()} by {self.owner}: {self.reason}"

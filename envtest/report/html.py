@@ -11,7 +11,9 @@ import html
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from junitparser import Error, Failure, JUnitXml, Skipped
+from junitparser import JUnitXml
+
+from envtest.report.junit import verdict_of
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
@@ -31,16 +33,6 @@ MEANING = {
     1: ("fail", "FAILED: a check failed or could not be evaluated"),
     2: ("stop", "NOT EVALUATED: the run stopped before it could judge the environment"),
 }
-
-
-def _verdict(case: object) -> str:
-    results = getattr(case, "result", [])
-    if not results:
-        return "passed"
-    result = results[0]
-    if isinstance(result, Skipped):
-        return "waived" if (result.message or "").startswith("waived: ") else "skipped"
-    return {Failure: "failed", Error: "error"}.get(type(result), "failed")
 
 
 def _text(case: object) -> str:
@@ -70,7 +62,7 @@ def render(xml: JUnitXml, title: str) -> str:
     for suite in xml:
         props = {p.name: p.value for p in suite.properties()}
         cases = list(suite)
-        verdicts = Counter(_verdict(c) for c in cases)
+        verdicts = Counter(verdict_of(c) for c in cases)
         out.append(f"<h2>{e(props.get('env', suite.name or 'envtest'))}</h2>")
         out.append(f"<p>{_counts(verdicts)}</p>")
         when = suite._elem.get("timestamp") or ""
@@ -83,24 +75,24 @@ def render(xml: JUnitXml, title: str) -> str:
         out.append(f"<p>{e('; '.join(details))}</p>")
         areas: dict[str, Counter[str]] = defaultdict(Counter)
         for case in cases:
-            areas[case.classname or "-"][_verdict(case)] += 1
+            areas[case.classname or "-"][verdict_of(case)] += 1
         out.append("<table><tr><th>area</th>" + "".join(f"<th>{k}</th>" for k in KINDS) + "</tr>")
         for area, counts in sorted(areas.items()):
             cells = "".join(f"<td class='{k if counts[k] else 'zero'}'>{counts[k]}</td>" for k in KINDS)
             out.append(f"<tr><td>{e(area)}</td>{cells}</tr>")
         out.append("</table>")
-        problems = [c for c in cases if _verdict(c) in {"failed", "error"}]
+        problems = [c for c in cases if verdict_of(c) in {"failed", "error"}]
         if problems:
             out.append("<h3>What to fix</h3><table><tr><th>check</th><th>verdict</th><th>what was found</th></tr>")
             for case in problems:
-                verdict = _verdict(case)
+                verdict = verdict_of(case)
                 out.append(
                     f"<tr><td>{e(case.classname or '')}::{e(case.name or '')}</td>"
                     f"<td class='{verdict}'>{'could not evaluate' if verdict == 'error' else verdict}</td>"
                     f"<td><pre>{e(_text(case)[:4000])}</pre></td></tr>"
                 )
             out.append("</table>")
-        waived = [c for c in cases if _verdict(c) == "waived"]
+        waived = [c for c in cases if verdict_of(c) == "waived"]
         if waived:
             out.append(
                 "<h3>Waived (accepted until a date; not passed)</h3><table><tr><th>check</th><th>waiver</th></tr>"
@@ -110,7 +102,7 @@ def render(xml: JUnitXml, title: str) -> str:
                 for c in waived
             ]
             out.append("</table>")
-        reasons = Counter((c.result[0].message or "").strip() for c in cases if _verdict(c) == "skipped")
+        reasons = Counter((c.result[0].message or "").strip() for c in cases if verdict_of(c) == "skipped")
         if reasons:
             out.append("<h3>Skipped, and why</h3><table><tr><th>checks</th><th>reason</th></tr>")
             out += [f"<tr><td>{n}</td><td>{e(reason)}</td></tr>" for reason, n in reasons.most_common()]

@@ -14,10 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from junitparser import Error, Failure, Skipped
-
 from envtest import catalogue, redact
-from envtest.report.junit import load
+from envtest.report.junit import load, verdict_of
 
 SCHEMA = "envtest-results/1"
 RECORDS = "check-records"  # under the run directory: one JSON-lines file per process
@@ -70,11 +68,9 @@ def build(
             known = checks.get(name)
             area = known.area if known else (case.classname or "preflight")
             result = case.result[0] if case.result else None
-            verdict = {Failure: "failed", Error: "error", Skipped: "skipped"}.get(type(result), "passed")
+            verdict = verdict_of(case)
             message = (result.message or result.text or "") if result is not None else None
             entry = records.get(test_id, {})
-            if verdict == "skipped" and (message or "").startswith("waived: "):
-                verdict = "waived"
             counts[verdict] += 1
             out.append(
                 {

@@ -65,14 +65,21 @@ def _text_of(result: Failure | Error) -> str:
     return "\n".join(part for part in (result.message or "", result.text or "") if part)
 
 
+# A skip whose message starts so is a waived finding (the plugin writes it; policy [[waivers]]).
+WAIVED = "waived: "
+
+
+def verdict_of(case: TestCase) -> str:
+    """ "passed", "failed", "error", "skipped" or "waived" (a skip carrying a waiver)."""
+    result = case.result[0] if case.result else None
+    if isinstance(result, Skipped) and (result.message or "").startswith(WAIVED):
+        return "waived"
+    return {Failure: "failed", Error: "error", Skipped: "skipped"}.get(type(result), "passed")
+
+
 def verdicts(xml: JUnitXml) -> dict[str, str]:
-    """check name -> "passed", "failed", "error" or "skipped"."""
-    out = {}
-    for suite in xml:
-        for case in suite:
-            result = case.result[0] if case.result else None
-            out[case.name or ""] = {Failure: "failed", Error: "error", Skipped: "skipped"}.get(type(result), "passed")
-    return out
+    """check name -> "passed", "failed", "error" or "skipped" (JUnit's own four: a waived check is skipped)."""
+    return {case.name or "": verdict_of(case).replace("waived", "skipped") for suite in xml for case in suite}
 
 
 def summarize(xml: JUnitXml) -> Summary:
@@ -81,20 +88,19 @@ def summarize(xml: JUnitXml) -> Summary:
         env = next((p.value for p in suite.properties() if p.name == "env"), "")
         for case in suite:
             summary.tests += 1
-            results = case.result
-            if not results:
+            kind = verdict_of(case)
+            if kind == "passed":
                 summary.passed += 1
                 continue
-            result = results[0]
-            if isinstance(result, Skipped):
+            if kind in ("skipped", "waived"):
                 summary.skipped += 1
-                summary.waived += (result.message or "").startswith("waived: ")
+                summary.waived += kind == "waived"
                 continue
-            kind = "error" if isinstance(result, Error) else "failed"
             if kind == "error":
                 summary.errors += 1
             else:
                 summary.failed += 1
+            result = case.result[0]
             text = _text_of(result)
             fixes = FIX_LINE.findall(text)
             first = next((line.strip() for line in text.splitlines() if line.strip()), "")

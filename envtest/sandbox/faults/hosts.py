@@ -62,27 +62,27 @@ def idp_loses_redis(sandbox: Sandbox) -> None:
     sandbox.wait_for_firewall()
 
 
+def grant_role(sandbox: Sandbox, role: str, action: str, resource: str, policy_name: str = "added-by-hand") -> None:
+    """An inline policy on an instance role allowing one action on one resource: a grant made by hand."""
+    statement = {"Effect": "Allow", "Action": [action], "Resource": resource}
+    sandbox.client("iam").put_role_policy(
+        RoleName=role,
+        PolicyName=policy_name,
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+
+
 def worker_may_delete_from_escrow(sandbox: Sandbox) -> None:
     env = sandbox.world.env
     escrow = app_env.buckets(env)["escrow"]
-    statement = {"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": f"arn:aws:s3:::{escrow}/*"}
-    sandbox.client("iam").put_role_policy(
-        RoleName=f"{env}_worker_iam_role",
-        PolicyName="cleanup",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
-    )
+    grant_role(sandbox, f"{env}_worker_iam_role", "s3:DeleteObject", f"arn:aws:s3:::{escrow}/*", "cleanup")
     sandbox.client("s3").delete_bucket_policy(Bucket=escrow)
 
 
 def app_may_read_attempts(sandbox: Sandbox) -> None:
     env = sandbox.world.env
     bucket = app_env.buckets(env)["attempts"]
-    statement = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"arn:aws:s3:::{bucket}/*"}
-    sandbox.client("iam").put_role_policy(
-        RoleName=f"{env}_app_iam_role",
-        PolicyName="debugging",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
-    )
+    grant_role(sandbox, f"{env}_app_iam_role", "s3:GetObject", f"arn:aws:s3:::{bucket}/*", "debugging")
 
 
 def elk_cloud_init_errors(sandbox: Sandbox) -> None:

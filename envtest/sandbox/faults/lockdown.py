@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from envtest.sandbox.faults.hosts import grant_role
 from envtest.sandbox.running import Sandbox
 
 
@@ -23,20 +24,11 @@ def token_bucket_public_by_acl(sandbox: Sandbox) -> None:
     s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
 
 
-def _grant_role(sandbox: Sandbox, role: str, action: str, resource: str) -> None:
-    statement = {"Effect": "Allow", "Action": [action], "Resource": resource}
-    sandbox.client("iam").put_role_policy(
-        RoleName=role,
-        PolicyName="added-by-hand",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
-    )
-
-
 def app_role_reads_the_token(sandbox: Sandbox) -> None:
     bucket = sandbox.world.bucket("gitlabconfig")
-    _grant_role(sandbox, f"{sandbox.world.env}_app_iam_role", "s3:GetObject", f"arn:aws:s3:::{bucket}/*")
+    grant_role(sandbox, f"{sandbox.world.env}_app_iam_role", "s3:GetObject", f"arn:aws:s3:::{bucket}/*")
 
 
 def worker_role_writes_the_images_file(sandbox: Sandbox) -> None:
     bucket = sandbox.world.bucket("secrets")
-    _grant_role(sandbox, f"{sandbox.world.env}_worker_iam_role", "s3:PutObject", f"arn:aws:s3:::{bucket}/common/*")
+    grant_role(sandbox, f"{sandbox.world.env}_worker_iam_role", "s3:PutObject", f"arn:aws:s3:::{bucket}/common/*")
