@@ -9,9 +9,10 @@ layer that adds a dependent call belongs here too):
   the terraform state;
 - then, in the checks' process, side by side (fixtures/prefetch.py and the host
   read plan start them all before the first check):
-  - each role's host reads: Redis's endpoint (the probe needs its address), the
-    role's group, its instances' SSM status, SendCommand, the command's
-    completion, its answer;
+  - each role's host reads: the role's group (a group named by prefix is found
+    in the list of all groups first), found beside Redis's endpoint (the probe
+    needs its address; the shorter of the two); then its instances' SSM status,
+    SendCommand, the command's completion, its answer;
   - the runner's network: its group, instances, launch template, subnets, then
     the VPC's endpoints and their subnets (beside the groups and routes);
   - the runner's token: group, instances, the bucket, the object;
@@ -29,7 +30,7 @@ COMPLETION = "ssm command completes"
 PREFLIGHT = ["sts:GetCallerIdentity", "s3:GetObject"]
 CHAINS: dict[str, list[str]] = {
     "host reads": [
-        "elasticache:DescribeReplicationGroups",
+        "autoscaling:DescribeAutoScalingGroups",  # all groups: the proxy pool's is named by prefix
         "autoscaling:DescribeAutoScalingGroups",
         "ssm:DescribeInstanceInformation",
         "ssm:SendCommand",

@@ -219,6 +219,7 @@ class HostReads:
         self.command_timeout = command_timeout
         self._plan: dict[str, list[HostRead]] = {}
         self._futures: dict[str, Future[dict[str, Any]]] = {}
+        self._targets: dict[str, Future[tuple[str, list[str]]]] = {}
         self._planned = threading.Event()
         self._started = False
 
@@ -242,6 +243,26 @@ class HostReads:
             self._planned.set()
 
         threading.Thread(target=plan, name="host-reads-plan", daemon=True).start()
+
+    def prepare(self, roles: list[str]) -> None:
+        """Find these roles' instances now, in the background, while the plan is still being built.
+
+        A plan waits on AWS before it can send (the Redis probe needs Redis's address); each role's group
+        and instances do not depend on that, so they are found beside it, not after it.
+        """
+        for role in roles:
+            if role not in self._targets:
+                self._targets[role] = _in_background(self._find_targets, role)
+
+    def _find_targets(self, role: str) -> tuple[str, list[str]]:
+        """(the role's group, its InService instances): once per run, shared by the processes that plan."""
+
+        def fetch() -> list[Any]:
+            group = self.group_for_role(role)
+            return [group, in_service_instance_ids(self.aws, group)]
+
+        group, ids = cached(self.run_dir, f"{self.aws.region}:host_targets:{role}", fetch)
+        return str(group), list(ids)
 
     def read(self, item: HostRead) -> dict[str, ItemOutput]:
         """{instance id: what the read gave there}, from the plan when it holds the read, else on its own.
@@ -278,8 +299,7 @@ class HostReads:
             return {"error": str(exc)}
 
     def _fetch(self, role: str, reads: list[HostRead]) -> dict[str, list[dict[str, Any]]]:
-        group = self.group_for_role(role)
-        ids = in_service_instance_ids(self.aws, group)
+        group, ids = self._targets[role].result() if role in self._targets else self._find_targets(role)
         if not ids:
             raise CouldNotEvaluate(f"no InService instance in {group} to read from for role {role!r}")
         nonce = secrets.token_hex(6)
