@@ -23,6 +23,8 @@ from envtest.gather import aws as aws_layer
 from envtest.gather.aws import Aws, writes_allowed
 from envtest.gather.cache import gathered_scope
 from envtest.gather.inventory import Inventory
+from envtest.gather.services.autoscaling import AutoScalingGroup
+from envtest.gather.services.ec2 import Instance
 from envtest.gather.terraform import TerraformOutputs, load_outputs_once
 from envtest.policy import Policy, load_policy
 from envtest.policy.waivers import Waiver, judge, parse_waivers
@@ -223,23 +225,22 @@ def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], s
 
 
 @pytest.fixture(scope=gathered_scope)
-def env_runner_group(inventory: Inventory, name: Callable[[str], str]) -> dict[str, Any] | None:
+def env_runner_group(inventory: Inventory, name: Callable[[str], str]) -> AutoScalingGroup | None:
     """The env-runner Auto Scaling group, or None when it does not exist."""
     return inventory.autoscaling_group(name("env_runner_asg"))
 
 
 @pytest.fixture(scope=gathered_scope)
 def env_runner_instances(
-    env_runner_group: dict[str, Any] | None, inventory: Inventory, name: Callable[[str], str]
-) -> list[dict[str, Any]]:
+    env_runner_group: AutoScalingGroup | None, inventory: Inventory, name: Callable[[str], str]
+) -> list[Instance]:
     """DescribeInstances for the group's InService members."""
     return in_service_instances(env_runner_group, inventory, name("env_runner_asg"))
 
 
-def in_service_instances(group: dict[str, Any] | None, inventory: Inventory, group_name: str) -> list[dict[str, Any]]:
+def in_service_instances(group: AutoScalingGroup | None, inventory: Inventory, group_name: str) -> list[Instance]:
     if group is None:
         raise CouldNotEvaluate(f"Auto Scaling group {group_name} does not exist")
-    ids = [i["InstanceId"] for i in group["Instances"] if i["LifecycleState"] == "InService"]
-    if not ids:
-        raise CouldNotEvaluate(f"Auto Scaling group {group['AutoScalingGroupName']} has no InService instance")
-    return inventory.instances(ids)
+    if not group.in_service_ids:
+        raise CouldNotEvaluate(f"Auto Scaling group {group.name} has no InService instance")
+    return inventory.instances(group.in_service_ids)

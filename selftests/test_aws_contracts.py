@@ -15,7 +15,8 @@ from botocore.stub import Stubber
 
 from envtest.gather.aws import Aws
 from envtest.gather.cache import clear_memo
-from envtest.gather.inventory import Inventory, simulation_decisions
+from envtest.gather.inventory import Inventory
+from envtest.gather.services.iam import simulation_decisions
 
 ROLE = "arn:aws:iam::123456789012:role/dev_idp_iam_role"
 BUCKET, OBJECT = "arn:aws:s3:::b", "arn:aws:s3:::b/k"
@@ -97,7 +98,7 @@ def test_metric_filters_and_their_test_are_read_as_cloudwatch_logs_answers(inven
         {"logGroupName": "dev_/var/log/nginx/access.log", "filterNamePrefix": "dev-idp-interesting-uris-success"},
     )
     filters = inventory.metric_filters("dev_/var/log/nginx/access.log", "dev-idp-interesting-uris-success")
-    assert [f["filterName"] for f in filters] == ["dev-idp-interesting-uris-success"]
+    assert [(f.name, f.pattern) for f in filters] == [("dev-idp-interesting-uris-success", "{$.a = 1}")]
     logs.add_response(
         "test_metric_filter",
         {"matches": [{"eventNumber": 2, "eventMessage": '{"a": 1}', "extractedValues": {}}]},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from envtest.gather.services.ec2 import SecurityGroup
 from envtest.policy.egress import Declared, Rule, evaluate, flatten
 
 RUNNER = "sg-runner"
@@ -16,8 +17,11 @@ DECLARED = [
 ]
 
 
-def group(*permissions: dict) -> dict:
-    return {"GroupId": RUNNER, "GroupName": "dev-runner", "IpPermissionsEgress": list(permissions)}
+def group(*permissions: dict) -> SecurityGroup:
+    # DescribeSecurityGroups' shape (EC2 API reference: SecurityGroup, IpPermission), read as the suite reads it.
+    return SecurityGroup.from_api(
+        {"GroupId": RUNNER, "GroupName": "dev-runner", "IpPermissionsEgress": list(permissions)}
+    )
 
 
 CLEAN = [

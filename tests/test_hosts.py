@@ -7,7 +7,7 @@ command are shared by every check that needs them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +15,9 @@ from envtest.errors import CouldNotEvaluate
 from envtest.parsers.host_status import DigResult, cloud_init_errors, filebeat_output, logstash_summary
 from envtest.policy import Policy
 from envtest.problems import Problem, check
+
+if TYPE_CHECKING:
+    from envtest.gather.services.elasticache import RedisEndpoint
 
 
 def _parsed(parse: Callable[[str], Any], text: str, where: str) -> Any:
@@ -109,7 +112,7 @@ def _redis_roles(policy: Policy, key: str) -> list[str]:
 
 @pytest.mark.catches("H1-idp")
 def test_roles_that_need_redis_reach_it(
-    redis_reachability: Callable[[str], dict[str, bool]], redis_endpoint: dict[str, Any], policy: Policy
+    redis_reachability: Callable[[str], dict[str, bool]], redis_endpoint: RedisEndpoint, policy: Policy
 ) -> None:
     """The roles that need Redis reach it.
 
@@ -117,7 +120,7 @@ def test_roles_that_need_redis_reach_it(
     Fails on: an instance of such a role unable to open the Redis port within the time limit.
     Fix: the Redis group must admit the role's group, and the role's egress must allow the Redis group.
     """
-    target = f"{redis_endpoint['cluster']} ({redis_endpoint['address']}:{redis_endpoint['port']})"
+    target = str(redis_endpoint)
     timeout = policy.section("redis")["timeout"]
     check(
         [
@@ -125,7 +128,7 @@ def test_roles_that_need_redis_reach_it(
                 resource=f"{role} instance {instance_id}",
                 expected=f"a TCP connection to Redis {target} within {timeout} s",
                 found="no connection (refused, dropped or timed out)",
-                fix=f"the Redis security group must allow tcp {redis_endpoint['port']} from the {role} group, and "
+                fix=f"the Redis security group must allow tcp {redis_endpoint.port} from the {role} group, and "
                 f"the {role} group's egress must allow it to the Redis group",
             )
             for role in _redis_roles(policy, "must_reach")
@@ -137,7 +140,7 @@ def test_roles_that_need_redis_reach_it(
 
 @pytest.mark.catches("H1")
 def test_roles_that_must_not_reach_redis_cannot(
-    redis_reachability: Callable[[str], dict[str, bool]], redis_endpoint: dict[str, Any], policy: Policy
+    redis_reachability: Callable[[str], dict[str, bool]], redis_endpoint: RedisEndpoint, policy: Policy
 ) -> None:
     """The roles that must not reach Redis cannot.
 
@@ -145,14 +148,14 @@ def test_roles_that_must_not_reach_redis_cannot(
     Fails on: an instance of such a role opening the Redis port.
     Fix: remove the rule that lets the role's group reach the Redis group.
     """
-    target = f"{redis_endpoint['cluster']} ({redis_endpoint['address']}:{redis_endpoint['port']})"
+    target = str(redis_endpoint)
     check(
         [
             Problem(
                 resource=f"{role} instance {instance_id}",
                 expected=f"no TCP connection to Redis {target}",
                 found="the connection opened",
-                fix=f"remove the rule that lets the {role} group reach the Redis group on {redis_endpoint['port']} "
+                fix=f"remove the rule that lets the {role} group reach the Redis group on {redis_endpoint.port} "
                 "(the Redis group's ingress and the role group's egress)",
             )
             for role in _redis_roles(policy, "must_not_reach")

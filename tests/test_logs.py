@@ -6,7 +6,8 @@ tried on sample log lines with CloudWatch Logs' own TestMetricFilter (read-only:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,10 +15,13 @@ from envtest.errors import CouldNotEvaluate
 from envtest.policy import Policy
 from envtest.problems import Problem, check, fail
 
+if TYPE_CHECKING:
+    from envtest.gather.services.logs import MetricFilter
+
 
 @pytest.mark.catches("L1")
 def test_interesting_uris_metric_filter_exists_once(
-    interesting_uris_filters: list[dict[str, Any]], metric_filter_names: dict[str, str], policy: Policy
+    interesting_uris_filters: list[MetricFilter], metric_filter_names: dict[str, str], policy: Policy
 ) -> None:
     """Exactly one interesting-URIs success metric filter is on the nginx access log group.
 
@@ -31,8 +35,7 @@ def test_interesting_uris_metric_filter_exists_once(
             Problem(
                 f"metric filters named {metric_filter_names['prefix']}* on log group {metric_filter_names['group']}",
                 f"{wanted} filter(s)",
-                f"{len(interesting_uris_filters)}: "
-                + (", ".join(f["filterName"] for f in interesting_uris_filters) or "none"),
+                f"{len(interesting_uris_filters)}: " + (", ".join(f.name for f in interesting_uris_filters) or "none"),
                 "terraform the SLI metric filters (terraform/app cloudwatch-slos.tf) in this env",
             )
         )
@@ -41,7 +44,9 @@ def test_interesting_uris_metric_filter_exists_once(
 @pytest.mark.catches("L1-pattern")
 @pytest.mark.blinded_by("L1")
 def test_interesting_uris_metric_filter_counts_the_right_requests(
-    interesting_uris_filters: list[dict[str, Any]], metric_filter_matches: Any, policy: Policy
+    interesting_uris_filters: list[MetricFilter],
+    metric_filter_matches: Callable[[str, list[str]], list[int]],
+    policy: Policy,
 ) -> None:
     """The metric filter counts the right requests.
 
@@ -56,13 +61,13 @@ def test_interesting_uris_metric_filter_counts_the_right_requests(
     must_match, must_not_match = list(section["must_match"]), list(section["must_not_match"])
     problems = []
     for metric_filter in interesting_uris_filters:
-        matched = set(metric_filter_matches(metric_filter["filterPattern"], must_match + must_not_match))
+        matched = set(metric_filter_matches(metric_filter.pattern, must_match + must_not_match))
         for number, line in enumerate(must_match + must_not_match, start=1):
             should = number <= len(must_match)
             if (number in matched) != should:
                 problems.append(
                     Problem(
-                        f"metric filter {metric_filter['filterName']} (pattern {metric_filter['filterPattern']!r})",
+                        f"metric filter {metric_filter.name} (pattern {metric_filter.pattern!r})",
                         f"{'a match' if should else 'no match'} for {line}",
                         "no match" if should else "a match",
                         "fix the pattern in terraform (cloudwatch-slos.tf: the uninteresting URIs and the status "

@@ -4,11 +4,10 @@ everything else through a proxy that allows a short list of names and refuses th
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +21,7 @@ from envtest.settings import Settings
 
 if TYPE_CHECKING:
     from envtest.gather.network import Probe
+    from envtest.gather.services.ec2 import SecurityGroup, VpcEndpoint
     from envtest.gather.squid_judge import SquidVerdict
 
 EGRESS_FIX = "remove the rule from the group in terraform (gitlab_runner_pool module), or declare it with its reason"
@@ -88,12 +88,8 @@ def test_every_required_runner_egress_rule_is_present(
     )
 
 
-def _service(endpoint: dict[str, Any], region: str) -> str:
-    return endpoint["ServiceName"].removeprefix(f"com.amazonaws.{region}.")
-
-
-def _endpoints_by_service(endpoints: list[dict[str, Any]], region: str) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(_service(e, region), e["VpcEndpointType"]): e for e in endpoints}
+def _endpoints_by_service(endpoints: list[VpcEndpoint], region: str) -> dict[tuple[str, str], VpcEndpoint]:
+    return {(e.service(region), e.endpoint_type): e for e in endpoints}
 
 
 def _interface_services(policy: Policy) -> list[str]:
@@ -114,7 +110,7 @@ def _required(policy: Policy) -> list[tuple[str, str]]:
 @pytest.mark.catches("F4")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_required_vpc_endpoints_exist_and_are_available(
-    vpc_endpoints: list[dict[str, Any]], policy: Policy, runner_network: RunnerNetwork, settings: Settings
+    vpc_endpoints: list[VpcEndpoint], policy: Policy, runner_network: RunnerNetwork, settings: Settings
 ) -> None:
     """Every VPC endpoint of the env's set exists and is available.
 
@@ -137,21 +133,21 @@ def test_required_vpc_endpoints_exist_and_are_available(
                     "nowhere (the proxy does not allow AWS service names it reaches privately)",
                 )
             )
-        elif endpoint.get("State", "").lower() != "available":
+        elif not endpoint.available:
             problems.append(
                 Problem(
-                    f"{resource} ({endpoint['VpcEndpointId']})",
+                    f"{resource} ({endpoint.endpoint_id})",
                     "state available",
-                    f"state {endpoint.get('State')}",
+                    f"state {endpoint.state}",
                     "check the endpoint in the VPC console",
                 )
             )
     check(problems)
 
 
-def _interface_endpoints(vpc_endpoints: list[dict[str, Any]], policy: Policy, region: str) -> list[dict[str, Any]]:
+def _interface_endpoints(vpc_endpoints: list[VpcEndpoint], policy: Policy, region: str) -> list[VpcEndpoint]:
     wanted = set(_interface_services(policy))
-    endpoints = [e for e in vpc_endpoints if e["VpcEndpointType"] == "Interface" and _service(e, region) in wanted]
+    endpoints = [e for e in vpc_endpoints if e.endpoint_type == "Interface" and e.service(region) in wanted]
     if not endpoints:
         pytest.fail("no required interface endpoint exists (see the endpoints-exist check)", pytrace=False)
     return endpoints
@@ -160,7 +156,7 @@ def _interface_endpoints(vpc_endpoints: list[dict[str, Any]], policy: Policy, re
 @pytest.mark.catches("F5")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_have_private_dns_on(
-    vpc_endpoints: list[dict[str, Any]], policy: Policy, settings: Settings
+    vpc_endpoints: list[VpcEndpoint], policy: Policy, settings: Settings
 ) -> None:
     """Every interface endpoint has private DNS on.
 
@@ -171,14 +167,14 @@ def test_interface_endpoints_have_private_dns_on(
     check(
         [
             Problem(
-                f"{e['ServiceName']} endpoint {e['VpcEndpointId']}",
+                f"{e.service_name} endpoint {e.endpoint_id}",
                 "PrivateDnsEnabled true",
                 "false",
                 "turn private DNS on: without it the service's public name does not resolve to the endpoint, "
                 "and the runner's calls go to the proxy, which refuses them",
             )
             for e in _interface_endpoints(vpc_endpoints, policy, settings.region)
-            if not e.get("PrivateDnsEnabled")
+            if not e.private_dns
         ]
     )
 
@@ -186,7 +182,7 @@ def test_interface_endpoints_have_private_dns_on(
 @pytest.mark.catches("F5-az")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_cover_the_runner_azs(
-    vpc_endpoints: list[dict[str, Any]],
+    vpc_endpoints: list[VpcEndpoint],
     policy: Policy,
     settings: Settings,
     runner_network: RunnerNetwork,
@@ -200,12 +196,12 @@ def test_interface_endpoints_cover_the_runner_azs(
     """
     problems = []
     for endpoint in _interface_endpoints(vpc_endpoints, policy, settings.region):
-        azs = endpoint_azs.get(endpoint["VpcEndpointId"], set())
+        azs = endpoint_azs.get(endpoint.endpoint_id, set())
         uncovered = sorted(set(runner_network.azs) - azs)
         if uncovered:
             problems.append(
                 Problem(
-                    f"{endpoint['ServiceName']} endpoint {endpoint['VpcEndpointId']}",
+                    f"{endpoint.service_name} endpoint {endpoint.endpoint_id}",
                     f"a subnet in each runner AZ {list(runner_network.azs)}",
                     f"subnets in {sorted(azs)}; none in {uncovered}",
                     "add a subnet in those AZs to the endpoint",
@@ -214,38 +210,14 @@ def test_interface_endpoints_cover_the_runner_azs(
     check(problems)
 
 
-def _admits_https(group: dict[str, Any], groups: set[str], cidrs: list[str]) -> bool:
-    """Does the group admit tcp 443 from one of these groups, or from a range holding each of these CIDRs?"""
-    for permission in group.get("IpPermissions", []):
-        protocol = str(permission.get("IpProtocol"))
-        covers_443 = protocol == "-1" or (
-            protocol in {"tcp", "6"} and permission.get("FromPort", 0) <= 443 <= permission.get("ToPort", -1)
-        )
-        if not covers_443:
-            continue
-        if any(pair.get("GroupId") in groups for pair in permission.get("UserIdGroupPairs", [])):
-            return True
-        ranges = [r["CidrIp"] for r in permission.get("IpRanges", [])]
-        if cidrs and all(any(_within(c, r) for r in ranges) for c in cidrs):
-            return True
-    return False
-
-
-def _within(cidr: str, outer: str) -> bool:
-    try:
-        return ipaddress.ip_network(cidr, strict=False).subnet_of(ipaddress.ip_network(outer, strict=False))  # type: ignore[arg-type]
-    except (ValueError, TypeError):
-        return False
-
-
 @pytest.mark.catches("F5-sg")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_admit_https_from_the_runner(
-    vpc_endpoints: list[dict[str, Any]],
+    vpc_endpoints: list[VpcEndpoint],
     policy: Policy,
     settings: Settings,
     runner_network: RunnerNetwork,
-    vpc_security_groups: dict[str, dict[str, Any]],
+    vpc_security_groups: dict[str, SecurityGroup],
 ) -> None:
     """Every interface endpoint's group admits HTTPS from the runner.
 
@@ -258,15 +230,18 @@ def test_interface_endpoints_admit_https_from_the_runner(
     # runner is admitted by either (any of its groups, or the CIDRs of all the subnets it runs in).
     problems = []
     for endpoint in _interface_endpoints(vpc_endpoints, policy, settings.region):
-        groups = [g["GroupId"] for g in endpoint.get("Groups", [])]
+        groups = list(endpoint.group_ids)
         admitted = any(
-            _admits_https(vpc_security_groups.get(g, {}), runner_groups, list(runner_network.subnet_cidrs))
+            g in vpc_security_groups
+            and vpc_security_groups[g].admits_tcp(
+                443, from_groups=runner_groups, from_cidrs=list(runner_network.subnet_cidrs)
+            )
             for g in groups
         )
         if not admitted:
             problems.append(
                 Problem(
-                    f"{endpoint['ServiceName']} endpoint {endpoint['VpcEndpointId']} groups {groups}",
+                    f"{endpoint.service_name} endpoint {endpoint.endpoint_id} groups {groups}",
                     f"ingress tcp 443 from one of the runner's groups {sorted(runner_groups)} or from its subnets "
                     f"{list(runner_network.subnet_cidrs)}",
                     "no such ingress rule",
@@ -280,7 +255,7 @@ def test_interface_endpoints_admit_https_from_the_runner(
 @pytest.mark.catches("F5-s3")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_s3_gateway_endpoint_is_in_the_runner_route_tables(
-    vpc_endpoints: list[dict[str, Any]], runner_route_tables: dict[str, str], settings: Settings
+    vpc_endpoints: list[VpcEndpoint], runner_route_tables: dict[str, str], settings: Settings
 ) -> None:
     """The runner's subnets route to the S3 gateway endpoint.
 
@@ -290,8 +265,8 @@ def test_s3_gateway_endpoint_is_in_the_runner_route_tables(
     gateway endpoint.
     Fix: add the runner's route tables to the gateway endpoint's route_table_ids.
     """
-    gateways = [e for e in vpc_endpoints if e["VpcEndpointType"] == "Gateway" and _service(e, settings.region) == "s3"]
-    routed = {t for e in gateways for t in e.get("RouteTableIds", [])}
+    gateways = [e for e in vpc_endpoints if e.endpoint_type == "Gateway" and e.service(settings.region) == "s3"]
+    routed = {t for e in gateways for t in e.route_table_ids}
     check(
         [
             Problem(

@@ -5,7 +5,7 @@ the proxy, and GitLab through the proxy."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,12 +15,14 @@ from envtest.problems import Problem, check, fail
 
 if TYPE_CHECKING:
     from envtest.gather.network import Probe
+    from envtest.gather.services.autoscaling import AutoScalingGroup
+    from envtest.gather.services.s3 import SecretFacts
 
 RUNBOOK_DEBUG = "runbook, 'Debugging env_runner issues'"
 
 
 @pytest.mark.catches("F16-group")
-def test_env_runner_group_exists(env_runner_group: dict[str, Any] | None, name: Callable[[str], str]) -> None:
+def test_env_runner_group_exists(env_runner_group: AutoScalingGroup | None, name: Callable[[str], str]) -> None:
     """The env runner's Auto Scaling group (`<env>-gitlab-env-runner`) exists.
 
     Why: without it no job of the env's pipeline can run; every later runner check depends on it.
@@ -40,7 +42,7 @@ def test_env_runner_group_exists(env_runner_group: dict[str, Any] | None, name: 
 
 @pytest.mark.catches("F16", "F16-unhealthy", "F16-group")
 def test_every_desired_env_runner_instance_is_in_service(
-    env_runner_group: dict[str, Any] | None, name: Callable[[str], str]
+    env_runner_group: AutoScalingGroup | None, name: Callable[[str], str]
 ) -> None:
     """Every instance the env runner's group wants is InService and Healthy.
 
@@ -58,18 +60,16 @@ def test_every_desired_env_runner_instance_is_in_service(
                 "see test_env_runner_group_exists",
             )
         )
-    group = env_runner_group["AutoScalingGroupName"]
-    states = {
-        i["InstanceId"]: f"{i['LifecycleState']}/{i.get('HealthStatus', '?')}" for i in env_runner_group["Instances"]
-    }
+    group = env_runner_group.name
+    states = {m.instance_id: f"{m.lifecycle}/{m.health}" for m in env_runner_group.members}
     in_service = sorted(i for i, s in states.items() if s == "InService/Healthy")
-    wanted = max(1, int(env_runner_group["DesiredCapacity"]))
+    wanted = max(1, env_runner_group.desired)
     if len(in_service) < wanted:
         others = ", ".join(f"{i} {s}" for i, s in sorted(states.items()) if s != "InService/Healthy") or "no instances"
         fail(
             Problem(
-                resource=f"Auto Scaling group {group} (desired {env_runner_group['DesiredCapacity']}, "
-                f"min {env_runner_group['MinSize']})",
+                resource=f"Auto Scaling group {group} (desired {env_runner_group.desired}, "
+                f"min {env_runner_group.min_size})",
                 expected=f"at least {wanted} InService, Healthy instance(s)",
                 found=f"{len(in_service)} InService and Healthy; {others}",
                 fix="check the group's activity history for launch failures, then tail "
@@ -151,7 +151,7 @@ def test_gitlab_config_bucket_named_by_the_runner_exists(
 @pytest.mark.catches("F15", "F15-shape")
 @pytest.mark.blinded_by("F16", "F16-group", "F17-bucket", "F17", "F17-empty")
 def test_runner_registration_token_is_present_and_token_shaped(
-    runner_token_facts: dict[str, Any], gitlab_config_bucket: str, name: Callable[[str], str], policy: Policy
+    runner_token_facts: SecretFacts, gitlab_config_bucket: str, name: Callable[[str], str], policy: Policy
 ) -> None:
     """The registration token object is present and shaped like a token.
 
@@ -166,27 +166,26 @@ def test_runner_registration_token_is_present_and_token_shaped(
         f"upload the runner registration token to {where}; an empty token makes registration fail "
         f"({RUNBOOK_DEBUG}: 'make sure it's actually a real string, not empty')"
     )
-    if not facts["exists"]:
+    if not facts.exists:
         fail(Problem(where, "the object exists", "no such object", fix))
-    if facts["stripped_length"] == 0:
-        fail(Problem(where, "a non-empty token", f"{facts['size']} bytes, blank", fix))
+    if facts.stripped_length == 0:
+        fail(Problem(where, "a non-empty token", f"{facts.size} bytes, blank", fix))
     problems = []
-    if not token["min_length"] <= facts["stripped_length"] <= token["max_length"]:
+    if not token["min_length"] <= facts.stripped_length <= token["max_length"]:
         problems.append(
             Problem(
                 where,
                 f"a token of {token['min_length']}-{token['max_length']} characters",
-                f"{facts['stripped_length']} characters",
+                f"{facts.stripped_length} characters",
                 fix,
             )
         )
-    if facts["lines"] != 1 or not facts["matches_pattern"]:
+    if facts.lines != 1 or not facts.matches_pattern:
         problems.append(
             Problem(
                 where,
                 f"one line matching {token['pattern']}",
-                f"{facts['lines']} line(s), {'matching' if facts['matches_pattern'] else 'not matching'}"
-                " (value not shown)",
+                f"{facts.lines} line(s), {'matching' if facts.matches_pattern else 'not matching'} (value not shown)",
                 fix,
             )
         )

@@ -27,7 +27,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from envtest.gather.services.ec2 import SecurityGroup
 
 PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 
@@ -92,33 +95,24 @@ def _protocol(value: str) -> str:
     return PROTOCOLS.get(value, value)
 
 
-def flatten(group: Mapping[str, Any]) -> list[Rule]:
+def flatten(group: SecurityGroup) -> list[Rule]:
+    """The group's egress, one Rule per destination."""
     rules = []
-    for permission in group.get("IpPermissionsEgress", []):
-        protocol = _protocol(permission.get("IpProtocol", "-1"))
-        from_port = permission.get("FromPort")
-        to_port = permission.get("ToPort")
+    for permission in group.egress:
+        protocol = _protocol(permission.protocol)
+        from_port, to_port = permission.from_port, permission.to_port
         if protocol == "all":
             from_port = to_port = None
 
-        for kind, field_name, key in (
-            ("cidr", "IpRanges", "CidrIp"),
-            ("cidr", "Ipv6Ranges", "CidrIpv6"),
-            ("prefix-list", "PrefixListIds", "PrefixListId"),
-            ("group", "UserIdGroupPairs", "GroupId"),
+        for kind, destinations in (
+            ("cidr", permission.ipv4),
+            ("cidr", permission.ipv6),
+            ("prefix-list", permission.prefix_lists),
+            ("group", permission.groups),
         ):
             rules += [
-                Rule(
-                    group["GroupId"],
-                    group.get("GroupName", ""),
-                    protocol,
-                    from_port,
-                    to_port,
-                    kind,
-                    str(item[key]),
-                    str(item.get("Description", "")),
-                )
-                for item in permission.get(field_name, [])
+                Rule(group.group_id, group.name, protocol, from_port, to_port, kind, destination, description)
+                for destination, description in destinations
             ]
     return rules
 
