@@ -1,10 +1,11 @@
 """The checks as the source declares them: read from tests/ without importing or running anything.
 
-Each check (a `test_*` function in `tests/test_<area>.py`) carries beside it the faults it exists to catch
-(`@pytest.mark.catches("F1", ...)`, with `case=` for one parametrized case), the faults under which it can
-only report "could not evaluate" (`@pytest.mark.blinded_by(...)`), and, for a check whose fault is seeded
-outside the fault table, the self-test that proves it (`@pytest.mark.proven_in(path)`). The fault table, the
-self-tests and `--prove` build their lists from here, so a check's name is written once: in its own file.
+Each check (a `test_*` function in `tests/test_<area>.py`, or `tests/<area>/test_<concern>.py`) carries
+beside it the faults it exists to catch (`@pytest.mark.catches("F1", ...)`, with `case=` for one
+parametrized case), the faults under which it can only report "could not evaluate"
+(`@pytest.mark.blinded_by(...)`), and, for a check whose fault is seeded outside the fault table, the
+self-test that proves it (`@pytest.mark.proven_in(path)`). The fault table, the self-tests and `--prove`
+build their lists from here, so a check's name is written once: in its own file.
 This needs no credentials and no pytest collection (which would run the preflight).
 """
 
@@ -23,13 +24,18 @@ MARKS = ("catches", "blinded_by", "proven_in")
 @dataclass(frozen=True)
 class Check:
     name: str
-    area: str  # the file's name without test_ and .py
+    area: str  # the file's name without test_ and .py; for a file in tests/<area>/, that directory's name
     path: str  # relative to tests/
     doc: str
     catches: tuple[tuple[str, str | None], ...]  # (fault id, parametrized case or None)
     blinded_by: tuple[str, ...]
     proven_in: str | None
     markers: tuple[str, ...]  # every pytest mark named on it (disruptive, parametrize, ...)
+
+    @property
+    def area_path(self) -> str:
+        """What holds the check's area, relative to tests/: its directory ("network/") or its file."""
+        return f"{self.area}/" if "/" in self.path else self.path
 
     def catcher_names(self, fault_id: str) -> list[str]:
         """The test ids (with the case, for one parametrized case) that must fail under the fault."""
@@ -56,9 +62,10 @@ def _strings(call: ast.Call, where: str) -> list[str]:
     return values
 
 
-def read_checks(path: Path) -> list[Check]:
+def read_checks(path: Path, tests: Path = TESTS) -> list[Check]:
     """The checks of one test file, in source order."""
-    area = path.stem.removeprefix("test_")
+    relative = path.relative_to(tests).as_posix() if path.is_relative_to(tests) else path.name
+    area = relative.split("/", 1)[0] if "/" in relative else path.stem.removeprefix("test_")
     found = []
     for node in ast.parse(path.read_text(), filename=str(path)).body:
         if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
@@ -91,7 +98,7 @@ def read_checks(path: Path) -> list[Check]:
             Check(
                 node.name,
                 area,
-                path.name,
+                relative,
                 ast.get_docstring(node) or "",
                 tuple(catches),
                 tuple(blinded),
@@ -105,7 +112,8 @@ def read_checks(path: Path) -> list[Check]:
 @functools.cache
 def checks(tests: Path = TESTS) -> dict[str, Check]:
     """Every check under tests/, by function name, in file and source order."""
-    return {check.name: check for path in sorted(tests.glob("test_*.py")) for check in read_checks(path)}
+    files = sorted([*tests.glob("test_*.py"), *tests.glob("*/test_*.py")], key=lambda p: p.relative_to(tests).parts)
+    return {check.name: check for path in files for check in read_checks(path, tests)}
 
 
 def caught_by(fault_id: str, tests: Path = TESTS) -> tuple[str, ...]:

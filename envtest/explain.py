@@ -115,8 +115,10 @@ def render_docs() -> str:
     for check in catalogue.checks().values():
         if check.area != area:
             area = check.area
-            out += [f"## {area} (`tests/{check.path}`)", ""]
+            out += [f"## {area} (`tests/{check.area_path}`)", ""]
         out += [f"### `{check.name}`", ""]
+        if check.path != check.area_path:
+            out += [f"In `tests/{check.path}`.", ""]
         summary, parts = sections(check.doc)
         out += [summary, ""]
         out += [f"- **{label}**: {text}" for label, text in parts]

@@ -137,12 +137,13 @@ def judge(fault: Fault, run: SuiteRun) -> Row:
 
 
 def areas_of(fault: Fault) -> list[str]:
-    """The files (one per area) that hold the checks a fault is seen by: its catchers and the checks it blinds.
+    """What holds the areas (a file, or a directory of files by concern) of the checks a fault is seen by: its
+    catchers and the checks it blinds.
 
     The checks of those areas share the gathered state the fault changes, so a run of them shows the fault
     caught and no false alarm where one could arise; --prove runs the whole suite for every fault.
     """
-    files = {check.name: check.path for check in catalogue.checks().values()}
+    files = {check.name: check.area_path for check in catalogue.checks().values()}
     names = [name.split("[", 1)[0] for name in (*fault.caught_by, *fault.cannot_evaluate)]
     unknown = sorted(n for n in names if n not in files)
     if unknown:

@@ -54,6 +54,21 @@ def test_marks_are_read_from_the_source(tmp_path: Path) -> None:
     assert catalogue.fault_ids(tests) == {"F1", "F2", "F16", "H2", "H3"}
 
 
+def test_an_area_split_by_concern_keeps_its_name(tmp_path: Path) -> None:
+    """tests/<area>/test_<concern>.py: the directory names the area (severities and waivers by area hold), and
+    a fault row's run takes the whole directory, as it took the whole file before the split."""
+    (tmp_path / "network").mkdir()
+    (tmp_path / "network" / "test_egress.py").write_text(
+        'import pytest\n\n@pytest.mark.catches("F1")\ndef test_e():\n    pass\n'
+    )
+    (tmp_path / "test_runner.py").write_text("def test_r():\n    pass\n")
+    found = catalogue.checks(tmp_path)
+    assert [(c.name, c.area, c.path, c.area_path) for c in found.values()] == [
+        ("test_e", "network", "network/test_egress.py", "network/"),
+        ("test_r", "runner", "test_runner.py", "test_runner.py"),
+    ]
+
+
 @pytest.mark.parametrize(
     "decorator",
     ["@pytest.mark.catches(FAULT)", '@pytest.mark.catches("F1", case=CASE)', "@pytest.mark.catches"],
@@ -68,9 +83,10 @@ def test_the_catalogue_agrees_with_the_marks_pytest_sees() -> None:
     """The same marks, read by importing each check module: what pytest would attach to the test items."""
     checks = catalogue.checks()
     assert len(checks) > 50
-    for path in sorted(catalogue.TESTS.glob("test_*.py")):
-        module = importlib.import_module(f"tests.{path.stem}")
-        for check in (c for c in checks.values() if c.path == path.name):
+    for path in sorted(catalogue.TESTS.rglob("test_*.py")):
+        relative = path.relative_to(catalogue.TESTS).as_posix()
+        module = importlib.import_module("tests." + relative.removesuffix(".py").replace("/", "."))
+        for check in (c for c in checks.values() if c.path == relative):
             marks = getattr(module, check.name).pytestmark
             seen = [(f, m.kwargs.get("case")) for m in marks if m.name == "catches" for f in m.args]
             assert sorted(seen, key=str) == sorted(check.catches, key=str), check.name

@@ -30,7 +30,12 @@ def test_mask_account() -> None:
 
 @pytest.mark.parametrize(
     ("classname", "area"),
-    [("tests.test_runner", "runner"), ("tests.test_network", "network"), ("other.module", "other.module")],
+    [
+        ("tests.test_runner", "runner"),
+        ("tests.network.test_egress", "network"),
+        ("tests.images.test_pipeline", "images"),
+        ("other.module", "other.module"),
+    ],
 )
 def test_area_of(classname: str, area: str) -> None:
     assert junit.area_of(classname) == area

@@ -6,11 +6,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The checks: tests/test_<area>.py, tests/<area>/test_<concern>.py, and what an area's files share.
+CHECK_FILES = sorted((ROOT / "tests").rglob("*.py"))
 
 
 def test_checks_never_import_boto_or_create_clients() -> None:
     offenders = []
-    for path in sorted((ROOT / "tests").glob("*.py")):
+    for path in CHECK_FILES:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -35,7 +37,7 @@ def test_checks_reach_gathered_state_only_through_fixtures() -> None:
     """A check imports no gather module (its types only under TYPE_CHECKING) and asks no fixture for the
     Inventory or the clients: what it compares is gathered by a fixture, read once, cached."""
     offenders = []
-    for path in sorted((ROOT / "tests").glob("test_*.py")):
+    for path in CHECK_FILES:
         tree = ast.parse(path.read_text(), filename=str(path))
         typing_only = _type_checking_only(tree)
         for node in ast.walk(tree):
@@ -47,4 +49,23 @@ def test_checks_reach_gathered_state_only_through_fixtures() -> None:
                 asked = {a.arg for a in node.args.args} & {"inventory", "aws"}
                 if asked:
                     offenders.append(f"{path.name}:{node.lineno} {node.name} asks for {sorted(asked)}")
+    assert offenders == []
+
+
+def test_checks_and_fixtures_see_typed_state_not_aws_answers() -> None:
+    """What a check is handed is a model (envtest/gather/services/), never an AWS answer dict: no check or fixture
+    parameter or return is annotated dict[str, Any], the type a boto answer carries."""
+    offenders = []
+    for path in [*CHECK_FILES, *sorted((ROOT / "envtest" / "fixtures").glob("*.py"))]:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            is_fixture = any("fixture" in ast.unparse(d) for d in node.decorator_list)
+            if not (node.name.startswith("test_") or is_fixture):
+                continue
+            annotations = [a.annotation for a in node.args.args + node.args.kwonlyargs] + [node.returns]
+            for annotation in filter(None, annotations):
+                if "dict[str, Any]" in ast.unparse(annotation):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {ast.unparse(annotation)}")
     assert offenders == []

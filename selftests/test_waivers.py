@@ -90,7 +90,7 @@ def test_a_waived_finding_is_reported_waived_and_an_expired_one_fails(clean_sand
     FAULTS["F12"].seed(clean_sandbox)
     today = date.today()
     _waive(clean_sandbox, "runner_allows_no_services", today + timedelta(days=7))
-    run = run_suite(["sandbox", "-t", "test_images.py", "--json", str(tmp_path / "waived.json")], environ, tmp_path)
+    run = run_suite(["sandbox", "-t", "images/", "--json", str(tmp_path / "waived.json")], environ, tmp_path)
     assert run.exit_code == 0, run.stdout + run.stderr
     assert run.verdicts()[CHECK] == "skipped"
     # The JSON says waived, with the waiver, and holds to its documented schema.
@@ -106,7 +106,7 @@ def test_a_waived_finding_is_reported_waived_and_an_expired_one_fails(clean_sand
 
     override = clean_sandbox.directory / "policy-override.toml"
     override.write_text(override.read_text().replace(str(today + timedelta(days=7)), str(today - timedelta(days=1))))
-    run = run_suite(["sandbox", "-t", "test_images.py", "--json", str(tmp_path / "failed.json")], environ, tmp_path)
+    run = run_suite(["sandbox", "-t", "images/", "--json", str(tmp_path / "failed.json")], environ, tmp_path)
     assert run.exit_code == 1, run.stdout + run.stderr
     assert run.verdicts()[CHECK] == "failed"
     entry = next(c for c in valid_results(tmp_path / "failed.json")["checks"] if c["id"] == CHECK)
@@ -119,6 +119,6 @@ def test_a_waived_finding_is_reported_waived_and_an_expired_one_fails(clean_sand
 @pytest.mark.sandbox
 def test_a_waiver_for_no_such_check_stops_the_run(clean_sandbox: Sandbox, tmp_path: Path) -> None:
     _waive(clean_sandbox, "runner_allows_no_servce", date.today() + timedelta(days=7))
-    run = run_suite(["sandbox", "-t", "test_images.py"], {**base_environ(), **clean_sandbox.environ}, tmp_path)
+    run = run_suite(["sandbox", "-t", "images/"], {**base_environ(), **clean_sandbox.environ}, tmp_path)
     assert run.exit_code == 2, run.stdout + run.stderr
     assert "no check is named 'runner_allows_no_servce'" in run.stderr

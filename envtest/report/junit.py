@@ -19,9 +19,12 @@ FIX_LINE = re.compile(r"^\s*fix:\s*(.+)$", re.MULTILINE)
 
 
 def area_of(classname: str) -> str:
-    """tests.test_runner -> runner; anything else is kept as it is."""
-    match = re.fullmatch(r"tests\.test_([a-z0-9_]+)(\..+)?", classname or "")
-    return match.group(1) + (match.group(2) or "") if match else classname
+    """tests.test_runner -> runner; tests.network.test_egress -> network (an area split by concern keeps its
+    name, so severities and waivers by area hold); anything else is kept as it is."""
+    match = re.fullmatch(r"tests\.(?:([a-z0-9_]+)\.)?test_([a-z0-9_]+)(\..+)?", classname or "")
+    if not match:
+        return classname
+    return match.group(1) or (match.group(2) + (match.group(3) or ""))
 
 
 @dataclass

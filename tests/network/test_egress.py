@@ -1,0 +1,77 @@
+"""The runner's security group egress: only what the policy declares, and all of it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from envtest.fixtures.network import RunnerNetwork
+from envtest.policy.egress import Declared, Rule, evaluate
+from envtest.problems import Problem, check
+
+if TYPE_CHECKING:
+    pass
+
+EGRESS_FIX = "remove the rule from the group in terraform (gitlab_runner_pool module), or declare it with its reason"
+
+
+def _attached(rule: str, network: RunnerNetwork) -> str:
+    group_id = rule.split("(", 1)[-1].split(")", 1)[0]
+    return "; attached by " + ", ".join(network.groups.get(group_id, ["?"]))
+
+
+@pytest.mark.catches("F1", "F2", "F3")
+@pytest.mark.blinded_by("F16", "F16-group")
+def test_runner_egress_holds_only_declared_rules(
+    runner_egress: list[Rule], declared_egress: list[Declared], runner_network: RunnerNetwork
+) -> None:
+    """The runner's security groups allow no egress the policy does not declare.
+
+    Why: the runner holds deploy credentials; any undeclared path out (above all to the internet) bypasses the
+    proxy's allowlist.
+    Fails on: any egress rule (in the union of the groups the launch template and the instances attach: runner,
+    `<env>-base`, argo) that no policy line declares by protocol, ports and destination (a CIDR set, a group
+    name pattern, a prefix list, the VPC's CIDRs, the proxy NLB's addresses, a described rule); always
+    0.0.0.0/0, ::/0, all protocols, all ports.
+    Fix: remove the rule in terraform; a rule the env needs is declared in its policy (one open to the
+    internet cannot be).
+    """
+    findings = [f for f in evaluate(runner_egress, declared_egress) if f.what == "undeclared"]
+    check(
+        [
+            Problem(
+                resource=f.rule + _attached(f.rule, runner_network),
+                expected="a rule that matches a policy [[egress.allow]] line (policy/default.toml, [egress])",
+                found=f.detail,
+                fix=EGRESS_FIX,
+            )
+            for f in findings
+        ]
+    )
+
+
+@pytest.mark.catches("F3")
+@pytest.mark.blinded_by("F16", "F16-group")
+def test_every_required_runner_egress_rule_is_present(
+    runner_egress: list[Rule], declared_egress: list[Declared], runner_network: RunnerNetwork
+) -> None:
+    """Every egress rule the runner needs is in place.
+
+    Why: without them the runner cannot reach the proxy, the endpoints or S3, and cannot come up.
+    Fails on: a declared rule gone, e.g. 3128 to the proxy group.
+    Fix: add the rule back to the runner's security group in terraform.
+    """
+    findings = [f for f in evaluate(runner_egress, declared_egress) if f.what == "missing"]
+    check(
+        [
+            Problem(
+                resource=f"egress of the env runner's groups {sorted(runner_network.groups)}",
+                expected=f.rule,
+                found=f.detail,
+                fix="add the rule to the runner's security group: without it the runner cannot come up "
+                "(runbook, 'Debugging env_runner issues')",
+            )
+            for f in findings
+        ]
+    )
