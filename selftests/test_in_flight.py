@@ -14,6 +14,9 @@ import pytest
 from envtest.sandbox.chaos import chaos_proxy
 from envtest.sandbox.running import Sandbox
 from selftests.conftest import run_suite
+from tests import test_runner
+from tests.images import test_allowed_images as allowed_images
+from tests.network import test_egress as egress
 
 pytestmark = pytest.mark.sandbox
 
@@ -52,9 +55,9 @@ def test_an_endpoint_that_stops_answering_midrun_stops_the_run_in_bounded_time(
     verdicts = run.verdicts()
     # Whatever needed AWS has no verdict; nothing that needed AWS passed.
     for check in (
-        "test_env_runner_group_exists",
-        "test_every_allowed_digest_exists_in_ecr",
-        "test_runner_egress_holds_only_declared_rules",
+        test_runner.test_env_runner_group_exists.__name__,
+        allowed_images.test_every_allowed_digest_exists_in_ecr.__name__,
+        egress.test_runner_egress_holds_only_declared_rules.__name__,
     ):
         assert verdicts[check] == "error", (check, verdicts[check])
     assert "failed" not in verdicts.values(), verdicts

@@ -9,6 +9,7 @@ import pytest
 
 from envtest.limits import CheckTimedOut, bounded
 from selftests.conftest import run_suite
+from tests import test_hosts
 
 
 def test_a_block_past_its_limit_is_stopped_where_it_waits_and_cleans_up() -> None:
@@ -31,7 +32,7 @@ def test_a_block_within_its_limit_is_left_alone() -> None:
 @pytest.mark.sandbox
 def test_a_check_past_its_limit_could_not_be_evaluated(sandbox_env: dict[str, str], tmp_path: Path) -> None:
     # The app host's nc waits out its 1 s timeout on the blocked Redis port: past a 0.3 s limit.
-    check = "test_roles_that_must_not_reach_redis_cannot"
+    check = test_hosts.test_roles_that_must_not_reach_redis_cannot.__name__
     run = run_suite(["sandbox", "-t", check], {**sandbox_env, "ENVTEST_CHECK_TIMEOUT": "0.3"}, tmp_path)
     assert run.verdicts() == {check: "error"}, run.stdout + run.stderr
     assert "did not finish within its limit of 0.3 s" in run.text_of(check)

@@ -19,6 +19,7 @@ from envtest.gather.aws import describe_aws_error
 from envtest.sandbox.running import Sandbox
 from selftests import iam
 from selftests.conftest import base_environ, run_suite
+from tests.images import test_runner_config as runner_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = Path(sysconfig.get_path("scripts"))
@@ -123,7 +124,11 @@ def test_reports_of_a_failing_run_validate_and_read_well(
     page = _Text()
     page.feed(run.junit_path.with_suffix(".html").read_text())
     text = " ".join(page.text)
-    assert "test_runner_allows_no_services" in text and "allowed_services" in text and "Slowest checks" in text
+    assert (
+        runner_config.test_runner_allows_no_services.__name__ in text
+        and "allowed_services" in text
+        and "Slowest checks" in text
+    )
     assert "FAILED: a check failed" in text and "Skipped, and why" in text and "disruptive or slow test" in text
     # Each failure once (the message is the text's first line: not shown twice).
     assert text.count("set node.run_state['allowed_services']") == 1, text

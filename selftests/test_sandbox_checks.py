@@ -18,11 +18,18 @@ from envtest.prove import prove_fault
 from envtest.sandbox.faults import FAULTS, Fault
 from envtest.sandbox.running import Sandbox
 from selftests.conftest import ROOT, base_environ, run_suite
+
+# The checks are named by their functions, so a renamed check fails here at import, not as a silent miss.
+from tests import test_lockdown, test_runner
+from tests.images import test_lockdown_probe as lockdown_probe
+from tests.images import test_pipeline
+from tests.images import test_runner_config as runner_config
+from tests.network import test_proxy_probes as proxy_probes
 from tests.test_recycle import RECYCLED
 
 pytestmark = pytest.mark.sandbox
 
-LOCKDOWN = "test_env_runner_refuses_a_forbidden_image"
+LOCKDOWN = lockdown_probe.test_env_runner_refuses_a_forbidden_image.__name__
 CHECKS = catalogue.checks()
 CELLS = [cell.id for cell in matrix_cells(load_policy("sandbox"))]
 
@@ -123,19 +130,16 @@ def test_clean_pattern_era_sandbox_passes_every_check_that_applies(pattern_sandb
     verdicts = run.verdicts()
     # The file's own checks do not apply when the runner reads no file; they say so.
     file_only = {name for name, v in verdicts.items() if v == "skipped" and "mode = pattern" in run.text_of(name)}
-    assert file_only == {
-        "test_allowed_images_file_in_force_is_one_the_policy_allows",
-        "test_allowed_images_file_reads_cleanly",
-        "test_every_allowed_image_is_pinned_by_digest",
-        "test_every_allowed_image_comes_from_an_approved_registry",
-        "test_allowed_image_blocks_are_dated_in_order_and_within_the_limit",
-        "test_the_running_boot_code_allows_only_listed_images",
-        "test_every_allowed_digest_exists_in_ecr",
-        "test_no_other_role_can_write_the_allowed_images_file",
+    assert file_only == {c.name for c in CHECKS.values() if c.path == "images/test_allowed_images.py"} | {
+        test_lockdown.test_no_other_role_can_write_the_allowed_images_file.__name__
     }
     applies = set(verdicts) - file_only - DISRUPTIVE
     assert {verdicts[name] for name in applies} == {"passed"}, verdicts
-    for name in ("test_runner_allows_exactly_the_images_in_force", "test_pipeline_uses_only_allowed_images", LOCKDOWN):
+    for name in (
+        runner_config.test_runner_allows_exactly_the_images_in_force.__name__,
+        test_pipeline.test_pipeline_uses_only_allowed_images.__name__,
+        LOCKDOWN,
+    ):
         assert verdicts[name] == "passed"
 
 
@@ -226,13 +230,19 @@ def test_proxy_down_fails_the_proxy_checks_with_the_cause(sandbox_env: dict[str,
     run = run_suite(["sandbox"], env, tmp_path)
     assert run.exit_code == 1
     verdicts = run.verdicts()
-    assert verdicts["test_outbound_proxy_accepts_connections"] == "failed"
-    assert verdicts["test_gitlab_host_answers_through_the_proxy"] == "failed"
-    assert "connection refused" in run.text_of("test_outbound_proxy_accepts_connections")
+    accepts, answers = (
+        test_runner.test_outbound_proxy_accepts_connections,
+        test_runner.test_gitlab_host_answers_through_the_proxy,
+    )
+    assert verdicts[accepts.__name__] == verdicts[answers.__name__] == "failed"
+    assert "connection refused" in run.text_of(accepts.__name__)
     # What the proxy allows or denies cannot be told when no proxy answers: no verdict, and no wrong fix.
-    assert verdicts["test_proxy_lets_every_must_allow_name_through"] == "error"
-    assert verdicts["test_proxy_refuses_every_must_deny_name"] == "error"
-    assert "refused connections" in run.text_of("test_proxy_refuses_every_must_deny_name")
+    lets, refuses = (
+        proxy_probes.test_proxy_lets_every_must_allow_name_through,
+        proxy_probes.test_proxy_refuses_every_must_deny_name,
+    )
+    assert verdicts[lets.__name__] == verdicts[refuses.__name__] == "error"
+    assert "refused connections" in run.text_of(refuses.__name__)
 
 
 def test_secrets_never_reach_any_output(clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path) -> None:

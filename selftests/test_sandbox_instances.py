@@ -22,6 +22,14 @@ from envtest.sandbox.faults import FAULTS
 from envtest.sandbox.processes import stop_all
 from envtest.sandbox.running import Sandbox
 from selftests.conftest import base_environ, run_suite
+from tests import test_recycle, test_s3_access
+from tests.images import test_runner_config as runner_config
+
+ESCROW_DELETE = "escrow-worker-delete-refused"
+MATRIX_CHECKS = (
+    test_s3_access.test_bucket_access_matches_the_matrix,
+    test_s3_access.test_bucket_access_on_the_instances_matches_the_matrix,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -104,11 +112,9 @@ def test_a_recycle_with_cloud_init_errors_fails_and_restores_capacity(
     sizes = {g: _ids(clean_sandbox, g) for g in ("sandbox-idp", "sandbox-elk")}
     run = run_suite(["sandbox", "-R", "true", "-t", "recycle"], sandbox_env, tmp_path)
     verdicts = run.verdicts()
-    assert verdicts == {
-        "test_group_recycles_and_comes_back_healthy[idp]": "passed",
-        "test_group_recycles_and_comes_back_healthy[elk]": "failed",
-    }, run.stdout + run.stderr
-    assert "cloud-init recorded no errors" in run.text_of("test_group_recycles_and_comes_back_healthy[elk]")
+    recycles = test_recycle.test_group_recycles_and_comes_back_healthy.__name__
+    assert verdicts == {f"{recycles}[idp]": "passed", f"{recycles}[elk]": "failed"}, run.stdout + run.stderr
+    assert "cloud-init recorded no errors" in run.text_of(f"{recycles}[elk]")
     # Same sizes, new instances: the old ones were retired.
     after = {g: _ids(clean_sandbox, g) for g in sizes}
     assert {g: len(i) for g, i in after.items()} == {g: len(i) for g, i in sizes.items()}
@@ -123,13 +129,9 @@ def test_the_live_access_matrix_catches_a_role_that_may_delete_from_escrow(
     FAULTS["H2"].seed(clean_sandbox)
     run = run_suite(["sandbox", "-R", "true", "-t", "s3_access"], sandbox_env, tmp_path)
     failed = {k for k, v in run.verdicts().items() if v == "failed"}
-    assert failed == {
-        "test_bucket_access_matches_the_matrix[escrow-worker-delete-refused]",
-        "test_bucket_access_on_the_instances_matches_the_matrix[escrow-worker-delete-refused]",
-    }, run.stdout + run.stderr
-    assert "S3 authorised it" in run.text_of(
-        "test_bucket_access_on_the_instances_matches_the_matrix[escrow-worker-delete-refused]"
-    )
+    simulated, live = (f"{c.__name__}[{ESCROW_DELETE}]" for c in MATRIX_CHECKS)
+    assert failed == {simulated, live}, run.stdout + run.stderr
+    assert "S3 authorised it" in run.text_of(live)
 
 
 @pytest.fixture(scope="module")
@@ -162,5 +164,5 @@ def test_without_instances_the_host_checks_skip_saying_why(
     assert {verdicts[c] for c in host_checks} == {"skipped"}
     assert "ENVTEST_SANDBOX_INSTANCES=off" in run.junit_path.read_text()
     # Everything that does not need an instance still ran.
-    assert verdicts["test_runner_allows_no_services"] == "passed"
-    assert verdicts["test_bucket_access_matches_the_matrix[escrow-worker-delete-refused]"] == "passed"
+    assert verdicts[runner_config.test_runner_allows_no_services.__name__] == "passed"
+    assert verdicts[f"{MATRIX_CHECKS[0].__name__}[{ESCROW_DELETE}]"] == "passed"
