@@ -4,6 +4,7 @@ pytest_plugins = [
     "envtest.pytest_plugin",
     "envtest.fixtures.runner",
     "envtest.fixtures.network",
+    "envtest.fixtures.proxy",
     "envtest.fixtures.images",
     "envtest.fixtures.hosts",
     "envtest.fixtures.s3_access",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures.network import AllowlistCopy, DeployedAllowlist
+from envtest.fixtures.proxy import AllowlistCopy, DeployedAllowlist
 from envtest.parsers.squid_allowlist import is_ip_literal
 from envtest.policy import Policy, fill
 from envtest.problems import Problem, check
