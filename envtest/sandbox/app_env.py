@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from envtest.sandbox import runner_env
+from envtest.sandbox import env_facts, runner_env
 
 APP_ROLES = ["idp", "worker", "app", "pivcac", "elk"]
 REDIS_IP = "10.42.3.10"
@@ -32,14 +32,14 @@ def role_name(env: str, role: str) -> str:
 
 
 def role_arn(env: str, role: str) -> str:
-    return f"arn:aws:iam::{runner_env.ACCOUNT}:role/{role_name(env, role)}"
+    return f"arn:aws:iam::{env_facts.ACCOUNT}:role/{role_name(env, role)}"
 
 
 def buckets(env: str) -> dict[str, str]:
     """terraform/app: idp-attempts-s3-bucket.tf and the escrow bucket (environment.md, "S3 access")."""
     return {
-        "attempts": f"login-gov-attempts-{env}.{runner_env.ACCOUNT}-{runner_env.REGION}",
-        "escrow": f"login-gov-escrow-{env}.{runner_env.ACCOUNT}-{runner_env.REGION}",
+        "attempts": f"login-gov-attempts-{env}.{env_facts.ACCOUNT}-{env_facts.REGION}",
+        "escrow": f"login-gov-escrow-{env}.{env_facts.ACCOUNT}-{env_facts.REGION}",
     }
 
 
@@ -69,7 +69,7 @@ def escrow_bucket_policy(env: str) -> dict[str, Any]:
     principals = [
         role_arn(env, "idp"),
         role_arn(env, "worker"),
-        f"arn:aws:iam::{runner_env.ACCOUNT}:role/{ESCROW_READ_ROLE}",
+        f"arn:aws:iam::{env_facts.ACCOUNT}:role/{ESCROW_READ_ROLE}",
     ]
     return {
         "Version": "2012-10-17",
@@ -83,7 +83,7 @@ def escrow_bucket_policy(env: str) -> dict[str, Any]:
                 "Condition": {
                     "NotIpAddress": {
                         "aws:SourceIp": ["159.142.0.0/16"],
-                        "aws:VpcSourceIp": [runner_env.VPC_CIDR, runner_env.SECONDARY_CIDR],
+                        "aws:VpcSourceIp": [env_facts.VPC_CIDR, env_facts.SECONDARY_CIDR],
                     }
                 },
             }
@@ -156,7 +156,7 @@ def origin_host(env: str) -> str:
 
 def static_bucket(env: str) -> str:
     """terraform/app: bucket_name login-gov-idp-static-<env>.<acct>-<region> (the CloudFront custom pages)."""
-    return f"login-gov-idp-static-{env}.{runner_env.ACCOUNT}-{runner_env.REGION}"
+    return f"login-gov-idp-static-{env}.{env_facts.ACCOUNT}-{env_facts.REGION}"
 
 
 def edge_site(env: str, idp_host: str) -> dict[str, Any]:
@@ -269,10 +269,10 @@ def seed_estate(
             iam.put_role_policy(RoleName=name, PolicyName=f"{role}-s3", PolicyDocument=json.dumps(document))
     iam.create_role(RoleName=ESCROW_READ_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
     for kind, bucket in buckets(env).items():
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": runner_env.REGION})
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": env_facts.REGION})
         if kind == "escrow":
             s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(escrow_bucket_policy(env)))
-    s3.create_bucket(Bucket=static_bucket(env), CreateBucketConfiguration={"LocationConstraint": runner_env.REGION})
+    s3.create_bucket(Bucket=static_bucket(env), CreateBucketConfiguration={"LocationConstraint": env_facts.REGION})
     for key, page in ERROR_PAGES.items():
         s3.put_object(Bucket=static_bucket(env), Key=key, Body=page.encode(), ContentType="text/html")
     seed_metric_filters(c["logs"], env)
@@ -318,8 +318,8 @@ def seed_estate(
     roles[world.runner_asg] = "env-runner"
     roles[world.proxy_asg] = "outboundproxy"
     return {
-        "region": runner_env.REGION,
-        "account": runner_env.ACCOUNT,
+        "region": env_facts.REGION,
+        "account": env_facts.ACCOUNT,
         "roles": roles,
         "redis": {"ip": REDIS_IP, "groups": [cache], "names": redis_names},
         "redis_endpoints": {"primary": primary},

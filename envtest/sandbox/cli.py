@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from envtest.sandbox import runner_env, squid
+from envtest.sandbox import env_facts, proxy_lists, runner_env, squid
 from envtest.sandbox.fleet import can_host, write_fleet_config
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.running import copy_clean_files, moto_writes
@@ -55,7 +55,7 @@ def _start_gitlab(
         "project_path": "lg/identity-devops",
         "pipeline_id": str(random.randint(100_000, 999_999)),
         "env": world.env,
-        "gitlab_host": runner_env.GITLAB_HOST,
+        "gitlab_host": env_facts.GITLAB_HOST,
         "pipeline_file": str(directory / "gitlab-ci.yml"),
         "runner_config": str(directory / "hosts" / "env-runner" / "etc" / "gitlab-runner" / "config.toml"),
         "runner_tag": f"{world.env}-env-runner",
@@ -187,7 +187,7 @@ def _start_instances(directory: Path, moto_endpoint: str, estate: dict[str, Any]
 
 
 def start_sandbox(
-    directory: Path, env: str = runner_env.DEFAULT_ENV, scale: int = 1, era: str | None = None
+    directory: Path, env: str = env_facts.DEFAULT_ENV, scale: int = 1, era: str | None = None
 ) -> dict[str, str]:
     """Start every part, seed it, write DIR/env.sh; return the run's environment."""
     era = era or os.environ.get("ENVTEST_SANDBOX_ERA", "file")
@@ -215,7 +215,7 @@ def start_sandbox(
     upstream_ip = _start_upstream(directory, tls)
 
     hosts = directory / "hosts"
-    allowlist = write_host_file(hosts, "env-runner-proxy", runner_env.ALLOWLIST_PATH, world.allowlist)
+    allowlist = write_host_file(hosts, "env-runner-proxy", proxy_lists.ALLOWLIST_PATH, world.allowlist)
     for parent in [hosts, *allowlist.relative_to(directory).parents]:
         (directory / parent).chmod(0o755)
     state_dir = directory / "squid"
@@ -246,8 +246,8 @@ def start_sandbox(
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": runner_env.REGION,
-        "AWS_DEFAULT_REGION": runner_env.REGION,
+        "AWS_REGION": env_facts.REGION,
+        "AWS_DEFAULT_REGION": env_facts.REGION,
         "IDP_HOSTNAME": world.idp_host,
         "IDP_ORIGIN_HOSTNAME": world.origin_host,
         "PROXY_URL": proxy_url,
@@ -277,7 +277,7 @@ def start_sandbox(
     (directory / "allowlist.template").write_text(world.allowlist_template)
     (directory / "policy-override.toml").write_text(
         SANDBOX_POLICY.format(
-            account=runner_env.ACCOUNT,
+            account=env_facts.ACCOUNT,
             max_blocks=max(4, world.image_blocks),
             direct_probe=f"{direct_probe_ip}:9",
             era=world.era,
@@ -308,7 +308,7 @@ def start_sandbox(
     return environ
 
 
-def up(directory: Path, env: str = runner_env.DEFAULT_ENV) -> int:
+def up(directory: Path, env: str = env_facts.DEFAULT_ENV) -> int:
     directory = directory.resolve()
     if any((directory / "pids").glob("*.pid")):
         print(

@@ -1,4 +1,5 @@
-"""Seed the sandbox's moto server with one environment, shaped as login.gov's are (runner_env.py names the sources).
+"""Seed the sandbox's moto server with one environment, shaped as login.gov's are (env_facts.py, proxy_lists.py,
+ecr_images.py and runner_env.py name the sources).
 
 These calls write, so they use their own plain boto3 clients, outside the
 suite's read-only guard: the sandbox is set-up, not a check.
@@ -24,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from envtest.sandbox import runner_env
+from envtest.sandbox import ecr_images, env_facts, proxy_lists, runner_env
 from envtest.sandbox.app_env import seed_estate
 
 
@@ -33,7 +34,7 @@ def _clients(endpoint: str, account: str | None = None) -> dict[str, Any]:
     """The seed's clients, built once per endpoint and account (building one costs about 50 ms; a reseed
     after a fault needs the same ones again)."""
     session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=runner_env.REGION
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=env_facts.REGION
     )
     clients = {
         name: session.client(name, endpoint_url=endpoint)
@@ -71,10 +72,10 @@ def _tcp(port: int, *, cidrs: list[str] = (), groups: list[str] = (), why: str =
 def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
     ec2, elbv2 = c["ec2"], c["elbv2"]
     vpc = ec2.create_vpc(
-        CidrBlock=runner_env.VPC_CIDR,
+        CidrBlock=env_facts.VPC_CIDR,
         TagSpecifications=[{"ResourceType": "vpc", "Tags": _tags(Name=f"login-vpc-{world.env}")}],
     )["Vpc"]["VpcId"]
-    ec2.associate_vpc_cidr_block(VpcId=vpc, CidrBlock=runner_env.SECONDARY_CIDR)
+    ec2.associate_vpc_cidr_block(VpcId=vpc, CidrBlock=env_facts.SECONDARY_CIDR)
     subnets = [
         ec2.create_subnet(
             VpcId=vpc,
@@ -82,7 +83,7 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
             AvailabilityZone=az,
             TagSpecifications=[{"ResourceType": "subnet", "Tags": _tags(Name=f"login-app-{world.env}-{az}")}],
         )["Subnet"]["SubnetId"]
-        for cidr, az in runner_env.APP_SUBNETS
+        for cidr, az in env_facts.APP_SUBNETS
     ]
     main_table = ec2.describe_route_tables(
         Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "association.main", "Values": ["true"]}]
@@ -111,7 +112,7 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
         f"login-obproxy-{env}{_suffix()}", "outbound proxy", Name=f"login-obproxy-{env}", role="outboundproxy"
     )
     # vpc_module endpoints.tf: one group per service, exact name "login-<svc>-endpoint-<env>".
-    services = runner_env.REQUIRED_ENDPOINTS if world.endpoints == "required" else runner_env.ALL_ENDPOINTS
+    services = env_facts.REQUIRED_ENDPOINTS if world.endpoints == "required" else env_facts.ALL_ENDPOINTS
     endpoint_groups = {
         svc: group(f"login-{svc}-endpoint-{env}", "Allow inbound from all servers", Name=f"login-{svc}-endpoint-{env}")
         for svc in services
@@ -151,49 +152,49 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
     arn_suffix = nlb["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
     nlb_ips = []
     for n, subnet in enumerate(subnets):
-        ip = runner_env.APP_SUBNETS[n][0].rsplit(".", 1)[0] + ".200"
+        ip = env_facts.APP_SUBNETS[n][0].rsplit(".", 1)[0] + ".200"
         ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress=ip, Description=f"ELB {arn_suffix}")
         nlb_ips.append(ip)
 
     prefix_lists = {p["PrefixListName"]: p["PrefixListId"] for p in ec2.describe_prefix_lists()["PrefixLists"]}
-    s3_prefix_list = prefix_lists[f"com.amazonaws.{runner_env.REGION}.s3"]
+    s3_prefix_list = prefix_lists[f"com.amazonaws.{env_facts.REGION}.s3"]
     ec2.authorize_security_group_egress(
         GroupId=base,
         IpPermissions=[
             _tcp(3128, groups=[idp_proxy], why="allow egress to outbound proxy"),
-            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": runner_env.SECONDARY_CIDR}]},
+            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": env_facts.SECONDARY_CIDR}]},
             {
                 "IpProtocol": "tcp",
                 "FromPort": 443,
                 "ToPort": 443,
                 "PrefixListIds": [{"PrefixListId": s3_prefix_list, "Description": "allow egress to VPC S3 endpoint"}],
             },
-            _tcp(443, cidrs=[runner_env.SNAPCRAFT_CIDR], why="allow egress to api.snapcraft.io"),
+            _tcp(443, cidrs=[env_facts.SNAPCRAFT_CIDR], why="allow egress to api.snapcraft.io"),
         ],
     )
     ec2.authorize_security_group_ingress(
         GroupId=base,
         IpPermissions=[
-            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": runner_env.SECONDARY_CIDR}]}
+            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": env_facts.SECONDARY_CIDR}]}
         ],
     )
     ec2.authorize_security_group_egress(
         GroupId=runner,
         IpPermissions=[
-            _tcp(22, cidrs=runner_env.GITHUB_CIDRS),
-            _tcp(443, cidrs=runner_env.GITHUB_CIDRS),
+            _tcp(22, cidrs=env_facts.GITHUB_CIDRS),
+            _tcp(443, cidrs=env_facts.GITHUB_CIDRS),
             _tcp(3128, cidrs=[f"{ip}/32" for ip in nlb_ips]),
-            _tcp(8834, cidrs=[runner_env.NESSUS_CIDR]),
-            _tcp(22, cidrs=runner_env.GITLAB_NLB_CIDRS, why="Allow connection from NLB"),
-            _tcp(443, cidrs=runner_env.GITLAB_NLB_CIDRS, why="Allow connection from NLB"),
+            _tcp(8834, cidrs=[env_facts.NESSUS_CIDR]),
+            _tcp(22, cidrs=env_facts.GITLAB_NLB_CIDRS, why="Allow connection from NLB"),
+            _tcp(443, cidrs=env_facts.GITLAB_NLB_CIDRS, why="Allow connection from NLB"),
             _tcp(443, groups=list(endpoint_groups.values()), why="Allow connection to vpc endpoints"),
         ],
     )
     ec2.authorize_security_group_egress(
         GroupId=argo,
-        IpPermissions=[_tcp(443, cidrs=runner_env.EC2_RANGES_SAMPLE, why="Allow connection to ec2 (argocd)")],
+        IpPermissions=[_tcp(443, cidrs=env_facts.EC2_RANGES_SAMPLE, why="Allow connection to ec2 (argocd)")],
     )
-    subnet_cidrs = [cidr for cidr, _ in runner_env.APP_SUBNETS]
+    subnet_cidrs = [cidr for cidr, _ in env_facts.APP_SUBNETS]
     for svc, group_id in endpoint_groups.items():
         ec2.authorize_security_group_ingress(
             GroupId=group_id, IpPermissions=[_tcp(443, groups=[base]), _tcp(443, cidrs=subnet_cidrs)]
@@ -203,19 +204,19 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
                 "IpProtocol": "tcp",
                 "FromPort": 0,
                 "ToPort": 65535,
-                "IpRanges": [{"CidrIp": runner_env.SECONDARY_CIDR}],
+                "IpRanges": [{"CidrIp": env_facts.SECONDARY_CIDR}],
             }
             ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=[egress])
     # outbound_proxy_net net.tf: ingress 3128 from the VPC CIDR given (here the sandbox's) and app_cidr_block.
     for proxy in (idp_proxy, runner_proxy):
         ec2.authorize_security_group_ingress(
-            GroupId=proxy, IpPermissions=[_tcp(3128, cidrs=[runner_env.VPC_CIDR, runner_env.SECONDARY_CIDR])]
+            GroupId=proxy, IpPermissions=[_tcp(3128, cidrs=[env_facts.VPC_CIDR, env_facts.SECONDARY_CIDR])]
         )
 
     for svc, group_id in endpoint_groups.items():
         ec2.create_vpc_endpoint(
             VpcId=vpc,
-            ServiceName=f"com.amazonaws.{runner_env.REGION}.{svc}",
+            ServiceName=f"com.amazonaws.{env_facts.REGION}.{svc}",
             VpcEndpointType="Interface",
             SubnetIds=subnets,
             SecurityGroupIds=[group_id],
@@ -224,7 +225,7 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
     # vpc_module main.tf: the S3 gateway endpoint on the VPC's main route table.
     s3_gateway = ec2.create_vpc_endpoint(
         VpcId=vpc,
-        ServiceName=f"com.amazonaws.{runner_env.REGION}.s3",
+        ServiceName=f"com.amazonaws.{env_facts.REGION}.s3",
         VpcEndpointType="Gateway",
         RouteTableIds=[main_table],
     )["VpcEndpoint"]["VpcEndpointId"]
@@ -271,7 +272,7 @@ def seed_groups(c: dict[str, Any], net: dict[str, Any], world: runner_env.World)
     """The env runner's group, its proxy pool, and the IdP's proxy."""
     ec2, autoscaling = c["ec2"], c["autoscaling"]
     env, groups = world.env, net["groups"]
-    common = {"domain": f"{env}.{runner_env.ROOT_DOMAIN}", "environment": env, "fisma": "moderate"}
+    common = {"domain": f"{env}.{env_facts.ROOT_DOMAIN}", "environment": env, "fisma": "moderate"}
     runner_lt = _launch_template(
         ec2,
         f"{env}-gitlab-env-runner",
@@ -294,9 +295,9 @@ def seed_groups(c: dict[str, Any], net: dict[str, Any], world: runner_env.World)
             gitlab_runner_pool_name="env-runner",
             allow_untagged_jobs="false",
             is_it_an_env_runner="true",
-            gitlab_ecr_repo_accountid=runner_env.TOOLING_ACCOUNT,
+            gitlab_ecr_repo_accountid=env_facts.TOOLING_ACCOUNT,
             only_on_protected_branch="false",
-            gitlab_hostname=runner_env.GITLAB_HOST,
+            gitlab_hostname=env_facts.GITLAB_HOST,
             gitlab_config_s3_bucket=world.bucket("gitlabconfig"),
         ),
     )
@@ -346,14 +347,14 @@ def seed_images(tooling: dict[str, Any], count: int, era: str) -> list[tuple[str
     accounts through the repository policy").
     """
     ecr = tooling["ecr"]
-    repos = [f"{r}/blessed" if era == "pattern" else r for r in runner_env.IMAGE_REPOS]
+    repos = [f"{r}/blessed" if era == "pattern" else r for r in ecr_images.IMAGE_REPOS]
     policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Sid": "EnvAccountsRead",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{runner_env.ACCOUNT}:root"},
+                "Principal": {"AWS": f"arn:aws:iam::{env_facts.ACCOUNT}:root"},
                 "Action": ["ecr:ListImages", "ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
             }
         ],
@@ -367,10 +368,10 @@ def seed_images(tooling: dict[str, Any], count: int, era: str) -> list[tuple[str
             if n == 1:
                 ecr.create_repository(repositoryName=repo)
                 ecr.set_repository_policy(repositoryName=repo, policyText=json.dumps(policy))
-            manifest = runner_env.fake_manifest(repo, n)
-            digest = runner_env.manifest_digest(manifest)
+            manifest = ecr_images.fake_manifest(repo, n)
+            digest = ecr_images.manifest_digest(manifest)
             ecr.put_image(repositoryName=repo, imageManifest=manifest, imageTag=f"build-{n}", imageDigest=digest)
-            refs.append(runner_env.image_ref(repo, digest))
+            refs.append(ecr_images.image_ref(repo, digest))
         blocks.append((date, refs))
     return blocks
 
@@ -384,14 +385,14 @@ def seed_scale(c: dict[str, Any], net: dict[str, Any], world: runner_env.World) 
         ec2.authorize_security_group_egress(
             GroupId=group["GroupId"],
             IpPermissions=[
-                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": runner_env.VPC_CIDR}]}
+                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": env_facts.VPC_CIDR}]}
                 for port in (5432, 6379, 8080, 9200)
             ],
         )
     for i in range(extra):
         s3.create_bucket(
-            Bucket=f"login-gov-{world.env}-scale-{i}-{runner_env.ACCOUNT}-{runner_env.REGION}",
-            CreateBucketConfiguration={"LocationConstraint": runner_env.REGION},
+            Bucket=f"login-gov-{world.env}-scale-{i}-{env_facts.ACCOUNT}-{env_facts.REGION}",
+            CreateBucketConfiguration={"LocationConstraint": env_facts.REGION},
         )
 
 
@@ -411,7 +412,7 @@ TF_OUTPUTS = (
 
 
 def tf_state(canaries: runner_env.Canaries, world: runner_env.World, redis: dict[str, str]) -> str:
-    env, acct, region = world.env, runner_env.ACCOUNT, runner_env.REGION
+    env, acct, region = world.env, env_facts.ACCOUNT, env_facts.REGION
 
     def out(value: Any) -> dict[str, Any]:
         return {"value": value, "type": "string" if isinstance(value, str) else ["object", {}]}
@@ -472,7 +473,7 @@ def write_host_file(hosts: Path, role: str, path: str, content: str, mode: int =
 def pattern_allowed_images() -> list[str]:
     """Era 2 (runner.rb): the blessed pattern for the production account and gitlab_ecr_repo_accountid, .uniq."""
     return [
-        f"{runner_env.registry(account)}/**/blessed@sha256:*" for account in dict.fromkeys([runner_env.TOOLING_ACCOUNT])
+        f"{ecr_images.registry(account)}/**/blessed@sha256:*" for account in dict.fromkeys([env_facts.TOOLING_ACCOUNT])
     ]
 
 
@@ -531,7 +532,7 @@ def seed_lockdown_access(c: dict[str, Any], world: runner_env.World) -> None:
                     {
                         "Sid": "allowEnvRunners",
                         "Effect": "Allow",
-                        "Principal": {"AWS": [f"arn:aws:iam::{runner_env.ACCOUNT}:root"]},
+                        "Principal": {"AWS": [f"arn:aws:iam::{env_facts.ACCOUNT}:root"]},
                         "Action": "s3:GetObject",
                         "Resource": [f"arn:aws:s3:::{config}", f"arn:aws:s3:::{config}/*"],
                     }
@@ -554,14 +555,14 @@ def seed(
     endpoint: str, directory: Path, canaries: runner_env.Canaries, proxy_url: str, world: runner_env.World
 ) -> dict[str, Any]:
     c = _clients(endpoint)
-    tooling = _clients(endpoint, account=runner_env.TOOLING_ACCOUNT)
+    tooling = _clients(endpoint, account=env_facts.TOOLING_ACCOUNT)
     net = seed_network(c, world)
     instances = seed_groups(c, net, world)
     blocks = seed_images(tooling, world.image_blocks, world.era)
     s3 = c["s3"]
     for kind in ("secrets", "gitlabconfig", "gitlabcache", "tfstate"):
-        s3.create_bucket(Bucket=world.bucket(kind), CreateBucketConfiguration={"LocationConstraint": runner_env.REGION})
-    images_file = runner_env.allowed_images_file(blocks)
+        s3.create_bucket(Bucket=world.bucket(kind), CreateBucketConfiguration={"LocationConstraint": env_facts.REGION})
+    images_file = ecr_images.allowed_images_file(blocks)
     if world.era == "file":
         s3.put_object(
             Bucket=world.bucket("secrets"), Key="common/gitlab_env_runner_allowed_images", Body=images_file.encode()
@@ -584,7 +585,7 @@ def seed(
     )
     hosts = directory / "hosts"
     # era 1: the recipe registers every white-space token of the file; era 2: the blessed pattern.
-    allowed = runner_env.recipe_allowed_images(images_file) if world.era == "file" else pattern_allowed_images()
+    allowed = ecr_images.recipe_allowed_images(images_file) if world.era == "file" else pattern_allowed_images()
     runner_id = instances[world.runner_asg][0]
     write_host_file(
         hosts,
@@ -599,14 +600,14 @@ def seed(
             # 5aeb9e6f) the env's own ECR mirror of alpine.
             default_image=None
             if world.era == "file"
-            else f"{runner_env.registry(runner_env.ACCOUNT)}/ecr-public/docker/library/alpine:latest",
+            else f"{ecr_images.registry(env_facts.ACCOUNT)}/ecr-public/docker/library/alpine:latest",
         ),
         mode=0o600,
     )
-    write_host_file(hosts, "env-runner-proxy", runner_env.ALLOWLIST_PATH, world.allowlist)
-    write_host_file(hosts, "outboundproxy", runner_env.ALLOWLIST_PATH, runner_env.IDP_PROXY_ALLOWLIST)
+    write_host_file(hosts, "env-runner-proxy", proxy_lists.ALLOWLIST_PATH, world.allowlist)
+    write_host_file(hosts, "outboundproxy", proxy_lists.ALLOWLIST_PATH, proxy_lists.IDP_PROXY_ALLOWLIST)
     for role in ("env-runner-proxy", "outboundproxy"):
-        write_host_file(hosts, role, "/etc/squid/domain-denylist.conf", "\n".join(runner_env.DENYLIST) + "\n")
+        write_host_file(hosts, role, "/etc/squid/domain-denylist.conf", "\n".join(proxy_lists.DENYLIST) + "\n")
     newest = {ref.split("@")[0].split("/", 1)[1].removesuffix("/blessed"): ref.split("@")[1] for ref in blocks[-1][1]}
     (directory / "gitlab-ci.yml").write_text(
         world.pipeline_yaml(newest["cd/env_deploy"], newest["cd/env_test"], newest["cd/env_stop"])

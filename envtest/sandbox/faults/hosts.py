@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from envtest.sandbox import app_env, runner_env
+from envtest.sandbox import app_env, env_facts
 from envtest.sandbox.running import Sandbox
 
 
 def bucket_policy_names_the_account(sandbox: Sandbox) -> None:
     """An Allow naming the account grants the roles nothing by itself (IAM): no cell may change."""
-    _add_bucket_statement(sandbox, "escrow", f"arn:aws:iam::{runner_env.ACCOUNT}:root", "s3:GetObject")
+    _add_bucket_statement(sandbox, "escrow", f"arn:aws:iam::{env_facts.ACCOUNT}:root", "s3:GetObject")
 
 
 def bucket_policy_names_a_role(sandbox: Sandbox) -> None:
