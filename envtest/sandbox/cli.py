@@ -19,7 +19,8 @@ from envtest.sandbox import env_facts, proxy_lists, runner_env, squid
 from envtest.sandbox.fleet import can_host, write_fleet_config
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.running import copy_clean_files, moto_writes
-from envtest.sandbox.seed import seed, write_host_file
+from envtest.sandbox.seed import seed
+from envtest.sandbox.seed.host_files import write_host_file
 from envtest.sandbox.tls import make_certificates
 
 
