@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 
 from envtest.sandbox import ecr_images, env_facts, proxy_lists, runner_env
-from envtest.sandbox.app_env import seed_estate
+from envtest.sandbox.seed.app_hosts import seed_estate
 from envtest.sandbox.seed.auto_scaling import seed_groups
 from envtest.sandbox.seed.host_files import write_host_file
 from envtest.sandbox.seed.images import pattern_allowed_images, seed_images
