@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from envtest.sandbox import env_facts, proxy_lists, runner_env, squid
-from envtest.sandbox.fleet import can_host, write_fleet_config
+from envtest.sandbox.fleet.instances import write_fleet_config
+from envtest.sandbox.fleet.network import can_host
 from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.running import copy_clean_files, moto_writes
 from envtest.sandbox.seed import seed

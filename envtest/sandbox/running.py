@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from envtest.sandbox import env_facts, proxy_lists, runner_env
-from envtest.sandbox.fleet import write_fleet_config
+from envtest.sandbox.fleet.instances import write_fleet_config
 from envtest.sandbox.seed import seed
 
 ALLOWLIST_PATH = proxy_lists.ALLOWLIST_PATH
