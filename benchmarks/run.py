@@ -41,10 +41,10 @@ from benchmarks.png import chart  # noqa: E402
 from envtest.policy import load_policy  # noqa: E402
 from envtest.prove import clean_environ  # noqa: E402
 from envtest.sandbox.chaos import chaos_proxy  # noqa: E402
-from envtest.sandbox.cli import start_sandbox  # noqa: E402
 from envtest.sandbox.latency import LatencyModel  # noqa: E402
 from envtest.sandbox.processes import stop_all  # noqa: E402
 from envtest.sandbox.running import Sandbox  # noqa: E402
+from envtest.sandbox.startup import start_sandbox  # noqa: E402
 
 COLORS = {"serial": (31, 119, 180), "n2": (255, 127, 14), "naive": (44, 160, 44), "critical path": (214, 39, 40)}
 MODES = {"serial": ([], {}), "n2": (["-n", "2"], {}), "naive": ([], {"ENVTEST_NAIVE": "1"})}

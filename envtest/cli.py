@@ -257,10 +257,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.sandbox_up or args.sandbox_down:
             from envtest.sandbox import cli as sandbox_cli
+            from envtest.sandbox import env_facts
 
             if args.sandbox_down:
                 return sandbox_cli.down(Path(args.sandbox_down))
-            env = args.positionals[0] if args.positionals else sandbox_cli.runner_env.DEFAULT_ENV
+            env = args.positionals[0] if args.positionals else env_facts.DEFAULT_ENV
             if len(args.positionals) > 1 or not ENV_NAME_RE.match(env):
                 raise UsageError(f"--sandbox-up DIR [ENV_NAME]: {' '.join(args.positionals)!r} is not one env name")
             return sandbox_cli.up(Path(args.sandbox_up), env)

@@ -27,10 +27,10 @@ from junitparser import JUnitXml
 
 from envtest import catalogue
 from envtest.report import junit
-from envtest.sandbox.cli import start_sandbox
 from envtest.sandbox.faults import FAULTS, Fault
 from envtest.sandbox.processes import SandboxError, stop_all
 from envtest.sandbox.running import Sandbox
+from envtest.sandbox.startup import start_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 # Variables of the caller's shell that would change what a sandbox run means.

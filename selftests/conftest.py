@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from envtest.prove import SuiteRun, clean_environ, run_suite
-from envtest.sandbox.cli import start_sandbox
 from envtest.sandbox.processes import SandboxError, marked_processes, stop_all
 from envtest.sandbox.running import Sandbox
+from envtest.sandbox.startup import start_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 # One way to run the suite and read its verdicts, shared with --prove.

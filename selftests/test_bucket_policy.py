@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.policy.bucket_policy import Request, Undecidable, combine, decide, through_gateway_endpoint
-from envtest.sandbox import app_env
+from envtest.sandbox import app_access
 
 ROLE = "arn:aws:iam::123456789012:role/sandbox_worker_iam_role"
 ESCROW = "arn:aws:s3:::login-gov-escrow-sandbox.123456789012-us-west-2/envtest-access-probe/worker"
@@ -23,7 +23,7 @@ def _decide(policy: object, action: str, resource: str = ESCROW, request: Reques
 
 def test_the_escrow_policy_denies_only_from_outside_the_vpc_and_the_allowed_range() -> None:
     """terraform/app's escrow policy: deny idp/worker/EscrowRead unless from 159.142.0.0/16 or inside the VPC."""
-    policy = app_env.escrow_bucket_policy("sandbox")
+    policy = app_access.escrow_bucket_policy("sandbox")
     # Inside the VPC, through the endpoint: aws:SourceIp is absent (NotIpAddress on an absent key holds, IAM's
     # condition operators), aws:VpcSourceIp is inside the VPC (NotIpAddress fails): the conditions AND to false.
     assert _decide(policy, "s3:DeleteObject") == "neutral"

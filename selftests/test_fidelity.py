@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from envtest.sandbox import runner_env
+from envtest.sandbox import env_facts, proxy_lists
 from envtest.sandbox.running import Sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -74,7 +74,7 @@ def test_the_runner_groups_have_the_real_egress(sandbox: Sandbox) -> None:
         port = permission["FromPort"]
         for item in permission.get("IpRanges", []):
             cidr = item["CidrIp"]
-            what = "GitHub" if cidr in runner_env.GITHUB_CIDRS else "the NLB's /32s" if cidr in nlb else cidr
+            what = "GitHub" if cidr in env_facts.GITHUB_CIDRS else "the NLB's /32s" if cidr in nlb else cidr
             kinds.add((port, "cidr", what, item.get("Description", "")))
         for item in permission.get("UserIdGroupPairs", []):
             assert item["GroupId"] in endpoint_groups
@@ -123,7 +123,7 @@ def test_the_required_endpoints_each_have_their_group(sandbox: Sandbox) -> None:
     endpoints = ec2.describe_vpc_endpoints()["VpcEndpoints"]
     interface = {e["ServiceName"].rsplit(".", 1)[-1]: e for e in endpoints if e["VpcEndpointType"] == "Interface"}
     assert set(interface) == REQUIRED_ENDPOINTS
-    subnets = {cidr for cidr, _ in runner_env.APP_SUBNETS}
+    subnets = {cidr for cidr, _ in env_facts.APP_SUBNETS}
     for service, endpoint in interface.items():
         assert endpoint["PrivateDnsEnabled"]
         (group,) = [groups[g["GroupId"]] for g in endpoint["Groups"]]
@@ -143,15 +143,15 @@ def test_the_terraform_state_has_exactly_the_real_outputs(sandbox: Sandbox) -> N
 
 
 def test_the_allowlist_is_the_env_runner_template_entry_by_entry(sandbox: Sandbox) -> None:
-    deployed = sandbox.host_path("env-runner-proxy", runner_env.ALLOWLIST_PATH).read_text()
-    shipped = (Path(runner_env.__file__).parent / "env-runner-allowlist.txt").read_text()
+    deployed = sandbox.host_path("env-runner-proxy", proxy_lists.ALLOWLIST_PATH).read_text()
+    shipped = (Path(proxy_lists.__file__).parent / "env-runner-allowlist.txt").read_text()
     if SHARED_ALLOWLIST.is_file():  # the design's copy, where this checkout sits beside it
         assert shipped == SHARED_ALLOWLIST.read_text()
 
     def entries(text: str) -> list[str]:
         return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
-    rendered = shipped.replace("{gitlab_url}", runner_env.GITLAB_HOST).replace("{env}", "sandbox")
+    rendered = shipped.replace("{gitlab_url}", env_facts.GITLAB_HOST).replace("{env}", "sandbox")
     assert entries(deployed) == entries(rendered)
     assert "github.com" in entries(deployed) and ".cloudfront.net" in entries(deployed)
 

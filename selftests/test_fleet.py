@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from envtest.sandbox.dns import answer
-from envtest.sandbox.fleet import RESOLVER_IP, mount_plan, nft_ruleset
+from envtest.sandbox.fleet.commands import mount_plan
+from envtest.sandbox.fleet.firewall import nft_ruleset
+from envtest.sandbox.fleet.network import RESOLVER_IP
 
 GROUPS = {
     "sg-idp": {

@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.parsers.host_status import cloud_init_errors, dig_result, filebeat_output, logstash_summary
-from envtest.sandbox import app_env
+from envtest.sandbox import app_host_files
 
 
 def test_a_clean_boot_has_no_cloud_init_errors() -> None:
-    assert cloud_init_errors(app_env.cloud_init_status()) == []
+    assert cloud_init_errors(app_host_files.cloud_init_status()) == []
 
 
 def test_cloud_init_errors_are_named_with_their_stage() -> None:
-    text = app_env.cloud_init_status(["Runcmd failed:\n chef-client exited 1"])
+    text = app_host_files.cloud_init_status(["Runcmd failed:\n chef-client exited 1"])
     assert cloud_init_errors(text) == ["modules-final: Runcmd failed: chef-client exited 1"]
 
 
@@ -38,8 +38,8 @@ def test_unreadable_cloud_init_status_says_why(text: str, message: str) -> None:
 
 
 def test_filebeat_and_logstash_stats_read_as_the_checks_need() -> None:
-    assert filebeat_output(app_env.filebeat_stats(write_errors=3, write_bytes=10)).write_errors == 3
-    summary = logstash_summary(app_env.logstash_stats(status="red", events_out=0))
+    assert filebeat_output(app_host_files.filebeat_stats(write_errors=3, write_bytes=10)).write_errors == 3
+    summary = logstash_summary(app_host_files.logstash_stats(status="red", events_out=0))
     assert (summary.status, summary.events_out) == ("red", 0)
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.gitlab import TRACE_LIMIT, GitLab, JobRun, lockdown_probe
 from envtest.parsers.job_log import parse
-from envtest.sandbox import runner_env
+from envtest.sandbox import env_facts, runner_env
 from envtest.sandbox.gitlab import GitLabDouble, serve
 from envtest.sandbox.runner_double import Job, RunnerUnavailable, decide
 
@@ -128,7 +128,7 @@ def _serve(tmp_path: Path, era: str = "file", extra_jobs: int = 0) -> Iterator[S
     double = GitLabDouble(
         {
             "token": TOKEN, "project_id": "52", "project_path": "lg/identity-devops", "pipeline_id": "777",
-            "env": "sandbox", "gitlab_host": runner_env.GITLAB_HOST, "pipeline_file": str(tmp_path / "gitlab-ci.yml"),
+            "env": "sandbox", "gitlab_host": env_facts.GITLAB_HOST, "pipeline_file": str(tmp_path / "gitlab-ci.yml"),
             "runner_config": str(config), "runner_tag": "sandbox-env-runner", "step": 0.05,
             "probe_jobs": ["badtest_sandbox", "run_unallowed_image", "test_unallowed_image"],
         }

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 from moto.s3.models import FakeBucket
 
-from envtest.sandbox import app_env, moto_server
+from envtest.sandbox import app_access, moto_server
 
 BUCKET = "login-gov-escrow-sandbox.123456789012-us-west-2"
 
@@ -49,7 +49,7 @@ def _deny(principal: Any) -> str:
 
 def test_a_deny_naming_other_roles_does_not_stop_the_operator(s3: Any) -> None:
     # The escrow policy denies idp, worker and EscrowRead outside the VPC; the operator is none of them.
-    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(app_env.escrow_bucket_policy("sandbox")))
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(app_access.escrow_bucket_policy("sandbox")))
     s3.put_object(Bucket=BUCKET, Key="envtest-access-probe/target", Body=b"x")
     s3.delete_object(Bucket=BUCKET, Key="envtest-access-probe/target")
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.parsers.pipeline import parse
-from envtest.sandbox import runner_env
+from envtest.sandbox import ecr_images, runner_env
 
 A, B, C = (f"sha256:{x * 64}" for x in "abc")
 
@@ -16,7 +16,7 @@ def test_env_jobs_expand_their_variables_into_images() -> None:
     # Jobs extend templates (.env_jobs gives the tags that mark them as this env's), as GitLab merges them.
     assert found.jobs == ("deploy_sandbox", "test_sandbox", "stop_sandbox")
     images = {(i.job, i.where): i.value for i in found.images}
-    assert images[("deploy_sandbox", "image")] == f"{runner_env.registry()}/cd/env_deploy@{A}"
+    assert images[("deploy_sandbox", "image")] == f"{ecr_images.registry()}/cd/env_deploy@{A}"
     assert images[("deploy_sandbox", "variables.STOP_IMAGE_DIGEST")] == C
     assert images[("test_sandbox", "image")].endswith(f"cd/env_test@{B}")
     assert not any(i.job == "deploy_tspencer" for i in found.images)

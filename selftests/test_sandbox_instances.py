@@ -17,10 +17,10 @@ from envtest.gather.asg import group_state, scaled_out, wait_for_capacity
 from envtest.gather.aws import Aws, writes_allowed
 from envtest.gather.hosts import Ssm
 from envtest.gather.ssm import run_command
-from envtest.sandbox.cli import start_sandbox
 from envtest.sandbox.faults import FAULTS
 from envtest.sandbox.processes import stop_all
 from envtest.sandbox.running import Sandbox
+from envtest.sandbox.startup import start_sandbox
 from selftests.conftest import base_environ, run_suite
 from tests import test_recycle, test_s3_access
 from tests.images import test_runner_config as runner_config

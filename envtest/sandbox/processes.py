@@ -160,7 +160,7 @@ def stop_all(directory: Path, timeout: float = 10.0) -> list[str]:
                 survivors.append(f"{name} (pid {pid})")
     for pid_file in pids_dir.glob("*.pid") if pids_dir.is_dir() else []:
         pid_file.unlink(missing_ok=True)
-    from envtest.sandbox.fleet import teardown
+    from envtest.sandbox.fleet.network import teardown
 
     teardown(directory)
     return survivors

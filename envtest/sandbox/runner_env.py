@@ -5,159 +5,28 @@ public infrastructure code it cites (18F/identity-pki); each value says where
 it comes from. docs/fidelity.md tables them, with what the sandbox cannot show.
 Every seeded value agrees with every other, so the clean sandbox passes every
 check; each fault in faults/ breaks one thing.
+
+The env's fixed facts are in env_facts.py, the proxies' domain lists in proxy_lists.py, the tooling account's
+images in ecr_images.py; here, what depends on the env's name (World) and the secrets seeded into it (Canaries).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import textwrap
 from dataclasses import dataclass, field
-from pathlib import Path
 
-DEFAULT_ENV = "sandbox"
-REGION = "us-west-2"
-ACCOUNT = "123456789012"  # moto's default account: the env's own
-# gitlab_ecr_repo_accountid: terraform/app/variables.tf default "217680906704" (tooling-prod); the blessed images
-# live in its ECR, readable cross-account (environment.md, "Allowed images").
-TOOLING_ACCOUNT = "217680906704"
-VPC_CIDR = "10.42.0.0/16"
-# The secondary CIDR (vpc_module: aws_vpc_ipv4_cidr_block_association.secondary_cidr); the base group's ICMP and the
-# endpoint groups' egress go to it. outbound_proxy_net's app_cidr_block default is 100.106.0.0/16.
-SECONDARY_CIDR = "100.106.0.0/16"
-APP_SUBNETS = (("10.42.1.0/24", f"{REGION}a"), ("10.42.2.0/24", f"{REGION}b"))
-GITLAB_HOST = "gitlab.login.gov"
-ROOT_DOMAIN = "identitysandbox.gov"
-# gitlab_runner_pool/variables.tf: nessusserver_ip default.
-NESSUS_CIDR = "44.230.151.136/32"
-# terraform/app gitlab.tf: gitlab_subnet_cidr_block default, where the GitLab NLB has its interfaces
-# (gitlab_lb_interface_cidr_blocks).
-GITLAB_NLB_CIDRS = ["172.16.35.192/27"]
-# GitHub's git ranges (data.github_ip_ranges in net.tf; they change: policy [egress.cidr_sets] github holds them).
-GITHUB_CIDRS = ["192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20"]
-# vpc_module sg.tf/base.tf: the base group's 443 to api.snapcraft.io.
-SNAPCRAFT_CIDR = "91.189.92.0/24"
-# A few of AWS's published EC2 ranges for us-west-2 (ip-ranges.json), standing for the argo groups' chunks
-# (net.tf: chunklist(data.aws_ip_ranges.ec2_argo.cidr_blocks, 120)).
-EC2_RANGES_SAMPLE = ["18.236.0.0/15", "34.208.0.0/12", "35.80.0.0/12", "44.224.0.0/11", "52.10.0.0/15"]
-# terraform/app/vpc_endpoints.yaml: the required five (non-prod), all fourteen in prod or with enable_all_vpc_endpoints.
-REQUIRED_ENDPOINTS = ["kms", "logs", "ssm", "ssmmessages", "ec2messages"]
-ALL_ENDPOINTS = [
-    *REQUIRED_ENDPOINTS,
-    "dms",
-    "monitoring",
-    "ec2",
-    "secretsmanager",
-    "sns",
-    "lambda",
-    "sqs",
-    "sts",
-    "events",
-]
-# Era 1 (the runbook's) repositories, in the tooling account; era 2 adds /blessed (environment.md).
-IMAGE_REPOS = ["cd/env_deploy", "cd/env_test", "cd/env_stop"]
-# Names the proxy must refuse; mapped to the local upstream too, so a proxy that wrongly lets one through is
-# caught by a real answer, not a DNS error. api.github.com: the allowlist holds github.com exactly, not its subdomains.
-DENY_PROBE_NAMES = ["example.com", "pypi.org", "api.github.com", "evil.amazonaws.com.example.net"]
-# kitchen/cookbooks/identity-outboundproxy/templates/default/domain-denylist.conf.erb
-DENYLIST = [
-    "collector.newrelic.com",
-    "infra-api.newrelic.com",
-    "identity-api.newrelic.com",
-    "infrastructure-command-api.newrelic.com",
-]
-
-# The env runner's allowlist template, as ERB (templates/default/env-runner-domain-allowlist.conf.erb); its
-# entries are ../shared/design/env-runner-allowlist.txt, whose {gitlab_url} and {env} stand for these tags.
-ALLOWLIST_PATH = "/etc/squid/domain-allowlist.conf"
-_ALLOWLIST_SOURCE = Path(__file__).resolve().parents[2] / "envtest" / "sandbox" / "env-runner-allowlist.txt"
-ERB_GITLAB_URL = "<%= @gitlab_url %>"
-ERB_ENV = "<%= node.chef_environment %>"
-
-
-def allowlist_erb() -> str:
-    text = _ALLOWLIST_SOURCE.read_text()
-    return text.replace("{gitlab_url}", ERB_GITLAB_URL).replace("{env}", ERB_ENV)
-
-
-# The IdP's proxy renders domain-allowlist.conf.erb (about 240 entries, different from the runner's). The suite
-# checks the env runner's proxy only: this short stand-in just has to differ.
-IDP_PROXY_ALLOWLIST = textwrap.dedent("""\
-    # stand-in for domain-allowlist.conf.erb (the IdP's outbound proxy)
-    .login.gov
-    .newrelic.com
-    api.pwnedpasswords.com
-    .s3.us-west-2.amazonaws.com
-    sts.us-west-2.amazonaws.com
-""")
-
-# Names inside the allowlist's wildcards that the sandbox's upstream answers for.
-WILDCARD_UPSTREAM_NAMES = [
-    f"s3.{REGION}.amazonaws.com",
-    "s3.amazonaws.com",
-    f"api.ecr.{REGION}.amazonaws.com",
-    f"{TOOLING_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
-    f"prod-{REGION}-starport-layer-bucket.s3.{REGION}.amazonaws.com",
-]
-
-
-def allowlist_exact_names(text: str) -> list[str]:
-    """Entries without a leading dot: names a local upstream can answer for."""
-    lines = [line.split("#", 1)[0].strip().lower() for line in text.splitlines()]
-    return [line for line in lines if line and not line.startswith(".")]
-
-
-def fake_manifest(repo: str, n: int) -> str:
-    """A docker v2 manifest with a config and one layer unique to repo and n."""
-    layer = hashlib.sha256(f"{repo}:{n}:layer".encode()).hexdigest()
-    config = hashlib.sha256(f"{repo}:{n}:config".encode()).hexdigest()
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1469,
-                "digest": f"sha256:{config}",
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": 29123456,
-                    "digest": f"sha256:{layer}",
-                }
-            ],
-        },
-        separators=(",", ":"),
-    )
-
-
-def manifest_digest(manifest: str) -> str:
-    return "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
-
-
-def registry(account: str = TOOLING_ACCOUNT) -> str:
-    return f"{account}.dkr.ecr.{REGION}.amazonaws.com"
-
-
-def image_ref(repo: str, digest: str, account: str = TOOLING_ACCOUNT) -> str:
-    return f"{registry(account)}/{repo}@{digest}"
-
-
-def allowed_images_file(blocks: list[tuple[str, list[str]]]) -> str:
-    """The allowed-images file (runbook): blocks of references after dated separator lines."""
-    out = []
-    for date, refs in blocks:
-        out.append(f"XXXXXdate_separatorXXXXX {date}")
-        out.extend(refs)
-    return "\n".join(out) + "\n"
-
-
-def recipe_allowed_images(file_text: str) -> list[str]:
-    """What the era-1 runner recipe registers: `file.chomp.split()`, every white-space token
-    (kitchen/cookbooks/identity-gitlab/recipes/runner.rb, gitlab-runner 15.3 era)."""
-    return file_text.rstrip("\n").split()
+from envtest.sandbox.ecr_images import registry
+from envtest.sandbox.env_facts import ACCOUNT, DEFAULT_ENV, GITLAB_HOST, REGION, ROOT_DOMAIN
+from envtest.sandbox.proxy_lists import (
+    DENY_PROBE_NAMES,
+    ERB_ENV,
+    ERB_GITLAB_URL,
+    WILDCARD_UPSTREAM_NAMES,
+    allowlist_erb,
+    allowlist_exact_names,
+)
 
 
 @dataclass

@@ -17,11 +17,11 @@ from typing import Any
 
 import boto3
 
-from envtest.sandbox import runner_env
-from envtest.sandbox.fleet import write_fleet_config
+from envtest.sandbox import env_facts, proxy_lists, runner_env
+from envtest.sandbox.fleet.instances import write_fleet_config
 from envtest.sandbox.seed import seed
 
-ALLOWLIST_PATH = runner_env.ALLOWLIST_PATH
+ALLOWLIST_PATH = proxy_lists.ALLOWLIST_PATH
 PROXY_ROLE = "env-runner-proxy"  # the env runner's own proxy pool: its allowlist is what the sandbox's squid loads
 # What a fault may change on disk, relative to the sandbox directory; reset puts it back from DIR/clean/.
 MUTABLE = ("hosts", "edge", "gitlab-ci.yml", "instances.json", "policy-override.toml")
@@ -57,7 +57,7 @@ def moto_state_digest(endpoint: str) -> str:
     """
     digest = hashlib.sha256(moto_dump(endpoint))
     session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=runner_env.REGION
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=env_facts.REGION
     )
     logs = session.client("logs", endpoint_url=endpoint)
     for group in logs.describe_log_groups().get("logGroups", []):
@@ -112,7 +112,7 @@ class Sandbox:
     @cached_property
     def _session(self) -> boto3.session.Session:
         return boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=runner_env.REGION
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=env_facts.REGION
         )
 
     def client(self, service: str, account: str | None = None) -> Any:

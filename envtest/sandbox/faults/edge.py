@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from envtest.sandbox import app_env
 from envtest.sandbox.running import Sandbox
+from envtest.sandbox.seed import metric_filters
 
 
 def metric_filter_deleted(sandbox: Sandbox) -> None:
@@ -29,7 +29,7 @@ def metric_filter_counts_errors(sandbox: Sandbox) -> None:
     logs.put_metric_filter(
         logGroupName=f"{sandbox.world.env}_/var/log/nginx/access.log",
         filterName=f"{sandbox.world.env}-idp-interesting-uris-success",
-        filterPattern=app_env.INTERESTING_URIS_FILTER.replace(" && $.status != 5*}", "}"),
+        filterPattern=metric_filters.INTERESTING_URIS_FILTER.replace(" && $.status != 5*}", "}"),
         metricTransformations=[
             {"metricName": "InterestingUrisSuccess", "metricNamespace": f"{sandbox.world.env}/sli", "metricValue": "1"}
         ],

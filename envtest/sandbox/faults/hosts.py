@@ -5,22 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from envtest.sandbox import app_env, runner_env
+from envtest.sandbox import app_access, app_host_files, env_facts
 from envtest.sandbox.running import Sandbox
+from envtest.sandbox.seed import app_hosts
 
 
 def bucket_policy_names_the_account(sandbox: Sandbox) -> None:
     """An Allow naming the account grants the roles nothing by itself (IAM): no cell may change."""
-    _add_bucket_statement(sandbox, "escrow", f"arn:aws:iam::{runner_env.ACCOUNT}:root", "s3:GetObject")
+    _add_bucket_statement(sandbox, "escrow", f"arn:aws:iam::{env_facts.ACCOUNT}:root", "s3:GetObject")
 
 
 def bucket_policy_names_a_role(sandbox: Sandbox) -> None:
     """An Allow naming the app role grants it the read: the matrix cell must fail."""
-    _add_bucket_statement(sandbox, "attempts", app_env.role_arn(sandbox.world.env, "app"), "s3:GetObject")
+    _add_bucket_statement(sandbox, "attempts", app_access.role_arn(sandbox.world.env, "app"), "s3:GetObject")
 
 
 def _add_bucket_statement(sandbox: Sandbox, kind: str, principal: str, action: str) -> None:
-    bucket = app_env.buckets(sandbox.world.env)[kind]
+    bucket = app_access.buckets(sandbox.world.env)[kind]
     s3 = sandbox.client("s3")
     try:
         policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
@@ -74,28 +75,30 @@ def grant_role(sandbox: Sandbox, role: str, action: str, resource: str, policy_n
 
 def worker_may_delete_from_escrow(sandbox: Sandbox) -> None:
     env = sandbox.world.env
-    escrow = app_env.buckets(env)["escrow"]
+    escrow = app_access.buckets(env)["escrow"]
     grant_role(sandbox, f"{env}_worker_iam_role", "s3:DeleteObject", f"arn:aws:s3:::{escrow}/*", "cleanup")
     sandbox.client("s3").delete_bucket_policy(Bucket=escrow)
 
 
 def app_may_read_attempts(sandbox: Sandbox) -> None:
     env = sandbox.world.env
-    bucket = app_env.buckets(env)["attempts"]
+    bucket = app_access.buckets(env)["attempts"]
     grant_role(sandbox, f"{env}_app_iam_role", "s3:GetObject", f"arn:aws:s3:::{bucket}/*", "debugging")
 
 
 def elk_cloud_init_errors(sandbox: Sandbox) -> None:
     errors = ["('scripts_user', RuntimeError('Runcmd failed: chef-client exited 1'))"]
-    sandbox.host_path("elk", app_env.CLOUD_INIT_PATH).write_text(app_env.cloud_init_status(errors))
+    sandbox.host_path("elk", app_host_files.CLOUD_INIT_PATH).write_text(app_host_files.cloud_init_status(errors))
 
 
 def logstash_red(sandbox: Sandbox) -> None:
-    sandbox.host_path("elk", app_env.LOGSTASH_STATS).write_text(app_env.logstash_stats(status="red", events_out=0))
+    sandbox.host_path("elk", app_host_files.LOGSTASH_STATS).write_text(
+        app_host_files.logstash_stats(status="red", events_out=0)
+    )
 
 
 def filebeat_write_errors(sandbox: Sandbox) -> None:
-    sandbox.host_path("elk", app_env.FILEBEAT_STATS).write_text(app_env.filebeat_stats(write_errors=17))
+    sandbox.host_path("elk", app_host_files.FILEBEAT_STATS).write_text(app_host_files.filebeat_stats(write_errors=17))
 
 
 def resolver_loses_the_idp_name(sandbox: Sandbox) -> None:
@@ -105,6 +108,6 @@ def resolver_loses_the_idp_name(sandbox: Sandbox) -> None:
 def dnssec_not_validated(sandbox: Sandbox) -> None:
     def change(config: dict[str, Any]) -> None:
         config["dnssec_broken"] = []
-        config["dns_records"][app_env.BROKEN_DNSSEC_NAME] = "192.0.2.7"
+        config["dns_records"][app_hosts.BROKEN_DNSSEC_NAME] = "192.0.2.7"
 
     sandbox.edit_fleet_config(change)

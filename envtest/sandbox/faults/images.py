@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from envtest.sandbox import runner_env
+from envtest.sandbox import ecr_images, env_facts
 from envtest.sandbox.running import Sandbox
 
 IMAGES_KEY = "gitlab_env_runner_allowed_images"
@@ -44,12 +44,12 @@ def _images_file(sandbox: Sandbox) -> str:
 def _put_images_file(sandbox: Sandbox, text: str, key: str = f"common/{IMAGES_KEY}") -> None:
     """A new file in force, and the runner recycled onto it (the recipe registers every white-space token)."""
     sandbox.client("s3").put_object(Bucket=sandbox.world.bucket("secrets"), Key=key, Body=text.encode())
-    _runner_allows(sandbox, runner_env.recipe_allowed_images(text))
+    _runner_allows(sandbox, ecr_images.recipe_allowed_images(text))
 
 
 def image_by_tag(sandbox: Sandbox) -> None:
     _put_images_file(
-        sandbox, _images_file(sandbox) + runner_env.image_ref("cd/env_deploy", "").rstrip("@") + ":latest\n"
+        sandbox, _images_file(sandbox) + ecr_images.image_ref("cd/env_deploy", "").rstrip("@") + ":latest\n"
     )
 
 
@@ -61,7 +61,7 @@ def image_digest_63_hex(sandbox: Sandbox) -> None:
 
 
 def env_override_unpinned(sandbox: Sandbox) -> None:
-    text = _images_file(sandbox) + runner_env.image_ref("cd/env_test", "").rstrip("@") + ":build-3\n"
+    text = _images_file(sandbox) + ecr_images.image_ref("cd/env_test", "").rstrip("@") + ":build-3\n"
     _put_images_file(sandbox, text, key=f"{sandbox.world.env}/{IMAGES_KEY}")
 
 
@@ -84,8 +84,8 @@ def runner_entrypoint_overwrite_allowed(sandbox: Sandbox) -> None:
 
 def runner_allowed_images_drift(sandbox: Sandbox) -> None:
     """The file gained a block; the runner was not recycled and still allows the old list."""
-    tokens = runner_env.recipe_allowed_images(_images_file(sandbox))
-    _runner_allows(sandbox, tokens[: -len(runner_env.IMAGE_REPOS) - 2])
+    tokens = ecr_images.recipe_allowed_images(_images_file(sandbox))
+    _runner_allows(sandbox, tokens[: -len(ecr_images.IMAGE_REPOS) - 2])
 
 
 def runner_privileged(sandbox: Sandbox) -> None:
@@ -101,7 +101,7 @@ def pipeline_digest_not_allowed(sandbox: Sandbox) -> None:
 
 def allowed_digest_missing_from_ecr(sandbox: Sandbox) -> None:
     repository, digest = sandbox.state["allowed_images"][0].split("/", 1)[1].split("@")
-    tooling = sandbox.client("ecr", account=runner_env.TOOLING_ACCOUNT)
+    tooling = sandbox.client("ecr", account=env_facts.TOOLING_ACCOUNT)
     tooling.batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])
 
 
@@ -170,4 +170,4 @@ def runner_allows_a_pattern_that_misses_bare_alpine(sandbox: Sandbox) -> None:
 def runner_not_recycled_after_the_file_was_fixed(sandbox: Sandbox) -> None:
     """The file once held a debug block with alpine:latest; it was removed, the runner never re-registered."""
     stale = _images_file(sandbox) + "XXXXXdate_separatorXXXXX 2026-11-20\nalpine:latest\n"
-    _runner_allows(sandbox, runner_env.recipe_allowed_images(stale))
+    _runner_allows(sandbox, ecr_images.recipe_allowed_images(stale))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from envtest.sandbox import runner_env
+from envtest.sandbox import env_facts, proxy_lists
 from envtest.sandbox.running import PROXY_ROLE, Sandbox
 
 
 def gitlab_host_not_allowlisted(sandbox: Sandbox) -> None:
-    path = sandbox.host_path(PROXY_ROLE, runner_env.ALLOWLIST_PATH)
-    lines = [line for line in path.read_text().splitlines() if line.strip() != runner_env.GITLAB_HOST]
+    path = sandbox.host_path(PROXY_ROLE, proxy_lists.ALLOWLIST_PATH)
+    lines = [line for line in path.read_text().splitlines() if line.strip() != env_facts.GITLAB_HOST]
     path.write_text("\n".join(lines) + "\n")
     sandbox.reload_squid()
 
@@ -22,7 +22,7 @@ def _runner_group(sandbox: Sandbox) -> str:
 
 def _endpoint(sandbox: Sandbox, service: str) -> dict[str, Any]:
     endpoints = sandbox.client("ec2").describe_vpc_endpoints(
-        Filters=[{"Name": "service-name", "Values": [f"com.amazonaws.{runner_env.REGION}.{service}"]}]
+        Filters=[{"Name": "service-name", "Values": [f"com.amazonaws.{env_facts.REGION}.{service}"]}]
     )["VpcEndpoints"]
     return endpoints[0]
 
@@ -96,7 +96,7 @@ def s3_gateway_unrouted(sandbox: Sandbox) -> None:
 
 
 def _edit_allowlist(sandbox: Sandbox, edit: Callable[[list[str]], list[str]]) -> None:
-    path = sandbox.host_path(PROXY_ROLE, runner_env.ALLOWLIST_PATH)
+    path = sandbox.host_path(PROXY_ROLE, proxy_lists.ALLOWLIST_PATH)
     path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
     sandbox.reload_squid()
 
@@ -134,6 +134,6 @@ def proxy_instance_drifted(sandbox: Sandbox) -> None:
     sandbox.wait_for_instances()
     group = sandbox.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[pool])
     newest = sorted(set(i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"]))[-1]
-    drifted = sandbox.host_path(f"@{newest}", runner_env.ALLOWLIST_PATH)
+    drifted = sandbox.host_path(f"@{newest}", proxy_lists.ALLOWLIST_PATH)
     drifted.parent.mkdir(parents=True, exist_ok=True)
     drifted.write_text(sandbox.world.allowlist + "pastebin.com\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envtest.sandbox import runner_env
+from envtest.sandbox import env_facts
 from envtest.sandbox.running import Sandbox
 
 
@@ -16,7 +16,7 @@ def _edit_tf_state(sandbox: Sandbox, old: str, new: str) -> None:
 
 
 def terraform_region_drift(sandbox: Sandbox) -> None:
-    _edit_tf_state(sandbox, f'"value": "{runner_env.REGION}"', '"value": "us-east-1"')
+    _edit_tf_state(sandbox, f'"value": "{env_facts.REGION}"', '"value": "us-east-1"')
 
 
 def terraform_says_another_env(sandbox: Sandbox) -> None:

@@ -6,7 +6,7 @@ other request to moto unchanged:
 
 - SendCommand, GetCommandInvocation, ListCommandInvocations,
   DescribeInstanceInformation: commands run on the emulated instances of
-  fleet.py (AWS-RunShellScript only), with SSM's output limits and statuses;
+  fleet/ (AWS-RunShellScript only), with SSM's output limits and statuses;
 - SimulatePrincipalPolicy: the role's inline and attached policies as moto
   holds them, plus the resource policy passed in, evaluated with moto's own
   policy-statement matcher (a test double for IAM's simulator: explicit deny

@@ -14,7 +14,7 @@ from typing import Any
 import botocore.exceptions
 
 from envtest.policy import bucket_policy
-from envtest.sandbox.fleet import Fleet
+from envtest.sandbox.fleet.instances import Fleet
 from envtest.sandbox.instances_endpoint.iam_simulator import Simulator
 
 CLI_OPERATIONS = {

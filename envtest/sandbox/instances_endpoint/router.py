@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 import boto3
 
-from envtest.sandbox.fleet import Fleet
+from envtest.sandbox.fleet.instances import Fleet
 from envtest.sandbox.instances_endpoint.ecr import CrossAccountEcr
 from envtest.sandbox.instances_endpoint.iam_simulator import Simulator, SimulatorInputError
 from envtest.sandbox.instances_endpoint.instance_s3 import InstanceS3, serve_instance_s3

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from envtest.sandbox.fleet import Fleet
+from envtest.sandbox.fleet.instances import Fleet
 from envtest.sandbox.instances_endpoint.wire import ServiceError
 
 STDOUT_LIMIT, STDERR_LIMIT = 24000, 8000

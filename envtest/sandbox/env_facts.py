@@ -1,0 +1,47 @@
+"""The sandbox env's fixed facts: its accounts, region, addresses and endpoint lists, shaped like login.gov's.
+
+Each value says where it comes from (../shared/design/environment.md and the public infrastructure code it
+cites, 18F/identity-pki); docs/fidelity.md tables them.
+"""
+
+from __future__ import annotations
+
+DEFAULT_ENV = "sandbox"
+REGION = "us-west-2"
+ACCOUNT = "123456789012"  # moto's default account: the env's own
+# gitlab_ecr_repo_accountid: terraform/app/variables.tf default "217680906704" (tooling-prod); the blessed images
+# live in its ECR, readable cross-account (environment.md, "Allowed images").
+TOOLING_ACCOUNT = "217680906704"
+VPC_CIDR = "10.42.0.0/16"
+# The secondary CIDR (vpc_module: aws_vpc_ipv4_cidr_block_association.secondary_cidr); the base group's ICMP and the
+# endpoint groups' egress go to it. outbound_proxy_net's app_cidr_block default is 100.106.0.0/16.
+SECONDARY_CIDR = "100.106.0.0/16"
+APP_SUBNETS = (("10.42.1.0/24", f"{REGION}a"), ("10.42.2.0/24", f"{REGION}b"))
+GITLAB_HOST = "gitlab.login.gov"
+ROOT_DOMAIN = "identitysandbox.gov"
+# gitlab_runner_pool/variables.tf: nessusserver_ip default.
+NESSUS_CIDR = "44.230.151.136/32"
+# terraform/app gitlab.tf: gitlab_subnet_cidr_block default, where the GitLab NLB has its interfaces
+# (gitlab_lb_interface_cidr_blocks).
+GITLAB_NLB_CIDRS = ["172.16.35.192/27"]
+# GitHub's git ranges (data.github_ip_ranges in net.tf; they change: policy [egress.cidr_sets] github holds them).
+GITHUB_CIDRS = ["192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20"]
+# vpc_module sg.tf/base.tf: the base group's 443 to api.snapcraft.io.
+SNAPCRAFT_CIDR = "91.189.92.0/24"
+# A few of AWS's published EC2 ranges for us-west-2 (ip-ranges.json), standing for the argo groups' chunks
+# (net.tf: chunklist(data.aws_ip_ranges.ec2_argo.cidr_blocks, 120)).
+EC2_RANGES_SAMPLE = ["18.236.0.0/15", "34.208.0.0/12", "35.80.0.0/12", "44.224.0.0/11", "52.10.0.0/15"]
+# terraform/app/vpc_endpoints.yaml: the required five (non-prod), all fourteen in prod or with enable_all_vpc_endpoints.
+REQUIRED_ENDPOINTS = ["kms", "logs", "ssm", "ssmmessages", "ec2messages"]
+ALL_ENDPOINTS = [
+    *REQUIRED_ENDPOINTS,
+    "dms",
+    "monitoring",
+    "ec2",
+    "secretsmanager",
+    "sns",
+    "lambda",
+    "sqs",
+    "sts",
+    "events",
+]
