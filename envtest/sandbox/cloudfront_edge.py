@@ -25,7 +25,8 @@ ERROR_PAGES = {
 
 
 def origin_host(env: str) -> str:
-    return f"idp.origin.{env}.identitysandbox.gov"
+    """The IdP's origin name (behind CloudFront), which must not serve the site to anyone but CloudFront."""
+    return f"idp.origin.{env}.{env_facts.ROOT_DOMAIN}"
 
 
 def static_bucket(env: str) -> str:

@@ -17,6 +17,7 @@ import secrets
 import textwrap
 from dataclasses import dataclass, field
 
+from envtest.sandbox import cloudfront_edge
 from envtest.sandbox.ecr_images import registry
 from envtest.sandbox.env_facts import ACCOUNT, DEFAULT_ENV, GITLAB_HOST, REGION, ROOT_DOMAIN
 from envtest.sandbox.proxy_lists import (
@@ -65,7 +66,7 @@ class World:
 
     @property
     def origin_host(self) -> str:
-        return f"idp.origin.{self.env}.{ROOT_DOMAIN}"
+        return cloudfront_edge.origin_host(self.env)
 
     @property
     def tf_state_key(self) -> str:
