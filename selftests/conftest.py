@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.stub import Stubber
 
+from envtest.gather.aws import Aws
+from envtest.gather.cache import clear_memo
+from envtest.gather.inventory import Inventory
 from envtest.prove import SuiteRun, clean_environ, run_suite
 from envtest.sandbox.processes import SandboxError, marked_processes, stop_all
 from envtest.sandbox.running import Sandbox
@@ -60,3 +64,22 @@ def clean_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
 @pytest.fixture
 def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
     return {**base_environ(), **sandbox.environ}
+
+
+@pytest.fixture
+def inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inventory]:
+    """An Inventory with no endpoint and no cache between tests: its clients are for botocore's Stubber."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    clear_memo()
+    yield Inventory(Aws("us-west-2"), None)
+    clear_memo()
+
+
+def stub(inventory: Inventory, service: str) -> Stubber:
+    """botocore's Stubber (a test double) on the inventory's client: each response is checked against the
+    service's model before the reader sees it."""
+    stubber = Stubber(inventory.aws.client(service))
+    stubber.activate()
+    return stubber

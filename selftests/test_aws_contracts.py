@@ -8,34 +8,12 @@ show these semantics, so they are held here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from botocore.stub import Stubber
-
-from envtest.gather.aws import Aws
-from envtest.gather.cache import clear_memo
 from envtest.gather.inventory import Inventory
 from envtest.gather.services.iam import simulation_decisions
+from selftests.conftest import stub
 
 ROLE = "arn:aws:iam::123456789012:role/dev_idp_iam_role"
 BUCKET, OBJECT = "arn:aws:s3:::b", "arn:aws:s3:::b/k"
-
-
-@pytest.fixture
-def inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inventory]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    clear_memo()
-    yield Inventory(Aws("us-west-2"), None)
-    clear_memo()
-
-
-def stub(inventory: Inventory, service: str) -> Stubber:
-    stubber = Stubber(inventory.aws.client(service))
-    stubber.activate()
-    return stubber
 
 
 def test_the_simulator_answers_one_result_per_action_with_each_resource_inside(inventory: Inventory) -> None:
