@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass, field
 
 from envtest.errors import CouldNotEvaluate, UsageError
-from envtest.gather.aws import Aws, write_call_count
+from envtest.gather.aws import Aws
+from envtest.gather.aws_calls import write_call_count
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import load_outputs_once
 from envtest.guard import Facts, wrong_environment

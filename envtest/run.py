@@ -176,7 +176,8 @@ def _run(
 ) -> int:
     import threading
 
-    from envtest.gather.aws import endpoint_down_reason, write_call_count
+    from envtest.gather.aws import endpoint_down_reason
+    from envtest.gather.aws_calls import write_call_count
     from envtest.preflight import preflight, preflight_aws
     from envtest.report import html, junit
 
@@ -364,7 +365,12 @@ def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
     """Calls per operation, beside the JUnit file (what the IAM policy must allow, what a benchmark counts)."""
     import json
 
-    from envtest.gather.aws import read_api_seconds, read_api_seconds_by_operation, read_call_counts, read_s3_resources
+    from envtest.gather.aws_calls import (
+        read_api_seconds,
+        read_api_seconds_by_operation,
+        read_call_counts,
+        read_s3_resources,
+    )
 
     counted = (run_dir / "api-calls").exists()
     by_operation = read_api_seconds_by_operation(run_dir) if counted else {}
@@ -380,6 +386,6 @@ def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
 
 
 def _calls(run_dir: Path) -> int:
-    from envtest.gather.aws import read_call_counts
+    from envtest.gather.aws_calls import read_call_counts
 
     return sum(read_call_counts(run_dir).values()) if (run_dir / "api-calls").exists() else 0

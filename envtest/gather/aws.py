@@ -8,17 +8,14 @@ sandbox and a real account take the same code path. Every client carries:
   endpoint fails in seconds, not minutes;
 - the read-only guard, which refuses any operation that is not a read unless
   the running test is disruptive and disruptive tests were switched on;
-- a call counter, reported at the end of the run.
+- a call counter, reported at the end of the run (gather/aws_calls.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import time
 import traceback
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +27,7 @@ import botocore.parsers
 from botocore.config import Config
 
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
+from envtest.gather import aws_calls
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Simulate")
 # Operations not named like reads that change no AWS resource. TestMetricFilter evaluates a pattern on lines
@@ -69,10 +67,6 @@ class _Guard(threading.local):
 
 
 _guard = _Guard()
-_calls: Counter[str] = Counter()
-_calls_lock = threading.Lock()
-# "s3:<Operation> arn:aws:s3:::<bucket>[/<key>]": what the IAM policy's S3 resources must cover.
-_s3_resources: set[str] = set()
 
 
 def is_read(service: str, operation: str) -> bool:
@@ -142,92 +136,13 @@ def _before_call(model: Any, **_: Any) -> None:
     down = endpoint_down_reason()
     if down:
         raise CouldNotEvaluate(f"{service}:{operation} not tried: {down} earlier in this run")
-    with _calls_lock:
-        _calls[f"{service}:{operation}"] += 1
+    aws_calls.count(f"{service}:{operation}")
     permitted = _guard.writes_allowed or (_guard.ssm_commands and f"{service}:{operation}" == "ssm:SendCommand")
     if not is_read(service, operation) and not permitted:
         raise ReadOnlyViolation(
             f"read-only guard refused {service}:{operation}: {_guard.reason}. "
             "Only tests marked disruptive may change AWS, and only when run with -R true."
         )
-
-
-_api_seconds = [0.0]
-
-
-def _s3_resource(model: Any, params: dict[str, Any], **_: Any) -> None:
-    """Record the bucket (and key) an S3 call names, as the resource IAM evaluates."""
-    bucket, key = params.get("Bucket"), params.get("Key")
-    if bucket:
-        with _calls_lock:
-            _s3_resources.add(f"s3:{model.name} arn:aws:s3:::{bucket}" + (f"/{key}" if key else ""))
-
-
-_api_seconds_by_operation: Counter[str] = Counter()
-
-
-def _started(model: Any, context: dict[str, Any], **_: Any) -> None:
-    context["envtest_started"] = time.monotonic()
-    context["envtest_operation"] = f"{model.service_model.service_name}:{model.name}"
-
-
-def _finished(context: dict[str, Any], **_: Any) -> None:
-    started = context.get("envtest_started")
-    if started is not None:
-        seconds = time.monotonic() - started
-        with _calls_lock:
-            _api_seconds[0] += seconds
-            _api_seconds_by_operation[str(context.get("envtest_operation"))] += seconds
-
-
-def api_calls() -> dict[str, int]:
-    with _calls_lock:
-        return dict(_calls)
-
-
-def write_call_count(run_dir: Path | None) -> None:
-    """Leave this process's call counts (and seconds spent waiting on AWS) where the command line sums them."""
-    if run_dir is None:
-        return
-    out = run_dir / "api-calls"
-    out.mkdir(parents=True, exist_ok=True)
-    with _calls_lock:
-        record = {
-            "calls": dict(_calls),
-            "seconds": _api_seconds[0],
-            "by_operation": dict(_api_seconds_by_operation),
-            "s3_resources": sorted(_s3_resources),
-        }
-    (out / f"{os.getpid()}.json").write_text(json.dumps(record))
-
-
-def read_call_counts(run_dir: Path) -> Counter[str]:
-    total: Counter[str] = Counter()
-    for path in sorted((run_dir / "api-calls").glob("*.json")):
-        total.update(json.loads(path.read_text())["calls"])
-    return total
-
-
-def read_s3_resources(run_dir: Path) -> list[str]:
-    """Every "s3:<Operation> <resource ARN>" the run's processes called."""
-    found: set[str] = set()
-    for path in sorted((run_dir / "api-calls").glob("*.json")):
-        found.update(json.loads(path.read_text()).get("s3_resources", []))
-    return sorted(found)
-
-
-def read_api_seconds(run_dir: Path) -> float:
-    """Seconds the run's processes spent inside AWS calls, added up (calls in parallel threads each count)."""
-    return sum(json.loads(p.read_text())["seconds"] for p in (run_dir / "api-calls").glob("*.json"))
-
-
-def read_api_seconds_by_operation(run_dir: Path) -> dict[str, float]:
-    """Seconds spent in each operation, added up over the run: what calibrates a latency model."""
-    total: Counter[str] = Counter()
-    for path in sorted((run_dir / "api-calls").glob("*.json")):
-        for operation, seconds in json.loads(path.read_text()).get("by_operation", {}).items():
-            total[operation] += seconds
-    return dict(total)
 
 
 class Aws:
@@ -243,10 +158,7 @@ class Aws:
         self._session = boto3.session.Session(region_name=region)
         # First, so nothing that answers a call early (a Stubber, a cache) can slip past the guard.
         self._session.events.register_first("before-call.*.*", _before_call)
-        self._session.events.register("before-call.*.*", _started)
-        self._session.events.register("after-call.*.*", _finished)
-        self._session.events.register("after-call-error.*.*", _finished)
-        self._session.events.register("before-parameter-build.s3.*", _s3_resource)
+        aws_calls.register_recorders(self._session.events)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
