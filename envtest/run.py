@@ -132,14 +132,17 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
         "git_sha": git_sha(),
         "run_kind": run_kind(environ),
     }
-    saved = dict(os.environ)
-    # The preflight's AWS session reads the standard variables from os.environ.
-    os.environ.clear()
-    os.environ.update(environ)
+    from envtest.gather.aws import endpoint_breaker_in
+    from envtest.gather.aws_environ import botocore_reads_from_the_process
+    from envtest.gather.cache import switched_by
+
     try:
-        code = _run(
-            args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
-        )
+        # The run's environment reaches this process's AWS calls as an argument (settings.extra), never through
+        # os.environ; these three hold what this process keeps for the run's length, scoped to it.
+        with switched_by(environ), endpoint_breaker_in(run_dir), botocore_reads_from_the_process(environ):
+            code = _run(
+                args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
+            )
         if args.json_path:
             _write_json(Path(args.json_path), junit_path, run_dir, code=code, properties=properties, settings=settings)
         return code
@@ -160,8 +163,6 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
         print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
         return 2
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -297,12 +298,12 @@ def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
     cache instead of sending again. A narrowed run (-t) plans its own.
     """
     from envtest.fixtures.planned_reads import PLANNED_READS, group_for_role_of, start_plan
-    from envtest.gather.cache import NAIVE
     from envtest.gather.host_reads import HostReads
     from envtest.gather.inventory import Inventory
     from envtest.policy import load_policy
 
-    if NAIVE or settings.hosts_root is not None or settings.no_instances:
+    naive = settings.extra.get("ENVTEST_NAIVE") == "1"  # the benchmark's baseline: every read in its check
+    if naive or settings.hosts_root is not None or settings.no_instances:
         return
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
     inventory = Inventory(aws, settings.run_dir)

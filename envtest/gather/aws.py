@@ -2,7 +2,9 @@
 
 Clients come from the standard credential chain (aws-vault's exported
 variables, an instance role) and honour the standard AWS_ENDPOINT_URL, so the
-sandbox and a real account take the same code path. Every client carries:
+sandbox and a real account take the same code path. They read the environment
+they are given (the command line's run passes its own; gather/aws_session.py),
+else the process's. Every client carries:
 
 - adaptive retries and bounded timeouts, so throttling is absorbed and a dead
   endpoint fails in seconds, not minutes;
@@ -16,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,16 +30,23 @@ from botocore.config import Config
 
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
 from envtest.gather import aws_calls
+from envtest.gather.aws_session import EnvironSession
 
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Simulate")
 # Operations not named like reads that change no AWS resource. TestMetricFilter evaluates a pattern on lines
 # given in the call (CloudWatch Logs API reference) and stores nothing.
 READ_EXCEPTIONS = frozenset({"sts:GetCallerIdentity", "logs:TestMetricFilter"})
-CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": int(os.environ.get("ENVTEST_AWS_MAX_ATTEMPTS", "8"))},
-    connect_timeout=float(os.environ.get("ENVTEST_AWS_CONNECT_TIMEOUT", "5")),
-    read_timeout=float(os.environ.get("ENVTEST_AWS_READ_TIMEOUT", "20")),
-)
+
+
+def client_config(environ: Mapping[str, str]) -> Config:
+    """Adaptive retries and bounded timeouts, as the run's ENVTEST_AWS_* variables set them."""
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": int(environ.get("ENVTEST_AWS_MAX_ATTEMPTS", "8"))},
+        connect_timeout=float(environ.get("ENVTEST_AWS_CONNECT_TIMEOUT", "5")),
+        read_timeout=float(environ.get("ENVTEST_AWS_READ_TIMEOUT", "20")),
+    )
+
+
 # Written to the run directory when the endpoint stops answering: every process
 # of the run then fails fast instead of waiting out its own timeouts.
 ENDPOINT_DOWN = "endpoint-down"
@@ -101,8 +110,25 @@ def ssm_commands() -> Iterator[None]:
 
 
 def _run_dir() -> Path | None:
+    if _breaker.run_dir is not None:
+        return _breaker.run_dir
     value = os.environ.get("ENVTEST_RUN_DIR")
     return Path(value) if value else None
+
+
+@contextmanager
+def endpoint_breaker_in(run_dir: Path) -> Iterator[None]:
+    """Within this block, the endpoint breaker leaves its marker in `run_dir` and looks for one there.
+
+    The command line's run: its calls share the run directory with pytest's processes, which find it in their
+    ENVTEST_RUN_DIR; this process's os.environ is the caller's and names none.
+    """
+    previous = _breaker.run_dir
+    _breaker.run_dir = run_dir
+    try:
+        yield
+    finally:
+        _breaker.run_dir = previous
 
 
 def endpoint_down_reason(run_dir: Path | None = None) -> str | None:
@@ -125,6 +151,7 @@ def _trip(reason: str) -> None:
 
 class _Breaker:
     reason: str | None = None
+    run_dir: Path | None = None  # set by endpoint_breaker_in; else ENVTEST_RUN_DIR
 
 
 _breaker = _Breaker()
@@ -148,14 +175,24 @@ def _before_call(model: Any, **_: Any) -> None:
 class Aws:
     """Clients for one region, created once per process and shared."""
 
-    def __init__(self, region: str, max_attempts: int | None = None, read_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        region: str,
+        max_attempts: int | None = None,
+        read_timeout: float | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        """`environ`: the environment the clients read (credentials, endpoints, CA bundle, proxies, ENVTEST_AWS_*);
+        by default the process's."""
         self.region = region
-        self._config = CLIENT_CONFIG
+        environ = os.environ if environ is None else environ
+        self._config = client_config(environ)
         if max_attempts is not None:
             self._config = self._config.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
         if read_timeout is not None:
             self._config = self._config.merge(Config(read_timeout=read_timeout))
-        self._session = boto3.session.Session(region_name=region)
+        self._session = boto3.session.Session(botocore_session=EnvironSession(environ), region_name=region)
         # First, so nothing that answers a call early (a Stubber, a cache) can slip past the guard.
         self._session.events.register_first("before-call.*.*", _before_call)
         aws_calls.register_recorders(self._session.events)
