@@ -158,6 +158,7 @@ class EnvironSession(botocore.session.Session):
         )
 
     def create_client(self, service_name: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        """botocore's, given the endpoint, CA bundle and proxies it would otherwise look up in os.environ."""
         config = kwargs.get("config")
         default = self.get_default_client_config()
         effective = default.merge(config) if default and config else config or default
