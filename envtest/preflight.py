@@ -9,11 +9,11 @@ never silently passed.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from envtest.errors import CouldNotEvaluate, UsageError
-from envtest.gather.aws import Aws, write_call_count
+from envtest.gather.aws import Aws
+from envtest.gather.aws_calls import write_call_count
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import load_outputs_once
 from envtest.guard import Facts, wrong_environment
@@ -33,7 +33,11 @@ class Outcome:
 
 
 PREFLIGHT_ATTEMPTS = 3
-PREFLIGHT_READ_TIMEOUT = float(os.environ.get("ENVTEST_PREFLIGHT_READ_TIMEOUT", "8"))
+
+
+def preflight_read_timeout(settings: Settings) -> float:
+    """Seconds the preflight waits for each answer: ENVTEST_PREFLIGHT_READ_TIMEOUT in the run's environment, else 8."""
+    return float(settings.extra.get("ENVTEST_PREFLIGHT_READ_TIMEOUT", "8"))
 
 
 def waiver_notes(entries: object) -> list[str]:
@@ -57,8 +61,14 @@ def waiver_notes(entries: object) -> list[str]:
 
 def preflight_aws(settings: Settings) -> Aws:
     """The preflight's clients: fewer attempts and a shorter wait than the checks', so an endpoint that is down,
-    or accepts connections and never answers, stops the run in about half a minute, not two."""
-    return Aws(settings.region, max_attempts=PREFLIGHT_ATTEMPTS, read_timeout=PREFLIGHT_READ_TIMEOUT)
+    or accepts connections and never answers, stops the run in about half a minute, not two. They read the run's
+    environment (settings.extra), whatever the process's is."""
+    return Aws(
+        settings.region,
+        max_attempts=PREFLIGHT_ATTEMPTS,
+        read_timeout=preflight_read_timeout(settings),
+        environ=settings.extra,
+    )
 
 
 def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) -> Outcome:
@@ -85,7 +95,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
     try:
         endpoint = inventory.aws.client("sts").meta.endpoint_url
         try:
-            bound = PREFLIGHT_ATTEMPTS * (PREFLIGHT_READ_TIMEOUT + 5)
+            bound = PREFLIGHT_ATTEMPTS * (preflight_read_timeout(settings) + 5)
             with waiting(f"the AWS endpoint {endpoint} (sts:GetCallerIdentity)", bound):
                 identity = inventory.caller_identity()
         except CouldNotEvaluate as exc:
@@ -114,6 +124,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
                     settings.tf_state_key or policy.name("tf_state_key", account=account, region=settings.region),
                 ),
                 read_object=inventory.object_bytes,
+                environ=settings.extra,
             )
             value = outputs.get("env_name")
             terraform_source = outputs.source

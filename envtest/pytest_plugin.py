@@ -19,7 +19,7 @@ import pytest
 from envtest import limits, redact
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import PLANNED_READS
-from envtest.gather import aws as aws_layer
+from envtest.gather import aws_calls
 from envtest.gather.aws import Aws, writes_allowed
 from envtest.gather.cache import gathered_scope
 from envtest.gather.inventory import Inventory
@@ -164,8 +164,8 @@ def _redact_report(report: pytest.TestReport) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     run_dir = os.environ.get("ENVTEST_RUN_DIR")
-    if run_dir and aws_layer.api_calls():
-        aws_layer.write_call_count(Path(run_dir))
+    if run_dir and aws_calls.api_calls():
+        aws_calls.write_call_count(Path(run_dir))
 
 
 # ---- fixtures: gathered state -------------------------------------------------

@@ -1,6 +1,7 @@
 """One run: preflight, then pytest on the checks, then the reports (JUnit finished, HTML, JSON, call counts).
 
-envtest.cli parses the command line and picks the mode; this module is the run itself.
+envtest.cli parses the command line and picks the mode; this module is the run itself, envtest/run_reports.py
+writes what it found.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from envtest.errors import CouldNotEvaluate, UsageError
 
 if TYPE_CHECKING:
     from envtest.gather.aws import Aws
+from envtest.run_reports import report_internal_error, report_preflight_stop, report_pytest_outcome, write_json
 from envtest.settings import Settings, parse_bool, parse_key_value_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,8 +108,6 @@ def pytest_selection(tests: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
-    from envtest.report import junit  # imported here so -h and usage errors answer fast
-
     environ = run_environment(args, base_env)
     Settings.from_environ(environ)  # usage errors before any work
     junit_path = Path(args.junit)
@@ -132,36 +132,27 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
         "git_sha": git_sha(),
         "run_kind": run_kind(environ),
     }
-    saved = dict(os.environ)
-    # The preflight's AWS session reads the standard variables from os.environ.
-    os.environ.clear()
-    os.environ.update(environ)
+    from envtest.gather.aws import endpoint_breaker_in
+    from envtest.gather.aws_environ import botocore_reads_from_the_process
+    from envtest.gather.cache import switched_by
+
     try:
-        code = _run(
-            args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
-        )
+        # The run's environment reaches this process's AWS calls as an argument (settings.extra), never through
+        # os.environ; these three hold what this process keeps for the run's length, scoped to it.
+        with switched_by(environ), endpoint_breaker_in(run_dir), botocore_reads_from_the_process(environ):
+            code = _run(
+                args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
+            )
         if args.json_path:
-            _write_json(Path(args.json_path), junit_path, run_dir, code=code, properties=properties, settings=settings)
+            write_json(Path(args.json_path), junit_path, run_dir, code=code, properties=properties, settings=settings)
         return code
     except (UsageError, CouldNotEvaluate):
         raise
     except Exception as exc:  # a bug or an unforeseen state: never a pass, never a bare traceback exit 1
-        import traceback
-
-        traceback.print_exc()
-        properties["api_calls"] = str(_calls(run_dir))
-        message = f"internal error, nothing could be evaluated: {type(exc).__name__}: {exc}"
-        junit.preflight_failure(junit_path, "internal_error", message, properties)
-        from envtest.report import html
-
-        html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-        if args.json_path:
-            _write_json(Path(args.json_path), junit_path, run_dir, code=2, properties=properties, settings=settings)
-        print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
-        return 2
+        return report_internal_error(
+            exc, args, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
+        )
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -176,9 +167,7 @@ def _run(
 ) -> int:
     import threading
 
-    from envtest.gather.aws import endpoint_down_reason, write_call_count
     from envtest.preflight import preflight, preflight_aws
-    from envtest.report import html, junit
 
     aws = preflight_aws(settings)
     narrowed = bool(args.tests) or any(a.startswith(NARROWING) for a in args.pytest_args)
@@ -197,12 +186,14 @@ def _run(
     for note in outcome.notes:
         print(f"note: {note}", flush=True)
     if outcome.stop_reason:
-        properties["api_calls"] = str(_calls(run_dir))
-        junit.preflight_failure(junit_path, outcome.stop_check, outcome.stop_reason, properties)
-        html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-        print(f"\nSTOPPED before any check (exit 2): {outcome.stop_reason}", file=sys.stderr)
-        print(f"JUnit: {junit_path}  summary: {html_path}")
-        return 2
+        return report_preflight_stop(
+            outcome.stop_check,
+            outcome.stop_reason,
+            settings=settings,
+            junit_path=junit_path,
+            run_dir=run_dir,
+            properties=properties,
+        )
     if not narrowed:
         _send_host_reads_early(settings, aws)
     command = [
@@ -219,57 +210,15 @@ def _run(
     if environ.get("CI") or not sys.stdout.isatty():
         command.append("--color=no")  # a CI log gets plain text, no control characters
     pytest_rc, timed_out = _run_bounded(command, environ, float(args.run_timeout))
-    write_call_count(run_dir)  # this process's calls: the preflight's and the early host reads'
-    properties["api_calls"] = str(_calls(run_dir))
-    _write_call_breakdown(run_dir, junit_path)
-    if timed_out and junit_path.exists():
-        # What ran keeps its verdict; the run as a whole has none.
-        junit.finalize(junit_path, properties)
-        message = (
-            f"the run was stopped after --timeout {float(args.run_timeout):g} s; the checks reported ran, the "
-            "rest did not: raise --timeout, or find the slow check in this report"
-        )
-        junit.add_stop(junit_path, "run_timeout", message)
-        html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-        print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
-        print(f"JUnit: {junit_path}")
-        return 2
-    if timed_out:
-        pytest_rc = 2  # stopped before it wrote anything
-    asked = " ".join([*(f"-t {t}" for t in args.tests), *(["--", *args.pytest_args] if args.pytest_args else [])])
-    stop = {
-        5: f"no check matches {asked!r}" if asked else "no check was collected",
-        2: "pytest was interrupted",
-        3: "pytest hit an internal error",
-        4: "pytest was called wrongly",
-    }.get(pytest_rc)
-    if stop is None and not junit_path.exists():
-        stop = f"pytest stopped with exit code {pytest_rc} before writing a report"
-    if stop:
-        # Whatever ran before the stop is not a verdict on the environment.
-        junit.preflight_failure(junit_path, "pytest", stop, properties)
-        html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-        print(f"\nSTOPPED (exit 2): {stop}", file=sys.stderr)
-        print(f"JUnit: {junit_path}  summary: {html_path}")
-        return 2
-    summary = junit.finalize(junit_path, properties)
-    html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
-    code = junit.exit_code(summary)
-    down = endpoint_down_reason(run_dir)
-    if down:
-        # A run that lost AWS midway could not evaluate what it did not read: never green, never "just failed".
-        print(f"\nSTOPPED (exit 2): {down}; the checks that needed it could not be evaluated", file=sys.stderr)
-        code = 2
-    print(
-        f"\n{summary.passed} passed, {summary.failed} failed, {summary.errors} could not be evaluated, "
-        f"{summary.skipped} skipped{f' ({summary.waived} waived)' if summary.waived else ''}; "
-        f"{properties['api_calls']} AWS API calls"
+    return report_pytest_outcome(
+        args,
+        pytest_rc=pytest_rc,
+        timed_out=timed_out,
+        settings=settings,
+        junit_path=junit_path,
+        run_dir=run_dir,
+        properties=properties,
     )
-    table = junit.failure_table(summary)
-    if table:
-        print("\nWhat to fix:\n" + table)
-    print(f"JUnit: {junit_path}  summary: {html_path}  (exit {code})")
-    return code
 
 
 # pytest's cache (pytest.ini turns it off for speed) for the options that need it.
@@ -296,12 +245,12 @@ def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
     cache instead of sending again. A narrowed run (-t) plans its own.
     """
     from envtest.fixtures.planned_reads import PLANNED_READS, group_for_role_of, start_plan
-    from envtest.gather.cache import NAIVE
     from envtest.gather.host_reads import HostReads
     from envtest.gather.inventory import Inventory
     from envtest.policy import load_policy
 
-    if NAIVE or settings.hosts_root is not None or settings.no_instances:
+    naive = settings.extra.get("ENVTEST_NAIVE") == "1"  # the benchmark's baseline: every read in its check
+    if naive or settings.hosts_root is not None or settings.no_instances:
         return
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
     inventory = Inventory(aws, settings.run_dir)
@@ -343,43 +292,3 @@ def _run_bounded(command: list[str], environ: dict[str, str], seconds: float) ->
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         return proc.wait(), True
-
-
-def _write_json(
-    path: Path, junit_path: Path, run_dir: Path, *, code: int, properties: dict[str, str], settings: Settings
-) -> None:
-    from envtest.policy import load_policy
-    from envtest.report import json_report
-
-    try:
-        severity = load_policy(settings.env_name, settings.policy_dir, settings.policy_override).section("severity")
-    except UsageError:
-        severity = {}
-    path = path if path.is_absolute() else Path.cwd() / path
-    json_report.write(path, json_report.build(junit_path, run_dir, code, properties, severity))
-    print(f"JSON: {path}")
-
-
-def _write_call_breakdown(run_dir: Path, junit_path: Path) -> None:
-    """Calls per operation, beside the JUnit file (what the IAM policy must allow, what a benchmark counts)."""
-    import json
-
-    from envtest.gather.aws import read_api_seconds, read_api_seconds_by_operation, read_call_counts, read_s3_resources
-
-    counted = (run_dir / "api-calls").exists()
-    by_operation = read_api_seconds_by_operation(run_dir) if counted else {}
-    record = {
-        "calls": dict(sorted((read_call_counts(run_dir) if counted else {}).items())),
-        # Seconds inside AWS calls, added up over threads and processes (parallel calls each count).
-        "api_seconds": round(read_api_seconds(run_dir), 3) if counted else 0.0,
-        "api_seconds_by_operation": {op: round(s, 3) for op, s in sorted(by_operation.items())},
-        # Bucket and object names only (never content): what the IAM policy's S3 resources must cover.
-        "s3_resources": read_s3_resources(run_dir) if counted else [],
-    }
-    junit_path.with_suffix(".api-calls.json").write_text(json.dumps(record, indent=2) + "\n")
-
-
-def _calls(run_dir: Path) -> int:
-    from envtest.gather.aws import read_call_counts
-
-    return sum(read_call_counts(run_dir).values()) if (run_dir / "api-calls").exists() else 0

@@ -16,7 +16,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,7 +35,26 @@ _key_locks: dict[str, threading.Lock] = {}
 # ENVTEST_NAIVE=1 is the benchmark's baseline: no shared cache, and every
 # fixture fetched again for each check, as a hand-written boto3 suite would.
 NAIVE = os.environ.get("ENVTEST_NAIVE") == "1"
-_enabled = os.environ.get("ENVTEST_CACHE", "on") != "off" and not NAIVE
+
+
+def cache_wanted(environ: Mapping[str, str]) -> bool:
+    """Whether an environment leaves the cache on: not ENVTEST_CACHE=off, not the naive baseline."""
+    return environ.get("ENVTEST_CACHE", "on") != "off" and environ.get("ENVTEST_NAIVE") != "1"
+
+
+_enabled = [cache_wanted(os.environ)]
+
+
+@contextmanager
+def switched_by(environ: Mapping[str, str]) -> Iterator[None]:
+    """Within this block, the cache is on or off as `environ` says: the command line's run, whose -v or -f may
+    switch it off, in a process whose os.environ is the caller's."""
+    previous = _enabled[0]
+    _enabled[0] = cache_wanted(environ)
+    try:
+        yield
+    finally:
+        _enabled[0] = previous
 
 
 def gathered_scope(fixture_name: str, config: object) -> str:
@@ -49,7 +69,7 @@ def _file_for(run_dir: Path, key: str) -> Path:
 
 def cached(run_dir: Path | None, key: str, fetch: Callable[[], T]) -> T:
     """Return fetch()'s result for `key`, fetching at most once per run."""
-    if not _enabled:
+    if not _enabled[0]:
         return fetch()
     with _memo_lock:
         if key in _memo:

@@ -9,11 +9,10 @@ AWS reads. Inside that command the reads run in parallel, each bounded by
 `timeout`, so a probe that must time out (a blocked port) costs its timeout
 once, beside everything else.
 
-The answer is framed per read (`compose` / `parse_frames`): one read's failure
+The answer is framed per read (gather/host_read_frames.py): one read's failure
 is that read's, and the checks that need it say so; the others keep their
-answer. The frames are gzip-compressed and base64-encoded and held to SSM's
-24,000-character stdout limit: a read that does not fit is marked deferred,
-and a deferred file is read on its own in chunks (hosts.Ssm.read_file).
+answer. A deferred file (too large for the combined answer) is read on its
+own in chunks (hosts.Ssm.read_file).
 
 Per-run caching (cache.py) shares each role's answer with xdist workers:
 exactly one worker sends, the others read what it got.
@@ -21,16 +20,11 @@ exactly one worker sends, the others read what it got.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import gzip
 import hashlib
 import secrets
-import shlex
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,152 +32,17 @@ from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import in_service_instance_ids
 from envtest.gather.aws import Aws
 from envtest.gather.cache import cached
+from envtest.gather.host_read_frames import (
+    HostRead,
+    ItemOutput,
+    compose,
+    decode_output,
+    encode_output,
+    parse_frames,
+    reduced,
+)
 from envtest.gather.hosts import LocalRoot, Ssm
 from envtest.gather.ssm import SSM_OUTPUT_LIMIT, run_command
-
-# Characters of framed output one command may print: SSM's limit, less the frame lines' own room.
-BUDGET = SSM_OUTPUT_LIMIT - 1000
-# Bytes of a read's stderr kept (before compression): enough for the cause, never a flood.
-STDERR_KEEP = 2000
-# Pure functions a read's output goes through in the process that fetched it, before it is cached or
-# shared: a file that holds a secret (config.toml's runner token) is shared only as the facts kept of it.
-REDUCERS: dict[str, Callable[[bytes], bytes]] = {}
-
-
-def register_reducer(name: str, reduce: Callable[[bytes], bytes]) -> None:
-    REDUCERS[name] = reduce
-
-
-@dataclass(frozen=True)
-class HostRead:
-    """One thing to learn from every host of a role: a file's bytes, or a command's output."""
-
-    role: str
-    command: str
-    file: str | None = None  # the path, when this read is a file's content
-    timeout: float = 30.0  # seconds the read may take on the host
-    reduce: str | None = None  # a REDUCERS name: what of the output is kept
-
-    @property
-    def key(self) -> str:
-        return f"{self.role}\0{self.command}"
-
-    def describe(self) -> str:
-        return f"reading {self.file}" if self.file else f"`{self.command}`"
-
-
-def file_read(role: str, path: str, reduce: str | None = None) -> HostRead:
-    q = shlex.quote(path)
-    command = f"test -r {q} || {{ echo 'no such readable file' >&2; exit 2; }}; cat -- {q}"
-    return HostRead(role, command, file=path, reduce=reduce)
-
-
-def reduced(read: HostRead, output: ItemOutput) -> ItemOutput:
-    """The output as the read keeps it (REDUCERS), applied only to a whole, successful output."""
-    if read.reduce is None or output.stdout is None or output.exit_code != 0:
-        return output
-    return ItemOutput(output.exit_code, REDUCERS[read.reduce](output.stdout), output.stderr)
-
-
-def command_read(role: str, command: str, timeout: float = 30.0) -> HostRead:
-    return HostRead(role, command, timeout=timeout)
-
-
-@dataclass(frozen=True)
-class ItemOutput:
-    """What one read gave on one host. `stdout` is None when it did not fit the combined answer."""
-
-    exit_code: int
-    stdout: bytes | None
-    stderr: str
-
-    @property
-    def text(self) -> str:
-        return (self.stdout or b"").decode("utf-8", "replace")
-
-
-def compose(reads: list[HostRead], nonce: str, budget: int = BUDGET) -> str:
-    """The POSIX sh script that runs every read in parallel and prints one frame per read.
-
-    Frames: `@envtest-item <i> <exit code> <stdout> <stderr>`, each field `z` and
-    the base64 of its gzip (or `-` when it would overflow `budget`), between
-    `@envtest-begin <nonce> <count>` and `@envtest-end <nonce>`. The reads'
-    outputs wait in a temporary directory on the host, removed on exit.
-    """
-    lines = [
-        "d=$(mktemp -d) || { echo 'envtest: cannot make a temporary directory' >&2; exit 97; }",
-        "trap 'rm -rf \"$d\"' EXIT",
-    ]
-    for i, read in enumerate(reads):
-        bound = max(1, int(read.timeout))
-        lines.append(
-            f'{{ timeout {bound} sh -c {shlex.quote(read.command)} >"$d/{i}.o" 2>"$d/{i}.e" </dev/null; '
-            f'echo $? >"$d/{i}.c"; }} &'
-        )
-    lines += [
-        "wait",
-        f"left={int(budget)}",
-        f"echo '@envtest-begin {nonce} {len(reads)}'",
-        f"for i in {' '.join(str(i) for i in range(len(reads)))}; do",
-        '  c=$(cat "$d/$i.c" 2>/dev/null || echo 255)',
-        '  o=z$(gzip -9nc <"$d/$i.o" | base64 -w0)',
-        f'  e=z$(head -c {STDERR_KEEP} "$d/$i.e" | gzip -9nc | base64 -w0)',
-        '  if [ $(( ${#o} + ${#e} + 40 )) -gt "$left" ]; then o=-; fi',
-        '  if [ $(( ${#o} + ${#e} + 40 )) -gt "$left" ]; then e=-; fi',
-        "  left=$(( left - ${#o} - ${#e} - 40 ))",
-        '  echo "@envtest-item $i $c $o $e"',
-        "done",
-        f"echo '@envtest-end {nonce}'",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _field(value: str) -> bytes | None:
-    if value == "-":
-        return None
-    if not value.startswith("z"):
-        raise ValueError(f"a frame field starts with {value[:1]!r}, not 'z' or '-'")
-    try:
-        return gzip.decompress(base64.b64decode(value[1:], validate=True))
-    except (binascii.Error, OSError, EOFError) as exc:
-        raise ValueError(f"a frame field does not decode ({exc})") from None
-
-
-def parse_frames(text: str, count: int, nonce: str) -> dict[int, ItemOutput]:
-    """The reads' outputs from one host's answer to `compose`; ValueError when the answer is not whole."""
-    lines = text.splitlines()
-    if f"@envtest-begin {nonce} {count}" not in lines:
-        raise ValueError("the answer does not start as the planned command does (was the output cut, or replaced?)")
-    if f"@envtest-end {nonce}" not in lines:
-        raise ValueError("the answer ends before its last frame (cut short)")
-    out: dict[int, ItemOutput] = {}
-    for line in lines:
-        if not line.startswith("@envtest-item "):
-            continue
-        parts = line.split(" ")
-        if len(parts) != 5 or not parts[1].isdigit() or not parts[2].lstrip("-").isdigit():
-            raise ValueError(f"a malformed frame: {line[:80]!r}")
-        index = int(parts[1])
-        if index >= count or index in out:
-            raise ValueError(f"a frame for read {index} of {count}, or twice")
-        stderr = _field(parts[4])
-        out[index] = ItemOutput(
-            int(parts[2]), _field(parts[3]), (stderr or b"").decode("utf-8", "replace") if stderr is not None else ""
-        )
-    missing = sorted(set(range(count)) - set(out))
-    if missing:
-        raise ValueError(f"no frame for read(s) {missing}")
-    return out
-
-
-def _encode(output: ItemOutput) -> dict[str, Any]:
-    stdout = None if output.stdout is None else base64.b64encode(output.stdout).decode()
-    return {"exit_code": output.exit_code, "stdout": stdout, "stderr": output.stderr}
-
-
-def _decode(fields: dict[str, Any]) -> ItemOutput:
-    stdout = fields["stdout"]
-    return ItemOutput(int(fields["exit_code"]), None if stdout is None else base64.b64decode(stdout), fields["stderr"])
 
 
 def _in_background(work: Callable[..., dict[str, Any]], *args: Any) -> Future[dict[str, Any]]:
@@ -284,7 +143,7 @@ class HostReads:
         for instance, fields in sorted(outputs.items()):
             if fields.get("error"):
                 raise CouldNotEvaluate(f"{instance} ({item.role}): {item.describe()}: {fields['error']}")
-        return {instance: _decode(fields) for instance, fields in outputs.items()}
+        return {instance: decode_output(fields) for instance, fields in outputs.items()}
 
     # ---- one role ---------------------------------------------------------------------------
     def _role_answer(self, role: str, reads: list[HostRead]) -> dict[str, Any]:
@@ -321,7 +180,7 @@ class HostReads:
                 if output.stdout is None and read.file and output.exit_code == 0:
                     # Too large for the combined answer: read on its own, in chunks.
                     output = ItemOutput(0, Ssm(self.aws, instance_id).read_file(read.file), output.stderr)
-                fields = _encode(reduced(read, output))
+                fields = encode_output(reduced(read, output))
                 if output.stdout is None:
                     fields["error"] = (
                         f"its output did not fit SSM's {SSM_OUTPUT_LIMIT}-character answer beside the other reads; "

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import in_service_instance_ids
 from envtest.gather.aws import Aws
-from envtest.gather.host_reads import HostRead, HostReads
+from envtest.gather.host_read_frames import HostRead
+from envtest.gather.host_reads import HostReads
 from envtest.gather.ssm import SSM_OUTPUT_LIMIT, Invocation, run_command
 
 

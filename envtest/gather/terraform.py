@@ -13,6 +13,7 @@ are memoised per process only, never written to the shared cache.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -119,12 +120,16 @@ def parse_state(text: str | bytes, source: str) -> TerraformOutputs:
     return _from_value_dict(tftest.TerraformState(data).outputs, source)
 
 
-def from_terraform_dir(tf_dir: Path, binary: str) -> TerraformOutputs:
-    if shutil.which(binary) is None:
+def from_terraform_dir(tf_dir: Path, binary: str, environ: Mapping[str, str] | None = None) -> TerraformOutputs:
+    """`terraform output -json` in tf_dir, run with `environ` (the run's: its PATH, AWS_* and TF_*), else the
+    process's."""
+    environ = os.environ if environ is None else environ
+    if shutil.which(binary, path=environ.get("PATH", os.defpath)) is None:
         raise CouldNotEvaluate(f"TF_DIR is {tf_dir} but no terraform binary {binary!r} is on PATH")
     if not tf_dir.is_dir():
         raise CouldNotEvaluate(f"TF_DIR {tf_dir} is not a directory")
     test = tftest.TerraformTest(str(tf_dir), binary=binary)
+    test.env = {k: v for k, v in environ.items() if k != "TF_LOG"}  # tftest starts from os.environ, so: replaced
     try:
         values = test.output()
     except tftest.TerraformTestError as exc:
@@ -137,7 +142,7 @@ def from_terraform_dir(tf_dir: Path, binary: str) -> TerraformOutputs:
 def load_outputs_once(run_dir: Path | None, **sources: Any) -> TerraformOutputs:
     """load_outputs, read once per run: the preflight's read serves every check and worker."""
     key = "terraform.outputs:" + json.dumps(
-        {k: str(v) for k, v in sources.items() if k != "read_object"}, sort_keys=True
+        {k: str(v) for k, v in sources.items() if k not in ("read_object", "environ")}, sort_keys=True
     )
     return TerraformOutputs.from_shared(cached(run_dir, key, lambda: load_outputs(**sources).shareable()))
 
@@ -149,10 +154,11 @@ def load_outputs(
     outputs_json: Path | None,
     state_location: tuple[str, str],
     read_object: Callable[[str, str], bytes | None],
+    environ: Mapping[str, str] | None = None,
 ) -> TerraformOutputs:
     """Pick the source: terraform dir, then outputs file, then the S3 state object."""
     if tf_dir is not None:
-        return from_terraform_dir(tf_dir, tf_binary)
+        return from_terraform_dir(tf_dir, tf_binary, environ)
     if outputs_json is not None:
         try:
             text = outputs_json.read_bytes()
