@@ -184,15 +184,21 @@ class Aws:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         """`environ`: the environment the clients read (credentials, endpoints, CA bundle, proxies, ENVTEST_AWS_*);
-        by default the process's."""
+        by default the process's.
+
+        Only a given environment takes EnvironSession (the command line's preflight, whose process environment
+        is the caller's, not the run's); the checks' process, started with the run's environment, keeps
+        botocore's own session and chain, as any boto3 user's.
+        """
         self.region = region
+        botocore_session = None if environ is None else EnvironSession(environ)
         environ = os.environ if environ is None else environ
         self._config = client_config(environ)
         if max_attempts is not None:
             self._config = self._config.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
         if read_timeout is not None:
             self._config = self._config.merge(Config(read_timeout=read_timeout))
-        self._session = boto3.session.Session(botocore_session=EnvironSession(environ), region_name=region)
+        self._session = boto3.session.Session(botocore_session=botocore_session, region_name=region)
         # First, so nothing that answers a call early (a Stubber, a cache) can slip past the guard.
         self._session.events.register_first("before-call.*.*", _before_call)
         aws_calls.register_recorders(self._session.events)
