@@ -167,14 +167,25 @@ def _run(
 ) -> int:
     import threading
 
+    from envtest.gather.aws import Aws
     from envtest.preflight import preflight, preflight_aws
 
     aws = preflight_aws(settings)
     narrowed = bool(args.tests) or any(a.startswith(NARROWING) for a in args.pytest_args)
+    early: list[Aws] = []
     if not narrowed:
         # Clients take tens of milliseconds each to build: build them, the preflight's first, while this
         # thread loads the policy and the preflight waits on the network, not later on the run's longest chain.
-        threading.Thread(target=lambda: [aws.client(s) for s in EARLY_SERVICES], daemon=True).start()
+        # The early host reads get the checks' clients (the run's ENVTEST_AWS_* timeouts and attempts), not
+        # the preflight's: a call that hangs must cost what it costs the checks, which wait on these reads.
+        def build() -> None:
+            [aws.client(s) for s in PREFLIGHT_SERVICES]
+            run_aws = Aws(settings.region, environ=settings.extra)
+            [run_aws.client(s) for s in HOST_READ_SERVICES]
+            early.append(run_aws)
+
+        builder = threading.Thread(target=build, daemon=True)
+        builder.start()
     outcome = preflight(settings, aws)
     properties["account"] = outcome.masked_account
     properties["guards"] = ", ".join(outcome.guards) or "none"
@@ -195,7 +206,9 @@ def _run(
             properties=properties,
         )
     if not narrowed:
-        _send_host_reads_early(settings, aws)
+        builder.join()
+        if early:
+            _send_host_reads_early(settings, early[0])
     command = [
         sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
         f"--junitxml={junit_path}", *pytest_selection(args.tests), *_cache_plugin(args.pytest_args),
@@ -233,7 +246,8 @@ def _cache_plugin(pytest_args: list[str]) -> list[str]:
     return ["-p", "cacheprovider"] if any(a.split("=")[0] in CACHE_OPTIONS for a in pytest_args) else []
 
 
-EARLY_SERVICES = ("sts", "s3", "elasticache", "autoscaling", "ssm")
+PREFLIGHT_SERVICES = ("sts", "s3")
+HOST_READ_SERVICES = ("elasticache", "autoscaling", "ssm")
 
 
 def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
