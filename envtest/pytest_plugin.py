@@ -166,6 +166,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run_dir = os.environ.get("ENVTEST_RUN_DIR")
     if run_dir and aws_calls.api_calls():
         aws_calls.write_call_count(Path(run_dir))
+    # The process ends next. Its last garbage collections would walk every object left (botocore's service models
+    # above all: 0.1-0.2 s, after the report is written and before the run's wall ends); frozen, they are skipped.
+    import gc
+
+    gc.freeze()
 
 
 # ---- fixtures: gathered state -------------------------------------------------
