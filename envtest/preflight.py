@@ -103,7 +103,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
                 identity = inventory.caller_identity()
         except CouldNotEvaluate as exc:
             return Outcome("unknown", "aws_credentials", str(exc), tuple(guards), tuple(notes))
-        account = identity["Account"]
+        account = identity.account
         expected_account = settings.expected_account_id or policy.account_id
         expected_source = (
             "EXPECTED_ACCOUNT_ID" if settings.expected_account_id else f"policy/envs/{settings.env_name}.toml"

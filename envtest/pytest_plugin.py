@@ -205,7 +205,7 @@ def inventory(aws: Aws, settings: Settings) -> Inventory:
 
 @pytest.fixture(scope=gathered_scope)
 def account(inventory: Inventory) -> str:
-    return inventory.caller_identity()["Account"]
+    return inventory.caller_identity().account
 
 
 @pytest.fixture(scope=gathered_scope)

@@ -269,7 +269,7 @@ def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
     inventory = Inventory(aws, settings.run_dir)
     try:
-        account = inventory.caller_identity()["Account"]  # the preflight's answer, from the run's cache
+        account = inventory.caller_identity().account  # the preflight's answer, from the run's cache
     except CouldNotEvaluate:
         return
     timing = policy.section("instances")

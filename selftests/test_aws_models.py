@@ -251,3 +251,15 @@ def test_a_secret_object_is_known_by_its_shape_only(inventory: Inventory) -> Non
 def test_a_security_group_without_rules_has_none() -> None:
     group = SecurityGroup.from_api({"GroupId": "sg-1"})
     assert (group.name, group.ingress, group.egress, dict(group.tags)) == ("", (), (), {})
+
+
+def test_the_caller_is_known_with_its_partition(inventory: Inventory) -> None:
+    """STS API reference, GetCallerIdentity: Account, Arn, UserId; the ARN's partition (aws-us-gov here) is the
+    one the suite's own ARNs must be written in."""
+    sts = stub(inventory, "sts")
+    sts.add_response(
+        "get_caller_identity",
+        {"Account": "123456789012", "Arn": "arn:aws-us-gov:sts::123456789012:assumed-role/ops/me", "UserId": "AROA:me"},
+    )
+    identity = inventory.caller_identity()
+    assert (identity.account, identity.partition, identity.user_id) == ("123456789012", "aws-us-gov", "AROA:me")
