@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 
 from envtest.gather.aws_environ import environ_proxies, proxies_for
 from envtest.gather.aws_session import EnvironSession
+from selftests.conftest import loopback_server
 
 SERVICES = ("sts", "ssm", "s3")
 WRONG = {
@@ -76,12 +76,8 @@ def fake_aws() -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with loopback_server(Handler) as url:
+        yield url
 
 
 def _scenarios(tmp: Path, fake: str) -> dict[str, dict[str, str]]:

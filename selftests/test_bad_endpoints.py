@@ -8,12 +8,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from selftests.conftest import ROOT, base_environ
+from selftests.conftest import ROOT, base_environ, loopback_server
 
 
 def _run(endpoint: str, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -54,13 +54,8 @@ def not_aws() -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(Handler) as url:
+        yield url
 
 
 @pytest.fixture

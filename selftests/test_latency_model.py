@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -21,6 +20,7 @@ import pytest
 from benchmarks.critical_path import CHAINS, COMPLETION, PREFLIGHT, chain_seconds, critical_path
 from envtest.sandbox.chaos import chaos_proxy
 from envtest.sandbox.latency import LatencyModel, operation_of
+from selftests.conftest import loopback_server
 
 SEEN: list[str] = []
 COMMAND = "11111111-2222-3333-4444-555555555555"
@@ -46,12 +46,9 @@ class Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     SEEN.clear()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Recorder) as url:
+        yield url
 
 
 def _client(service: str, endpoint: str) -> Any:
@@ -123,20 +120,14 @@ class FakeSsm(BaseHTTPRequestHandler):
 
 
 def test_an_ssm_command_reads_in_progress_until_the_model_lets_it_finish() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSsm)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     model = LatencyModel(service_seconds={"ssm": 0.0}, operation_seconds={}, ssm_completion=0.6)
-    try:
-        with chaos_proxy(f"http://127.0.0.1:{server.server_address[1]}", model) as proxy:
-            ssm = _client("ssm", proxy.url)
-            ssm.send_command(InstanceIds=["i-1"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["x"]})
-            early = ssm.get_command_invocation(CommandId=COMMAND, InstanceId="i-1")
-            listed = ssm.list_command_invocations(CommandId=COMMAND)["CommandInvocations"]
-            time.sleep(0.7)
-            late = ssm.get_command_invocation(CommandId=COMMAND, InstanceId="i-1")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(FakeSsm) as ssm_url, chaos_proxy(ssm_url, model) as proxy:
+        ssm = _client("ssm", proxy.url)
+        ssm.send_command(InstanceIds=["i-1"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["x"]})
+        early = ssm.get_command_invocation(CommandId=COMMAND, InstanceId="i-1")
+        listed = ssm.list_command_invocations(CommandId=COMMAND)["CommandInvocations"]
+        time.sleep(0.7)
+        late = ssm.get_command_invocation(CommandId=COMMAND, InstanceId="i-1")
     assert (early["Status"], early["ResponseCode"], early.get("StandardOutputContent", "")) == ("InProgress", -1, "")
     assert [i["Status"] for i in listed] == ["InProgress"]
     assert (late["Status"], late["StandardOutputContent"]) == ("Success", "out")
