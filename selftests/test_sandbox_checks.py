@@ -187,7 +187,8 @@ def test_prove_prints_the_detection_table() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "clean sandbox (file era): exit 0" in done.stdout
-    assert re.search(r"^F12\s+caught\s+runner_allows_no_services", done.stdout, re.M), done.stdout
+    no_services = runner_config.test_runner_allows_no_services.__name__.removeprefix("test_")
+    assert re.search(rf"^F12\s+caught\s+{no_services}", done.stdout, re.M), done.stdout
     assert re.search(r"^F20\s+caught\s+\(run stops: exit 2\)", done.stdout, re.M), done.stdout
     assert "2 caught, 0 missed" in done.stdout
 

@@ -14,14 +14,18 @@ from envtest.sandbox.faults import FAULTS
 from envtest.sandbox.running import Sandbox
 from selftests.conftest import base_environ, run_suite
 from selftests.test_json_results import valid_results
+from tests import test_s3_access
+from tests.images import test_runner_config as runner_config
 
 TODAY = date(2026, 11, 26)
-CHECK = "test_runner_allows_no_services"
+CHECK = runner_config.test_runner_allows_no_services.__name__
+HARDENED = runner_config.test_runner_is_hardened.__name__
+MATRIX = test_s3_access.test_bucket_access_matches_the_matrix.__name__
 
 
 def _entry(**changes: object) -> dict[str, object]:
     entry: dict[str, object] = {
-        "check": "runner_allows_no_services",
+        "check": CHECK.removeprefix("test_"),
         "resource": "*allowed_services",
         "reason": "vendor migration, INC-1234",
         "owner": "alice@example.gov",
@@ -42,11 +46,11 @@ def test_a_live_waiver_waives_only_what_it_names() -> None:
     assert [p for p, _ in judged.waived] == [_problem()]
     assert judged.unwaived == [other] and judged.expired == []
     # Another check, same resource: not covered.
-    assert judge("test_runner_is_hardened", [_problem()], waivers, TODAY).unwaived == [_problem()]
+    assert judge(HARDENED, [_problem()], waivers, TODAY).unwaived == [_problem()]
     # A parametrized case: the waiver's check may name the case or only the function.
-    cell = Waiver("bucket_access_matches_the_matrix[escrow-*]", "*", "r", "o", TODAY)
-    assert cell.covers("test_bucket_access_matches_the_matrix[escrow-worker-delete-refused]", "x")
-    assert not cell.covers("test_bucket_access_matches_the_matrix[attempts-app-get-refused]", "x")
+    cell = Waiver(f"{MATRIX.removeprefix('test_')}[escrow-*]", "*", "r", "o", TODAY)
+    assert cell.covers(f"{MATRIX}[escrow-worker-delete-refused]", "x")
+    assert not cell.covers(f"{MATRIX}[attempts-app-get-refused]", "x")
 
 
 def test_an_expired_waiver_waives_nothing_and_is_named() -> None:
@@ -89,7 +93,7 @@ def test_a_waived_finding_is_reported_waived_and_an_expired_one_fails(clean_sand
     environ = {**base_environ(), **clean_sandbox.environ}
     FAULTS["F12"].seed(clean_sandbox)
     today = date.today()
-    _waive(clean_sandbox, "runner_allows_no_services", today + timedelta(days=7))
+    _waive(clean_sandbox, CHECK.removeprefix("test_"), today + timedelta(days=7))
     run = run_suite(["sandbox", "-t", "images/", "--json", str(tmp_path / "waived.json")], environ, tmp_path)
     assert run.exit_code == 0, run.stdout + run.stderr
     assert run.verdicts()[CHECK] == "skipped"
@@ -101,7 +105,7 @@ def test_a_waived_finding_is_reported_waived_and_an_expired_one_fails(clean_sand
     assert results["run"]["summary"]["waived"] == 1 and results["run"]["exit_code"] == 0
     text = run.text_of(CHECK)
     assert "waived" in text and "alice@example.gov" in text and "INC-1234" in text, text
-    assert "waiver in force: runner_allows_no_services" in run.stdout
+    assert f"waiver in force: {CHECK.removeprefix('test_')}" in run.stdout
     assert "(1 waived)" in run.stdout
 
     override = clean_sandbox.directory / "policy-override.toml"
