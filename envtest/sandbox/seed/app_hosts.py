@@ -13,7 +13,6 @@ edge); metric_filters.py seeds the SLI metric filters.
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from envtest.sandbox.app_access import (
 )
 from envtest.sandbox.app_host_files import write_host_files
 from envtest.sandbox.cloudfront_edge import ERROR_PAGES, edge_site, static_bucket
+from envtest.sandbox.seed.auto_scaling import create_group, launch_template
 from envtest.sandbox.seed.metric_filters import seed_metric_filters
 
 REDIS_IP = "10.42.3.10"
@@ -102,33 +102,19 @@ def seed_estate(
     seed_metric_filters(c["logs"], env)
 
     for role in APP_ROLES:
-        template = ec2.create_launch_template(
-            LaunchTemplateName=f"{env}-{role}{secrets.token_hex(6)}",  # a name_prefix, as the module writes it
-            LaunchTemplateData={
-                "ImageId": "ami-12c6146b",
-                "InstanceType": "t3.medium",
-                "SecurityGroupIds": [groups[role], net["groups"]["base"]],
-                "IamInstanceProfile": {"Name": role_name(env, role)},
-            },
-        )["LaunchTemplate"]["LaunchTemplateId"]
-        autoscaling.create_auto_scaling_group(
-            AutoScalingGroupName=f"{env}-{role}",
-            MinSize=1,
-            MaxSize=2,
-            DesiredCapacity=1,
-            LaunchTemplate={"LaunchTemplateId": template, "Version": "$Latest"},
-            VPCZoneIdentifier=",".join(net["subnets"]),
-            HealthCheckType="EC2",
-            Tags=[
-                {
-                    "ResourceId": f"{env}-{role}",
-                    "ResourceType": "auto-scaling-group",
-                    "Key": k,
-                    "Value": v,
-                    "PropagateAtLaunch": True,
-                }
-                for k, v in {"Name": f"asg-{env}-{role}", "environment": env, "role": role}.items()
-            ],
+        template = launch_template(
+            ec2,
+            f"{env}-{role}",
+            [groups[role], net["groups"]["base"]],
+            IamInstanceProfile={"Name": role_name(env, role)},
+        )
+        create_group(
+            autoscaling,
+            f"{env}-{role}",
+            template,
+            net["subnets"],
+            health="EC2",
+            tags={"Name": f"asg-{env}-{role}", "environment": env, "role": role},
         )
     write_host_files(directory / "hosts", write)
     aws_socket = directory / "fleet" / "aws.sock"
