@@ -33,8 +33,7 @@ def _sandbox(era: str) -> Iterator[Sandbox]:
     directory = Path(tempfile.mkdtemp(prefix=f"envtest-selftest-{era}-sandbox-"))
     try:
         start_sandbox(directory, era=era)
-    except SandboxError as exc:
-        stop_all(directory)
+    except SandboxError as exc:  # start_sandbox has stopped what it started
         pytest.fail(f"the sandbox did not start: {exc}")
     try:
         yield Sandbox(directory)

@@ -87,3 +87,19 @@ def test_missing_squid_is_named_with_the_install_command(directory: Path) -> Non
     assert run.returncode == 2
     assert "apt-get install -y squid" in run.stderr
     assert processes_mentioning(directory) == []
+
+
+def test_a_start_that_fails_midway_leaves_nothing_running(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure after moto, the upstream and squid are up (here: seeding raises, as a bug or a refused seed
+    would) stops them before the error goes on; a self-test that met a seeding bug once left moto running."""
+    from envtest.sandbox import startup
+
+    def broken_seed(*_: object, **__: object) -> None:
+        raise RuntimeError("seeding failed")
+
+    monkeypatch.setattr(startup, "seed", broken_seed)
+    with pytest.raises(RuntimeError, match="seeding failed"):
+        startup.start_sandbox(directory)
+    assert (directory / "pids").is_dir()  # the parts before the seed did start
+    assert marked_processes(directory) == {}
+    assert processes_mentioning(directory) == []

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from envtest.sandbox import env_facts, proxy_lists, runner_env, squid
-from envtest.sandbox.processes import SandboxError, free_port, port_open, start, wait_until
+from envtest.sandbox.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest.sandbox.running import copy_clean_files, moto_writes
 from envtest.sandbox.seed import seed
 from envtest.sandbox.seed.host_files import write_host_file
@@ -54,7 +54,19 @@ timeout = 1
 def start_sandbox(
     directory: Path, env: str = env_facts.DEFAULT_ENV, scale: int = 1, era: str | None = None
 ) -> dict[str, str]:
-    """Start every part, seed it, write DIR/env.sh; return the run's environment."""
+    """Start every part, seed it, write DIR/env.sh; return the run's environment.
+
+    Whatever fails on the way (a part that does not come up, a seed AWS refuses, a bug), the parts already
+    started are stopped before the error goes on: a failed start leaves nothing running.
+    """
+    try:
+        return _start_sandbox(directory, env, scale, era)
+    except BaseException:
+        stop_all(directory)
+        raise
+
+
+def _start_sandbox(directory: Path, env: str, scale: int, era: str | None) -> dict[str, str]:
     era = era or os.environ.get("ENVTEST_SANDBOX_ERA", "file")
     if era not in {"file", "pattern"}:
         raise SandboxError(f"ENVTEST_SANDBOX_ERA={era!r}: file (the runbook's allowed-images file) or pattern")
