@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from envtest.gather.host_secrets import masked_file_command
 from envtest.gather.ssm import SSM_OUTPUT_LIMIT
 
 # Characters of framed output one command may print: SSM's limit, less the frame lines' own room.
@@ -42,6 +43,9 @@ class HostRead:
     file: str | None = None  # the path, when this read is a file's content
     timeout: float = 30.0  # seconds the read may take on the host
     reduce: str | None = None  # a REDUCERS name: what of the output is kept
+    # Keys whose values are masked on the host before the file is printed (gather/host_secrets.py); ("*",) masks
+    # every line. Empty: the file holds no secret.
+    secret_keys: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -51,10 +55,11 @@ class HostRead:
         return f"reading {self.file}" if self.file else f"`{self.command}`"
 
 
-def file_read(role: str, path: str, reduce: str | None = None) -> HostRead:
+def file_read(role: str, path: str, reduce: str | None = None, secret_keys: tuple[str, ...] = ()) -> HostRead:
     q = shlex.quote(path)
-    command = f"test -r {q} || {{ echo 'no such readable file' >&2; exit 2; }}; cat -- {q}"
-    return HostRead(role, command, file=path, reduce=reduce)
+    source = masked_file_command(q, secret_keys) if secret_keys else f"cat -- {q}"
+    command = f"test -r {q} || {{ echo 'no such readable file' >&2; exit 2; }}; {source}"
+    return HostRead(role, command, file=path, reduce=reduce, secret_keys=tuple(secret_keys))
 
 
 def reduced(read: HostRead, output: ItemOutput) -> ItemOutput:

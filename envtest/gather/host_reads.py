@@ -41,6 +41,7 @@ from envtest.gather.host_read_frames import (
     parse_frames,
     reduced,
 )
+from envtest.gather.host_secrets import mask_locally
 from envtest.gather.hosts import LocalRoot, Ssm
 from envtest.gather.ssm import SSM_OUTPUT_LIMIT, run_command
 
@@ -179,7 +180,8 @@ class HostReads:
                 output = frames[index]
                 if output.stdout is None and read.file and output.exit_code == 0:
                     # Too large for the combined answer: read on its own, in chunks.
-                    output = ItemOutput(0, Ssm(self.aws, instance_id).read_file(read.file), output.stderr)
+                    whole = Ssm(self.aws, instance_id).read_file(read.file, read.secret_keys)
+                    output = ItemOutput(0, whole, output.stderr)
                 fields = encode_output(reduced(read, output))
                 if output.stdout is None:
                     fields["error"] = (
@@ -203,6 +205,9 @@ class LocalReads:
             raise CouldNotEvaluate(f"HOSTS_ROOT has no host {item.role!r} ({root} is not a directory)")
         host = LocalRoot(root, name=item.role)
         if item.file:
-            return {item.role: reduced(item, ItemOutput(0, host.read_file(item.file), ""))}
+            data = host.read_file(item.file)
+            if item.secret_keys:  # masked as the host would, so what follows sees what it sees from SSM
+                data = mask_locally(data, item.secret_keys)
+            return {item.role: reduced(item, ItemOutput(0, data, ""))}
         done = host.run(item.command, timeout=item.timeout)
         return {item.role: reduced(item, ItemOutput(done.exit_code, done.stdout.encode(), done.stderr))}

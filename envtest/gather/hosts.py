@@ -20,6 +20,7 @@ from typing import Protocol
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws
+from envtest.gather.host_secrets import masked_file_command
 from envtest.gather.ssm import run_command
 
 # Bytes of compressed file per command: their base64 (4/3 as long) fits SSM's 24000-character stdout.
@@ -111,15 +112,16 @@ class Ssm:
             host=self.instance_id, command=command, exit_code=done.exit_code, stdout=done.stdout, stderr=done.stderr
         )
 
-    def read_file(self, path: str) -> bytes:
+    def read_file(self, path: str, secret_keys: tuple[str, ...] = ()) -> bytes:
         """The file's bytes, gzip-compressed on the host and read in chunks that fit SSM's output limit.
 
         The first command gives the compressed size and digest, and the data too
         when it fits (most files: one command); a larger file takes one more
         command per chunk, and the digest proves the pieces are one version.
+        With `secret_keys`, their values are masked on the host before compression (gather/host_secrets.py).
         """
         q = shlex.quote(path)
-        gz = f"gzip -9nc -- {q}"
+        gz = f"{masked_file_command(q, secret_keys)} | gzip -9nc" if secret_keys else f"gzip -9nc -- {q}"
         first = self.run(
             f"test -r {q} || {{ echo 'no such readable file' >&2; exit 2; }}; "
             f"n=$({gz} | wc -c); d=$({gz} | sha256sum | cut -d' ' -f1); echo \"$n $d\"; "

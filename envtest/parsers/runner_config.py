@@ -1,8 +1,10 @@
 """/etc/gitlab-runner/config.toml, as `gitlab-runner register` writes it.
 
-The file holds each runner's authentication token. The parser registers
-every token for redaction and keeps only facts about it (present, length):
-nothing downstream ever holds the value.
+The file holds each runner's authentication token. A host read masks it on
+the host (gather/host_secrets.py: every letter and digit becomes `x`), so the
+suite normally never sees the value; the parser still registers every token
+for redaction and keeps only facts about it (its length, and whether it
+arrived masked): nothing downstream ever holds the value.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class Runner:
     token_length: int
     docker: dict[str, Any] = field(default_factory=dict)
     environment: tuple[str, ...] = ()
+    # True when the token holds no letter or digit but `x`: what the host-side mask leaves of any value.
+    token_masked: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ def parse(text: str) -> RunnerConfig:
                 token_length=len(token.strip()),
                 docker=docker if isinstance(docker, dict) else {},
                 environment=tuple(str(e) for e in environment) if isinstance(environment, list) else (),
+                token_masked=not any(c.isalnum() and c != "x" for c in token),
             )
         )
     return RunnerConfig(concurrent, tuple(runners), tuple(problems))
