@@ -60,7 +60,8 @@ def _mask(text: str, keys: tuple[str, ...] = CONFIG_KEYS) -> str:
 
 
 def test_the_token_and_cache_keys_are_masked_and_the_file_still_parses() -> None:
-    token, access, secret = "glrt-Tq9_z3Ab.Kd8-PLmN0", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    token, access = "glrt-Tq9_z3Ab.Kd8-PLmN0", "AKIAIOSFODNN7EXAMPLE"
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     masked = _mask(REGISTERED.format(token=token, access=access, secret=secret))
     for value in (token, access, secret, "Tq9_z3Ab", "bPxRfiCY"):
         assert value not in masked
@@ -138,7 +139,7 @@ TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWYZabcdefghijklmnopqrstuvwyz0123456789_-." 
     quote=st.sampled_from(['"', "'"]),
 )
 def test_no_piece_of_a_secret_survives(token: str, key: str, indent: str, quote: str) -> None:
-    masked = _mask(f"[[runners]]\n{indent}{key} = {quote}{token}{quote}\nname = \"n\"\n")
+    masked = _mask(f'[[runners]]\n{indent}{key} = {quote}{token}{quote}\nname = "n"\n')
     pieces = {token[i : i + 4] for i in range(len(token) - 3)}
     alnum_pieces = {p for p in pieces if any(c.isalnum() for c in p)}
     assert not [p for p in alnum_pieces if p in masked], masked

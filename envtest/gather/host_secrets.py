@@ -97,4 +97,3 @@ def mask_locally(data: bytes, keys: tuple[str, ...]) -> bytes:
     if done.returncode != 0:
         raise RuntimeError(f"awk could not mask the file: {done.stderr.decode('utf-8', 'replace')[:200]}")
     return done.stdout
-
