@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from envtest import __version__
+from envtest import __version__, cancel
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.run import ROOT, git_sha, run
 from envtest.settings import ENV_NAME_RE
@@ -251,6 +251,9 @@ USAGE = usage()
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # A cancel (GitLab's SIGTERM, Ctrl-C, SIGHUP) unwinds the command as an exception: every `finally` runs (a
+    # sandbox stops, the run's directory goes), and a running pytest is sent the signal (envtest/cancel.py).
+    cancel.install()
     if argv[:1] and argv[0] in HANDLERS:
         return HANDLERS[argv[0]](argv[1:])
     # Everything after `--` goes to pytest untouched (-k, -x, -m, -vv, --lf, ...).
@@ -281,4 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except CouldNotEvaluate as exc:
         print(f"run_tests.sh: could not evaluate: {exc}", file=sys.stderr)
+        return 2
+    except cancel.Cancelled as exc:  # before a run began, or while a sandbox started or stopped
+        print(f"run_tests.sh: {exc}; stopped (exit 2)", file=sys.stderr)
         return 2

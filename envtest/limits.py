@@ -21,6 +21,7 @@ from types import FrameType
 
 import pytest
 
+from envtest import cancel
 from envtest.errors import CouldNotEvaluate, UsageError
 
 DEFAULT_CHECK_SECONDS = 300.0
@@ -54,9 +55,12 @@ def bounded(what: str, seconds: float) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: FrameType | None) -> None:
-        raise CheckTimedOut(
-            f"{what} did not finish within its limit of {seconds:g} s (policy [limits], ENVTEST_CHECK_TIMEOUT): "
-            "it was stopped; nothing is known about what it checks"
+        # Raised now, or once a restore in progress is done (cancel.shielded): a limit never cuts a restore.
+        cancel.interrupt(
+            CheckTimedOut(
+                f"{what} did not finish within its limit of {seconds:g} s (policy [limits], ENVTEST_CHECK_TIMEOUT): "
+                "it was stopped; nothing is known about what it checks"
+            )
         )
 
     previous = signal.signal(signal.SIGALRM, expire)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from envtest import limits, redact
+from envtest import cancel, limits, redact
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import PLANNED_READS
 from envtest.gather import aws_calls
@@ -37,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "disruptive: changes AWS; runs only with -R true (ENVTEST_DISRUPTIVE)")
     config.addinivalue_line("markers", "slow: long-running; runs only with -R true")
     redact.install_logging_filter()
+    cancel.install()  # a cancel's SIGTERM stops the run as Ctrl-C does: restores run, the report is written
     for variable in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITLAB_API_TOKEN", "CI_JOB_TOKEN"):
         if os.environ.get(variable):
             redact.register(os.environ[variable], variable)
@@ -72,6 +73,16 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     )
     with writes_allowed(allowed, reason):
         yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    # A cancel whose signal came during a restore (held until it was done) was raised inside the check and may
+    # have become its error: the run still stops here, before the next check starts.
+    cancelled_by = cancel.requested()
+    if cancelled_by:
+        item.session.shouldstop = f"cancelled by {cancelled_by}"
 
 
 @functools.cache

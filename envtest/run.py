@@ -7,15 +7,17 @@ writes what it found.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envtest import __version__
+from envtest import __version__, cancel
 from envtest.errors import CouldNotEvaluate, UsageError
 
 if TYPE_CHECKING:
@@ -148,6 +150,18 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
         return code
     except (UsageError, CouldNotEvaluate):
         raise
+    except KeyboardInterrupt as exc:  # cancelled outside pytest (a running pytest is sent the signal instead)
+        if junit_path.exists():  # after pytest: its reports are written, the cancel only ends the command
+            print(f"run_tests.sh: {exc or 'cancelled'} after the reports were written (exit 2)", file=sys.stderr)
+            return 2
+        return report_preflight_stop(
+            "run_cancelled",
+            f"{exc or 'cancelled'} before any check ran; nothing was evaluated and nothing was changed",
+            settings=settings,
+            junit_path=junit_path,
+            run_dir=run_dir,
+            properties=properties,
+        )
     except Exception as exc:  # a bug or an unforeseen state: never a pass, never a bare traceback exit 1
         return report_internal_error(
             exc, args, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
@@ -222,16 +236,17 @@ def _run(
             command += ["-n", args.workers]
     if environ.get("CI") or not sys.stdout.isatty():
         command.append("--color=no")  # a CI log gets plain text, no control characters
-    pytest_rc, timed_out = _run_bounded(command, environ, float(args.run_timeout))
-    return report_pytest_outcome(
-        args,
-        pytest_rc=pytest_rc,
-        timed_out=timed_out,
-        settings=settings,
-        junit_path=junit_path,
-        run_dir=run_dir,
-        properties=properties,
-    )
+    pytest_rc, stopped = _run_bounded(command, environ, float(args.run_timeout))
+    with cancel.shielded():  # a cancel now waits for the reports of what ran
+        return report_pytest_outcome(
+            args,
+            pytest_rc=pytest_rc,
+            stopped=stopped,
+            settings=settings,
+            junit_path=junit_path,
+            run_dir=run_dir,
+            properties=properties,
+        )
 
 
 # pytest's cache (pytest.ini turns it off for speed) for the options that need it.
@@ -283,26 +298,46 @@ def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
     start_plan(reads, list(PLANNED_READS), policy, settings, inventory)
 
 
-def _run_bounded(command: list[str], environ: dict[str, str], seconds: float) -> tuple[int, bool]:
-    """Run pytest; past `seconds`, interrupt it as Ctrl-C would (it writes its report), then stop it.
+def _run_bounded(command: list[str], environ: dict[str, str], seconds: float) -> tuple[int, str | None]:
+    """Run pytest; (its exit code, what stopped it: None, "timeout", or the signal that cancelled the run).
 
-    Returns (exit code, whether the limit was hit). pytest runs in its own process group, so the interrupt
-    reaches its xdist workers too.
+    pytest runs in its own process group. Past `seconds` it is interrupted as Ctrl-C would (it restores what a
+    disruptive check changed, writes its report), and given a minute. A SIGTERM, SIGINT or SIGHUP to this
+    command (GitLab's cancel, a person's Ctrl-C) is passed on to pytest's group (envtest/cancel.py), and
+    pytest is given ENVTEST_CANCEL_GRACE seconds (default 8: GitLab kills the job 10 s after its SIGTERM) to
+    restore and report. Whatever is left of the group after that is killed: nothing outlives the run.
     """
     import signal
 
+    grace = float(environ.get("ENVTEST_CANCEL_GRACE", "8"))
     proc = subprocess.Popen(command, cwd=ROOT, env=environ, start_new_session=True)
+    deadline = time.monotonic() + seconds
+    stopped: str | None = None
+    with cancel.forwarding_to(proc.pid):
+        while proc.returncode is None:
+            if cancel.requested() and stopped is None:
+                stopped = cancel.requested()
+                _wait_or_kill(proc, grace)
+            elif time.monotonic() >= deadline and stopped is None:
+                stopped = "timeout"
+                os.killpg(proc.pid, signal.SIGINT)
+                _wait_or_kill(proc, 60)
+            else:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
+    if stopped:
+        with contextlib.suppress(ProcessLookupError):  # a stray child of pytest's: nothing outlives the run
+            os.killpg(proc.pid, signal.SIGKILL)
+    return proc.returncode, stopped
+
+
+def _wait_or_kill(proc: subprocess.Popen[bytes], seconds: float) -> None:
+    """Wait for pytest to finish for `seconds`, then kill its whole group."""
+    import signal
+
     try:
-        return proc.wait(timeout=seconds), False
+        proc.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
-        pass
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        raise
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        return proc.wait(timeout=60), True
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        return proc.wait(), True

@@ -9,44 +9,49 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envtest.errors import UsageError
 from envtest.settings import Settings
+
+if TYPE_CHECKING:
+    from envtest.report.junit import Summary
 
 
 def report_pytest_outcome(
     args: argparse.Namespace,
     *,
     pytest_rc: int,
-    timed_out: bool,
+    stopped: str | None,
     settings: Settings,
     junit_path: Path,
     run_dir: Path,
     properties: dict[str, str],
 ) -> int:
     """After pytest: the calls recorded, the JUnit file finished (or replaced by why there is no verdict), the
-    summary printed; the run's exit code."""
+    summary printed; the run's exit code. `stopped`: "timeout", or the signal that cancelled the run."""
     from envtest.gather.aws import endpoint_down_reason
     from envtest.gather.aws_calls import write_call_count
     from envtest.report import html, junit
 
+    from envtest import changes
+
     write_call_count(run_dir)  # this process's calls: the preflight's and the early host reads'
     properties["api_calls"] = str(api_call_total(run_dir))
     write_call_breakdown(run_dir, junit_path)
-    if timed_out and junit_path.exists():
+    made = changes.read(run_dir)
+    if made:  # what disruptive checks changed, and whether each was put back: in every report
+        properties["changes"] = "; ".join(c.describe() for c in made)
+    if stopped and junit_path.exists():
         # What ran keeps its verdict; the run as a whole has none.
         junit.finalize(junit_path, properties)
-        message = (
-            f"the run was stopped after --timeout {float(args.run_timeout):g} s; the checks reported ran, the "
-            "rest did not: raise --timeout, or find the slow check in this report"
-        )
-        junit.add_stop(junit_path, "run_timeout", message)
+        message = _stop_message(args, stopped, run_dir)
+        junit.add_stop(junit_path, "run_timeout" if stopped == "timeout" else "run_cancelled", message)
+        report_changes(junit_path, run_dir)
         html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
         print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
         print(f"JUnit: {junit_path}")
         return 2
-    if timed_out:
-        pytest_rc = 2  # stopped before it wrote anything
     asked = " ".join([*(f"-t {t}" for t in args.tests), *(["--", *args.pytest_args] if args.pytest_args else [])])
     stop = {
         5: f"no check matches {asked!r}" if asked else "no check was collected",
@@ -56,14 +61,18 @@ def report_pytest_outcome(
     }.get(pytest_rc)
     if stop is None and not junit_path.exists():
         stop = f"pytest stopped with exit code {pytest_rc} before writing a report"
+    if stopped:  # stopped before it wrote anything
+        stop = _stop_message(args, stopped, run_dir) + " pytest stopped before it wrote a report."
     if stop:
         # Whatever ran before the stop is not a verdict on the environment.
         junit.preflight_failure(junit_path, "pytest", stop, properties)
+        report_changes(junit_path, run_dir)
         html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
         print(f"\nSTOPPED (exit 2): {stop}", file=sys.stderr)
         print(f"JUnit: {junit_path}  summary: {html_path}")
         return 2
     summary = junit.finalize(junit_path, properties)
+    summary = report_changes(junit_path, run_dir) or summary
     html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
     code = junit.exit_code(summary)
     down = endpoint_down_reason(run_dir)
@@ -81,6 +90,42 @@ def report_pytest_outcome(
         print("\nWhat to fix:\n" + table)
     print(f"JUnit: {junit_path}  summary: {html_path}  (exit {code})")
     return code
+
+
+def _stop_message(args: argparse.Namespace, stopped: str, run_dir: Path) -> str:
+    from envtest import changes
+
+    if stopped == "timeout":
+        message = (
+            f"the run was stopped after --timeout {float(args.run_timeout):g} s; the checks reported ran, the "
+            "rest did not: raise --timeout, or find the slow check in this report."
+        )
+    else:
+        message = f"the run was cancelled ({stopped}); the checks reported ran, the rest did not."
+    restored = [c.describe() for c in changes.read(run_dir) if c.state == changes.RESTORED]
+    return message + (f" Put back before stopping: {'; '.join(restored)}." if restored else "")
+
+
+def report_changes(junit_path: Path, run_dir: Path) -> Summary | None:
+    """What disruptive checks changed, printed; one error in the report if any of it was not put back.
+
+    Returns the report's new summary when it added the error, else None.
+    """
+    from envtest import changes
+    from envtest.report import junit
+
+    made = changes.read(run_dir)
+    if not made:
+        return None
+    print("\nChanges made by disruptive checks:")
+    for change in made:
+        print(f"  {change.describe()}")
+    left = [c for c in made if c.state != changes.RESTORED]
+    if not left:
+        return None
+    message = "; ".join(c.describe() for c in left)
+    print(f"\nNOT PUT BACK: {message}", file=sys.stderr)
+    return junit.add_stop(junit_path, "run_changes_restored", message)
 
 
 def report_preflight_stop(

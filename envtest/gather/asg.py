@@ -7,13 +7,14 @@ watches the group change.
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from envtest import cancel
+from envtest.changes import Journal
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws, AwsError, describe_aws_error
 from envtest.progress import waiting
@@ -89,41 +90,29 @@ def _restore(aws: Aws, name: str, sizes: dict[str, int], attempts: int = 3) -> N
             return
         except CouldNotEvaluate as exc:
             if attempt == attempts:
-                by_hand = " ".join(
-                    f"--{'desired-capacity' if k == 'DesiredCapacity' else 'max-size'} {v}" for k, v in sizes.items()
-                )
                 raise CouldNotEvaluate(
-                    f"{name} could NOT be put back ({exc}). Do it by hand now: "
-                    f"aws autoscaling update-auto-scaling-group --auto-scaling-group-name {name} {by_hand}"
+                    f"{name} could NOT be put back ({exc}). Do it by hand now: {_by_hand(name, sizes)}"
                 ) from None
             time.sleep(2 * attempt)
 
 
-@contextmanager
-def _terminate_raises() -> Iterator[None]:
-    """A SIGTERM (a cancelled or timed-out job) unwinds like an error, so `finally` blocks restore the group."""
-
-    def handler(signum: int, _: object) -> None:
-        raise SystemExit(128 + signum)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: nothing to install
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _by_hand(name: str, sizes: dict[str, int]) -> str:
+    flags = " ".join(f"--{'desired-capacity' if k == 'DesiredCapacity' else 'max-size'} {v}" for k, v in sizes.items())
+    return f"aws autoscaling update-auto-scaling-group --auto-scaling-group-name {name} {flags}"
 
 
 @contextmanager
-def scaled_out(aws: Aws, name: str, factor: int = 2) -> Iterator[tuple[GroupState, int]]:
+def scaled_out(
+    aws: Aws, name: str, factor: int = 2, journal: Journal | None = None
+) -> Iterator[tuple[GroupState, int]]:
     """Raise the group's desired capacity `factor` times; always put desired (and max) back on the way out.
 
-    Yields the original state and the capacity asked for. A write: only a
-    disruptive test, with -R true, gets past the read-only guard.
+    Yields the original state and the capacity asked for. A write: only a disruptive test, with -R true, gets
+    past the read-only guard. The change is written to the run's journal before it is made and settled after
+    the restore (envtest/changes.py); the restore runs shielded from a cancel's signal and from the check's
+    time limit (envtest/cancel.py), which are raised once it is done.
     """
+    journal = journal or Journal(None)
     original = group_state(aws, name)
     target = max(1, original.desired) * factor
     sizes = {"DesiredCapacity": target}
@@ -131,12 +120,21 @@ def scaled_out(aws: Aws, name: str, factor: int = 2) -> Iterator[tuple[GroupStat
     if target > original.max_size:
         sizes["MaxSize"] = target
         restore["MaxSize"] = original.max_size
-    with _terminate_raises():
-        try:
-            _update(aws, name, **sizes)
-            yield original, target
-        finally:
-            _restore(aws, name, restore)
+    change = f"desired {original.desired} -> {target}" + (
+        f", max {original.max_size} -> {target}" if "MaxSize" in sizes else ""
+    )
+    key = journal.changed(f"Auto Scaling group {name}", change, _by_hand(name, restore))
+    try:
+        _update(aws, name, **sizes)
+        yield original, target
+    finally:
+        with cancel.shielded():
+            try:
+                _restore(aws, name, restore)
+            except CouldNotEvaluate as exc:
+                journal.not_restored(key, str(exc))
+                raise
+            journal.restored(key)
 
 
 def terminate_in_group(aws: Aws, instance_ids: list[str]) -> None:
@@ -151,9 +149,11 @@ def terminate_in_group(aws: Aws, instance_ids: list[str]) -> None:
             raise describe_aws_error(exc, f"autoscaling:TerminateInstanceInAutoScalingGroup {instance_id}") from exc
 
 
-def recycle(aws: Aws, name: str, *, timeout: float, poll_interval: float) -> tuple[list[str], list[str]]:
+def recycle(
+    aws: Aws, name: str, *, timeout: float, poll_interval: float, journal: Journal | None = None
+) -> tuple[list[str], list[str]]:
     """Double the group, wait, retire the old instances, wait: (old ids, new ids). Sizes restored on any exit."""
-    with scaled_out(aws, name, 2) as (original, doubled):
+    with scaled_out(aws, name, 2, journal) as (original, doubled):
         wait_for_capacity(aws, name, doubled, timeout=timeout, poll_interval=poll_interval)
         old = original.in_service
         terminate_in_group(aws, old)

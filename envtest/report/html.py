@@ -73,6 +73,8 @@ def render(xml: JUnitXml, title: str) -> str:
             if k in props
         ]
         out.append(f"<p>{e('; '.join(details))}</p>")
+        if props.get("changes"):  # what disruptive checks changed in the env, and whether each was put back
+            out.append(f"<p>Changes made: {e(props['changes'])}</p>")
         areas: dict[str, Counter[str]] = defaultdict(Counter)
         for case in cases:
             areas[case.classname or "-"][verdict_of(case)] += 1

@@ -1,4 +1,5 @@
-"""The sandbox's moto server, with one correction where moto's S3 differs from AWS, and a count of writes.
+"""The sandbox's moto server, with corrections where moto differs from AWS (S3 bucket policies, a suspended
+Launch process), and a count of writes.
 
 moto 5.2 checks a bucket policy on object GET, PUT and DELETE (moto/s3/responses.py, _key_response) through
 FakeBucket.get_permission, which asks moto's IAMPolicy whether the action is permitted: Principal and Condition
@@ -108,6 +109,20 @@ def install() -> None:
         return getattr(PermissionResult, permission(text, action, resource))
 
     FakeBucket.get_permission = get_permission
+
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    launch = FakeAutoScalingGroup.replace_autoscaling_group_instances
+
+    def launch_unless_suspended(self: Any, count_needed: int, propagated_tags: Any) -> Any:
+        # AWS: while the Launch process is suspended the group launches nothing, whatever its desired capacity
+        # (Amazon EC2 Auto Scaling User Guide, "Suspend and resume Amazon EC2 Auto Scaling processes"); moto 5.2
+        # records the suspension and launches anyway. The cancel self-test holds a recycle mid-way with it.
+        if "Launch" in getattr(self, "_suspended_processes", []):
+            return None
+        return launch(self, count_needed, propagated_tags)
+
+    FakeAutoScalingGroup.replace_autoscaling_group_instances = launch_unless_suspended
 
 
 def main() -> None:
