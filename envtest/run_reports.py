@@ -30,11 +30,10 @@ def report_pytest_outcome(
 ) -> int:
     """After pytest: the calls recorded, the JUnit file finished (or replaced by why there is no verdict), the
     summary printed; the run's exit code. `stopped`: "timeout", or the signal that cancelled the run."""
+    from envtest import changes
     from envtest.gather.aws import endpoint_down_reason
     from envtest.gather.aws_calls import write_call_count
     from envtest.report import html, junit
-
-    from envtest import changes
 
     write_call_count(run_dir)  # this process's calls: the preflight's and the early host reads'
     properties["api_calls"] = str(api_call_total(run_dir))

@@ -120,13 +120,7 @@ class Ssm:
         command per chunk, and the digest proves the pieces are one version.
         With `secret_keys`, their values are masked on the host before compression (gather/host_secrets.py).
         """
-        q = shlex.quote(path)
-        gz = f"{masked_file_command(q, secret_keys)} | gzip -9nc" if secret_keys else f"gzip -9nc -- {q}"
-        first = self.run(
-            f"test -r {q} || {{ echo 'no such readable file' >&2; exit 2; }}; "
-            f"n=$({gz} | wc -c); d=$({gz} | sha256sum | cut -d' ' -f1); echo \"$n $d\"; "
-            f'if [ "$n" -le {READ_CHUNK} ]; then {gz} | base64 -w0; fi'
-        )
+        first = self.run(first_read_command(path, secret_keys))
         if first.exit_code != 0:
             raise CouldNotEvaluate(f"{self.instance_id}: cannot read {path}: {first.stderr.strip()[:200]}")
         header, _, data = first.stdout.partition("\n")
@@ -139,7 +133,7 @@ class Ssm:
             ) from None
         encoded = [data.strip()] if size <= READ_CHUNK else []
         for offset in range(0, size, READ_CHUNK) if size > READ_CHUNK else []:
-            chunk = self.run(f"{gz} | tail -c +{offset + 1} | head -c {READ_CHUNK} | base64 -w0")
+            chunk = self.run(chunk_read_command(path, secret_keys, offset))
             if chunk.exit_code != 0:
                 raise CouldNotEvaluate(f"{self.instance_id}: cannot read {path}: {chunk.stderr.strip()[:200]}")
             encoded.append(chunk.stdout.strip())
@@ -153,3 +147,23 @@ class Ssm:
             return gzip.decompress(compressed)
         except (OSError, EOFError):
             raise CouldNotEvaluate(f"{self.instance_id}: {path} did not decompress") from None
+
+
+def _compressed(path: str, secret_keys: tuple[str, ...]) -> str:
+    q = shlex.quote(path)
+    return f"{masked_file_command(q, secret_keys)} | gzip -9nc" if secret_keys else f"gzip -9nc -- {q}"
+
+
+def first_read_command(path: str, secret_keys: tuple[str, ...] = ()) -> str:
+    """The compressed file's size and digest, then its base64 when it fits one answer (Ssm.read_file)."""
+    q, gz = shlex.quote(path), _compressed(path, secret_keys)
+    return (
+        f"test -r {q} || {{ echo 'no such readable file' >&2; exit 2; }}; "
+        f"n=$({gz} | wc -c); d=$({gz} | sha256sum | cut -d' ' -f1); echo \"$n $d\"; "
+        f'if [ "$n" -le {READ_CHUNK} ]; then {gz} | base64 -w0; fi'
+    )
+
+
+def chunk_read_command(path: str, secret_keys: tuple[str, ...], offset: int) -> str:
+    """One chunk of the compressed file, from byte `offset`, as base64 (Ssm.read_file)."""
+    return f"{_compressed(path, secret_keys)} | tail -c +{int(offset) + 1} | head -c {READ_CHUNK} | base64 -w0"
