@@ -6,8 +6,9 @@ FakeBucket.get_permission, which asks moto's IAMPolicy whether the action is per
 are ignored, so a Deny that names the application's roles (the escrow bucket's, terraform/app) denies every
 caller, the operator included. AWS applies a statement only to the principals it names, under its conditions
 (IAM User Guide, "Policy evaluation logic"; Amazon S3 User Guide, "Bucket policy examples"). Here the bucket
-policy is evaluated by the suite's evaluator (envtest/policy/bucket_policy.py) for the caller moto answers for
-(sts:GetCallerIdentity in the default account: user/moto), asking from loopback, not through a VPC endpoint.
+policy is evaluated by the sandbox's own model of S3 authorisation (s3_authorization.py, written from those
+documents, never the suite's judge) for the caller moto answers for (sts:GetCallerIdentity in the default
+account: user/moto), asking from loopback, not through a VPC endpoint.
 
 It also counts the requests that may change moto's state (every request but GET/HEAD and the operations named
 Describe*, List*, Get*, ...), served at /moto-api/envtest/writes: a sandbox reset asks it, in milliseconds,
@@ -27,35 +28,21 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from envtest.policy import bucket_policy
+from envtest.sandbox import s3_authorization
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
 CALLER = f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/moto"  # moto's answer to sts:GetCallerIdentity there
 
 
-def operator_request(account: str = DEFAULT_ACCOUNT, caller: str = CALLER) -> bucket_policy.Request:
-    """The operator's request as AWS would see it: their principal, from a public address, no VPC endpoint."""
-    context = {
-        "aws:PrincipalArn": caller,
-        "aws:PrincipalAccount": account,
-        "aws:SecureTransport": "false",
-        "aws:SourceIp": "127.0.0.1",
-    }
-    return bucket_policy.Request(
-        caller, account, "aws", context, frozenset({"aws:SourceVpc", "aws:SourceVpce", "aws:VpcSourceIp"})
-    )
-
-
 def permission(policy_text: str | None, action: str, resource: str) -> str:
     """moto's PermissionResult name for the operator's request: PERMITTED, DENIED or NEUTRAL."""
+    caller = s3_authorization.from_internet(CALLER, "127.0.0.1")
     try:
-        decision = bucket_policy.decide(policy_text, operator_request(), action=action, resource=resource)
-    except bucket_policy.Undecidable as exc:
-        print(
-            f"envtest moto_server: bucket policy undecidable for {action} {resource} ({exc}); denying", file=sys.stderr
-        )
+        said = s3_authorization.resource_policy_says(policy_text, caller, action, resource)
+    except (s3_authorization.NotModelled, ValueError) as exc:
+        print(f"envtest moto_server: bucket policy not modelled, {action} {resource} denied ({exc})", file=sys.stderr)
         return "DENIED"
-    return {"explicitDeny": "DENIED", "allowed": "PERMITTED"}.get(decision, "NEUTRAL")
+    return {s3_authorization.DENY: "DENIED", s3_authorization.ALLOW: "PERMITTED"}.get(said, "NEUTRAL")
 
 
 READS = re.compile(r"^(Describe|List|Get|Head|Simulate|Test|Lookup|Search|BatchGet|Query|Scan)")

@@ -13,7 +13,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from envtest.policy import bucket_policy
+from envtest.sandbox import s3_authorization
 from envtest.sandbox.fleet.instances import Fleet
 from envtest.sandbox.instances_endpoint.iam_simulator import Simulator
 
@@ -29,10 +29,10 @@ class InstanceS3:
     """S3 for the AWS CLI stand-in on the instances (a test double).
 
     The caller's role decides: its own policies through the simulator double, the bucket policy through the
-    suite's own evaluator (envtest/policy/bucket_policy.py) for a request from the caller's address through the
-    S3 gateway endpoint. So in the sandbox the live matrix agrees with the simulated one by construction: what
-    it proves is the path (SSM, the instance, the CLI, S3), the write discipline and the cleanup, not IAM's
-    semantics (those are tested against AWS's documented examples in selftests/test_bucket_policy.py).
+    sandbox's own model of S3 authorisation (s3_authorization.py, written from AWS's documentation, not the
+    suite's judge) for a request from the caller's address through the S3 gateway endpoint. The live matrix
+    and the suite's simulated one are then two independent readings of the same policies: a rule wrong in
+    either shows as a disagreement.
     """
 
     def __init__(self, fleet: Fleet, simulator: Simulator, s3: Any, config: dict[str, Any]) -> None:
@@ -84,16 +84,16 @@ class InstanceS3:
         identity = self.simulator.decide(
             self.simulator.identity_policies(arn.rsplit("/", 1)[-1]), None, arn, action, resource
         )
-        s3_request = bucket_policy.through_gateway_endpoint(
-            arn, self.account, "aws", vpc=self.vpc, endpoint=self.gateway, source_ip=address
-        )
+        caller = s3_authorization.via_vpc_endpoint(arn, vpc=self.vpc, endpoint=self.gateway, private_ip=address)
         try:
-            decision = bucket_policy.combine(
-                identity, bucket_policy.decide(policy, s3_request, action=action, resource=resource)
-            )
-        except bucket_policy.Undecidable as exc:
+            said = s3_authorization.resource_policy_says(policy, caller, action, resource)
+        except (s3_authorization.NotModelled, ValueError) as exc:
             return {"rc": 255, "stderr": f"sandbox aws stand-in cannot decide the bucket policy: {exc}\n"}
-        if decision != "allowed":
+        identity_said = {"explicitDeny": s3_authorization.DENY, "allowed": s3_authorization.ALLOW}.get(
+            identity, s3_authorization.NO_OPINION
+        )
+        bucket_account = self.account  # the sandbox's buckets live in the env's account
+        if not s3_authorization.allowed(identity_said, said, same_account=caller.account == bucket_account):
             code, message = ("403", "Forbidden") if argv[1] == "head-bucket" else ("AccessDenied", "Access Denied")
             return {
                 "rc": 254,
