@@ -116,6 +116,24 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
     if junit_path.resolve().is_relative_to(ROOT / "tests"):
         # A report there ends up in git beside the checks (one did: tests/report/junit.xml).
         raise UsageError(f"-j {args.junit}: not inside the checks' directory {ROOT / 'tests'}; use report/ instead")
+    # What the run writes: the JUnit file, the summary and the call counts beside it, the JSON results. None is
+    # written through a symbolic link (a link planted at report/junit.html would have the run overwrite whatever
+    # it points to), and no two are one file (-j x.html: the summary would replace the JUnit report).
+    json_path = Path(args.json_path) if args.json_path else None
+    if json_path is not None and not json_path.is_absolute():
+        json_path = Path.cwd() / json_path
+    outputs = {
+        "the JUnit report (-j)": junit_path,
+        "the summary": junit_path.with_suffix(".html"),
+        "the API call counts": junit_path.with_suffix(".api-calls.json"),
+        **({"the JSON results (--json)": json_path} if json_path is not None else {}),
+    }
+    for what, path in outputs.items():
+        if path.is_symlink():
+            raise UsageError(f"{path}, {what}: is a symbolic link; the run does not write through one (remove it)")
+        same = [other for other, p in outputs.items() if other != what and p.resolve() == path.resolve()]
+        if same and "(-" in what:  # named on the command line: the other is where the run puts its own file
+            raise UsageError(f"{path}, {what}: is also where the run writes {same[0]}; choose another name")
     try:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.unlink(missing_ok=True)
@@ -143,8 +161,8 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
             code = _run(
                 args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
             )
-        if args.json_path:
-            write_json(Path(args.json_path), junit_path, run_dir, code=code, properties=properties, settings=settings)
+        if json_path is not None:
+            write_json(json_path, junit_path, run_dir, code=code, properties=properties, settings=settings)
         return code
     except (UsageError, CouldNotEvaluate):
         raise
