@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from envtest import __version__
 from envtest.errors import CouldNotEvaluate, UsageError
+from envtest.report.outputs import refuse_unsafe
 
 if TYPE_CHECKING:
     from envtest.gather.aws import Aws
@@ -116,24 +117,10 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
     if junit_path.resolve().is_relative_to(ROOT / "tests"):
         # A report there ends up in git beside the checks (one did: tests/report/junit.xml).
         raise UsageError(f"-j {args.junit}: not inside the checks' directory {ROOT / 'tests'}; use report/ instead")
-    # What the run writes: the JUnit file, the summary and the call counts beside it, the JSON results. None is
-    # written through a symbolic link (a link planted at report/junit.html would have the run overwrite whatever
-    # it points to), and no two are one file (-j x.html: the summary would replace the JUnit report).
     json_path = Path(args.json_path) if args.json_path else None
     if json_path is not None and not json_path.is_absolute():
         json_path = Path.cwd() / json_path
-    outputs = {
-        "the JUnit report (-j)": junit_path,
-        "the summary": junit_path.with_suffix(".html"),
-        "the API call counts": junit_path.with_suffix(".api-calls.json"),
-        **({"the JSON results (--json)": json_path} if json_path is not None else {}),
-    }
-    for what, path in outputs.items():
-        if path.is_symlink():
-            raise UsageError(f"{path}, {what}: is a symbolic link; the run does not write through one (remove it)")
-        same = [other for other, p in outputs.items() if other != what and p.resolve() == path.resolve()]
-        if same and "(-" in what:  # named on the command line: the other is where the run puts its own file
-            raise UsageError(f"{path}, {what}: is also where the run writes {same[0]}; choose another name")
+    refuse_unsafe(junit_path, json_path)  # no report through a link, nor one over another
     try:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.unlink(missing_ok=True)
