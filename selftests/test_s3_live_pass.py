@@ -198,3 +198,28 @@ def test_a_write_once_bucket_keeps_one_version_of_each_probe(aws: Aws) -> None:
             results = run_live_pass(instances, aws, BUCKET, rows, OWN)  # type: ignore[arg-type]
         assert results["idp"]["put"][0] is True, night  # 412 the second night: authorised, nothing written
     assert left_in_bucket() == [PREFIX + "idp"]
+
+
+def test_a_command_given_up_on_and_not_cancelled_is_named(aws: Aws) -> None:
+    """The put was sent through SSM and its wait gave up; cancelling it failed: it may still write, after the
+    cleanup, and the warning says so with the command's id."""
+
+    def send_then_give_up() -> None:
+        sent = aws.client("ssm").send_command(
+            InstanceIds=["i-idp"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["aws s3api ..."]}
+        )
+        raise CouldNotEvaluate(f"no result in time (command id {sent['Command']['CommandId']})")
+
+    def refused(**_: object) -> None:
+        raise aws.client("ssm").exceptions.ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no ssm:CancelCommand"}}, "CancelCommand"
+        )
+
+    aws.client("ssm").meta.events.register("provide-client-params.ssm.CancelCommand", refused)
+    instances = Instances(aws, grants={"idp": {"head", "put", "get", "delete"}}, after_put=send_then_give_up)
+    with (
+        pytest.warns(UserWarning, match=r"command [-0-9a-f]+: not cancelled \(AccessDeniedException\) \(it may"),
+        pytest.raises(CouldNotEvaluate),
+    ):
+        run_live_pass(instances, aws, BUCKET, ROWS, OWN)  # type: ignore[arg-type]
+    assert left_in_bucket() == []
