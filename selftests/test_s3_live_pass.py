@@ -141,6 +141,26 @@ def test_a_signal_during_the_cleanup_waits_for_it(aws: Aws) -> None:
     assert left_in_bucket() == []
 
 
+def test_a_second_interrupt_abandons_the_cleanup(aws: Aws, capfd: pytest.CaptureFixture[str]) -> None:
+    """Whoever presses Ctrl-C twice wants out now: the cleanup stops, and what it did not remove stays."""
+    instances = Instances(aws, grants={"idp": {"head", "put", "get", "delete"}})
+    events = aws.client("s3").meta.events
+
+    def interrupt_once(event: str) -> None:
+        def interrupt(**_: object) -> None:
+            events.unregister(event, interrupt)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        events.register(event, interrupt)
+
+    interrupt_once("provide-client-params.s3.ListObjectVersions")  # the cleanup's first call: held
+    interrupt_once("provide-client-params.s3.DeleteObject")  # its first delete: the second Ctrl-C
+    with pytest.raises(KeyboardInterrupt, match="cleanup was abandoned"):
+        run_live_pass(instances, aws, BUCKET, ROWS, OWN)  # type: ignore[arg-type]
+    assert left_in_bucket() != []
+    assert "interrupt again to abandon that" in capfd.readouterr().err
+
+
 TERMINATED = """
 import os, signal, time, boto3
 from moto import mock_aws
