@@ -89,3 +89,18 @@ def test_a_command_that_finished_is_not_cancelled(inventory: Inventory) -> None:
         results = run_command(inventory.aws, [INSTANCE], "aws s3api put-object ...", writes=True, timeout=5)
     assert results[INSTANCE].exit_code == 0 and left == []
     ssm.assert_no_pending_responses()  # and nothing else was called: the Stubber refuses an unexpected call
+
+
+def test_outside_a_disruptive_test_the_refused_cancel_does_not_hide_the_cause(inventory: Inventory) -> None:
+    """The guard refuses CancelCommand (not a read) outside a disruptive test: the wait's own error goes on, and
+    the command is named as not cancelled."""
+    ssm = stub(inventory, "ssm")
+    _sent(ssm, "InProgress")
+    ssm.add_response("cancel_command", {}, {"CommandId": COMMAND_ID})  # what AWS would answer: never asked
+    gives_up = pytest.raises(CouldNotEvaluate, match="no result in time")
+    with gives_up, cancelled_if_abandoned(inventory.aws) as left:
+        run_command(inventory.aws, [INSTANCE], "cat /etc/hostname", timeout=0)
+    assert left == [
+        f"command {COMMAND_ID}: not cancelled (read-only guard refused ssm:CancelCommand: this run is "
+        "read-only. Only tests marked disruptive may change AWS, and only when run with -R true.)"
+    ]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from envtest.errors import CouldNotEvaluate
+from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
 from envtest.gather.aws import Aws, AwsError
 from envtest.gather.ssm import TERMINAL_STATUSES
 
@@ -57,7 +57,9 @@ def cancel(aws: Aws, command_ids: list[str], *, settle: float = SETTLE_SECONDS) 
         try:
             ssm.cancel_command(CommandId=command_id)
             pending.append(command_id)
-        except (*AwsError, CouldNotEvaluate) as exc:  # CouldNotEvaluate: the endpoint is down for the run
+        # CouldNotEvaluate: the endpoint is down for the run. ReadOnlyViolation: outside a disruptive test the
+        # guard refuses CancelCommand (not a read); the cause being raised must not be replaced by that refusal.
+        except (*AwsError, CouldNotEvaluate, ReadOnlyViolation) as exc:
             problems.append(f"command {command_id}: not cancelled ({_reason(exc)})")
     deadline = time.monotonic() + settle
     while pending:
