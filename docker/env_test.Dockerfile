@@ -1,4 +1,8 @@
-# syntax=docker/dockerfile:1
+# syntax=docker/dockerfile:1.7.1@sha256:a57df69d0ea827fb7266491f2813635de6f17269be881f696fbfdf2d83dda33e
+# The frontend parses this file with the build's context and mounts in reach, so it is pinned like the base:
+# that digest is docker/dockerfile:1.7.1 as Docker's official-images repository pinned it (its
+# .external-pins/docker/dockerfile___1, commit fdbc5d47bd of 2024-04-25; pull request 16673, "1.7.0 -> 1.7.1").
+# It is kept, not dropped, for RUN --mount below: without it the builder's own built-in frontend decides.
 # The env_test image: runs this suite on <env>-env-runner after each deploy
 # (and nightly). Built with no package index: every wheel comes from
 # vendor_wheels/ and is checked against the hashes in requirements/runtime.txt.

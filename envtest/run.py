@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from envtest import __version__, cancel
 from envtest.errors import CouldNotEvaluate, UsageError
+from envtest.report.outputs import refuse_unsafe
 
 if TYPE_CHECKING:
     from envtest.gather.aws import Aws
@@ -118,6 +119,10 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
     if junit_path.resolve().is_relative_to(ROOT / "tests"):
         # A report there ends up in git beside the checks (one did: tests/report/junit.xml).
         raise UsageError(f"-j {args.junit}: not inside the checks' directory {ROOT / 'tests'}; use report/ instead")
+    json_path = Path(args.json_path) if args.json_path else None
+    if json_path is not None and not json_path.is_absolute():
+        json_path = Path.cwd() / json_path
+    refuse_unsafe(junit_path, json_path)  # no report through a link, nor one over another
     try:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.unlink(missing_ok=True)
@@ -145,8 +150,8 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
             code = _run(
                 args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
             )
-        if args.json_path:
-            write_json(Path(args.json_path), junit_path, run_dir, code=code, properties=properties, settings=settings)
+        if json_path is not None:
+            write_json(json_path, junit_path, run_dir, code=code, properties=properties, settings=settings)
         return code
     except (UsageError, CouldNotEvaluate):
         raise

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from envtest.errors import UsageError
 
-ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+# \Z, not $: `$` also matches before a final newline, and "dev\n" is no env name (its policy file would not be
+# envs/dev.toml). Callers use .match; the name becomes a path component, so nothing else may pass.
+ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 
@@ -39,8 +41,14 @@ def parse_key_value_lines(text: str, source: str) -> dict[str, str]:
             line = line[len("export ") :].lstrip()
         key, sep, value = line.partition("=")
         key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise UsageError(f"{source}:{number}: expected KEY=VALUE, got {raw!r}")
+        # The line is never shown: a -f file holds credentials, and a malformed line may be nothing but one.
+        if not sep:
+            raise UsageError(f"{source}:{number}: expected KEY=VALUE, found no '=' (the line is not shown)")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise UsageError(
+                f"{source}:{number}: expected KEY=VALUE, the text before '=' is not a variable name (letters, "
+                "digits and '_', not starting with a digit; the line is not shown)"
+            )
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]

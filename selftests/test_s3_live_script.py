@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures.s3_live_script import parse_live, probe_script
+from envtest.fixtures.s3_live_script import parse_live, probe_script, put_command
 
 
 def test_each_operation_is_authorised_or_refused() -> None:
@@ -43,3 +43,8 @@ def test_a_put_the_role_must_not_make_is_conditional_on_an_existing_object() -> 
     refused = probe_script("b", target="k", put_refused=True, delete_key="d")
     assert "put-object --bucket b --key k --body /etc/hostname --if-none-match '*'" in refused
     assert "op=put" not in probe_script("b", target="k", put_refused=False, delete_key="d")
+
+
+def test_a_put_the_role_may_make_writes_only_where_nothing_is() -> None:
+    """A probe a write-once bucket kept from an earlier run answers 412 (authorised) and gains no version."""
+    assert put_command("b", "envtest-access-probe/idp").count("--if-none-match '*'") == 1

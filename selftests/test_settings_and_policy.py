@@ -84,3 +84,41 @@ def test_shipped_policy_loads_and_names_the_real_resources() -> None:
     assert policy.account_id == "123456789012"
     assert policy.name("env_runner_asg", account="1", region="us-west-2") == "sandbox-gitlab-env-runner"
     assert policy.name("secrets_bucket", account="123", region="us-west-2") == "login-gov.secrets.123-us-west-2"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "AWS_SECRET_ACCESS_KEY wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",  # the '=' forgotten
+        "1AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",  # a name that is not one
+    ],
+)
+def test_a_malformed_line_is_named_never_shown(line: str) -> None:
+    """A -f file holds credentials: the error says which line and what is wrong with it, never what it says."""
+    with pytest.raises(UsageError) as caught:
+        parse_key_value_lines(f"OK=1\n{line}\n", "vars.env")
+    message = str(caught.value)
+    assert message.startswith("vars.env:2: expected KEY=VALUE")
+    assert "wJalr" not in message and "EXAMPLEKEY" not in message and "AWS_SECRET" not in message, message
+
+
+@pytest.mark.parametrize("name", ["dev\n", "../../x", "dev/../prod"])
+def test_an_env_name_is_one_plain_name(name: str) -> None:
+    with pytest.raises(UsageError, match="not a valid env name"):
+        Settings.from_environ({"ENV_NAME": name})
+
+
+def test_the_policy_of_an_env_is_looked_for_only_under_envs(tmp_path: Path) -> None:
+    """`-e ../../x` (the images tool's) must not load any TOML file it names."""
+    directory = tmp_path / "policy"
+    (directory / "envs").mkdir(parents=True)
+    (directory / "default.toml").write_text("[names]\n")
+    (tmp_path / "x.toml").write_text('account_id = "999999999999"\n')
+    with pytest.raises(UsageError, match="not a valid env name"):
+        load_policy("../x", directory)
+
+
+def test_a_policy_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "default.toml").write_bytes(b'# caf\xe9\n[names]\nx = "\xff"\n')
+    with pytest.raises(UsageError, match=r"default.toml is not UTF-8 text \(byte 0xe9 at offset 5\)"):
+        load_policy("dev", tmp_path)

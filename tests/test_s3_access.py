@@ -87,12 +87,15 @@ def test_bucket_access_on_the_instances_matches_the_matrix(
     Why: the Go suite's way: what S3 itself answers, conditions included.
     Fails on: disruptive (`-R true`): the same cells, run with `aws s3api` on an instance of each role through
     SSM, as the Go suite did. Writes happen only where the matrix expects them: a role that may put puts its own
-    probe object, and get acts on that object; a put that must be refused is a conditional put on an existing
-    object (`--if-none-match '*'`: authorised answers 412, nothing is written), and a delete that must be
-    refused targets a key that does not exist. When no role may put, or a role may delete but not put, the suite
-    writes the object itself. Everything written is removed afterwards, every version of it (the buckets are
-    versioned: a plain delete leaves the data under a delete marker); a key that could not be removed is named
-    in a warning. Needs AWS CLI v2 2.18 or later on the hosts (conditional puts).
+    probe object where none is yet, and get acts on that object; a put that must be refused is a conditional put
+    on an existing object (`--if-none-match '*'`: authorised answers 412, nothing is written), and a delete that
+    must be refused targets a key that does not exist. When no role may put, or a role may delete but not put,
+    the suite writes the object itself. Every probe key is named before the first write, and however the pass
+    ends (an error, a time limit, Ctrl-C, a cancelled job's SIGTERM) a command it gave up on is cancelled and
+    every version and delete marker of those keys is removed (the buckets are versioned: a plain delete leaves
+    the data under a delete marker); what could not be removed is named in a warning, and a write-once bucket
+    keeps one version per probe key, never one more per run. Needs AWS CLI v2 2.18 or later on the hosts
+    (conditional puts).
     Fix: change the role's policy or the bucket policy as the failure says.
     """
     cell = _cell(cell)

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 
 import requests
 
-BODY_LIMIT = 1_000_000  # characters kept of a body: whole pages, bounded memory
+from envtest.errors import CouldNotEvaluate
+
+# Bytes of a body read: the pages the checks read (the IdP's health answer, its error pages, a redirect) are
+# kilobytes. A larger body is not judged on a part of it: the read stops past this, and the check cannot be
+# evaluated. Counted after decompression (urllib3 decompresses as it streams).
+BODY_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,8 @@ def get_with_retry(
     follow_redirects: bool = False,
     headers: dict[str, str] | None = None,
 ) -> Outcome:
-    """GET `url` until `validator` accepts an answer or `attempts` run out."""
+    """GET `url` until `validator` accepts an answer or `attempts` run out; CouldNotEvaluate for a body larger
+    than BODY_LIMIT (not retried: its size is the answer)."""
     proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else None
     outcome = Outcome(url=url, valid=False, attempts=0)
     for attempt in range(1, attempts + 1):
@@ -70,19 +76,21 @@ def get_with_retry(
         try:
             with requests.Session() as session:
                 session.trust_env = False  # the proxy is the one named, never one from the caller's environment
-                response = session.get(
+                with session.get(
                     url,
                     timeout=timeout,
                     verify=verify,
                     proxies=proxies,
                     allow_redirects=follow_redirects,
                     headers=headers,
-                )
+                    stream=True,  # read below, up to the cap; not whole into memory first
+                ) as response:
+                    body = _bounded_body(response, url)
             outcome.last = Answer(
                 url=url,
                 status=response.status_code,
                 headers={k.lower(): v for k, v in response.headers.items()},
-                body=response.text[:BODY_LIMIT],
+                body=body,
             )
             if validator(outcome.last):
                 outcome.valid = True
@@ -92,3 +100,20 @@ def get_with_retry(
         if attempt < attempts:
             time.sleep(sleep)
     return outcome
+
+
+def _bounded_body(response: requests.Response, url: str) -> str:
+    """The body as text, read up to BODY_LIMIT bytes; CouldNotEvaluate past it."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > BODY_LIMIT:
+            raise CouldNotEvaluate(
+                f"GET {url}: the body is larger than {BODY_LIMIT:,} bytes, the cap on a body read (HTTP "
+                f"{response.status_code}, {response.headers.get('content-type', 'no content type')}): not judged "
+                "on a part of it"
+            )
+    # requests' own choice from the headers; without one, UTF-8 (the pages read are UTF-8, and a guess from the
+    # content, as .text makes, would need the whole body).
+    return b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")

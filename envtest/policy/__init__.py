@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from envtest.errors import UsageError
+from envtest.settings import ENV_NAME_RE
 
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 
@@ -34,6 +35,13 @@ def _load_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"policy file {path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 (its specification); a Latin-1 edit is a usage error
+        raise UsageError(
+            f"policy file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): "
+            "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"policy file {path} cannot be read: {exc.strerror}") from None
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,9 @@ class Policy:
 
 def load_policy(env: str, policy_dir: Path | None = None, override: Path | None = None) -> Policy:
     """default.toml, then envs/<env>.toml, then an override file (the sandbox writes one)."""
+    if not ENV_NAME_RE.match(env):
+        # The name becomes a path: `-e ../../x` would load any TOML file (the images tool takes -e as given).
+        raise UsageError(f"environment name {env!r} is not a valid env name (lower-case letters, digits and '-')")
     directory = policy_dir or DEFAULT_POLICY_DIR
     default = directory / "default.toml"
     if not default.is_file():

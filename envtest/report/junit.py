@@ -15,6 +15,8 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
+from envtest.redact import redact
+
 FIX_LINE = re.compile(r"^\s*fix:\s*(.+)$", re.MULTILINE)
 
 
@@ -142,7 +144,7 @@ def finalize(path: Path, properties: Mapping[str, str]) -> Summary:
     suite_times = [suite.time for suite in xml]
     for suite in xml:
         for key, value in properties.items():
-            suite.add_property(key, str(value))
+            suite.add_property(key, xml_text(str(value)))
         for case in suite:
             case.classname = area_of(case.classname or "")
             _tidy(case)
@@ -183,14 +185,37 @@ def _tidy(case: TestCase) -> None:
                 element.set("message", element.get("message", "").replace(ROOT_PREFIX, ""))
 
 
+# Characters XML 1.0 does not allow (its Char production): C0 controls but tab, newline and carriage return;
+# lone surrogates; U+FFFE and U+FFFF. pytest escapes them in the reports it writes; the command's own (a stop,
+# whose message may quote an endpoint's reply) must too, or no reader can parse the file.
+NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_text(text: str) -> str:
+    """`text` as the command writes it into a report: secrets redacted, characters XML forbids shown escaped."""
+    return NOT_XML.sub(_escaped, redact(text))
+
+
+def _stop_case(name: str, classname: str, message: str) -> TestCase:
+    """One error: a run (or its part) that has no verdict, and why."""
+    message = xml_text(message)
+    case = TestCase(name=xml_text(name), classname=classname, time=0.0)
+    case.result = [Error(message=(message.splitlines() or [""])[0][:500], type_="CouldNotEvaluate")]
+    case.result[0].text = message
+    return case
+
+
 def preflight_failure(path: Path, check: str, message: str, properties: Mapping[str, str]) -> Summary:
     """A report for a run stopped before any check: one error, nothing passed."""
-    case = TestCase(name=check, classname="preflight", time=0.0)
-    case.result = [Error(message=message.splitlines()[0][:500], type_="CouldNotEvaluate")]
-    case.result[0].text = message
+    case = _stop_case(check, "preflight", message)
     suite = TestSuite(name="envtest")
     for key, value in properties.items():
-        suite.add_property(key, str(value))
+        suite.add_property(key, xml_text(str(value)))
     suite.add_testcase(case)
     _properties_first(suite)
     xml = JUnitXml()
@@ -206,10 +231,7 @@ def add_stop(path: Path, check: str, message: str) -> Summary:
     """Add one error (the run's stop) to a finished report: what ran keeps its verdicts."""
     xml = load(path)
     suite = next(iter(xml))
-    case = TestCase(name=check, classname="run", time=0.0)
-    case.result = [Error(message=message.splitlines()[0][:500], type_="CouldNotEvaluate")]
-    case.result[0].text = message
-    suite.add_testcase(case)
+    suite.add_testcase(_stop_case(check, "run", message))
     xml.update_statistics()
     _schema_clean(xml)
     xml.write(str(path))

@@ -7,8 +7,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from envtest.errors import CouldNotEvaluate
 from envtest.gather.services.base import ABSENT, NOT_FOUND, Reader, call
 from envtest.redact import register
+
+# The most of an object read whole. The largest the checks read is the env's terraform state (megabytes); the
+# allowed-images file, the error pages and the token are kilobytes. An object past this is not the file a check
+# expects, and reading it would hold the run's memory (and the run's cache, for a shared object) hostage.
+OBJECT_LIMIT = 64 * 1024 * 1024
+# A secret is measured and registered for redaction, which then looks for it in every output: a token is tens of
+# bytes, and a "secret" of megabytes would be neither.
+SECRET_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,7 @@ class S3Reads(Reader):
         """Size and shape of a secret object; the value is registered for redaction and dropped."""
 
         def fetch() -> dict[str, Any]:
-            body = self.object_bytes(bucket, key)
+            body = self.object_bytes(bucket, key, limit=SECRET_LIMIT)
             if body is None:
                 return {"exists": False}
             text = body.decode("utf-8", errors="replace")
@@ -92,12 +101,31 @@ class S3Reads(Reader):
 
         return self._cached(f"s3.bucket_acl:{bucket}", fetch)
 
-    def object_bytes(self, bucket: str, key: str) -> bytes | None:
-        """An object's content, not cached (it may be a secret, or large); None when absent."""
+    def object_bytes(self, bucket: str, key: str, *, limit: int = OBJECT_LIMIT) -> bytes | None:
+        """An object's content, not cached (it may be a secret, or large); None when absent.
+
+        At most `limit` bytes are read: a larger object is CouldNotEvaluate, refused on its declared length
+        before its body is read, or once more than `limit` bytes came."""
         s3 = self.aws.client("s3")
 
-        def read() -> bytes:  # inside call, so a failure is turned into a cause
-            return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        def read() -> tuple[int, bytes]:  # inside call, so a failure is turned into a cause
+            answer = s3.get_object(Bucket=bucket, Key=key)
+            body = answer["Body"]
+            try:
+                declared = int(answer.get("ContentLength") or 0)
+                data = b"" if declared > limit else bytes(body.read(limit + 1))
+            finally:
+                body.close()
+            return declared, data
 
-        body = call(f"s3:GetObject s3://{bucket}/{key}", read, NOT_FOUND)
-        return None if body is ABSENT else body
+        found = call(f"s3:GetObject s3://{bucket}/{key}", read, NOT_FOUND)
+        if found is ABSENT:
+            return None
+        declared, data = found
+        if declared > limit or len(data) > limit:
+            size = f"is {declared:,} bytes, larger" if declared > limit else "is larger"
+            raise CouldNotEvaluate(
+                f"s3://{bucket}/{key} {size} than the {limit:,}-byte cap on an object read whole: not read (it "
+                "is not the file the check expects; look at what was uploaded there)"
+            )
+        return data
