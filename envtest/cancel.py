@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -45,10 +46,23 @@ def requested() -> str | None:
 
 
 def interrupt(exc: BaseException) -> None:
-    """Raise `exc` now; while a restore is shielded, when the restore is done."""
+    """Raise `exc` now; while a restore is shielded, when the restore is done.
+
+    A second cancel during a restore is someone insisting (Ctrl-C pressed twice): it is raised at once, and what
+    was being put back is left as it is (the journal, envtest/changes.py, then reports it unsettled).
+    """
     if _state.shield_depth:
-        if _state.pending is None:
-            _state.pending = exc
+        if isinstance(exc, Cancelled) and isinstance(_state.pending, Cancelled):
+            _state.pending = None
+            raise Cancelled(f"{exc} again: what was being put back (the cleanup) was abandoned")
+        if isinstance(exc, Cancelled):
+            print(
+                f"envtest: {exc}; putting back what the run changed first; interrupt again to abandon that",
+                file=sys.__stderr__ or sys.stderr,
+                flush=True,
+            )
+        if _state.pending is None or isinstance(exc, Cancelled):
+            _state.pending = exc  # a cancel outranks a check's time limit: the run stops, not just the check
         return
     raise exc
 

@@ -22,6 +22,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from envtest import cancel
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.s3_live_pass import run_live_pass
 from envtest.gather.aws import Aws, writes_allowed
@@ -127,7 +128,17 @@ def test_a_put_whose_answer_was_lost_is_removed(aws: Aws, lost: BaseException) -
     assert left_in_bucket() == []
 
 
-def test_a_signal_during_the_cleanup_waits_for_it(aws: Aws) -> None:
+@pytest.fixture
+def run_signals() -> Iterator[None]:
+    """The signal handlers a run's pytest installs (envtest/cancel.py), put back as they were afterwards."""
+    previous = {signum: signal.getsignal(signum) for signum in cancel.SIGNALS}
+    cancel.install()
+    yield
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def test_a_signal_during_the_cleanup_waits_for_it(aws: Aws, run_signals: None) -> None:
     """Ctrl-C while the probes are being removed: the removal finishes, then the interrupt goes on."""
     instances = Instances(aws, grants={"idp": {"head", "put", "get", "delete"}})
 
@@ -141,7 +152,9 @@ def test_a_signal_during_the_cleanup_waits_for_it(aws: Aws) -> None:
     assert left_in_bucket() == []
 
 
-def test_a_second_interrupt_abandons_the_cleanup(aws: Aws, capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_second_interrupt_abandons_the_cleanup(
+    aws: Aws, capfd: pytest.CaptureFixture[str], run_signals: None
+) -> None:
     """Whoever presses Ctrl-C twice wants out now: the cleanup stops, and what it did not remove stays."""
     instances = Instances(aws, grants={"idp": {"head", "put", "get", "delete"}})
     events = aws.client("s3").meta.events
@@ -155,7 +168,7 @@ def test_a_second_interrupt_abandons_the_cleanup(aws: Aws, capfd: pytest.Capture
 
     interrupt_once("provide-client-params.s3.ListObjectVersions")  # the cleanup's first call: held
     interrupt_once("provide-client-params.s3.DeleteObject")  # its first delete: the second Ctrl-C
-    with pytest.raises(KeyboardInterrupt, match="cleanup was abandoned"):
+    with pytest.raises(KeyboardInterrupt, match="the cleanup\\) was abandoned"):
         run_live_pass(instances, aws, BUCKET, ROWS, OWN)  # type: ignore[arg-type]
     assert left_in_bucket() != []
     assert "interrupt again to abandon that" in capfd.readouterr().err
@@ -164,6 +177,7 @@ def test_a_second_interrupt_abandons_the_cleanup(aws: Aws, capfd: pytest.Capture
 TERMINATED = """
 import os, signal, time, boto3
 from moto import mock_aws
+from envtest import cancel
 from envtest.fixtures.s3_live_pass import run_live_pass
 from envtest.gather.aws import Aws, writes_allowed
 from selftests import test_s3_live_pass as t
@@ -172,6 +186,7 @@ def terminated():
     os.kill(os.getpid(), signal.SIGTERM)  # a cancelled job: GitLab's SIGTERM
     time.sleep(30)
 
+cancel.install()  # as the run's pytest plugin does
 with mock_aws(), writes_allowed(True, "on purpose"):
     s3 = boto3.client("s3", region_name="us-west-2")
     s3.create_bucket(Bucket=t.BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
