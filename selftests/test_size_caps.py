@@ -71,3 +71,54 @@ def test_an_http_body_within_its_cap_is_read_whole() -> None:
     with loopback_server(_serving(page.encode())) as url:
         outcome = http.get_with_retry(url, lambda answer: answer.body == page, attempts=1, sleep=0)
     assert outcome.valid and outcome.last is not None and outcome.last.status == 200
+
+
+# ---- host files ---------------------------------------------------------------------------------------------
+
+
+def _bomb(size: int) -> bytes:
+    import gzip
+
+    return gzip.compress(b"\0" * size, 9)  # about a thousandth of its inflated size
+
+
+def test_a_gzip_bomb_in_a_host_read_frame_is_refused() -> None:
+    import base64
+
+    from envtest.gather.host_read_frames import HOST_DATA_LIMIT, parse_frames
+
+    field = "z" + base64.b64encode(_bomb(HOST_DATA_LIMIT + 1)).decode()
+    answer = f"@envtest-begin n 1\n@envtest-item 0 0 {field} z{base64.b64encode(_bomb(0)).decode()}\n@envtest-end n"
+    with pytest.raises(ValueError, match="inflates past the suite's limit of 16 MiB"):
+        parse_frames(answer, 1, "n")
+
+
+def test_a_host_file_past_the_limit_is_refused_before_it_is_read_whole(tmp_path: pytest.TempPathFactory) -> None:
+    from pathlib import Path
+
+    from envtest.gather.host_read_frames import HOST_DATA_LIMIT
+    from envtest.gather.hosts import LocalRoot
+
+    root = Path(str(tmp_path))
+    with (root / "big").open("wb") as big:  # sparse: no 16 MiB written to the disk
+        big.truncate(HOST_DATA_LIMIT + 1)
+    (root / "small").write_bytes(b"fine")
+    host = LocalRoot(root, name="env-runner")
+    assert host.read_file("/small") == b"fine"
+    with pytest.raises(CouldNotEvaluate, match="larger than the suite's limit of 16 MiB"):
+        host.read_file("/big")
+
+
+def test_a_host_file_too_large_compressed_is_refused_before_its_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from envtest.gather import hosts
+
+    asked: list[str] = []
+
+    def run(self: hosts.Ssm, command: str, timeout: float = 60.0, *, writes: bool = False) -> hosts.CommandResult:
+        asked.append(command)
+        return hosts.CommandResult(self.instance_id, command, 0, f"{hosts.COMPRESSED_LIMIT + 1} abc\n", "")
+
+    monkeypatch.setattr(hosts.Ssm, "run", run)
+    with pytest.raises(CouldNotEvaluate, match="the suite reads at most 1024 KiB of one host file"):
+        hosts.Ssm(None, "i-0123456789abcdef0").read_file("/var/log/huge.log")  # type: ignore[arg-type]
+    assert len(asked) == 1  # no chunk was asked for

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import shlex
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -122,15 +122,37 @@ def compose(reads: list[HostRead], nonce: str, budget: int = BUDGET) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Bytes of one host file or output the suite takes, once decompressed: a config.toml, an allowlist or a status
+# file is kilobytes (the hostile-input benchmark's 10,000 kB config.toml fits); a host that sends more, or a
+# gzip bomb that inflates past it, is refused instead of filling the suite's memory.
+HOST_DATA_LIMIT = 16 * 1024 * 1024
+
+
+def gunzip_bounded(data: bytes, limit: int = HOST_DATA_LIMIT) -> bytes:
+    """gzip's content, inflated no further than `limit` bytes; ValueError past it or when it is not gzip."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"not gzip data ({exc})") from None
+    if len(out) > limit:
+        raise ValueError(f"it inflates past the suite's limit of {limit // (1024 * 1024)} MiB for one host file")
+    if not inflater.eof:
+        raise ValueError("the gzip data ends early")
+    return out
+
+
 def _field(value: str) -> bytes | None:
     if value == "-":
         return None
     if not value.startswith("z"):
         raise ValueError(f"a frame field starts with {value[:1]!r}, not 'z' or '-'")
     try:
-        return gzip.decompress(base64.b64decode(value[1:], validate=True))
-    except (binascii.Error, OSError, EOFError) as exc:
+        return gunzip_bounded(base64.b64decode(value[1:], validate=True))
+    except binascii.Error as exc:
         raise ValueError(f"a frame field does not decode ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"a frame field does not decode: {exc}") from None
 
 
 def parse_frames(text: str, count: int, nonce: str) -> dict[int, ItemOutput]:

@@ -10,7 +10,6 @@ One interface, two backends (the testinfra idea):
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import shlex
 import subprocess
@@ -20,11 +19,14 @@ from typing import Protocol
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws
+from envtest.gather.host_read_frames import HOST_DATA_LIMIT, gunzip_bounded
 from envtest.gather.host_secrets import masked_file_command
 from envtest.gather.ssm import run_command
 
 # Bytes of compressed file per command: their base64 (4/3 as long) fits SSM's 24000-character stdout.
 READ_CHUNK = 17000
+# The compressed size of one file the suite reads in chunks: about 62 commands.
+COMPRESSED_LIMIT = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,14 @@ class LocalRoot:
 
     def read_file(self, path: str) -> bytes:
         try:
-            return self._path(path).read_bytes()
+            with self._path(path).open("rb") as file:
+                data = file.read(HOST_DATA_LIMIT + 1)
+            if len(data) > HOST_DATA_LIMIT:
+                raise CouldNotEvaluate(
+                    f"{self.name}: {path} is larger than the suite's limit of {HOST_DATA_LIMIT // (1024 * 1024)} MiB "
+                    "for one host file"
+                )
+            return data
         except FileNotFoundError:
             raise CouldNotEvaluate(f"{self.name}: {path} does not exist") from None
         except OSError as exc:
@@ -131,6 +140,11 @@ class Ssm:
             raise CouldNotEvaluate(
                 f"{self.instance_id}: unreadable answer while reading {path}: {header[:80]!r}"
             ) from None
+        if size > COMPRESSED_LIMIT:  # before any chunk is asked for: 62 commands at most
+            raise CouldNotEvaluate(
+                f"{self.instance_id}: {path} is {size} bytes compressed; the suite reads at most "
+                f"{COMPRESSED_LIMIT // 1024} KiB of one host file"
+            )
         encoded = [data.strip()] if size <= READ_CHUNK else []
         for offset in range(0, size, READ_CHUNK) if size > READ_CHUNK else []:
             chunk = self.run(chunk_read_command(path, secret_keys, offset))
@@ -144,9 +158,9 @@ class Ssm:
         if len(compressed) != size or hashlib.sha256(compressed).hexdigest() != digest:
             raise CouldNotEvaluate(f"{self.instance_id}: {path} changed while it was being read; run again")
         try:
-            return gzip.decompress(compressed)
-        except (OSError, EOFError):
-            raise CouldNotEvaluate(f"{self.instance_id}: {path} did not decompress") from None
+            return gunzip_bounded(compressed)
+        except ValueError as exc:
+            raise CouldNotEvaluate(f"{self.instance_id}: {path} did not decompress: {exc}") from None
 
 
 def _compressed(path: str, secret_keys: tuple[str, ...]) -> str:
