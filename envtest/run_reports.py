@@ -159,11 +159,13 @@ def report_internal_error(
     """A bug or an unforeseen state: never a pass, never a bare traceback exit 1."""
     import traceback
 
+    from envtest import redact
     from envtest.report import junit
 
-    traceback.print_exc()
+    # A traceback shows the values in its frames' messages: a secret read before the bug goes no further.
+    print(redact.redact(traceback.format_exc()), file=sys.stderr, end="")
     properties["api_calls"] = str(api_call_total(run_dir))
-    message = f"internal error, nothing could be evaluated: {type(exc).__name__}: {exc}"
+    message = redact.redact(f"internal error, nothing could be evaluated: {type(exc).__name__}: {exc}")
     junit.preflight_failure(junit_path, "internal_error", message, properties)
     from envtest.report import html
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -114,3 +115,31 @@ def test_no_cut_of_a_registered_secret_survives(before: str, after: str, size: i
     fragment = TOKEN[:size] if leading else TOKEN[-size:]
     cleaned = redact.redact(before + fragment + after)
     assert TOKEN[:12] not in cleaned and TOKEN[-12:] not in cleaned
+
+
+def test_an_internal_errors_traceback_and_report_are_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug's traceback shows the exception's message, which may hold a value the run read."""
+    import argparse
+
+    from envtest.run_reports import report_internal_error
+    from envtest.settings import Settings
+
+    secret = "glpat-internalErrorSecret0123"
+    redact.register(secret, "GitLab API token")
+    try:
+        raise RuntimeError(f"unexpected answer carrying {secret}")
+    except RuntimeError as exc:
+        code = report_internal_error(
+            exc,
+            argparse.Namespace(json_path=None),
+            settings=Settings.from_environ({"ENV_NAME": "dev"}),
+            junit_path=tmp_path / "junit.xml",
+            run_dir=tmp_path,
+            properties={"env": "dev"},
+        )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError" in err
+    assert "internalErrorSecret" not in err + (tmp_path / "junit.xml").read_text()
