@@ -9,7 +9,10 @@ Endpoints (GitLab REST v4, documented under "Jobs API"):
 
 The token travels in the PRIVATE-TOKEN header only; it is registered for
 redaction and never appears in a message. Every request has a timeout; GETs
-are retried on 429 and 5xx.
+are retried on 429 and 5xx. No redirect is followed: requests strips only
+`Authorization` when a redirect leaves the host, so PRIVATE-TOKEN would go
+wherever a 3xx points. A redirect is "could not evaluate", naming where it
+pointed (the token did not go there).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -91,7 +95,13 @@ class GitLab:
         what = f"GitLab {method} {path}"
         try:
             response = self.session.request(
-                method, self.base + path, params=params or None, timeout=self.timeout, stream=stream, verify=self.verify
+                method,
+                self.base + path,
+                params=params or None,
+                timeout=self.timeout,
+                stream=stream,
+                verify=self.verify,
+                allow_redirects=False,  # the token stays on GitLab's origin (module docstring)
             )
         except requests.exceptions.RetryError as exc:
             raise CouldNotEvaluate(f"{what}: GitLab kept failing ({type(exc).__name__})") from None
@@ -99,6 +109,13 @@ class GitLab:
             raise CouldNotEvaluate(f"{what}: no answer within {self.timeout:g} s") from None
         except requests.exceptions.RequestException as exc:
             raise CouldNotEvaluate(f"{what}: {type(exc).__name__}") from None
+        if 300 <= response.status_code < 400:
+            response.close()
+            raise CouldNotEvaluate(
+                f"{what}: GitLab answered {response.status_code}, a redirect to {_where(response)}; the probe follows "
+                "no redirect with its API token (it was not sent there). Set GITLAB_URL to the address GitLab "
+                "answers at itself, or fix what redirects (the runner's gitlab_hostname tag names the GitLab)"
+            )
         if response.status_code == 401:
             raise CouldNotEvaluate(f"{what}: GitLab rejected the API token (401); it needs the api scope")
         if response.status_code == 403:
@@ -159,6 +176,18 @@ class GitLab:
         if status in TERMINAL:
             return _job(self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/retry"))), "retried"
         return job, "already running"
+
+
+def _where(response: requests.Response) -> str:
+    """Where a redirect points, as scheme://host:port (its path and query are not needed and may be long)."""
+    try:
+        parts = urlsplit(urljoin(response.url, response.headers.get("Location", "")))
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number: a Location no client could follow
+        return "an unreadable Location"
+    if not parts.hostname:
+        return "nowhere readable (no Location)"
+    return f"{parts.scheme}://{parts.hostname}{port}"[:200]
 
 
 def _job(answer: Any) -> dict[str, Any]:
