@@ -27,6 +27,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from envtest.errors import CouldNotEvaluate
+from envtest.gather.gitlab_route import ConnectTo, admit, connect_address
 from envtest.parsers.job_log import JobLog, parse
 from envtest.progress import waiting
 from envtest.redact import register
@@ -72,11 +73,23 @@ class JobRun:
 
 
 class GitLab:
+    """GitLab's Jobs API at one https origin, admitted before the first request (gitlab_route.py)."""
+
     def __init__(
-        self, base_url: str, token: str, *, timeout: float = 10.0, retries: int = 3, verify: str | bool = True
+        self,
+        base_url: str,
+        token: str,
+        *,
+        host_pattern: str,
+        source: str = "GITLAB_URL",
+        connect_to: str | None = None,
+        timeout: float = 10.0,
+        retries: int = 3,
+        verify: str | bool = True,
     ) -> None:
-        register(token, "GitLab API token")
-        self.base = base_url.rstrip("/") + "/api/v4"
+        register(token, "GitLab API token")  # first: any message below is redacted
+        self.origin = admit(base_url, host_pattern, source)
+        self.base = self.origin.base + "/api/v4"
         self.timeout = timeout
         self.session = requests.Session()
         # Passed on each request: a session's verify loses to REQUESTS_CA_BUNDLE from the environment.
@@ -87,9 +100,17 @@ class GitLab:
             backoff_factor=0.5,
             status_forcelist=(429, 500, 502, 503, 504),
             allowed_methods=frozenset({"GET"}),
+            redirect=False,
         )
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        if connect_to:
+            # Another address for the same name: the Host header and TLS still say GitLab's host, and no proxy
+            # from the environment may take the connection elsewhere.
+            address = connect_address(connect_to)
+            self.session.trust_env = False
+            self.session.headers["Host"] = self.origin.netloc
+            self.session.mount("https://", ConnectTo(self.origin.host, address, max_retries=retry))
+        else:
+            self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
     def _call(self, method: str, path: str, *, stream: bool = False, **params: Any) -> requests.Response:
         what = f"GitLab {method} {path}"
