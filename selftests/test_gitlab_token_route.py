@@ -225,3 +225,11 @@ def test_whatever_the_url_the_token_goes_only_to_an_https_origin_the_pattern_adm
         assert "was not sent" in str(exc)
     else:
         assert re.fullmatch(PATTERN, origin.host) and origin.base.startswith(f"https://{origin.host}")
+
+
+def test_a_refusal_names_what_gitlab_said_and_the_rights_the_token_needs(tls: Tls) -> None:
+    refused: Answer = (403, {}, b'{"message": "403 Forbidden"}')
+    with served(refused, tls) as (port, _), pytest.raises(CouldNotEvaluate) as info:
+        _client(f"https://localhost:{port}", tls).pipeline_jobs("52", "777")
+    for words in ("403 Forbidden", "`api` scope", "Developer role", "protected branch"):
+        assert words in str(info.value), str(info.value)

@@ -32,6 +32,7 @@ from envtest.sandbox.tls import make_certificates
 from selftests.test_runner_double import BLESSED, DIGEST, config_toml
 
 TOKEN = "glpat-selftestToken0123456789"
+READ_API_TOKEN = "glpat-selftestReadOnly0123456789"  # read_api: GitLab lets it read, not play or retry
 PATTERN = str(load_policy("sandbox").section("images")["lockdown_probe"]["gitlab_host_pattern"])
 
 
@@ -65,7 +66,8 @@ def _serve(tmp_path: Path, era: str = "file", extra_jobs: int = 0) -> Iterator[S
     config.write_text(config_toml([BLESSED] if era == "pattern" else ["XXXXXdate_separatorXXXXX", "2026-10-02"]))
     double = GitLabDouble(
         {
-            "token": TOKEN, "project_id": "52", "project_path": "lg/identity-devops", "pipeline_id": "777",
+            "token": TOKEN, "read_api_token": READ_API_TOKEN, "project_id": "52", "project_path": "lg/identity-devops",
+            "pipeline_id": "777",
             "env": "sandbox", "gitlab_host": env_facts.GITLAB_HOST, "pipeline_file": str(tmp_path / "gitlab-ci.yml"),
             "runner_config": str(config), "runner_tag": "sandbox-env-runner", "step": 0.05,
             "probe_jobs": ["badtest_sandbox", "run_unallowed_image", "test_unallowed_image"],
@@ -173,7 +175,17 @@ def test_a_runner_that_picks_nothing_up_stops_the_probe_at_its_bound(gitlab_doub
 def test_a_bad_token_cannot_evaluate_and_is_not_shown(gitlab_double: Served) -> None:
     with pytest.raises(CouldNotEvaluate, match="rejected the API token") as info:
         _probe(gitlab_double, ["badtest_sandbox"], token="glpat-wrong-token-value")
-    assert "glpat-wrong" not in str(info.value)
+    assert "glpat-wrong" not in str(info.value) and "`api` scope" in str(info.value)
+
+
+def test_a_read_only_token_is_told_the_scope_it_lacks(gitlab_double: Served) -> None:
+    """A read_api token lists the jobs, then GitLab refuses the play: the message names the scope to create."""
+    with pytest.raises(CouldNotEvaluate) as info:
+        _probe(gitlab_double, ["badtest_sandbox"], token=READ_API_TOKEN)
+    message = str(info.value)
+    assert "403" in message and "insufficient_scope" in message and "`api` scope" in message, message
+    assert READ_API_TOKEN not in message
+    assert gitlab_double.double.records[min(gitlab_double.double.records)]["status"] != "pending"  # nothing started
 
 
 def test_a_missing_job_is_named(gitlab_double: Served) -> None:

@@ -33,6 +33,9 @@ from envtest.progress import waiting
 from envtest.redact import register
 
 TERMINAL = {"success", "failed", "canceled", "skipped"}
+# The one scope the probe's token needs: play and retry are writes, which GitLab grants only to `api`
+# (doc/security/tokens, "Access token scopes": read_api reads only).
+SCOPE = "`api` scope"
 # A job log is read up to this many bytes: its first and last halves (the refusal is near the start, the
 # verdict at the end).
 TRACE_LIMIT = 2_000_000
@@ -138,9 +141,12 @@ class GitLab:
                 "answers at itself, or fix what redirects (the runner's gitlab_hostname tag names the GitLab)"
             )
         if response.status_code == 401:
-            raise CouldNotEvaluate(f"{what}: GitLab rejected the API token (401); it needs the api scope")
+            raise CouldNotEvaluate(
+                f"{what}: GitLab rejected the API token (401: wrong, expired or revoked); the probe needs a token "
+                f"with the {SCOPE} (docs/operating.md, 'The GitLab token')"
+            )
         if response.status_code == 403:
-            raise CouldNotEvaluate(f"{what}: the token may not do this (403)")
+            raise CouldNotEvaluate(f"{what}: {_forbidden(response)}")
         if response.status_code == 404:
             raise CouldNotEvaluate(f"{what}: not found (404): check the project and pipeline ids")
         if response.status_code >= 400:
@@ -197,6 +203,27 @@ class GitLab:
         if status in TERMINAL:
             return _job(self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/retry"))), "retried"
         return job, "already running"
+
+
+def _forbidden(response: requests.Response) -> str:
+    """Why GitLab answered 403, and the fix: a scope the token lacks (GitLab names it), or the user's rights."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("error") == "insufficient_scope":
+        wanted = str(body.get("scope") or "api")[:40]
+        return (
+            f"GitLab answered 403 insufficient_scope: the API token lacks the `{wanted}` scope this call needs "
+            f"(play and retry write: `read_api` is not enough). Create a token with the {SCOPE} "
+            "(docs/operating.md, 'The GitLab token')"
+        )
+    said = str(body.get("message", ""))[:120] if isinstance(body, dict) else ""
+    return (
+        f"GitLab refused ({said or '403'}): the token needs the {SCOPE}, and its user at least the Developer role in "
+        "the project and the right to merge to the job's protected branch (stages/<env>); docs/operating.md, "
+        "'The GitLab token'"
+    )
 
 
 def _where(response: requests.Response) -> str:
