@@ -8,11 +8,14 @@ Endpoints (GitLab REST v4, documented under "Jobs API"):
 - GET  /projects/:id/jobs/:job_id/trace             (the log, read up to a bound)
 
 The token travels in the PRIVATE-TOKEN header only; it is registered for
-redaction and never appears in a message. Every request has a timeout; GETs
-are retried on 429 and 5xx. No redirect is followed: requests strips only
-`Authorization` when a redirect leaves the host, so PRIVATE-TOKEN would go
-wherever a 3xx points. A redirect is "could not evaluate", naming where it
-pointed (the token did not go there).
+redaction and never appears in a message, and it goes only to GitLab's https
+origin, admitted against the policy's host pattern before the first request
+(gitlab_route.py). Every request has a timeout; GETs are retried on 429 and
+5xx. No redirect is followed: requests strips only `Authorization` when a
+redirect leaves the host, so PRIVATE-TOKEN would go wherever a 3xx points. A
+redirect is "could not evaluate", naming where it pointed (the token did not
+go there). Play and retry are writes: the token needs the `api` scope, and a
+401 or 403 says so.
 """
 
 from __future__ import annotations
