@@ -233,3 +233,11 @@ def test_a_refusal_names_what_gitlab_said_and_the_rights_the_token_needs(tls: Tl
         _client(f"https://localhost:{port}", tls).pipeline_jobs("52", "777")
     for words in ("403 Forbidden", "`api` scope", "Developer role", "protected branch"):
         assert words in str(info.value), str(info.value)
+
+
+def test_a_redirect_is_named_by_its_origin_alone(tls: Tls) -> None:
+    """Where a redirect points is the answer's own text: its origin is named, cleaned; its path is left out."""
+    redirect: Answer = (301, {"Location": "https://evil.example:8443/steal?t=1\x1b[31m"}, b"")
+    with served(redirect, tls) as (port, _), pytest.raises(CouldNotEvaluate) as info:
+        _client(f"https://localhost:{port}", tls).pipeline_jobs("52", "777")
+    assert "a redirect to https://evil.example:8443;" in str(info.value) and "steal" not in str(info.value)

@@ -20,6 +20,7 @@ go there). Play and retry are writes: the token needs the `api` scope, and a
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -238,7 +239,8 @@ def _where(response: requests.Response) -> str:
         return "an unreadable Location"
     if not parts.hostname:
         return "nowhere readable (no Location)"
-    return f"{parts.scheme}://{parts.hostname}{port}"[:200]
+    # The answer's own text: only what a URL's origin is made of reaches the report (no control characters).
+    return re.sub(r"[^A-Za-z0-9.:/\[\]_-]", "?", f"{parts.scheme}://{parts.hostname}{port}")[:200]
 
 
 def _job(answer: Any) -> dict[str, Any]:
