@@ -4,8 +4,10 @@ Each check (a `test_*` function in `tests/test_<area>.py`, or `tests/<area>/test
 beside it the faults it exists to catch (`@pytest.mark.catches("F1", ...)`, with `case=` for one
 parametrized case), the faults under which it can only report "could not evaluate"
 (`@pytest.mark.blinded_by(...)`), and, for a check whose fault is seeded outside the fault table, the
-self-test that proves it (`@pytest.mark.proven_in(path)`). The fault table, the self-tests and `--prove`
-build their lists from here, so a check's name is written once: in its own file.
+self-test that proves it (`@pytest.mark.proven_in(path)`), and, for a check that changes something outside AWS,
+what it changes (`@pytest.mark.active_probe("plays or retries a GitLab job")`, envtest/active_probes.py). The
+fault table, the self-tests and `--prove` build their lists from here, so a check's name is written once: in its
+own file.
 This needs no credentials and no pytest collection (which would run the preflight).
 """
 
@@ -18,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-MARKS = ("catches", "blinded_by", "proven_in")
+MARKS = ("catches", "blinded_by", "proven_in", "active_probe")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Check:
     blinded_by: tuple[str, ...]
     proven_in: str | None
     markers: tuple[str, ...]  # every pytest mark named on it (disruptive, parametrize, ...)
+    active: str | None = None  # an active probe: what it changes outside AWS
+    fixtures: tuple[str, ...] = ()  # the fixtures it asks for (its parameters)
 
     @property
     def area_path(self) -> str:
@@ -74,6 +78,7 @@ def read_checks(path: Path, tests: Path = TESTS) -> list[Check]:
         catches: list[tuple[str, str | None]] = []
         blinded: list[str] = []
         proven_in = None
+        active = None
         markers = []
         for decorator in node.decorator_list:
             mark = _mark_name(decorator)
@@ -92,6 +97,10 @@ def read_checks(path: Path, tests: Path = TESTS) -> list[Check]:
                 catches += [(fault, case.value if case else None) for fault in values]
             elif mark == "blinded_by":
                 blinded += values
+            elif mark == "active_probe":
+                if len(values) != 1:
+                    raise CatalogueError(f"{where}: @pytest.mark.active_probe takes one string: what it changes")
+                active = values[0]
             else:
                 proven_in = values[0]
         found.append(
@@ -104,6 +113,8 @@ def read_checks(path: Path, tests: Path = TESTS) -> list[Check]:
                 tuple(blinded),
                 proven_in,
                 tuple(markers),
+                active,
+                tuple(a.arg for a in node.args.args),
             )
         )
     return found

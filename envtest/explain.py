@@ -9,7 +9,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from envtest import catalogue
+from envtest import active_probes, catalogue
 
 DOCS = catalogue.ROOT / "docs" / "checks.md"
 
@@ -39,6 +39,12 @@ def sections(doc: str) -> tuple[str, list[tuple[str, str]]]:
     return summary, parts
 
 
+def _active(what: str, quote: str = "") -> str:
+    """An active probe's line: what it changes outside AWS, that it runs by default, and its switch."""
+    switch = f"{quote}{active_probes.VARIABLE}=false{quote}"
+    return f"{what}, outside AWS; runs by default, {switch} skips it (with the reason)"
+
+
 def _caught(check: catalogue.Check) -> list[str]:
     return [f if case is None else f"{f} [{case}]" for f, case in check.catches]
 
@@ -52,6 +58,8 @@ def list_checks(out: object = None) -> int:
             write(("" if area is None else "\n") + f"{check.area}\n")
             area = check.area
         flags = " (disruptive: -R true)" if "disruptive" in check.markers else ""
+        if check.active:
+            flags += f" (active: {check.active}; {active_probes.VARIABLE}=false skips it)"
         faults = f"  [{', '.join(f for f, _ in check.catches)}]" if check.catches else ""
         summary = sections(check.doc)[0] or "(no docstring)"
         write(f"  {check.name.removeprefix('test_')}{flags}{faults}\n      {summary}\n")
@@ -84,6 +92,8 @@ def explain(check: catalogue.Check) -> str:
         lines += [f"  {f}: {titles.get(f, '?')}" for f in check.blinded_by]
     if "disruptive" in check.markers:
         lines.append("Disruptive: runs only with -R true.")
+    if check.active:
+        lines.append(f"Active probe: {_active(check.active)}.")
     lines.append(f"Run it alone: ./run_tests.sh <env> -t {check.name}")
     return "\n".join(lines) + "\n"
 
@@ -134,6 +144,8 @@ def render_docs() -> str:
             out.append("- Cannot evaluate under: " + ", ".join(check.blinded_by) + ".")
         if "disruptive" in check.markers:
             out.append("- Disruptive: runs only with `-R true`.")
+        if check.active:
+            out.append(f"- Active probe: {_active(check.active, '`')}.")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from envtest import cancel, limits, redact
+from envtest import active_probes, cancel, limits, redact
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import PLANNED_READS
 from envtest.gather import aws_calls
@@ -36,6 +36,9 @@ from envtest.settings import Settings, parse_bool
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "disruptive: changes AWS; runs only with -R true (ENVTEST_DISRUPTIVE)")
     config.addinivalue_line("markers", "slow: long-running; runs only with -R true")
+    config.addinivalue_line(
+        "markers", f"{active_probes.MARK}(what): changes something outside AWS; {active_probes.VARIABLE}=false skips it"
+    )
     redact.install_logging_filter()
     cancel.install()  # a cancel's SIGTERM stops the run as Ctrl-C does: restores run, the report is written
     for variable in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITLAB_API_TOKEN", "CI_JOB_TOKEN"):
@@ -54,12 +57,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Checks that wait on the hosts go last: their reads, sent before the first check, come back while the
     # others read AWS (fixtures/hosts.py), so the run's floor is its longest round trip, not the sum.
     items.sort(key=lambda item: bool(PLANNED_READS.keys() & set(getattr(item, "fixturenames", ()))))
+    _switch_off_active_probes(items)
     if _long_tests_enabled():
         return
     skip = pytest.mark.skip(reason="disruptive or slow test: switched off (run with -R true to include it)")
     for item in items:
         if item.get_closest_marker("disruptive") or item.get_closest_marker("slow"):
             item.add_marker(skip)
+
+
+def _switch_off_active_probes(items: list[pytest.Item]) -> None:
+    """ENVTEST_ACTIVE_PROBES=false: each active probe a skip with the reason (marked before the prefetch, which
+    starts no probe for a skipped check). A value that is not a boolean leaves them be: their fixture refuses it."""
+    try:
+        if active_probes.switched_on(os.environ):
+            return
+    except UsageError:
+        return
+    for item in items:
+        mark = item.get_closest_marker(active_probes.MARK)
+        if mark is not None:
+            what = str(mark.args[0]) if mark.args else ""
+            item.add_marker(pytest.mark.skip(reason=active_probes.off_reason(os.environ, what)))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -2,9 +2,10 @@
 
 The doubles decide: the runner reads config.toml when it picks a job up and matches the job's image as
 gitlab-runner does (envtest/sandbox/runner_double.py); GitLab answers as its Jobs API documents
-(envtest/sandbox/gitlab.py). Here they run in this process, over plain HTTP on loopback; in the sandbox they
-are a process behind TLS, and every run exercises them (test_sandbox_checks.py, the F14/P14 fault rows). The
-runner double's own decisions are tested in test_runner_double.py.
+(envtest/sandbox/gitlab.py). Here they run in this process, behind TLS on loopback, reached as in the sandbox
+(GitLab's name, connected to 127.0.0.1); in the sandbox they are a process, and every run exercises them
+(test_sandbox_checks.py, the F14/P14 fault rows). The runner double's own decisions are tested in
+test_runner_double.py.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ from hypothesis import strategies as st
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.gitlab import TRACE_LIMIT, GitLab, JobRun, lockdown_probe
 from envtest.parsers.job_log import parse
+from envtest.policy import load_policy
 from envtest.sandbox import env_facts, runner_env
 from envtest.sandbox.gitlab import GitLabDouble, serve
+from envtest.sandbox.tls import make_certificates
 from selftests.test_runner_double import BLESSED, DIGEST, config_toml
 
 TOKEN = "glpat-selftestToken0123456789"
+READ_API_TOKEN = "glpat-selftestReadOnly0123456789"  # read_api: GitLab lets it read, not play or retry
+PATTERN = str(load_policy("sandbox").section("images")["lockdown_probe"]["gitlab_host_pattern"])
 
 
 # ---- GitLab's Jobs API, as documented ----------------------------------------------------------------------
@@ -37,11 +42,15 @@ TOKEN = "glpat-selftestToken0123456789"
 @dataclass
 class Served:
     double: GitLabDouble
-    url: str
+    url: str  # by address, for the double's own tests
     config: Path
+    ca: Path
 
     def gitlab(self, token: str = TOKEN) -> GitLab:
-        return GitLab(self.url, token, timeout=5)
+        """The probe's client as a run builds it: GitLab's name (the policy admits it), connected to loopback."""
+        port = self.url.rsplit(":", 1)[1]
+        return GitLab(f"https://{env_facts.GITLAB_HOST}:{port}", token, host_pattern=PATTERN, connect_to="127.0.0.1",
+                      timeout=5, verify=str(self.ca))  # fmt: skip
 
     def allow(self, allowed: list[str]) -> None:
         self.config.write_text(config_toml(allowed, default_image=allowed[0] if allowed else ""))
@@ -57,16 +66,18 @@ def _serve(tmp_path: Path, era: str = "file", extra_jobs: int = 0) -> Iterator[S
     config.write_text(config_toml([BLESSED] if era == "pattern" else ["XXXXXdate_separatorXXXXX", "2026-10-02"]))
     double = GitLabDouble(
         {
-            "token": TOKEN, "project_id": "52", "project_path": "lg/identity-devops", "pipeline_id": "777",
+            "token": TOKEN, "read_api_token": READ_API_TOKEN, "project_id": "52", "project_path": "lg/identity-devops",
+            "pipeline_id": "777",
             "env": "sandbox", "gitlab_host": env_facts.GITLAB_HOST, "pipeline_file": str(tmp_path / "gitlab-ci.yml"),
             "runner_config": str(config), "runner_tag": "sandbox-env-runner", "step": 0.05,
             "probe_jobs": ["badtest_sandbox", "run_unallowed_image", "test_unallowed_image"],
         }
     )  # fmt: skip
-    server = serve(double, "127.0.0.1", 0)
+    ca, cert, key = make_certificates(tmp_path / "tls", [env_facts.GITLAB_HOST], addresses=("127.0.0.1",))
+    server = serve(double, "127.0.0.1", 0, str(cert), str(key))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield Served(double, f"http://127.0.0.1:{server.server_address[1]}", config)
+        yield Served(double, f"https://127.0.0.1:{server.server_address[1]}", config, ca)
     finally:
         server.shutdown()
         server.server_close()
@@ -84,8 +95,9 @@ def pattern_gitlab_double(tmp_path: Path) -> Iterator[Served]:
 
 def _api(served: Served, method: str, path: str, token: str = TOKEN, **params: Any) -> requests.Response:
     return requests.request(
-        method, f"{served.url}/api/v4{path}", headers={"PRIVATE-TOKEN": token}, params=params, timeout=5
-    )
+        method, f"{served.url}/api/v4{path}", headers={"PRIVATE-TOKEN": token}, params=params, timeout=5,
+        verify=str(served.ca),
+    )  # fmt: skip
 
 
 def test_every_page_of_a_long_pipeline_is_read_newest_first(tmp_path: Path) -> None:
@@ -163,7 +175,17 @@ def test_a_runner_that_picks_nothing_up_stops_the_probe_at_its_bound(gitlab_doub
 def test_a_bad_token_cannot_evaluate_and_is_not_shown(gitlab_double: Served) -> None:
     with pytest.raises(CouldNotEvaluate, match="rejected the API token") as info:
         _probe(gitlab_double, ["badtest_sandbox"], token="glpat-wrong-token-value")
-    assert "glpat-wrong" not in str(info.value)
+    assert "glpat-wrong" not in str(info.value) and "`api` scope" in str(info.value)
+
+
+def test_a_read_only_token_is_told_the_scope_it_lacks(gitlab_double: Served) -> None:
+    """A read_api token lists the jobs, then GitLab refuses the play: the message names the scope to create."""
+    with pytest.raises(CouldNotEvaluate) as info:
+        _probe(gitlab_double, ["badtest_sandbox"], token=READ_API_TOKEN)
+    message = str(info.value)
+    assert "403" in message and "insufficient_scope" in message and "`api` scope" in message, message
+    assert READ_API_TOKEN not in message
+    assert gitlab_double.double.records[min(gitlab_double.double.records)]["status"] != "pending"  # nothing started
 
 
 def test_a_missing_job_is_named(gitlab_double: Served) -> None:
@@ -188,7 +210,7 @@ class _Scripted(GitLab):
     """GitLab with scripted JSON answers (a test double): hostile shapes, never the network."""
 
     def __init__(self, answers: list[object]) -> None:
-        super().__init__("http://127.0.0.1:9", "glpat-x" * 3)
+        super().__init__(f"https://{env_facts.GITLAB_HOST}", "glpat-x" * 3, host_pattern=PATTERN)
         self.answers = answers
 
     def _call(self, method: str, path: str, *, stream: bool = False, **params: object) -> object:  # type: ignore[override]

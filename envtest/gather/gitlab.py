@@ -8,26 +8,38 @@ Endpoints (GitLab REST v4, documented under "Jobs API"):
 - GET  /projects/:id/jobs/:job_id/trace             (the log, read up to a bound)
 
 The token travels in the PRIVATE-TOKEN header only; it is registered for
-redaction and never appears in a message. Every request has a timeout; GETs
-are retried on 429 and 5xx.
+redaction and never appears in a message, and it goes only to GitLab's https
+origin, admitted against the policy's host pattern before the first request
+(gitlab_route.py). Every request has a timeout; GETs are retried on 429 and
+5xx. No redirect is followed: requests strips only `Authorization` when a
+redirect leaves the host, so PRIVATE-TOKEN would go wherever a 3xx points. A
+redirect is "could not evaluate", naming where it pointed (the token did not
+go there). Play and retry are writes: the token needs the `api` scope, and a
+401 or 403 says so.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from envtest.errors import CouldNotEvaluate
+from envtest.gather.gitlab_route import ConnectTo, admit, connect_address
 from envtest.parsers.job_log import JobLog, parse
 from envtest.progress import waiting
 from envtest.redact import register
 
 TERMINAL = {"success", "failed", "canceled", "skipped"}
+# The one scope the probe's token needs: play and retry are writes, which GitLab grants only to `api`
+# (doc/security/tokens, "Access token scopes": read_api reads only).
+SCOPE = "`api` scope"
 # A job log is read up to this many bytes: its first and last halves (the refusal is near the start, the
 # verdict at the end).
 TRACE_LIMIT = 2_000_000
@@ -68,11 +80,23 @@ class JobRun:
 
 
 class GitLab:
+    """GitLab's Jobs API at one https origin, admitted before the first request (gitlab_route.py)."""
+
     def __init__(
-        self, base_url: str, token: str, *, timeout: float = 10.0, retries: int = 3, verify: str | bool = True
+        self,
+        base_url: str,
+        token: str,
+        *,
+        host_pattern: str,
+        source: str = "GITLAB_URL",
+        connect_to: str | None = None,
+        timeout: float = 10.0,
+        retries: int = 3,
+        verify: str | bool = True,
     ) -> None:
-        register(token, "GitLab API token")
-        self.base = base_url.rstrip("/") + "/api/v4"
+        register(token, "GitLab API token")  # first: any message below is redacted
+        self.origin = admit(base_url, host_pattern, source)
+        self.base = self.origin.base + "/api/v4"
         self.timeout = timeout
         self.session = requests.Session()
         # Passed on each request: a session's verify loses to REQUESTS_CA_BUNDLE from the environment.
@@ -83,15 +107,29 @@ class GitLab:
             backoff_factor=0.5,
             status_forcelist=(429, 500, 502, 503, 504),
             allowed_methods=frozenset({"GET"}),
+            redirect=False,
         )
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        if connect_to:
+            # Another address for the same name: the Host header and TLS still say GitLab's host, and no proxy
+            # from the environment may take the connection elsewhere.
+            address = connect_address(connect_to)
+            self.session.trust_env = False
+            self.session.headers["Host"] = self.origin.netloc
+            self.session.mount("https://", ConnectTo(self.origin.host, address, max_retries=retry))
+        else:
+            self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
     def _call(self, method: str, path: str, *, stream: bool = False, **params: Any) -> requests.Response:
         what = f"GitLab {method} {path}"
         try:
             response = self.session.request(
-                method, self.base + path, params=params or None, timeout=self.timeout, stream=stream, verify=self.verify
+                method,
+                self.base + path,
+                params=params or None,
+                timeout=self.timeout,
+                stream=stream,
+                verify=self.verify,
+                allow_redirects=False,  # the token stays on GitLab's origin (module docstring)
             )
         except requests.exceptions.RetryError as exc:
             raise CouldNotEvaluate(f"{what}: GitLab kept failing ({type(exc).__name__})") from None
@@ -99,10 +137,20 @@ class GitLab:
             raise CouldNotEvaluate(f"{what}: no answer within {self.timeout:g} s") from None
         except requests.exceptions.RequestException as exc:
             raise CouldNotEvaluate(f"{what}: {type(exc).__name__}") from None
+        if 300 <= response.status_code < 400:
+            response.close()
+            raise CouldNotEvaluate(
+                f"{what}: GitLab answered {response.status_code}, a redirect to {_where(response)}; the probe follows "
+                "no redirect with its API token (it was not sent there). Set GITLAB_URL to the address GitLab "
+                "answers at itself, or fix what redirects (the runner's gitlab_hostname tag names the GitLab)"
+            )
         if response.status_code == 401:
-            raise CouldNotEvaluate(f"{what}: GitLab rejected the API token (401); it needs the api scope")
+            raise CouldNotEvaluate(
+                f"{what}: GitLab rejected the API token (401: wrong, expired or revoked); the probe needs a token "
+                f"with the {SCOPE} (docs/operating.md, 'The GitLab token')"
+            )
         if response.status_code == 403:
-            raise CouldNotEvaluate(f"{what}: the token may not do this (403)")
+            raise CouldNotEvaluate(f"{what}: {_forbidden(response)}")
         if response.status_code == 404:
             raise CouldNotEvaluate(f"{what}: not found (404): check the project and pipeline ids")
         if response.status_code >= 400:
@@ -159,6 +207,40 @@ class GitLab:
         if status in TERMINAL:
             return _job(self._json(self._call("POST", f"/projects/{project}/jobs/{job['id']}/retry"))), "retried"
         return job, "already running"
+
+
+def _forbidden(response: requests.Response) -> str:
+    """Why GitLab answered 403, and the fix: a scope the token lacks (GitLab names it), or the user's rights."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("error") == "insufficient_scope":
+        wanted = str(body.get("scope") or "api")[:40]
+        return (
+            f"GitLab answered 403 insufficient_scope: the API token lacks the `{wanted}` scope this call needs "
+            f"(play and retry write: `read_api` is not enough). Create a token with the {SCOPE} "
+            "(docs/operating.md, 'The GitLab token')"
+        )
+    said = str(body.get("message", ""))[:120] if isinstance(body, dict) else ""
+    return (
+        f"GitLab refused ({said or '403'}): the token needs the {SCOPE}, and its user at least the Developer role in "
+        "the project and the right to merge to the job's protected branch (stages/<env>); docs/operating.md, "
+        "'The GitLab token'"
+    )
+
+
+def _where(response: requests.Response) -> str:
+    """Where a redirect points, as scheme://host:port (its path and query are not needed and may be long)."""
+    try:
+        parts = urlsplit(urljoin(response.url, response.headers.get("Location", "")))
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number: a Location no client could follow
+        return "an unreadable Location"
+    if not parts.hostname:
+        return "nowhere readable (no Location)"
+    # The answer's own text: only what a URL's origin is made of reaches the report (no control characters).
+    return re.sub(r"[^A-Za-z0-9.:/\[\]_-]", "?", f"{parts.scheme}://{parts.hostname}{port}")[:200]
 
 
 def _job(answer: Any) -> dict[str, Any]:

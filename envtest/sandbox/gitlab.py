@@ -10,7 +10,10 @@ It serves the documented endpoints the lockdown probe uses (GitLab REST v4, "Job
   job 400 `{"message": "400 Bad request - Unplayable Job"}`;
 - POST /api/v4/projects/:id/jobs/:job_id/retry: a finished job is cloned into a new pending job (201, a new
   id) and drops out of the list; any other 403 `{"message": "403 Forbidden - Job is not retryable"}`.
-The token is checked in the PRIVATE-TOKEN header (401 `{"message": "401 Unauthorized"}` otherwise).
+The token is checked in the PRIVATE-TOKEN header (401 `{"message": "401 Unauthorized"}` otherwise). The
+configured `token` has the `api` scope; an optional `read_api_token` has `read_api`, which GitLab lets read but not
+write: its play and retry answer 403 `{"error": "insufficient_scope", ..., "scope": "api"}` (GitLab's
+doc/security/tokens, "Access token scopes"; lib/gitlab/auth/auth_finders.rb raises InsufficientScopeError).
 
 The pipeline is the sandbox's `.gitlab-ci.yml`: the jobs tagged for this env's runner, with `extends` resolved
 and variables expanded as GitLab does (gitlab_pipeline.py). A pending job is picked up after `step` seconds
@@ -42,6 +45,12 @@ from envtest.sandbox.gitlab_pipeline import pipeline_jobs
 from envtest.sandbox.runner_double import Decision, Job, RunnerUnavailable, decide
 
 TERMINAL = {"success", "failed", "canceled", "skipped"}
+# GitLab's answer to a token whose scopes do not cover the request (a read_api token writing).
+INSUFFICIENT_SCOPE = {
+    "error": "insufficient_scope",
+    "error_description": "The request requires higher privileges than provided by the access token.",
+    "scope": "api",
+}
 
 
 def _now() -> str:
@@ -52,6 +61,10 @@ class GitLabDouble:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.token = str(config["token"])
+        # Each token's scopes: the main one may write; a read_api token may only read.
+        self.scopes = {self.token: {"api"}}
+        if config.get("read_api_token"):
+            self.scopes[str(config["read_api_token"])] = {"read_api"}
         self.project = str(config["project_id"])
         self.pipeline = int(config["pipeline_id"])
         self.step = float(config.get("step", 0.2))
@@ -158,8 +171,11 @@ class GitLabDouble:
 
     def answer(self, method: str, target: str, token: str | None) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
-            if token != self.token:
+            scopes = self.scopes.get(token or "")
+            if scopes is None:
                 return self._json(401, {"message": "401 Unauthorized"})
+            if method != "GET" and "api" not in scopes:
+                return self._json(403, INSUFFICIENT_SCOPE)
             if not self.built:
                 try:
                     self._build()

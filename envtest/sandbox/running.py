@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import time
+import urllib.parse
 import urllib.request
 from functools import cached_property
 from pathlib import Path
@@ -207,8 +208,13 @@ class Sandbox:
         url = self.environ.get("GITLAB_URL")
         if not url:
             return
+        # By address: GitLab's name resolves nowhere here (the probe's client connects with GITLAB_CONNECT_TO).
+        port = urllib.parse.urlsplit(url).port
+        address = self.environ.get("GITLAB_CONNECT_TO", "127.0.0.1")
         request = urllib.request.Request(
-            f"{url}/-/envtest/reset", method="POST", headers={"PRIVATE-TOKEN": self.environ["GITLAB_API_TOKEN"]}
+            f"https://{address}:{port}/-/envtest/reset",
+            method="POST",
+            headers={"PRIVATE-TOKEN": self.environ["GITLAB_API_TOKEN"]},
         )
         context = ssl.create_default_context(cafile=self.environ["ENVTEST_CA_BUNDLE"])
         with urllib.request.urlopen(request, timeout=10, context=context):

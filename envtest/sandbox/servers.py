@@ -64,7 +64,14 @@ def start_gitlab(
     proc = start("gitlab", [sys.executable, "-m", "envtest.sandbox.gitlab", str(path)], directory, env=python_env())
     log = directory / "logs" / "gitlab.log"
     wait_until("the GitLab double", lambda: port_open("127.0.0.1", port), proc, log, timeout=30)
-    return {"url": f"https://127.0.0.1:{port}", "project_id": "52", "pipeline_id": str(config["pipeline_id"])}
+    # Reached by GitLab's name, as the policy requires before the token is sent, connected to loopback (nothing
+    # here resolves the name); TLS checks the name, which the sandbox's certificate holds.
+    return {
+        "url": f"https://{env_facts.GITLAB_HOST}:{port}",
+        "connect_to": "127.0.0.1",
+        "project_id": "52",
+        "pipeline_id": str(config["pipeline_id"]),
+    }
 
 
 def start_upstream(directory: Path, tls: tuple[Path, Path, Path]) -> str:

@@ -87,7 +87,7 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None) -> di
 
     direct_probe_ip = f"127.{random.randint(1, 63)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
     upstream_names = world.upstream_names()
-    # 127.0.0.1 too: the GitLab double is reached by address (its name resolves only through squid).
+    # 127.0.0.1 too: the sandbox's reset reaches the GitLab double by address (its name resolves only through squid).
     tls = make_certificates(directory / "tls", upstream_names, addresses=("127.0.0.1",))
     upstream_ip = start_upstream(directory, tls)
 
@@ -135,8 +135,9 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None) -> di
         "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
         "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
         "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
-        # The GitLab double (gitlab.py), for the live lockdown probe: reached directly, by address.
+        # The GitLab double (gitlab.py), for the live lockdown probe: by GitLab's name, connected to its address.
         "GITLAB_URL": gitlab["url"],
+        "GITLAB_CONNECT_TO": gitlab["connect_to"],
         "GITLAB_API_TOKEN": canaries.gitlab_api_token,
         "GITLAB_PROJECT_ID": gitlab["project_id"],
         "GITLAB_PIPELINE_ID": gitlab["pipeline_id"],

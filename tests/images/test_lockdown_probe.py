@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from envtest.gather.gitlab import JobRun
 
 
+@pytest.mark.active_probe("plays or retries a GitLab job")
 @pytest.mark.catches("F14-empty", "F14-alpine", "F14-glob", "F14-stale", "P14-empty", "P14-alpine")
 def test_env_runner_refuses_a_forbidden_image(lockdown_runs: list[JobRun], images_mode: str) -> None:
     """The env runner refuses a forbidden image, live (the Go suite's lockdown test).
@@ -23,8 +24,10 @@ def test_env_runner_refuses_a_forbidden_image(lockdown_runs: list[JobRun], image
     Fails on: live (the Go suite's lockdown test): plays or retries `badtest_<env>` (era 1), or
     `run_unallowed_image` then `test_unallowed_image` (era 2), through GitLab's API (every page of the
     pipeline's jobs, every wait bounded), and passes only if the runner refused the image in its own words
-    (`envtest/parsers/job_log.py`); the failure names the job, the image and what the runner said. Skipped
-    without `GITLAB_API_TOKEN`; runs in every sandbox run.
+    (`envtest/parsers/job_log.py`); the failure names the job, the image and what the runner said. An active
+    probe: it writes to GitLab (a token with the `api` scope, sent only to the GitLab `gitlab_host_pattern`
+    admits); on by default, skipped with the reason under `ENVTEST_ACTIVE_PROBES=false` or without
+    `GITLAB_API_TOKEN`; runs in every sandbox run.
     Fix: the failure names the job, the image and what the runner said; fix the runner's allowed images.
     """
     for run in lockdown_runs:
