@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ from tests.network import test_egress as egress
 def _offline(*args: str, shell: bool = False) -> subprocess.CompletedProcess[str]:
     """The command with no AWS credentials or config (base_environ drops every AWS_ variable) and an endpoint
     that refuses connections: what a newcomer's laptop has. `shell`: through run_tests.sh itself."""
-    env = {**base_environ(), "HOME": "/nonexistent", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    # A HOME that does not exist, so no ~/.aws is read; a path under a fresh temporary directory, so that
+    # nothing that writes to HOME anyway (a first .venv build) creates it at the root of the machine.
+    home = Path(tempfile.mkdtemp(prefix="envtest-nohome-")) / "absent"
+    env = {**base_environ(), "HOME": str(home), "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
     command = [str(ROOT / "run_tests.sh")] if shell else [sys.executable, "-m", "envtest"]
     return subprocess.run(
         [*command, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
