@@ -1,6 +1,6 @@
 """The read-only guard: an allowlist of exact operations (the IAM policy's), writes only as a disruptive check
-declares them, and SendCommand only from the host reads or a declaring disruptive check, with AWS-RunShellScript
-and nothing that writes elsewhere.
+declares them, no presigned URL, and SendCommand only from the host reads or a declaring disruptive check, with
+AWS-RunShellScript and nothing that writes elsewhere.
 
 botocore's Stubber is the test double: a response is queued before each call that must be refused, so what
 refuses is the guard (an unanswered call would meet an empty queue, or the network, instead).
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import botocore.signers
 import pytest
 from botocore.stub import Stubber
 
@@ -102,6 +103,53 @@ def test_a_granted_read_goes_and_a_write_only_as_declared(aws: Aws) -> None:
     # Outside the check, its declaration is gone.
     with pytest.raises(ReadOnlyViolation, match="refused autoscaling:UpdateAutoScalingGroup"):
         aws.client("autoscaling").update_auto_scaling_group(**update)
+
+
+SERVICES = sorted({op.split(":")[0] for op in aws_guard.READS | aws_guard.WRITES})
+# A read each client's service grants, with valid parameters: presigned, even a granted read is refused (a
+# presigned sts:GetCallerIdentity is how one proves an identity to a third party).
+A_GRANTED_READ: dict[str, tuple[str, dict[str, Any]]] = {
+    "autoscaling": ("describe_auto_scaling_groups", {}),
+    "ec2": ("describe_vpcs", {}),
+    "ecr": ("list_images", {"repositoryName": "cd/env_test"}),
+    "elasticache": ("describe_replication_groups", {}),
+    "elbv2": ("describe_target_groups", {}),
+    "iam": ("simulate_principal_policy", {"PolicySourceArn": "arn:aws:iam::1:role/r", "ActionNames": ["s3:Get*"]}),
+    "logs": ("describe_metric_filters", {}),
+    "s3": ("get_object", {"Bucket": "login-gov.secrets.1-us-west-2", "Key": "common/x"}),
+    "ssm": ("get_command_invocation", {"CommandId": "1" * 36, "InstanceId": "i-0abc"}),
+    "sts": ("get_caller_identity", {}),
+}
+
+
+def test_every_service_the_guard_allows_has_a_presign_case_below() -> None:
+    assert sorted(A_GRANTED_READ) == SERVICES
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_client_the_suite_builds_presigns(aws: Aws, service: str) -> None:
+    """A presigned URL carries the suite's authority to whoever holds it, as long as it is valid: never made."""
+    client = aws.client(service)
+    method, params = A_GRANTED_READ[service]
+    assert client.meta.method_to_api_mapping[method] in {op.split(":")[1] for op in aws_guard.READS}
+    with pytest.raises(ReadOnlyViolation, match="refused generate_presigned_url"):
+        client.generate_presigned_url(method, Params=params)
+    # botocore's own function, handed the client, signs with the client's signer: refused there.
+    with pytest.raises(ReadOnlyViolation, match="refused presigning"):
+        botocore.signers.generate_presigned_url(client, method, Params=params)
+
+
+def test_a_presigned_put_or_post_is_refused_even_where_puts_are_declared(aws: Aws) -> None:
+    s3 = aws.client("s3")
+    put = {"Bucket": "login-gov-attempts-dev", "Key": "envtest-access-probe/x"}
+    with writes_allowed(True, "a disruptive check", ["s3:PutObject"]):
+        with pytest.raises(ReadOnlyViolation, match="refused generate_presigned_url"):
+            s3.generate_presigned_url("put_object", Params=put)
+        with pytest.raises(ReadOnlyViolation, match="refused generate_presigned_post"):
+            s3.generate_presigned_post(put["Bucket"], put["Key"])
+        # botocore's function builds the POST's policy on the CreateBucket operation: that alone is refused.
+        with pytest.raises(ReadOnlyViolation, match="read-only guard refused"):
+            botocore.signers.generate_presigned_post(s3, put["Bucket"], put["Key"])
 
 
 # ---- ssm:SendCommand ----------------------------------------------------------------------------------------

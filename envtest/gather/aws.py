@@ -10,7 +10,7 @@ else the process's. Every client carries:
   endpoint fails in seconds, not minutes;
 - the read-only guard (gather/aws_guard.py): only the operations the IAM policy
   grants, writes only as the running disruptive check declares them with -R
-  true;
+  true, no presigned URL;
 - a call counter, reported at the end of the run (gather/aws_calls.py).
 """
 

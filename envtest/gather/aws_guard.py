@@ -11,6 +11,8 @@ hand out credentials and secrets.
   run's host-read path or in a disruptive check that declares it, with the document pinned to
   AWS-RunShellScript and no field that acts elsewhere (an S3 output bucket, an SNS notification, instances
   chosen by tag).
+- No presigned URL or POST: one carries the suite's authority to whoever holds it, for as long as it is valid,
+  past any check and any guard.
 
 The hooks are on the botocore session's events, so every client the session builds carries them. The call's
 check runs at before-parameter-build, before anything (a Stubber, a cache) can answer at before-call.
@@ -178,6 +180,37 @@ def _check_send_command(params: dict[str, Any]) -> None:
         raise refusal(SEND_COMMAND, "no InstanceIds: the suite names the instances it sends to")
 
 
+def _presign_refusal(what: str) -> ReadOnlyViolation:
+    return ReadOnlyViolation(
+        f"read-only guard refused {what}: a presigned URL or POST carries the suite's authority to whoever holds "
+        "it, past any check and any guard; the suite makes none"
+    )
+
+
+def _refused_method(name: str) -> Any:
+    def refused(*_: Any, **__: Any) -> Any:
+        raise _presign_refusal(name)
+
+    return refused
+
+
+def _no_presigning_methods(class_attributes: dict[str, Any], **_: Any) -> None:
+    """Every client class the session builds: its presign methods raise (set for all, so none is missed)."""
+    for name in ("generate_presigned_url", "generate_presigned_post"):
+        class_attributes[name] = _refused_method(name)
+
+
+def _no_presigned_signature(signature_version: Any, operation_name: str, **_: Any) -> None:
+    """The signer itself, for whatever reaches it around the client's methods (botocore.signers' functions,
+    handed a client): a presigned URL signs as "<version>-query", a presigned POST as "<version>-presign-post";
+    a request sent to AWS never does."""
+    if isinstance(signature_version, str) and signature_version.endswith(("-query", "-presign-post")):
+        raise _presign_refusal(f"presigning {operation_name}")
+
+
 def install(events: Any) -> None:
     """Put the guard on a botocore session's events: every client it builds afterwards carries it."""
     events.register_first("before-parameter-build.*.*", _check_call)
+    events.register_first("before-sign.*.*", _no_presigned_signature)
+    # Last: after botocore's own handlers, which add the presign methods to the class.
+    events.register_last("creating-client-class", _no_presigning_methods)
