@@ -8,6 +8,7 @@ refuses is the guard (an unanswered call would meet an empty queue, or the netwo
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,26 +84,38 @@ def test_an_operation_the_policy_does_not_grant_is_refused(
         getattr(aws.client(service), method)(**params)
 
 
-def test_a_granted_read_goes_and_a_write_only_as_declared(aws: Aws) -> None:
+UPDATE = {"AutoScalingGroupName": "dev-idp", "DesiredCapacity": 2}
+
+
+def test_a_granted_read_goes_and_a_write_only_while_declared(aws: Aws) -> None:
     ec2, autoscaling = stubbed(aws, "ec2"), stubbed(aws, "autoscaling")
     ec2.add_response("describe_vpcs", {"Vpcs": []})
     assert aws.client("ec2").describe_vpcs()["Vpcs"] == []
-    update = {"AutoScalingGroupName": "dev-idp", "DesiredCapacity": 2}
-    terminate = {"InstanceId": "i-0abc", "ShouldDecrementDesiredCapacity": True}
     autoscaling.add_response("update_auto_scaling_group", {})
     with (
         pytest.raises(ReadOnlyViolation, match="refused autoscaling:UpdateAutoScalingGroup: a read-only check"),
         writes_allowed(False, "a read-only check", ["autoscaling:UpdateAutoScalingGroup"]),
     ):
-        aws.client("autoscaling").update_auto_scaling_group(**update)
+        aws.client("autoscaling").update_auto_scaling_group(**UPDATE)
     with writes_allowed(True, "a disruptive check", ["autoscaling:UpdateAutoScalingGroup"]):
-        aws.client("autoscaling").update_auto_scaling_group(**update)
-        autoscaling.add_response("terminate_instance_in_auto_scaling_group", {})
-        with pytest.raises(ReadOnlyViolation, match=r"TerminateInstanceInAutoScalingGroup: .*does not declare it"):
-            aws.client("autoscaling").terminate_instance_in_auto_scaling_group(**terminate)
+        aws.client("autoscaling").update_auto_scaling_group(**UPDATE)
+    autoscaling.assert_no_pending_responses()
     # Outside the check, its declaration is gone.
+    autoscaling.add_response("update_auto_scaling_group", {})
     with pytest.raises(ReadOnlyViolation, match="refused autoscaling:UpdateAutoScalingGroup"):
-        aws.client("autoscaling").update_auto_scaling_group(**update)
+        aws.client("autoscaling").update_auto_scaling_group(**UPDATE)
+
+
+def test_a_write_the_disruptive_check_does_not_declare_is_refused(aws: Aws) -> None:
+    autoscaling = stubbed(aws, "autoscaling")
+    autoscaling.add_response("terminate_instance_in_auto_scaling_group", {})
+    with (
+        writes_allowed(True, "a disruptive check", ["autoscaling:UpdateAutoScalingGroup"]),
+        pytest.raises(ReadOnlyViolation, match=r"TerminateInstanceInAutoScalingGroup: .*does not declare it"),
+    ):
+        aws.client("autoscaling").terminate_instance_in_auto_scaling_group(
+            InstanceId="i-0abc", ShouldDecrementDesiredCapacity=True
+        )
 
 
 SERVICES = sorted({op.split(":")[0] for op in aws_guard.READS | aws_guard.WRITES})
@@ -179,7 +192,8 @@ def test_a_command_outside_the_host_reads_is_refused_in_a_read_only_check(aws: A
     with pytest.raises(ReadOnlyViolation, match=r"read-only guard refused .*'cat /etc/passwd'"):
         Ssm(aws, "i-0abc", poll_interval=0).run("cat /etc/passwd")
     # Refused before anything is asked of SSM: not even the wait for the agent.
-    assert len(stub._queue) == 2
+    with pytest.raises(AssertionError, match="2 responses remaining"):
+        stub.assert_no_pending_responses()
 
 
 def test_a_disruptive_check_that_declares_send_command_sends_through_run_command(aws: Aws) -> None:
@@ -240,7 +254,7 @@ def test_a_file_read_in_chunks_sends_its_commands(aws: Aws) -> None:
 def test_on_a_declared_path_only_one_shell_command_goes(aws: Aws, change: dict[str, Any], refusal: str) -> None:
     stub = stubbed(aws, "ssm")
     stub.add_response("send_command", SENT)
-    with writes_allowed(True, "a disruptive check", ["ssm:SendCommand"]), ssm_commands("disruptive"):
+    with writes_allowed(True, "a disruptive check", ["ssm:SendCommand"]), ssm_commands(aws_guard.DISRUPTIVE_PATH):
         with pytest.raises(ReadOnlyViolation, match=f"refused ssm:SendCommand.*{refusal}"):
             aws.client("ssm").send_command(**{**SHELL, **change})
         aws.client("ssm").send_command(**SHELL)  # the control: the same path, the pinned shape, goes
@@ -252,7 +266,7 @@ def test_the_disruptive_path_needs_the_declaration_even_inside_run_commands_bloc
     stub.add_response("send_command", SENT)
     with (
         writes_allowed(True, "a disruptive check", ["s3:PutObject"]),
-        ssm_commands("disruptive"),
+        ssm_commands(aws_guard.DISRUPTIVE_PATH),
         pytest.raises(ReadOnlyViolation, match=r"refused ssm:SendCommand.*does not declare"),
     ):
         aws.client("ssm").send_command(**SHELL)
@@ -285,8 +299,6 @@ def test_the_equality_above_would_see_a_difference(monkeypatch: pytest.MonkeyPat
 
 def _disruptive_checks() -> dict[str, Any]:
     """Every check marked disruptive, imported from tests/, with its mark."""
-    import importlib
-
     found = {}
     for path in sorted((ROOT / "tests").rglob("test_*.py")):
         module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
