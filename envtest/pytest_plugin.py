@@ -20,7 +20,8 @@ from envtest import active_probes, cancel, limits, redact
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import PLANNED_READS
 from envtest.gather import aws_calls
-from envtest.gather.aws import Aws, writes_allowed
+from envtest.gather.aws import Aws
+from envtest.gather.aws_guard import writes_allowed
 from envtest.gather.cache import gathered_scope
 from envtest.gather.inventory import Inventory
 from envtest.gather.services.autoscaling import AutoScalingGroup
@@ -83,14 +84,16 @@ def _switch_off_active_probes(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    disruptive = item.get_closest_marker("disruptive") is not None
+    mark = item.get_closest_marker("disruptive")
+    disruptive = mark is not None
     allowed = disruptive and _long_tests_enabled()
     reason = (
         f"{item.name} is marked disruptive and -R true is set"
         if allowed
         else f"{item.name} is {'disruptive but -R true is not set' if disruptive else 'a read-only check'}"
     )
-    with writes_allowed(allowed, reason):
+    # Exactly the operations the check's mark declares (aws_guard.py): @pytest.mark.disruptive(may_call=[...]).
+    with writes_allowed(allowed, reason, mark.kwargs.get("may_call", ()) if mark else ()):
         yield
 
 

@@ -14,7 +14,8 @@ import pytest
 from envtest import catalogue
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import group_state, scaled_out, wait_for_capacity
-from envtest.gather.aws import Aws, writes_allowed
+from envtest.gather.aws import Aws
+from envtest.gather.aws_guard import writes_allowed
 from envtest.gather.hosts import Ssm
 from envtest.gather.ssm import run_command
 from envtest.sandbox.faults import FAULTS
@@ -35,12 +36,15 @@ pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture
-def aws(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Aws:
+def aws(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """Clients on the sandbox; commands may be sent from the test itself, as from a disruptive check that
+    declares ssm:SendCommand (the read-only guard sends others only from the run's host reads)."""
     if "ENVTEST_NO_INSTANCES" in sandbox.environ:
         pytest.skip(f"no emulated instances here: {sandbox.environ['ENVTEST_NO_INSTANCES']}")
     for key, value in sandbox.environ.items():
         monkeypatch.setenv(key, value)
-    return Aws(sandbox.environ["AWS_REGION"])
+    with writes_allowed(True, "these self-tests send commands themselves", ["ssm:SendCommand"]):
+        yield Aws(sandbox.environ["AWS_REGION"])
 
 
 def _ids(sandbox: Sandbox, group: str) -> list[str]:
@@ -96,7 +100,7 @@ def test_security_groups_filter_between_instances(sandbox: Sandbox, aws: Aws) ->
 
 def test_a_recycle_that_fails_midway_still_restores_the_group(clean_sandbox: Sandbox, aws: Aws) -> None:
     before = group_state(aws, "sandbox-idp")
-    with writes_allowed(True, "this self-test recycles on purpose"):
+    with writes_allowed(True, "this self-test recycles on purpose", ["autoscaling:UpdateAutoScalingGroup"]):
         with pytest.raises(CouldNotEvaluate, match="did not reach 5 InService"), scaled_out(aws, "sandbox-idp", 2):
             wait_for_capacity(aws, "sandbox-idp", 5, timeout=0.5, poll_interval=0.1)
         after = group_state(aws, "sandbox-idp")

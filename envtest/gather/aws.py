@@ -8,8 +8,9 @@ else the process's. Every client carries:
 
 - adaptive retries and bounded timeouts, so throttling is absorbed and a dead
   endpoint fails in seconds, not minutes;
-- the read-only guard, which refuses any operation that is not a read unless
-  the running test is disruptive and disruptive tests were switched on;
+- the read-only guard (gather/aws_guard.py): only the operations the IAM policy
+  grants, writes only as the running disruptive check declares them with -R
+  true, no presigned URL;
 - a call counter, reported at the end of the run (gather/aws_calls.py).
 """
 
@@ -28,14 +29,9 @@ import botocore.exceptions
 import botocore.parsers
 from botocore.config import Config
 
-from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
-from envtest.gather import aws_calls
+from envtest.errors import CouldNotEvaluate
+from envtest.gather import aws_calls, aws_guard
 from envtest.gather.aws_session import EnvironSession
-
-READ_PREFIXES = ("Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Simulate")
-# Operations not named like reads that change no AWS resource. TestMetricFilter evaluates a pattern on lines
-# given in the call (CloudWatch Logs API reference) and stores nothing.
-READ_EXCEPTIONS = frozenset({"sts:GetCallerIdentity", "logs:TestMetricFilter"})
 
 
 def client_config(environ: Mapping[str, str]) -> Config:
@@ -65,48 +61,6 @@ CREDENTIAL_ERROR_CODES = frozenset(
         "AuthFailure",
     }
 )
-
-
-class _Guard(threading.local):
-    writes_allowed = False
-    reason = "this run is read-only"
-    # SendCommand runs any command on an instance. It is allowed only while the
-    # gather layer sends a command it declared as a read (gather/ssm.py).
-    ssm_commands = False
-
-
-_guard = _Guard()
-
-
-def is_read(service: str, operation: str) -> bool:
-    return operation.startswith(READ_PREFIXES) or f"{service}:{operation}" in READ_EXCEPTIONS
-
-
-@contextmanager
-def writes_allowed(allowed: bool, reason: str) -> Iterator[None]:
-    """Within this block, non-read calls are allowed when `allowed` is true."""
-    previous = (_guard.writes_allowed, _guard.reason)
-    _guard.writes_allowed, _guard.reason = allowed, reason
-    try:
-        yield
-    finally:
-        _guard.writes_allowed, _guard.reason = previous
-
-
-def writes_are_allowed() -> bool:
-    """True inside a disruptive test of a run with disruptive tests switched on."""
-    return _guard.writes_allowed
-
-
-@contextmanager
-def ssm_commands() -> Iterator[None]:
-    """Within this block, ssm:SendCommand is allowed: the gather layer sends a command it checked."""
-    previous = _guard.ssm_commands
-    _guard.ssm_commands = True
-    try:
-        yield
-    finally:
-        _guard.ssm_commands = previous
 
 
 def _run_dir() -> Path | None:
@@ -164,12 +118,6 @@ def _before_call(model: Any, **_: Any) -> None:
     if down:
         raise CouldNotEvaluate(f"{service}:{operation} not tried: {down} earlier in this run")
     aws_calls.count(f"{service}:{operation}")
-    permitted = _guard.writes_allowed or (_guard.ssm_commands and f"{service}:{operation}" == "ssm:SendCommand")
-    if not is_read(service, operation) and not permitted:
-        raise ReadOnlyViolation(
-            f"read-only guard refused {service}:{operation}: {_guard.reason}. "
-            "Only tests marked disruptive may change AWS, and only when run with -R true."
-        )
 
 
 class Aws:
@@ -199,7 +147,8 @@ class Aws:
         if read_timeout is not None:
             self._config = self._config.merge(Config(read_timeout=read_timeout))
         self._session = boto3.session.Session(botocore_session=botocore_session, region_name=region)
-        # First, so nothing that answers a call early (a Stubber, a cache) can slip past the guard.
+        # Before the clients are built: each client copies the session's hooks when it is made.
+        aws_guard.install(self._session.events)
         self._session.events.register_first("before-call.*.*", _before_call)
         aws_calls.register_recorders(self._session.events)
         self._clients: dict[str, Any] = {}

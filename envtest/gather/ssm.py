@@ -6,24 +6,29 @@ looks at the invocations early and with backoff (one ListCommandInvocations per
 look for many instances) and returns each instance's exit code, stdout and
 stderr. A timeout names the instance and the command.
 
-Guard: SendCommand changes no AWS resource, so checks may send commands that
-only read. A command declared `writes=True` (it changes the instance or what it
-reaches, an S3 put for example) is refused unless the running test is
-disruptive and disruptive tests were switched on.
+Guard (gather/aws_guard.py): AWS-RunShellScript runs any command, so a command
+goes by one of two paths only. The run's host reads (gather/host_reads.py, and
+the chunked file read it defers to) send theirs in any check; every other
+command, and any command declared `writes=True` (it changes the instance or
+what it reaches, an S3 put for example), goes only from a check marked
+`disruptive(may_call=[..., "ssm:SendCommand"])` run with -R true.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import botocore.exceptions
 
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
-from envtest.gather.aws import Aws, AwsError, describe_aws_error, ssm_commands, writes_are_allowed
+from envtest.gather.aws import Aws, AwsError, describe_aws_error
+from envtest.gather.aws_guard import DISRUPTIVE_PATH, HOST_READ_PATH, SEND_COMMAND, declared, ssm_commands
 from envtest.progress import waiting
 
 # GetCommandInvocation returns at most this many characters of stdout.
@@ -181,6 +186,27 @@ def wait_for_invocations(
     raise AssertionError("unreachable")
 
 
+# The host-read path: the run's planned reads, and the chunked read of a file too large for their answer. Named
+# by (module, function) rather than declared by the caller: a declaration is a flag any caller could set.
+HOST_READ_CALLERS = frozenset(
+    {("envtest.gather.host_reads", "HostReads._fetch"), ("envtest.gather.hosts", "Ssm.read_file")}
+)
+# The one-instance wrapper every path shares: its own caller decides.
+PASSED_THROUGH = frozenset({("envtest.gather.hosts", "Ssm.run")})
+
+
+def _where(frame: FrameType) -> tuple[str, str]:
+    return str(frame.f_globals.get("__name__", "")), frame.f_code.co_qualname
+
+
+def _sent_by_the_host_reads() -> bool:
+    """Whether run_command's caller (past Ssm.run) is on the host-read path."""
+    frame: FrameType | None = sys._getframe(2)  # 0: this function, 1: run_command, 2: its caller
+    while frame is not None and _where(frame) in PASSED_THROUGH:
+        frame = frame.f_back
+    return frame is not None and _where(frame) in HOST_READ_CALLERS
+
+
 def run_command(
     aws: Aws,
     instance_ids: list[str],
@@ -198,10 +224,13 @@ def run_command(
     """
     if not instance_ids:
         raise CouldNotEvaluate(f"ssm RunCommand {_short(command)!r}: no instance to run it on")
-    if writes and not writes_are_allowed():
+    path = HOST_READ_PATH if not writes and _sent_by_the_host_reads() else DISRUPTIVE_PATH
+    if path == DISRUPTIVE_PATH and not declared(SEND_COMMAND):
+        # Refused here, before the wait for the agents; the client's guard refuses it again at the call.
+        what = "a command that writes" if writes else "ssm:SendCommand outside the run's host reads"
         raise ReadOnlyViolation(
-            f"read-only guard refused a command that writes ({_short(command)!r}): only tests marked "
-            "disruptive may run it, and only when run with -R true"
+            f"read-only guard refused {what} ({_short(command)!r}): only a check marked "
+            "@pytest.mark.disruptive(may_call=[..., 'ssm:SendCommand']) may send it, and only when run with -R true"
         )
     wait_until_online(aws, instance_ids, timeout=online_timeout, poll_interval=min(2.0, max(poll_interval, 0.2)))
     ssm = aws.client("ssm")
@@ -210,7 +239,7 @@ def run_command(
         batch = list(instance_ids[start : start + SEND_BATCH])
         what = f"ssm:SendCommand {_short(command)!r} to {', '.join(batch)}"
         try:
-            with ssm_commands():
+            with ssm_commands(path):
                 answer = ssm.send_command(
                     InstanceIds=batch,
                     DocumentName="AWS-RunShellScript",
