@@ -25,8 +25,17 @@ from moto import mock_aws
 from envtest import cancel
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.s3_live_pass import run_live_pass
-from envtest.gather.aws import Aws, writes_allowed
+from envtest.gather.aws import Aws
+from envtest.gather.aws_guard import DISRUPTIVE_PATH, ssm_commands, writes_allowed
 from envtest.gather.ssm import Invocation
+from tests import test_s3_access
+
+# What the live access matrix's check declares it may call (its disruptive mark): the same here.
+LIVE_MATRIX_CALLS = next(
+    m.kwargs["may_call"]
+    for m in test_s3_access.test_bucket_access_on_the_instances_matches_the_matrix.pytestmark
+    if m.name == "disruptive"
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "login-gov-attempts-dev"
@@ -86,7 +95,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws(), writes_allowed(True, "a disruptive check's pass, on purpose"):
+    with mock_aws(), writes_allowed(True, "a disruptive check's pass, on purpose", LIVE_MATRIX_CALLS):
         s3 = boto3.client("s3", region_name="us-west-2")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
@@ -179,15 +188,17 @@ import os, signal, time, boto3
 from moto import mock_aws
 from envtest import cancel
 from envtest.fixtures.s3_live_pass import run_live_pass
-from envtest.gather.aws import Aws, writes_allowed
+from envtest.gather.aws import Aws
+from envtest.gather.aws_guard import writes_allowed
 from selftests import test_s3_live_pass as t
+LIVE_MATRIX_CALLS = t.LIVE_MATRIX_CALLS
 
 def terminated():
     os.kill(os.getpid(), signal.SIGTERM)  # a cancelled job: GitLab's SIGTERM
     time.sleep(30)
 
 cancel.install()  # as the run's pytest plugin does
-with mock_aws(), writes_allowed(True, "on purpose"):
+with mock_aws(), writes_allowed(True, "on purpose", LIVE_MATRIX_CALLS):
     s3 = boto3.client("s3", region_name="us-west-2")
     s3.create_bucket(Bucket=t.BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     s3.put_bucket_versioning(Bucket=t.BUCKET, VersioningConfiguration={"Status": "Enabled"})
@@ -240,9 +251,10 @@ def test_a_command_given_up_on_and_not_cancelled_is_named(aws: Aws) -> None:
     cleanup, and the warning says so with the command's id."""
 
     def send_then_give_up() -> None:
-        sent = aws.client("ssm").send_command(
-            InstanceIds=["i-idp"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["aws s3api ..."]}
-        )
+        with ssm_commands(DISRUPTIVE_PATH):  # as gather/ssm.py's run_command sends a disruptive check's command
+            sent = aws.client("ssm").send_command(
+                InstanceIds=["i-idp"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["aws s3api ..."]}
+            )
         raise CouldNotEvaluate(f"no result in time (command id {sent['Command']['CommandId']})")
 
     def refused(**_: object) -> None:

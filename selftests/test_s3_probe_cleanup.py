@@ -14,8 +14,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from envtest.gather.aws import Aws, writes_allowed
+from envtest.gather.aws import Aws
+from envtest.gather.aws_guard import writes_allowed
 from envtest.gather.s3_probe import put_probe, remove_probes
+from tests import test_s3_access
+
+# What the live access matrix's check declares it may call (its disruptive mark): the same here.
+LIVE_MATRIX_CALLS = next(
+    m.kwargs["may_call"]
+    for m in test_s3_access.test_bucket_access_on_the_instances_matches_the_matrix.pytestmark
+    if m.name == "disruptive"
+)
 
 PREFIX = "envtest-access-probe/"
 
@@ -25,7 +34,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws(), writes_allowed(True, "these self-tests write probes on purpose, as a disruptive check does"):
+    with (
+        mock_aws(),
+        writes_allowed(True, "these self-tests write probes on purpose, as a disruptive check does", LIVE_MATRIX_CALLS),
+    ):
         yield Aws("us-west-2")
 
 

@@ -75,9 +75,10 @@ def test_bucket_access_matches_the_matrix(
 
 
 # What it may call besides the reads (the read-only guard allows exactly these, with -R true): the commands on the
-# instances, the probe objects the suite writes itself, and finding and deleting every version of them.
+# instances (and cancelling one it gave up on), the probe objects the suite writes itself, and finding and deleting
+# every version of them.
 @pytest.mark.disruptive(
-    may_call=("ssm:SendCommand", "s3:PutObject", "s3:ListObjectVersions", "s3:DeleteObject"),
+    may_call=("ssm:SendCommand", "ssm:CancelCommand", "s3:PutObject", "s3:ListObjectVersions", "s3:DeleteObject"),
 )
 @pytest.mark.proven_in("selftests/test_sandbox_instances.py")
 @pytest.mark.parametrize("cell", CELLS)

@@ -70,6 +70,9 @@ WRITES = frozenset(
         "s3:DeleteObject",
         "s3:ListObjectVersions",
         "s3:PutObject",
+        # A command a disruptive check gave up on (its wait ran out, or it was interrupted) is cancelled, not left
+        # running (gather/ssm_cancel.py). It names a command id, which is not an ARN: the policy grants it on "*".
+        "ssm:CancelCommand",
     }
 )
 # What a disruptive check's mark may declare.
