@@ -52,5 +52,21 @@ if [ -z "$python" ]; then
   python="$venv/bin/python"
 fi
 
+# The development modes (the local sandbox, the proof, the benchmarks, the self-tests) are the test double's
+# package, envtest_double/, which the env_test image does not ship; everything else is the product, envtest/.
+module=envtest
+for arg in "$@"; do
+  case "$arg" in
+    --) break ;;
+    --sandbox|--sandbox-up|--sandbox-down|--prove|--benchmark|--self-test|-h|--help) module=envtest_double ;;
+  esac
+done
+if [ "$module" = envtest_double ] && [ ! -d "$here/envtest_double" ]; then
+  case " $* " in
+    *" -h "*|*" --help "*) module=envtest ;;  # the image's help: the product's modes only
+    *) die "this copy has no envtest_double/ (the env_test image ships the product only): the sandbox, --prove, --benchmark and --self-test run from a checkout of the repository" ;;
+  esac
+fi
+
 export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
-exec "$python" -m envtest "$@"
+exec "$python" -m "$module" "$@"

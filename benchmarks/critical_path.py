@@ -24,7 +24,7 @@ layer that adds a dependent call belongs here too):
 
 from __future__ import annotations
 
-from envtest.sandbox.latency import LatencyModel
+from envtest_double.latency import LatencyModel
 
 COMPLETION = "ssm command completes"
 PREFLIGHT = ["sts:GetCallerIdentity", "s3:GetObject"]

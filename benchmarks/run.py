@@ -10,9 +10,9 @@ no plan, every check fetching for itself, as a hand-written boto3 suite would).
 Recorded per run: wall seconds, AWS calls (and by operation), seconds spent in
 AWS calls (added up over threads), and the largest process's peak memory.
 
-With --latency, a fault proxy (envtest/sandbox/chaos.py) in latency mode
+With --latency, a fault proxy (envtest_double/chaos.py) in latency mode
 stands between the suite and the sandbox's endpoints: every call waits as long
-as the model says (envtest/sandbox/latency.py, with the source of each
+as the model says (envtest_double/latency.py, with the source of each
 figure), and an SSM command completes no sooner than the model allows. The
 table then also gives the critical path: the longest chain of calls that must
 wait for one another (critical_path.py), the floor no suite can beat. The machine is noisy: read ratios within one run.
@@ -39,12 +39,12 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.critical_path import critical_path  # noqa: E402
 from benchmarks.png import chart  # noqa: E402
 from envtest.policy import load_policy  # noqa: E402
-from envtest.prove import clean_environ  # noqa: E402
-from envtest.sandbox.chaos import chaos_proxy  # noqa: E402
-from envtest.sandbox.latency import LatencyModel  # noqa: E402
-from envtest.sandbox.processes import stop_all  # noqa: E402
-from envtest.sandbox.running import Sandbox  # noqa: E402
-from envtest.sandbox.startup import start_sandbox  # noqa: E402
+from envtest_double.chaos import chaos_proxy  # noqa: E402
+from envtest_double.latency import LatencyModel  # noqa: E402
+from envtest_double.processes import stop_all  # noqa: E402
+from envtest_double.prove import clean_environ  # noqa: E402
+from envtest_double.running import Sandbox  # noqa: E402
+from envtest_double.startup import start_sandbox  # noqa: E402
 
 COLORS = {"serial": (31, 119, 180), "n2": (255, 127, 14), "naive": (44, 160, 44), "critical path": (214, 39, 40)}
 MODES = {"serial": ([], {}), "n2": (["-n", "2"], {}), "naive": ([], {"ENVTEST_NAIVE": "1"})}
@@ -187,7 +187,7 @@ def write_report(
     ]
     if model:
         lines += [
-            "The latency model (envtest/sandbox/latency.py, where each figure comes from):",
+            "The latency model (envtest_double/latency.py, where each figure comes from):",
             "",
             "```json",
             json.dumps(model.describe(), indent=1, sort_keys=True),

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from benchmarks.run import latency_in_front
-from envtest.sandbox.latency import LatencyModel
-from envtest.sandbox.processes import stop_all
-from envtest.sandbox.running import Sandbox
-from envtest.sandbox.startup import start_sandbox
+from envtest_double.latency import LatencyModel
+from envtest_double.processes import stop_all
+from envtest_double.running import Sandbox
+from envtest_double.startup import start_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 MILESTONES = {

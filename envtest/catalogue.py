@@ -35,6 +35,8 @@ class Check:
     markers: tuple[str, ...]  # every pytest mark named on it (disruptive, parametrize, ...)
     active: str | None = None  # an active probe: what it changes outside AWS
     fixtures: tuple[str, ...] = ()  # the fixtures it asks for (its parameters)
+    # fault id -> what is wrong, for the faults whose title this check's mark gives ("F1: ..."): each once
+    titles: tuple[tuple[str, str], ...] = ()
 
     @property
     def area_path(self) -> str:
@@ -76,6 +78,7 @@ def read_checks(path: Path, tests: Path = TESTS) -> list[Check]:
             continue
         where = f"{path.name}:{node.lineno} {node.name}"
         catches: list[tuple[str, str | None]] = []
+        titles: dict[str, str] = {}
         blinded: list[str] = []
         proven_in = None
         active = None
@@ -94,7 +97,11 @@ def read_checks(path: Path, tests: Path = TESTS) -> list[Check]:
                 case = next((k.value for k in decorator.keywords if k.arg == "case"), None)
                 if case is not None and not (isinstance(case, ast.Constant) and isinstance(case.value, str)):
                     raise CatalogueError(f"{where}: case= must be a string literal")
-                catches += [(fault, case.value if case else None) for fault in values]
+                for value in values:  # "F1" or "F1: what is wrong" (the fault's title, given once)
+                    fault, _, title = value.partition(": ")
+                    catches.append((fault, case.value if case else None))
+                    if title:
+                        titles[fault] = title
             elif mark == "blinded_by":
                 blinded += values
             elif mark == "active_probe":
@@ -115,6 +122,7 @@ def read_checks(path: Path, tests: Path = TESTS) -> list[Check]:
                 tuple(markers),
                 active,
                 tuple(a.arg for a in node.args.args),
+                tuple(titles.items()),
             )
         )
     return found
@@ -138,3 +146,22 @@ def blinded_by(fault_id: str, tests: Path = TESTS) -> tuple[str, ...]:
 def fault_ids(tests: Path = TESTS) -> set[str]:
     """Every fault id a check names (caught or blinding)."""
     return {f for c in checks(tests).values() for f in (*(f for f, _ in c.catches), *c.blinded_by)}
+
+
+@functools.cache
+def fault_titles(tests: Path = TESTS) -> dict[str, str]:
+    """Each caught fault's title, from the one catches mark that gives it ("F1: what is wrong").
+
+    CatalogueError when a fault is titled twice (two places to keep in step) or caught with no title anywhere.
+    """
+    titles: dict[str, str] = {}
+    where: dict[str, str] = {}
+    for check in checks(tests).values():
+        for fault, title in check.titles:
+            if fault in titles:
+                raise CatalogueError(f"{check.name}: fault {fault} is already titled by {where[fault]}; name it bare")
+            titles[fault], where[fault] = title, check.name
+    untitled = sorted({f for c in checks(tests).values() for f, _ in c.catches} - set(titles))
+    if untitled:
+        raise CatalogueError(f"faults caught with no title in any catches mark: {', '.join(untitled)}")
+    return titles

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,8 +20,7 @@ from pathlib import Path
 
 from envtest import __version__, cancel
 from envtest.errors import CouldNotEvaluate, UsageError
-from envtest.run import ROOT, git_sha, run
-from envtest.settings import ENV_NAME_RE
+from envtest.run import git_sha, run
 
 DEFAULT_JUNIT = "report/junit.xml"
 
@@ -59,46 +57,6 @@ def _images(argv: list[str], tool: str) -> int:
     from envtest import images_tool
 
     return (images_tool.check_file if tool == "check" else images_tool.digest_line)(argv)
-
-
-def _benchmark(argv: list[str]) -> int:
-    return subprocess.run([sys.executable, "-m", "benchmarks.run", *argv], cwd=ROOT, check=False).returncode
-
-
-def _prove(argv: list[str]) -> int:
-    from envtest.prove import prove
-
-    return prove(argv)
-
-
-def self_test_workers() -> int:
-    """One worker more than the cores: the self-tests wait about a third of their time (subprocesses, sockets,
-    timeouts they provoke), and a third worker fills it. Measured on 2 cores, one run each: -n 2 5:10, -n 3 4:14."""
-    return (os.cpu_count() or 1) + 1
-
-
-def self_test(extra: list[str]) -> int:
-    """The project's own tests; extra arguments go to pytest (paths narrow the run).
-
-    Independent tests run in parallel workers (pytest-xdist, one sandbox each); `--quick` keeps to the
-    unit and parser tests (no sandbox, no offline install), for the inner loop.
-    """
-    quick = "--quick" in extra
-    extra = [arg for arg in extra if arg != "--quick"]
-    narrowed = any(Path(arg.split("::")[0]).exists() for arg in extra if not arg.startswith("-"))
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-c",
-        str(ROOT / "selftests" / "pytest.ini"),
-        "--rootdir",
-        str(ROOT),
-        *(["-m", "not sandbox and not slow"] if quick else ["-n", str(self_test_workers())]),
-        *([] if narrowed else [str(ROOT / "selftests")]),
-        *extra,
-    ]
-    return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
 def merge_junit(args: list[str]) -> int:
@@ -144,22 +102,12 @@ def merge_junit(args: list[str]) -> int:
 
 
 MODES: tuple[Mode, ...] = (
-    Mode("--sandbox", "--sandbox [options]", "run every check against a local sandbox"),
-    Mode("--sandbox-up", "--sandbox-up DIR [ENV]", "start a sandbox (env `sandbox` unless named), write DIR/env.sh"),
-    Mode("--sandbox-down", "--sandbox-down DIR", "stop every sandbox process"),
-    Mode("--self-test", "--self-test [--quick] [pytest args]", "the project's own tests (--quick: no sandbox)",
-         self_test),
     Mode("--merge-junit", "--merge-junit [--allow-duplicate-env] OUT IN...", "merge JUnit files (one per env)",
          merge_junit),
-    Mode("--prove", "--prove [FAULT...]", "seed each catalogued fault into a sandbox: caught or missed", _prove),
     Mode("--check-allowed-images", "--check-allowed-images FILE", "validate an allowed-images file before uploading it",
          lambda argv: _images(argv, "check")),
     Mode("--image-digest-line", "--image-digest-line REF...", "print the dated block to append for new image digests",
          lambda argv: _images(argv, "line")),
-    Mode("--benchmark", "--benchmark [SCALE...]", "cost and scale against the sandbox (benchmarks/results.md)",
-         _benchmark),
-    Mode("--benchmark", "--benchmark --hostile", "what huge or garbled inputs cost the parsers (benchmarks/hostile.md)",
-         _benchmark),
     Mode("--", "-- ARGS...", "everything after -- goes to pytest untouched (-k EXPR, -x, -m, -vv, --lf)",
          in_options=True),
     Mode("--list", "--list", "every check with what it proves and the faults it catches (offline)", _list,
@@ -221,16 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the results as JSON (docs/results.md: one record per check)",
     )
     p.add_argument("-h", "--help", dest="help", action="store_true", help="this help")
-    p.add_argument("--sandbox", action="store_true")
-    p.add_argument("--sandbox-up", dest="sandbox_up", metavar="DIR")
-    p.add_argument("--sandbox-down", dest="sandbox_down", metavar="DIR")
     return p  # fmt: skip
 
 
-def usage() -> str:
-    """The help text: the modes' lines, then the options (from the parser and the table), then the exit codes."""
+def usage(more: Sequence[Mode] = ()) -> str:
+    """The help text: the modes' lines, then the options (from the parser and the table), then the exit codes.
+
+    `more`: modes another command adds (the development checkout's envtest_double: sandbox, proof, self-tests).
+    """
     lines = ["usage: run_tests.sh [options] <env_name> [idp_hostname]"]
-    lines += [f"       run_tests.sh {m.call:<26}  {m.says}" for m in MODES if not m.in_options]
+    lines += [f"       run_tests.sh {m.call:<26}  {m.says}" for m in (*MODES, *more) if not m.in_options]
     lines += ["", "options:"]
     options = [a for a in build_parser()._actions if a.help and a.dest != "help"]
     rows = [(f"{a.option_strings[0]} {a.metavar}", a.help) for a in options]
@@ -249,36 +197,19 @@ def usage() -> str:
 USAGE = usage()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # A cancel (GitLab's SIGTERM, Ctrl-C, SIGHUP) unwinds the command as an exception: every `finally` runs (a
-    # sandbox stops, the run's directory goes), and a running pytest is sent the signal (envtest/cancel.py).
-    cancel.install()
-    if argv[:1] and argv[0] in HANDLERS:
-        return HANDLERS[argv[0]](argv[1:])
-    # Everything after `--` goes to pytest untouched (-k, -x, -m, -vv, --lf, ...).
+def parse_run(argv: Sequence[str]) -> argparse.Namespace:
+    """A run's options; everything after `--` goes to pytest untouched (-k, -x, -m, -vv, --lf, ...)."""
+    argv = list(argv)
     argv, pytest_args = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    args = build_parser().parse_args(argv)
+    args.pytest_args = pytest_args
+    return args
+
+
+def reported(body: Callable[[], int]) -> int:
+    """`body()`'s exit code; a usage error, a cause that stops everything, or a cancel: said in one line, exit 2."""
     try:
-        args = build_parser().parse_args(argv)
-        args.pytest_args = pytest_args
-        if args.help:
-            print(USAGE, end="")
-            return 0
-        if args.sandbox_up or args.sandbox_down:
-            from envtest.sandbox import cli as sandbox_cli
-            from envtest.sandbox import env_facts
-
-            if args.sandbox_down:
-                return sandbox_cli.down(Path(args.sandbox_down))
-            env = args.positionals[0] if args.positionals else env_facts.DEFAULT_ENV
-            if len(args.positionals) > 1 or not ENV_NAME_RE.match(env):
-                raise UsageError(f"--sandbox-up DIR [ENV_NAME]: {' '.join(args.positionals)!r} is not one env name")
-            return sandbox_cli.up(Path(args.sandbox_up), env)
-        if args.sandbox:
-            from envtest.sandbox import cli as sandbox_cli
-
-            return sandbox_cli.run_all(lambda environ: run(args, environ))
-        return run(args, dict(os.environ))
+        return body()
     except UsageError as exc:
         print(f"run_tests.sh: {exc}\n(run_tests.sh -h for usage)", file=sys.stderr)
         return 2
@@ -288,3 +219,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except cancel.Cancelled as exc:  # before a run began, or while a sandbox started or stopped
         print(f"run_tests.sh: {exc}; stopped (exit 2)", file=sys.stderr)
         return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A cancel (GitLab's SIGTERM, Ctrl-C, SIGHUP) unwinds the command as an exception: every `finally` runs (the
+    # run's directory goes), and a running pytest is sent the signal (envtest/cancel.py).
+    cancel.install()
+    if argv[:1] and argv[0] in HANDLERS:
+        return HANDLERS[argv[0]](argv[1:])
+
+    def one_run() -> int:
+        args = parse_run(argv)
+        if args.help:
+            print(USAGE, end="")
+            return 0
+        return run(args, dict(os.environ))
+
+    return reported(one_run)

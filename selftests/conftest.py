@@ -16,10 +16,10 @@ from botocore.stub import Stubber
 from envtest.gather.aws import Aws
 from envtest.gather.cache import clear_memo
 from envtest.gather.inventory import Inventory
-from envtest.prove import SuiteRun, clean_environ, run_suite
-from envtest.sandbox.processes import SandboxError, marked_processes, stop_all
-from envtest.sandbox.running import Sandbox
-from envtest.sandbox.startup import start_sandbox
+from envtest_double.processes import SandboxError, marked_processes, stop_all
+from envtest_double.prove import SuiteRun, clean_environ, run_suite
+from envtest_double.running import Sandbox
+from envtest_double.startup import start_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 # One way to run the suite and read its verdicts, shared with --prove.

@@ -15,8 +15,8 @@ from envtest import catalogue, explain, pytest_plugin
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import lockdown_runs_of
 from envtest.policy import load_policy
-from envtest.sandbox.running import Sandbox
 from envtest.settings import Settings
+from envtest_double.running import Sandbox
 from selftests.conftest import run_suite
 from tests.images import test_lockdown_probe as lockdown_probe
 from tests.images import test_runner_config as runner_config

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.policy.bucket_policy import Request, Undecidable, combine, decide, through_gateway_endpoint
-from envtest.sandbox import app_access
+from envtest_double import app_access
 
 ROLE = "arn:aws:iam::123456789012:role/sandbox_worker_iam_role"
 ESCROW = "arn:aws:s3:::login-gov-escrow-sandbox.123456789012-us-west-2/envtest-access-probe/worker"

@@ -16,7 +16,7 @@ import pytest
 from envtest import cancel, changes
 from envtest.errors import CouldNotEvaluate
 from envtest.limits import CheckTimedOut, bounded
-from envtest.sandbox.running import Sandbox
+from envtest_double.running import Sandbox
 from selftests.conftest import ROOT
 
 GROUP = "sandbox-idp"

@@ -89,7 +89,8 @@ def test_the_catalogue_agrees_with_the_marks_pytest_sees() -> None:
         module = importlib.import_module("tests." + relative.removesuffix(".py").replace("/", "."))
         for check in (c for c in checks.values() if c.path == relative):
             marks = getattr(module, check.name).pytestmark
-            seen = [(f, m.kwargs.get("case")) for m in marks if m.name == "catches" for f in m.args]
+            # A mark's argument is "F1" or "F1: its title": the fault is what comes before ": ".
+            seen = [(f.partition(": ")[0], m.kwargs.get("case")) for m in marks if m.name == "catches" for f in m.args]
             assert sorted(seen, key=str) == sorted(check.catches, key=str), check.name
             assert sorted(f for m in marks if m.name == "blinded_by" for f in m.args) == sorted(check.blinded_by)
             assert sorted(m.name for m in marks) == sorted(check.markers), check.name
@@ -118,3 +119,26 @@ def test_every_check_the_prose_names_exists() -> None:
         if word not in checks and word not in modules and word not in NOT_CHECKS
     )
     assert unknown == []
+
+
+def test_each_caught_fault_is_titled_once_by_a_catching_check() -> None:
+    """--explain's fault titles come from the checks' own marks ("F1: what is wrong"), one place per fault, and the
+    test double's fault table takes them from there rather than keeping its own."""
+    from envtest_double.faults import FAULTS
+
+    titles = catalogue.fault_titles()
+    caught = {f for c in catalogue.checks().values() for f, _ in c.catches}
+    assert set(titles) == caught
+    for fault in FAULTS.values():
+        assert (fault.id in caught) == (not fault.own_title), f"{fault.id}: a title in the mark or in the row, not both"
+        assert fault.title == titles.get(fault.id, fault.own_title)
+
+
+def test_a_fault_titled_twice_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text(
+        "import pytest\n\n"
+        '@pytest.mark.catches("F1: one title")\ndef test_a():\n    """A."""\n\n'
+        '@pytest.mark.catches("F1: another title")\ndef test_b():\n    """B."""\n'
+    )
+    with pytest.raises(catalogue.CatalogueError, match="F1 is already titled by test_a"):
+        catalogue.fault_titles(tmp_path)

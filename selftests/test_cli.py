@@ -74,24 +74,19 @@ def test_usage_errors_exit_2(
 
 
 def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """The product's help (what the env_test image prints) and the checkout's, which adds the development modes."""
+    from envtest_double import cli as dev
+
     assert main(["-h"]) == 0
-    out = capsys.readouterr().out
-    for flag in (
-        "-e",
-        "-d",
-        "-o",
-        "-r",
-        "-R",
-        "-t",
-        "-v",
-        "-f",
-        "-j",
-        "-n",
-        "--sandbox",
-        "--self-test",
-        "--merge-junit",
-    ):
-        assert f"  {flag} " in out or f" {flag} " in out
+    product = capsys.readouterr().out
+    assert dev.main(["-h"]) == 0
+    checkout = capsys.readouterr().out
+    for flag in ("-e", "-d", "-o", "-r", "-R", "-t", "-v", "-f", "-j", "-n", "--merge-junit", "--list"):
+        assert f"  {flag} " in product or f" {flag} " in product
+        assert f"  {flag} " in checkout or f" {flag} " in checkout
+    for flag in ("--sandbox", "--self-test", "--prove", "--benchmark"):
+        assert f" {flag} " not in product
+        assert f" {flag} " in checkout
 
 
 def test_test_selection() -> None:

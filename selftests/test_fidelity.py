@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from envtest.sandbox import env_facts, proxy_lists
-from envtest.sandbox.running import Sandbox
+from envtest_double import env_facts, proxy_lists
+from envtest_double.running import Sandbox
 
 pytestmark = pytest.mark.sandbox
 SHARED_ALLOWLIST = Path(__file__).resolve().parents[2] / "shared" / "design" / "env-runner-allowlist.txt"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from envtest.sandbox.dns import answer
-from envtest.sandbox.fleet.commands import mount_plan
-from envtest.sandbox.fleet.firewall import nft_ruleset
-from envtest.sandbox.fleet.network import RESOLVER_IP
+from envtest_double.dns import answer
+from envtest_double.fleet.commands import mount_plan
+from envtest_double.fleet.firewall import nft_ruleset
+from envtest_double.fleet.network import RESOLVER_IP
 
 GROUPS = {
     "sg-idp": {

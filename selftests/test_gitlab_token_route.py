@@ -25,8 +25,8 @@ from envtest.gather.cache import clear_memo
 from envtest.gather.gitlab import GitLab
 from envtest.gather.gitlab_route import Origin, admit
 from envtest.policy import load_policy
-from envtest.sandbox.tls import make_certificates
 from envtest.settings import Settings
+from envtest_double.tls import make_certificates
 
 TOKEN = "glpat-routeTestToken0123456789"
 GITLAB = "gitlab.login.gov"  # the sandbox's GitLab host (env_facts.GITLAB_HOST), which the default policy admits

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from envtest.gather.host_read_frames import file_read
 from envtest.gather.host_secrets import mask_locally
 from envtest.parsers import runner_config
-from envtest.sandbox.running import Sandbox
+from envtest_double.running import Sandbox
 from selftests.conftest import run_suite
 
 CONFIG_KEYS = ("token", "AccessKey", "SecretKey", "SessionToken", "PrivateKey", "AccountKey")

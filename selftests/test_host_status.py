@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.parsers.host_status import cloud_init_errors, dig_result, filebeat_output, logstash_summary
-from envtest.sandbox import app_host_files
+from envtest_double import app_host_files
 
 
 def test_a_clean_boot_has_no_cloud_init_errors() -> None:

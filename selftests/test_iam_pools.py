@@ -3,7 +3,7 @@ makes only calls iam/envtest-readonly.json allows.
 
 A role with two instances is looked at with ssm:ListCommandInvocations (gather/ssm.py); the clean sandbox's
 groups have one instance each, so the review of a clean run (test_pipelines.py) cannot see that call. The
-sandbox's pools of two (envtest/sandbox/seed/pools.py) make the run take it.
+sandbox's pools of two (envtest_double/seed/pools.py) make the run take it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from envtest.sandbox.running import Sandbox
-from envtest.sandbox.seed.pools import pools_of_two, seed_pools_of_two
+from envtest_double.running import Sandbox
+from envtest_double.seed.pools import pools_of_two, seed_pools_of_two
 from selftests import iam
 from selftests.conftest import run_suite
 

@@ -1,4 +1,4 @@
-"""A bad day at AWS, from a fault-injecting proxy (envtest/sandbox/chaos.py) in front of the sandbox's endpoints.
+"""A bad day at AWS, from a fault-injecting proxy (envtest_double/chaos.py) in front of the sandbox's endpoints.
 
 Every AWS call of the run goes through the proxy: it sits in front of the instances' endpoint, which answers
 what moto cannot (SSM, IAM's simulator, cross-account ECR, TestMetricFilter) and passes the rest to moto.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from envtest.sandbox.chaos import chaos_proxy
-from envtest.sandbox.running import Sandbox
+from envtest_double.chaos import chaos_proxy
+from envtest_double.running import Sandbox
 from selftests.conftest import run_suite
 from tests import test_runner
 from tests.images import test_allowed_images as allowed_images

@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from benchmarks.critical_path import CHAINS, COMPLETION, PREFLIGHT, chain_seconds, critical_path
-from envtest.sandbox.chaos import chaos_proxy
-from envtest.sandbox.latency import LatencyModel, operation_of
+from envtest_double.chaos import chaos_proxy
+from envtest_double.latency import LatencyModel, operation_of
 from selftests.conftest import loopback_server
 
 SEEN: list[str] = []

@@ -69,3 +69,54 @@ def test_checks_and_fixtures_see_typed_state_not_aws_answers() -> None:
                 if "dict[str, Any]" in ast.unparse(annotation):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {ast.unparse(annotation)}")
     assert offenders == []
+
+
+PRODUCT = [*sorted((ROOT / "envtest").rglob("*.py")), *CHECK_FILES, ROOT / "conftest.py"]
+DOUBLE = sorted((ROOT / "envtest_double").rglob("*.py"))
+
+
+def _imported(path: Path) -> list[tuple[int, str]]:
+    """Every module a file imports, anywhere in it (inside functions too), with the line."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found += [(node.lineno, node.module), *((node.lineno, f"{node.module}.{a.name}") for a in node.names)]
+    return found
+
+
+def test_the_product_never_imports_the_test_double() -> None:
+    """envtest/, the checks and conftest.py are what the env_test image ships and a real run imports: nothing of
+    the sandbox, the fault table or the proof (envtest_double/) may be reached from them, at any depth."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in PRODUCT
+        for line, name in _imported(path)
+        if name.split(".")[0] == "envtest_double"
+    ]
+    assert offenders == []
+    for text_file in (ROOT / "pytest.ini", ROOT / "conftest.py"):
+        assert "envtest_double" not in text_file.read_text()
+
+
+# The suite's judges: what decides whether the environment is right. The double must decide its own answers
+# (S3 authorisation, the runner's image matching) by code of its own, or a wrong rule would agree with itself.
+JUDGES = ("envtest.policy", "envtest.parsers", "envtest.gather.squid_judge.judge", "tests")
+
+
+def test_the_double_never_borrows_the_suites_judges() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in DOUBLE
+        for line, name in _imported(path)
+        if any(name == judge or name.startswith(f"{judge}.") for judge in JUDGES)
+    ]
+    assert offenders == []
+
+
+def test_the_layering_test_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    """The control: an import the runtime only reaches in a function is still found."""
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text("def titles():\n    from envtest_double.faults import FAULTS\n    return FAULTS\n")
+    assert (2, "envtest_double.faults") in _imported(sneaky)

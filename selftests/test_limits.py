@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from envtest.limits import CheckTimedOut, bounded
-from envtest.sandbox.chaos import chaos_proxy
-from envtest.sandbox.latency import LatencyModel
-from envtest.sandbox.running import Sandbox
+from envtest_double.chaos import chaos_proxy
+from envtest_double.latency import LatencyModel
+from envtest_double.running import Sandbox
 from selftests.conftest import run_suite
 from tests import test_hosts
 

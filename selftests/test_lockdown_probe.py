@@ -1,8 +1,8 @@
 """The live lockdown probe, against the sandbox's GitLab double and its runner double (named as doubles).
 
 The doubles decide: the runner reads config.toml when it picks a job up and matches the job's image as
-gitlab-runner does (envtest/sandbox/runner_double.py); GitLab answers as its Jobs API documents
-(envtest/sandbox/gitlab.py). Here they run in this process, behind TLS on loopback, reached as in the sandbox
+gitlab-runner does (envtest_double/runner_double.py); GitLab answers as its Jobs API documents
+(envtest_double/gitlab.py). Here they run in this process, behind TLS on loopback, reached as in the sandbox
 (GitLab's name, connected to 127.0.0.1); in the sandbox they are a process, and every run exercises them
 (test_sandbox_checks.py, the F14/P14 fault rows). The runner double's own decisions are tested in
 test_runner_double.py.
@@ -26,9 +26,9 @@ from envtest.errors import CouldNotEvaluate
 from envtest.gather.gitlab import TRACE_LIMIT, GitLab, JobRun, lockdown_probe
 from envtest.parsers.job_log import parse
 from envtest.policy import load_policy
-from envtest.sandbox import env_facts, runner_env
-from envtest.sandbox.gitlab import GitLabDouble, serve
-from envtest.sandbox.tls import make_certificates
+from envtest_double import env_facts, runner_env
+from envtest_double.gitlab import GitLabDouble, serve
+from envtest_double.tls import make_certificates
 from selftests.test_runner_double import BLESSED, DIGEST, config_toml
 
 TOKEN = "glpat-selftestToken0123456789"

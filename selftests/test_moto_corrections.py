@@ -1,4 +1,4 @@
-"""Where the sandbox corrects moto toward AWS (envtest/sandbox/moto_server.py), the correction does what AWS does."""
+"""Where the sandbox corrects moto toward AWS (envtest_double/moto_server.py), the correction does what AWS does."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 from moto.s3.models import FakeBucket
 
-from envtest.sandbox import app_access, moto_server
+from envtest_double import app_access, moto_server
 
 BUCKET = "login-gov-escrow-sandbox.123456789012-us-west-2"
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.parsers.pipeline import parse
-from envtest.sandbox import ecr_images, runner_env
+from envtest_double import ecr_images, runner_env
 
 A, B, C = (f"sha256:{x * 64}" for x in "abc")
 

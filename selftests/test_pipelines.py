@@ -16,7 +16,7 @@ import pytest
 import xmlschema
 
 from envtest.gather.aws import describe_aws_error
-from envtest.sandbox.running import Sandbox
+from envtest_double.running import Sandbox
 from selftests import iam
 from selftests.conftest import base_environ, run_suite
 from tests.images import test_runner_config as runner_config
@@ -115,7 +115,7 @@ class _Text(HTMLParser):
 def test_reports_of_a_failing_run_validate_and_read_well(
     clean_sandbox: Sandbox, sandbox_env: dict[str, str], tmp_path: Path
 ) -> None:
-    from envtest.sandbox.faults import FAULTS
+    from envtest_double.faults import FAULTS
 
     FAULTS["F12"].seed(clean_sandbox)
     run = run_suite(["sandbox"], sandbox_env, tmp_path)

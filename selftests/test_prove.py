@@ -6,8 +6,8 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 
-from envtest.prove import SuiteRun, judge, table
-from envtest.sandbox.faults import Fault
+from envtest_double.faults import Fault
+from envtest_double.prove import SuiteRun, judge, table
 
 
 def run_with(tmp_path: Path, exit_code: int, verdicts: dict[str, str]) -> SuiteRun:
@@ -26,7 +26,7 @@ def run_with(tmp_path: Path, exit_code: int, verdicts: dict[str, str]) -> SuiteR
     return SuiteRun(exit_code, "", "", path)
 
 
-FAULT = Fault("FX", "a fault", lambda sandbox: None, ("test_a",), cannot_evaluate=("test_c",))
+FAULT = Fault("FX", lambda sandbox: None, ("test_a",), cannot_evaluate=("test_c",), own_title="a fault")
 
 
 def test_caught_only_when_exactly_its_checks_fail(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_caught_only_when_exactly_its_checks_fail(tmp_path: Path) -> None:
 
 
 def test_a_stopping_fault_must_report_nothing_as_passed(tmp_path: Path) -> None:
-    stop = Fault("FS", "wrong env", lambda sandbox: None, exit_code=2)
+    stop = Fault("FS", lambda sandbox: None, exit_code=2, own_title="wrong env")
     assert judge(stop, run_with(tmp_path, 2, {"wrong_environment": "error"})).ok
     leaked = judge(stop, run_with(tmp_path, 2, {"wrong_environment": "error", "test_a": "passed"}))
     assert not leaked.ok and leaked.false_alarms == {"test_a"}

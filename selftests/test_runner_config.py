@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from envtest.parsers.runner_config import parse
 from envtest.redact import redact
-from envtest.sandbox import runner_env
+from envtest_double import runner_env
 
 
 def test_the_sandbox_config_parses_to_one_docker_runner() -> None:

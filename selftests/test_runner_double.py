@@ -1,5 +1,5 @@
 """The sandbox's runner double decides as gitlab-runner does: it reads config.toml when it picks a job up and
-matches the job's image (envtest/sandbox/runner_double.py). The live lockdown probe rests on it
+matches the job's image (envtest_double/runner_double.py). The live lockdown probe rests on it
 (test_lockdown_probe.py).
 """
 
@@ -10,7 +10,7 @@ import json
 import pytest
 
 from envtest.parsers.job_log import parse
-from envtest.sandbox.runner_double import Job, RunnerUnavailable, decide
+from envtest_double.runner_double import Job, RunnerUnavailable, decide
 
 BLESSED = "217680906704.dkr.ecr.us-west-2.amazonaws.com/**/blessed@sha256:*"
 DIGEST = "sha256:" + "b" * 64

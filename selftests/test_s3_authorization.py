@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from envtest.sandbox.s3_authorization import (
+from envtest_double.s3_authorization import (
     ALLOW,
     DENY,
     NO_OPINION,

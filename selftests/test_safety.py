@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from envtest.sandbox.faults import FAULTS
-from envtest.sandbox.running import Sandbox, moto_writes
+from envtest_double.faults import FAULTS
+from envtest_double.running import Sandbox, moto_writes
 from selftests import iam
 from selftests.conftest import run_suite
 

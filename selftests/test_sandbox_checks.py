@@ -14,9 +14,9 @@ import pytest
 from envtest import catalogue
 from envtest.fixtures.s3_access import matrix_cells
 from envtest.policy import load_policy
-from envtest.prove import prove_fault
-from envtest.sandbox.faults import FAULTS, Fault
-from envtest.sandbox.running import Sandbox
+from envtest_double.faults import FAULTS, Fault
+from envtest_double.prove import prove_fault
+from envtest_double.running import Sandbox
 from selftests.conftest import ROOT, base_environ, run_suite
 
 # The checks are named by their functions, so a renamed check fails here at import, not as a silent miss.
@@ -215,7 +215,7 @@ def test_missing_credentials_stop_the_run_with_one_line(sandbox_env: dict[str, s
 
 
 def test_unreachable_endpoint_stops_the_run(sandbox_env: dict[str, str], tmp_path: Path) -> None:
-    from envtest.sandbox.processes import free_port
+    from envtest_double.processes import free_port
 
     env = {**sandbox_env, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
     run = run_suite(["sandbox"], env, tmp_path, timeout=120)
@@ -225,7 +225,7 @@ def test_unreachable_endpoint_stops_the_run(sandbox_env: dict[str, str], tmp_pat
 
 
 def test_proxy_down_fails_the_proxy_checks_with_the_cause(sandbox_env: dict[str, str], tmp_path: Path) -> None:
-    from envtest.sandbox.processes import free_port
+    from envtest_double.processes import free_port
 
     env = {**sandbox_env, "PROXY_URL": f"http://127.0.0.1:{free_port()}"}
     run = run_suite(["sandbox"], env, tmp_path)

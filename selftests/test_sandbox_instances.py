@@ -18,10 +18,10 @@ from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import writes_allowed
 from envtest.gather.hosts import Ssm
 from envtest.gather.ssm import run_command
-from envtest.sandbox.faults import FAULTS
-from envtest.sandbox.processes import stop_all
-from envtest.sandbox.running import Sandbox
-from envtest.sandbox.startup import start_sandbox
+from envtest_double.faults import FAULTS
+from envtest_double.processes import stop_all
+from envtest_double.running import Sandbox
+from envtest_double.startup import start_sandbox
 from selftests.conftest import base_environ, run_suite
 from tests import test_recycle, test_s3_access
 from tests.images import test_runner_config as runner_config

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from envtest.sandbox.processes import marked_processes
+from envtest_double.processes import marked_processes
 from selftests.conftest import base_environ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_missing_squid_is_named_with_the_install_command(directory: Path) -> Non
 def test_a_start_that_fails_midway_leaves_nothing_running(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure after moto, the upstream and squid are up (here: seeding raises, as a bug or a refused seed
     would) stops them before the error goes on; a self-test that met a seeding bug once left moto running."""
-    from envtest.sandbox import startup
+    from envtest_double import startup
 
     def broken_seed(*_: object, **__: object) -> None:
         raise RuntimeError("seeding failed")

@@ -10,8 +10,8 @@ import pytest
 from envtest.errors import UsageError
 from envtest.policy.waivers import Waiver, judge, parse_waivers
 from envtest.problems import Problem
-from envtest.sandbox.faults import FAULTS
-from envtest.sandbox.running import Sandbox
+from envtest_double.faults import FAULTS
+from envtest_double.running import Sandbox
 from selftests.conftest import base_environ, run_suite
 from selftests.test_json_results import valid_results
 from tests import test_s3_access

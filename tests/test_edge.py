@@ -27,7 +27,7 @@ def answered(outcome: Outcome) -> Answer:
     return outcome.last
 
 
-@pytest.mark.catches("H5-health")
+@pytest.mark.catches("H5-health: the IdP health check reports unhealthy")
 @pytest.mark.blinded_by("F7-down")
 def test_idp_health_reports_all_checks_healthy(
     idp_health: Callable[[], Outcome], idp_hostname: str, policy: Policy
@@ -55,7 +55,7 @@ def test_idp_health_reports_all_checks_healthy(
         )
 
 
-@pytest.mark.catches("H5", "H5-hsts")
+@pytest.mark.catches("H5: the edge drops X-Frame-Options", "H5-hsts: HSTS without preload")
 @pytest.mark.blinded_by("F7-down")
 def test_idp_edge_sends_every_security_header(
     edge_get: Callable[..., Outcome], idp_hostname: str, policy: Policy
@@ -88,7 +88,7 @@ def test_idp_edge_sends_every_security_header(
     check(problems)
 
 
-@pytest.mark.catches("H5-origin")
+@pytest.mark.catches("H5-origin: the origin serves the site around CloudFront")
 @pytest.mark.blinded_by("F7-down")
 def test_origin_hostname_does_not_serve_the_site(
     edge_get: Callable[..., Outcome], idp_hostname: str, settings: Settings, policy: Policy
@@ -138,7 +138,7 @@ def test_origin_hostname_does_not_serve_the_site(
         )
 
 
-@pytest.mark.catches("H5-cache")
+@pytest.mark.catches("H5-cache: error pages served from CloudFront's cache")
 @pytest.mark.blinded_by("F7-down")
 def test_error_pages_come_from_s3_uncached(
     edge_get: Callable[..., Outcome], idp_hostname: str, policy: Policy, error_pages: dict[str, tuple[str, bytes]]

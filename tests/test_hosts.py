@@ -27,7 +27,7 @@ def _parsed(parse: Callable[[str], Any], text: str, where: str) -> Any:
         raise CouldNotEvaluate(f"{where}: {exc}") from None
 
 
-@pytest.mark.catches("H3")
+@pytest.mark.catches("H3: cloud-init errors on the ELK host")
 def test_cloud_init_finished_without_errors(cloud_init_status: Callable[[str], dict[str, str]], policy: Policy) -> None:
     """cloud-init finished without errors on the hosts the policy names.
 
@@ -54,7 +54,7 @@ def test_cloud_init_finished_without_errors(cloud_init_status: Callable[[str], d
     check(problems)
 
 
-@pytest.mark.catches("H4-filebeat")
+@pytest.mark.catches("H4-filebeat: filebeat write errors")
 def test_filebeat_ships_logs_without_write_errors(log_pipeline_stats: dict[str, dict[str, str]]) -> None:
     """filebeat ships logs without write errors.
 
@@ -78,7 +78,7 @@ def test_filebeat_ships_logs_without_write_errors(log_pipeline_stats: dict[str, 
     check(problems)
 
 
-@pytest.mark.catches("H4")
+@pytest.mark.catches("H4: logstash status red, no events out")
 def test_logstash_passes_events_on_and_is_green(log_pipeline_stats: dict[str, dict[str, str]]) -> None:
     """logstash is green and passes events on.
 
@@ -110,7 +110,7 @@ def _redis_roles(policy: Policy, key: str) -> list[str]:
     return roles
 
 
-@pytest.mark.catches("H1-idp")
+@pytest.mark.catches("H1-idp: idp hosts cannot reach Redis")
 def test_roles_that_need_redis_reach_it(
     redis_reachability: Callable[[str], dict[str, bool]], redis_endpoint: RedisEndpoint, policy: Policy
 ) -> None:
@@ -138,7 +138,7 @@ def test_roles_that_need_redis_reach_it(
     )
 
 
-@pytest.mark.catches("H1")
+@pytest.mark.catches("H1: app hosts can reach Redis")
 def test_roles_that_must_not_reach_redis_cannot(
     redis_reachability: Callable[[str], dict[str, bool]], redis_endpoint: RedisEndpoint, policy: Policy
 ) -> None:
@@ -165,7 +165,7 @@ def test_roles_that_must_not_reach_redis_cannot(
     )
 
 
-@pytest.mark.catches("H6")
+@pytest.mark.catches("H6: the resolver does not validate DNSSEC")
 def test_idp_hosts_refuse_a_name_with_broken_dnssec(
     dns_on_role: Callable[[str, str], dict[str, DigResult]], policy: Policy
 ) -> None:
@@ -194,7 +194,7 @@ def test_idp_hosts_refuse_a_name_with_broken_dnssec(
     check(problems)
 
 
-@pytest.mark.catches("H6-name")
+@pytest.mark.catches("H6-name: the resolver lost the IdP's own name")
 def test_idp_hosts_resolve_the_idp_hostname(
     dns_on_role: Callable[[str, str], dict[str, DigResult]], policy: Policy, idp_hostname: str
 ) -> None:

@@ -16,7 +16,10 @@ from envtest.problems import Problem, check
 RUNBOOK = "runbook, 'Debugging env_runner issues'"
 
 
-@pytest.mark.catches("K1", "K1-acl")
+@pytest.mark.catches(
+    "K1: anyone may put objects where the allowed-images file lives",
+    "K1-acl: the token's bucket readable by everyone (ACL, no public access block)",
+)
 @pytest.mark.blinded_by("F16", "F16-group", "F17-bucket", "F17", "F17-empty")
 def test_lockdown_buckets_have_no_public_route(
     bucket_public_state: Callable[[str], PublicState],
@@ -77,7 +80,7 @@ def _access_problems(
     return problems
 
 
-@pytest.mark.catches("K2")
+@pytest.mark.catches("K2: the app role may read the registration token")
 @pytest.mark.blinded_by("F16", "F16-group", "F17", "F17-empty")
 def test_only_the_named_roles_can_read_the_registration_token(
     lockdown_access: Callable[[str], dict[tuple[str, str], dict[str, str]]], policy: Policy
@@ -103,7 +106,7 @@ def test_only_the_named_roles_can_read_the_registration_token(
     )
 
 
-@pytest.mark.catches("K1", "K2-write")
+@pytest.mark.catches("K1", "K2-write: the worker role may write the allowed-images file")
 @pytest.mark.blinded_by("F16", "F16-group", "F17", "F17-empty")
 def test_no_other_role_can_write_the_allowed_images_file(
     lockdown_access: Callable[[str], dict[tuple[str, str], dict[str, str]]], policy: Policy, images_mode: str

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from envtest.gather.services.logs import MetricFilter
 
 
-@pytest.mark.catches("L1")
+@pytest.mark.catches("L1: the interesting-URIs metric filter deleted")
 def test_interesting_uris_metric_filter_exists_once(
     interesting_uris_filters: list[MetricFilter], metric_filter_names: dict[str, str], policy: Policy
 ) -> None:
@@ -41,7 +41,7 @@ def test_interesting_uris_metric_filter_exists_once(
         )
 
 
-@pytest.mark.catches("L1-pattern")
+@pytest.mark.catches("L1-pattern: the success metric filter counts 5xx answers")
 @pytest.mark.blinded_by("L1")
 def test_interesting_uris_metric_filter_counts_the_right_requests(
     interesting_uris_filters: list[MetricFilter],

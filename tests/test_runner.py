@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 RUNBOOK_DEBUG = "runbook, 'Debugging env_runner issues'"
 
 
-@pytest.mark.catches("F16-group")
+@pytest.mark.catches("F16-group: no env-runner group at all")
 def test_env_runner_group_exists(env_runner_group: AutoScalingGroup | None, name: Callable[[str], str]) -> None:
     """The env runner's Auto Scaling group (`<env>-gitlab-env-runner`) exists.
 
@@ -40,7 +40,11 @@ def test_env_runner_group_exists(env_runner_group: AutoScalingGroup | None, name
         )
 
 
-@pytest.mark.catches("F16", "F16-unhealthy", "F16-group")
+@pytest.mark.catches(
+    "F16: env-runner group with no InService instance",
+    "F16-unhealthy: the env runner's instance is Unhealthy",
+    "F16-group",
+)
 def test_every_desired_env_runner_instance_is_in_service(
     env_runner_group: AutoScalingGroup | None, name: Callable[[str], str]
 ) -> None:
@@ -78,7 +82,10 @@ def test_every_desired_env_runner_instance_is_in_service(
         )
 
 
-@pytest.mark.catches("F17", "F17-empty")
+@pytest.mark.catches(
+    "F17: instance tag gitlab_config_s3_bucket missing",
+    "F17-empty: instance tag gitlab_config_s3_bucket present but empty",
+)
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[str, str]], policy: Policy) -> None:
     """The env runner's instances carry the tags their boot code reads.
@@ -123,7 +130,7 @@ def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[st
     check(problems)
 
 
-@pytest.mark.catches("F17-bucket")
+@pytest.mark.catches("F17-bucket: the runner's tag names a bucket that does not exist")
 @pytest.mark.blinded_by("F16", "F16-group", "F17", "F17-empty")
 def test_gitlab_config_bucket_named_by_the_runner_exists(
     gitlab_config_bucket: str, gitlab_config_bucket_exists: bool
@@ -148,7 +155,7 @@ def test_gitlab_config_bucket_named_by_the_runner_exists(
         )
 
 
-@pytest.mark.catches("F15", "F15-shape")
+@pytest.mark.catches("F15: registration token object empty", "F15-shape: registration token is not token-shaped")
 @pytest.mark.blinded_by("F16", "F16-group", "F17-bucket", "F17", "F17-empty")
 def test_runner_registration_token_is_present_and_token_shaped(
     runner_token_facts: SecretFacts, gitlab_config_bucket: str, name: Callable[[str], str], policy: Policy
@@ -192,7 +199,7 @@ def test_runner_registration_token_is_present_and_token_shaped(
     check(problems)
 
 
-@pytest.mark.catches("F15-config")
+@pytest.mark.catches("F15-config: the runner registered with an empty token")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_registered_with_a_token_at_the_gitlab_host(
     runner_config: list[RunnerConfigCopy], gitlab_hostname: str
@@ -224,7 +231,7 @@ def test_runner_registered_with_a_token_at_the_gitlab_host(
     check(problems)
 
 
-@pytest.mark.catches("F7-down")
+@pytest.mark.catches("F7-down: the outbound proxy accepts no connection")
 def test_outbound_proxy_accepts_connections(proxy_tcp_probe: Probe, proxy_url: str) -> None:
     """The outbound proxy accepts connections on its port.
 

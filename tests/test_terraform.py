@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from envtest.gather.terraform import TerraformOutputs
 
 
-@pytest.mark.catches("F-terraform")
+@pytest.mark.catches("F-terraform: terraform outputs of another region")
 def test_terraform_outputs_name_this_environment(tf_outputs: TerraformOutputs, settings: Settings) -> None:
     """The terraform outputs are this env's, in this region.
 
@@ -38,7 +38,7 @@ def test_terraform_outputs_name_this_environment(tf_outputs: TerraformOutputs, s
     )
 
 
-@pytest.mark.catches("F-terraform-redis")
+@pytest.mark.catches("F-terraform-redis: terraform's elasticache address is not the running Redis")
 def test_terraform_outputs_agree_with_what_runs(
     tf_outputs: TerraformOutputs, idp_redis_primaries: RedisPrimaries, policy: Policy
 ) -> None:

@@ -8,7 +8,7 @@ nothing (the runner ignores Match's error). doublestar v4's rules (its
 README and match.go): `/` separates segments; `*` is any run of characters
 but `/` (possibly empty); `**` as a whole segment is any number of segments
 (`a/**/b` matches `a/b`), and ending a pattern it matches the rest, slashes
-included; `**` elsewhere is `*`; `?` one character but `/`; `[...]` a class
+included, or nothing (`a/**` matches `a`); `**` elsewhere is `*`; `?` one character but `/`; `[...]` a class
 (`[!...]` or `[^...]` negated); `{a,b}` alternatives; `\\` escapes. `:` and
 `@` are ordinary characters.
 """
@@ -72,12 +72,17 @@ def _translate(pattern: str, at_segment_start: bool = True) -> str:
                 raise PatternError("a trailing backslash")
             out.append(re.escape(pattern[i + 1]))
             i += 2
+        elif char == "/" and pattern.startswith("**", i + 1) and pattern[i + 3 : i + 4] in {"", "/"}:
+            # A slash and a whole-segment `**`: zero or more segments, each with its slash. Ending the pattern, it
+            # is the rest of the name or nothing (doublestar's own tests: "a/**" matches "a", "a/" and "a/b/c").
+            out.append("(?:/.*)?" if i + 3 == len(pattern) else "(?:/[^/]*)*")
+            i += 3
         elif pattern.startswith("**", i) and segment_start and pattern[i + 2 : i + 3] in {"", "/"}:
             if i + 2 == len(pattern):
-                out.append(".*")  # ending the pattern: the rest of the name, slashes included
+                out.append(".*")  # the whole pattern: any name, slashes included
                 i += 2
             else:
-                out.append("(?:[^/]*/)*")  # a whole segment: zero or more segments
+                out.append("(?:[^/]*/)*")  # a leading whole segment: zero or more segments
                 i += 3
         elif char == "*":
             while i < len(pattern) and pattern[i] == "*":

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 from tests.images import ADD_DIGEST, RUNBOOK, line_of
 
 
-@pytest.mark.catches("F11-policy")
+@pytest.mark.catches("F11-policy: an env override in force where the env's policy allows none")
 def test_allowed_images_file_in_force_is_one_the_policy_allows(
     images_file: AllowedImagesInForce, policy: Policy
 ) -> None:
@@ -44,7 +44,7 @@ def test_allowed_images_file_in_force_is_one_the_policy_allows(
         )
 
 
-@pytest.mark.catches("F9-word")
+@pytest.mark.catches("F9-word: a stray word in the allowed-images file")
 def test_allowed_images_file_reads_cleanly(images_file: AllowedImagesInForce) -> None:
     """The allowed-images file reads cleanly, block by block.
 
@@ -66,7 +66,11 @@ def test_allowed_images_file_reads_cleanly(images_file: AllowedImagesInForce) ->
     )
 
 
-@pytest.mark.catches("F9", "F10", "F11")
+@pytest.mark.catches(
+    "F9: allowed images: a tag-only reference",
+    "F10: allowed images: a digest of 63 hex digits",
+    "F11: an env override holding an image that is not pinned",
+)
 def test_every_allowed_image_is_pinned_by_digest(images_file: AllowedImagesInForce) -> None:
     """Every allowed image is pinned by a full sha256 digest.
 
@@ -88,7 +92,7 @@ def test_every_allowed_image_is_pinned_by_digest(images_file: AllowedImagesInFor
     )
 
 
-@pytest.mark.catches("F9-registry")
+@pytest.mark.catches("F9-registry: a pinned image from outside the env's ECR")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_every_allowed_image_comes_from_an_approved_registry(
     images_file: AllowedImagesInForce, approved_registries: list[str]
@@ -114,7 +118,7 @@ def test_every_allowed_image_comes_from_an_approved_registry(
     )
 
 
-@pytest.mark.catches("F9-date")
+@pytest.mark.catches("F9-date: an allowed-images block dated in the future")
 def test_allowed_image_blocks_are_dated_in_order_and_within_the_limit(
     images_file: AllowedImagesInForce, policy: Policy
 ) -> None:
@@ -173,7 +177,9 @@ def test_allowed_image_blocks_are_dated_in_order_and_within_the_limit(
     check(problems)
 
 
-@pytest.mark.catches("F9", "F10", "F11", "F11-comments", "F9-word")
+@pytest.mark.catches(
+    "F9", "F10", "F11", "F11-comments: comment separators under the split-on-white-space boot code", "F9-word"
+)
 def test_the_running_boot_code_allows_only_listed_images(images_file: AllowedImagesInForce, policy: Policy) -> None:
     """The boot code, as it runs, would allow only the listed images.
 
@@ -200,7 +206,7 @@ def test_the_running_boot_code_allows_only_listed_images(images_file: AllowedIma
         )
 
 
-@pytest.mark.catches("F19")
+@pytest.mark.catches("F19: an allowed digest that does not exist in ECR")
 def test_every_allowed_digest_exists_in_ecr(
     images_file: AllowedImagesInForce, ecr_digests: dict[str, list[str] | None]
 ) -> None:

@@ -29,7 +29,15 @@ def _recipe_tokens(loader: str, raw: str) -> list[str]:
     return tokens
 
 
-@pytest.mark.catches("F14", "F14-alpine", "F14-glob", "F14-slash", "F14-stale", "P14-empty", "P14-alpine")
+@pytest.mark.catches(
+    "F14: runner config: allowed images differ from the file",
+    "F14-alpine",
+    "F14-glob",
+    "F14-slash: config.toml also allows */alpine* (not the probe's image: it needs a /)",
+    "F14-stale",
+    "P14-empty",
+    "P14-alpine",
+)
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_allows_exactly_the_images_in_force(
     env_runner_entries: list[RunnerEntry],
@@ -106,7 +114,7 @@ def test_runner_does_not_allow_every_image(env_runner_entries: list[RunnerEntry]
     check(problems)
 
 
-@pytest.mark.catches("F12")
+@pytest.mark.catches("F12: runner config: allowed_services = []")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_allows_no_services(env_runner_entries: list[RunnerEntry], policy: Policy) -> None:
     """The runner allows no service containers.
@@ -133,7 +141,7 @@ def test_runner_allows_no_services(env_runner_entries: list[RunnerEntry], policy
     check(problems)
 
 
-@pytest.mark.catches("F13")
+@pytest.mark.catches("F13: runner config: entrypoint overwrite not disabled")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_cannot_override_entrypoints(env_runner_entries: list[RunnerEntry]) -> None:
     """Jobs cannot override the entrypoint of an allowed image.
@@ -157,7 +165,7 @@ def test_runner_cannot_override_entrypoints(env_runner_entries: list[RunnerEntry
     )
 
 
-@pytest.mark.catches("F13-privileged")
+@pytest.mark.catches("F13-privileged: runner config: privileged containers")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_runner_is_hardened(env_runner_entries: list[RunnerEntry], policy: Policy, settings: Settings) -> None:
     """The runner's docker executor is hardened as the policy says.

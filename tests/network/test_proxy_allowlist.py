@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from envtest.gather.squid_judge import SquidVerdict
 
 
-@pytest.mark.catches("F7")
+@pytest.mark.catches("F7: proxy allowlist loses the GitLab host")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_holds_every_must_allow_name(
     deployed_allowlists: list[DeployedAllowlist], must_allow_names: list[str]
@@ -47,7 +47,7 @@ def test_proxy_allowlist_holds_every_must_allow_name(
     )
 
 
-@pytest.mark.catches("F6")
+@pytest.mark.catches("F6: proxy allowlist gains .amazonaws.com")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_holds_no_forbidden_entry(
     deployed_allowlists: list[DeployedAllowlist], policy: Policy, must_deny_names: list[str]
@@ -85,7 +85,7 @@ def test_proxy_allowlist_holds_no_forbidden_entry(
     check(problems)
 
 
-@pytest.mark.catches("F6", "F6-shadow")
+@pytest.mark.catches("F6", "F6-shadow: an allowlist wildcard shadows later entries")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_has_no_entry_squid_rejects_or_ignores(
     deployed_allowlists: list[DeployedAllowlist],
@@ -142,7 +142,13 @@ def render_template(text: str, values: dict[str, str]) -> str:
     return fill(text, values)
 
 
-@pytest.mark.catches("F6", "F6-shadow", "F6-drift", "F6-instance", "F7")
+@pytest.mark.catches(
+    "F6",
+    "F6-shadow",
+    "F6-drift: the deployed allowlist differs from the template",
+    "F6-instance: one proxy instance of two holds a hand-edited allowlist",
+    "F7",
+)
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_proxy_allowlist_matches_the_rendered_template(
     allowlist_template: Path | None, allowlist_copies: list[AllowlistCopy], template_values: dict[str, str]

@@ -51,7 +51,7 @@ def test_proxy_lets_every_must_allow_name_through(allow_probes: dict[str, Probe]
     )
 
 
-@pytest.mark.catches("F8")
+@pytest.mark.catches("F8: proxy lets through a host that must be denied")
 @pytest.mark.blinded_by("F16", "F16-group", "F7-down")
 def test_proxy_refuses_every_must_deny_name(deny_probes: dict[str, Probe], policy: Policy) -> None:
     """The proxy refuses every must-deny name, live.
@@ -70,7 +70,7 @@ def test_proxy_refuses_every_must_deny_name(deny_probes: dict[str, Probe], polic
     )
 
 
-@pytest.mark.catches("F8-direct")
+@pytest.mark.catches("F8-direct: a path around the proxy: a direct connection opens")
 def test_direct_connections_without_the_proxy_do_not_open(direct_probes: dict[str, Probe]) -> None:
     """A connection that skips the proxy does not open.
 

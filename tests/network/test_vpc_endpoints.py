@@ -36,7 +36,7 @@ def _required(policy: Policy) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.catches("F4")
+@pytest.mark.catches("F4: the kms interface endpoint missing")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_required_vpc_endpoints_exist_and_are_available(
     vpc_endpoints: list[VpcEndpoint], policy: Policy, runner_network: RunnerNetwork, settings: Settings
@@ -82,7 +82,7 @@ def _interface_endpoints(vpc_endpoints: list[VpcEndpoint], policy: Policy, regio
     return endpoints
 
 
-@pytest.mark.catches("F5")
+@pytest.mark.catches("F5: the ssm interface endpoint with private DNS off")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_have_private_dns_on(
     vpc_endpoints: list[VpcEndpoint], policy: Policy, settings: Settings
@@ -108,7 +108,7 @@ def test_interface_endpoints_have_private_dns_on(
     )
 
 
-@pytest.mark.catches("F5-az")
+@pytest.mark.catches("F5-az: the logs interface endpoint in one AZ only")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_cover_the_runner_azs(
     vpc_endpoints: list[VpcEndpoint],
@@ -139,7 +139,7 @@ def test_interface_endpoints_cover_the_runner_azs(
     check(problems)
 
 
-@pytest.mark.catches("F5-sg")
+@pytest.mark.catches("F5-sg: the kms endpoint's group admits no 443 from the runner")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_interface_endpoints_admit_https_from_the_runner(
     vpc_endpoints: list[VpcEndpoint],
@@ -181,7 +181,7 @@ def test_interface_endpoints_admit_https_from_the_runner(
     check(problems)
 
 
-@pytest.mark.catches("F5-s3")
+@pytest.mark.catches("F5-s3: the S3 gateway endpoint in no runner route table")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_s3_gateway_endpoint_is_in_the_runner_route_tables(
     vpc_endpoints: list[VpcEndpoint], runner_route_tables: dict[str, str], settings: Settings

@@ -1,0 +1,262 @@
+"""The detection report: every fault of the catalogue seeded into the sandbox, and who caught it.
+
+`./run_tests.sh --prove [-n N] [FAULT_ID ...]` brings up N sandboxes (2 by
+default), runs the clean suite (every check must pass, or skip for a stated
+reason), then for each fault in envtest_double/faults/, in whichever
+sandbox is free: seeds it, runs the whole suite, reads the JUnit, and resets
+the sandbox. A fault is *caught* when exactly its checks fail (and
+the run exits as the fault says); a check that fails, or errors without being
+named as unable to evaluate under that fault, is a *false alarm*.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty, Queue
+
+from junitparser import JUnitXml
+
+from envtest import catalogue
+from envtest.report import junit
+from envtest_double.faults import FAULTS, Fault
+from envtest_double.processes import SandboxError, stop_all
+from envtest_double.running import Sandbox
+from envtest_double.startup import start_sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+# Variables of the caller's shell that would change what a sandbox run means.
+SCRUB = ("MY_ENV", "CI_COMMIT_BRANCH", "ENV_NAME", "AWS_PROFILE", "AWS_VAULT", "EXPECTED_ACCOUNT_ID",
+         "TF_OUTPUTS_JSON", "TF_DIR", "TF_STATE_BUCKET", "TF_STATE_KEY", "HOSTS_ROOT", "PROXY_URL",
+         "ENVTEST_DISRUPTIVE", "ENVTEST_PYTHON", "ENVTEST_VENV", "ENVTEST_REQUIREMENTS", "ALLOWLIST_TEMPLATE",
+         "ENVTEST_RUN_DIR", "ENVTEST_SANDBOX_DIR", "ENVTEST_SANDBOX_PROCESS", "PIPELINE_FILE", "GITLAB_API_TOKEN",
+         "ENVTEST_POLICY_OVERRIDE", "ENVTEST_POLICY_DIR", "ENVTEST_ACTIVE_PROBES", "GITLAB_CONNECT_TO")  # fmt: skip
+
+
+@dataclass
+class SuiteRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+    junit_path: Path
+
+    @property
+    def junit(self) -> JUnitXml:
+        return JUnitXml.fromfile(str(self.junit_path))
+
+    def verdicts(self) -> dict[str, str]:
+        return junit.verdicts(self.junit) if self.junit_path.exists() else {}
+
+    def text_of(self, check: str) -> str:
+        """The failure or error text of one check."""
+        for suite in self.junit:
+            for case in suite:
+                if case.name == check and case.result:
+                    return "\n".join(filter(None, [case.result[0].message, case.result[0].text]))
+        raise AssertionError(f"{check} has no failure text")
+
+
+def clean_environ(base: dict[str, str] | None = None) -> dict[str, str]:
+    source = os.environ if base is None else base
+    env = {k: v for k, v in source.items() if k not in SCRUB and not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def run_suite(args: list[str], environ: dict[str, str], out_dir: Path, timeout: float = 300) -> SuiteRun:
+    """The command line (`python -m envtest`, what run_tests.sh execs), in a subprocess."""
+    junit_path = out_dir / f"junit-{uuid.uuid4().hex[:12]}.xml"  # runs in parallel share out_dir
+    done = subprocess.run(
+        [sys.executable, "-m", "envtest", "-j", str(junit_path), *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+        check=False,
+    )
+    return SuiteRun(done.returncode, done.stdout, done.stderr, junit_path)
+
+
+@dataclass
+class Row:
+    fault: Fault
+    exit_code: int
+    failed: set[str] = field(default_factory=set)
+    errored: set[str] = field(default_factory=set)
+    passed_after_stop: set[str] = field(default_factory=set)
+
+    @property
+    def missed(self) -> set[str]:
+        return set(self.fault.caught_by) - self.failed
+
+    @property
+    def false_alarms(self) -> set[str]:
+        if self.fault.exit_code == 2:
+            return self.passed_after_stop
+        return (self.failed - set(self.fault.caught_by)) | (self.errored - set(self.fault.cannot_evaluate))
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == self.fault.exit_code and not self.missed and not self.false_alarms
+
+    @property
+    def verdict(self) -> str:
+        if self.missed:
+            return "MISSED"
+        if self.false_alarms:
+            return "false alarm"
+        if self.exit_code == -2:
+            return f"stopped, but not by {self.fault.stop_check}"
+        if self.exit_code != self.fault.exit_code:
+            return f"exit {self.exit_code}, expected {self.fault.exit_code}"
+        return "caught"
+
+
+def judge(fault: Fault, run: SuiteRun) -> Row:
+    verdicts = run.verdicts()
+    by_kind = {kind: {name for name, v in verdicts.items() if v == kind} for kind in ("passed", "failed", "error")}
+    row = Row(fault, run.exit_code, by_kind["failed"], by_kind["error"])
+    if fault.exit_code == 2:
+        # Stopped before any check, by the guard that exists for this fault, and nothing reported as passed.
+        row.passed_after_stop = by_kind["passed"]
+        stopped_by_its_guard = verdicts == {fault.stop_check: "error"}
+        row.failed = set(fault.caught_by) if stopped_by_its_guard else set()
+        if not stopped_by_its_guard:
+            row.exit_code = -2  # another stop (credentials, say) does not count as catching this fault
+    return row
+
+
+def areas_of(fault: Fault) -> list[str]:
+    """What holds the areas (a file, or a directory of files by concern) of the checks a fault is seen by: its
+    catchers and the checks it blinds.
+
+    The checks of those areas share the gathered state the fault changes, so a run of them shows the fault
+    caught and no false alarm where one could arise; --prove runs the whole suite for every fault.
+    """
+    files = {check.name: check.area_path for check in catalogue.checks().values()}
+    names = [name.split("[", 1)[0] for name in (*fault.caught_by, *fault.cannot_evaluate)]
+    unknown = sorted(n for n in names if n not in files)
+    if unknown:
+        raise KeyError(f"fault {fault.id} names checks that tests/ does not define: {unknown}")
+    return sorted({files[n] for n in names})
+
+
+def prove_fault(
+    sandbox: Sandbox,
+    fault: Fault,
+    out_dir: Path,
+    run: Callable[[list[str], dict[str, str], Path], SuiteRun] = run_suite,
+    *,
+    areas_only: bool = False,
+) -> tuple[Row, SuiteRun]:
+    """Seed one fault, run the suite (or only the fault's areas), judge; the caller resets the sandbox."""
+    fault.seed(sandbox)
+    narrow = [arg for area in areas_of(fault) for arg in ("-t", area)] if areas_only else []
+    result = run([sandbox.environ["ENV_NAME"], *narrow], {**clean_environ(), **sandbox.environ, **fault.env}, out_dir)
+    return judge(fault, result), result
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'fault':<16} {'verdict':<24} {'expected to fail':<58} false alarms"]
+    for row in rows:
+        expected = ", ".join(c.removeprefix("test_") for c in row.fault.caught_by) or (
+            "(run stops: exit 2)" if row.fault.exit_code == 2 else "(nothing may fail: exit 0)"
+        )
+        alarms = ", ".join(sorted(a.removeprefix("test_") for a in row.false_alarms)) or "-"
+        lines.append(f"{row.fault.id:<16} {row.verdict:<24} {expected[:58]:<58} {alarms}")
+        if row.missed:
+            lines.append(f"{'':<16} missed: {', '.join(sorted(row.missed))}")
+    return "\n".join(lines)
+
+
+def prove(args: list[str]) -> int:
+    """--prove [-n N] [FAULT ...]: every fault (or those named) against the whole suite, in N sandboxes at once."""
+    workers = 2
+    if args[:1] == ["-n"]:
+        if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
+            print("--prove -n wants a number of sandboxes >= 1", file=sys.stderr)
+            return 2
+        workers, args = int(args[1]), args[2:]
+    unknown = [f for f in args if f not in FAULTS]
+    if unknown:
+        print(f"--prove: no such fault {', '.join(unknown)} (known: {', '.join(FAULTS)})", file=sys.stderr)
+        return 2
+    faults = [FAULTS[f] for f in args] if args else list(FAULTS.values())
+    # Each allowed-images era has its own sandboxes: `workers` for the runbook's era, one for the pattern era.
+    eras = [era for era in ("file", "pattern") if any(f.era == era for f in faults)]
+    counts = {era: min(workers, sum(f.era == era for f in faults)) if era == "file" else 1 for era in eras}
+    directory = Path(tempfile.mkdtemp(prefix="envtest-prove-"))
+    directory.chmod(0o755)
+    out_dir = directory / "reports"
+    out_dir.mkdir()
+    homes = [(era, directory / f"sandbox-{era}-{n}") for era in eras for n in range(counts[era])]
+    try:
+        try:
+            with ThreadPoolExecutor(max_workers=len(homes)) as pool:
+                list(pool.map(lambda home: start_sandbox(home[1], era=home[0]), homes))
+        except SandboxError as exc:
+            print(f"sandbox: {exc}", file=sys.stderr)
+            return 2
+        sandboxes = [(era, Sandbox(home)) for era, home in homes]
+        bad: dict[str, str] = {}
+        clean_exit = 0
+        for era in eras:
+            first = next(sandbox for e, sandbox in sandboxes if e == era)
+            clean = run_suite([first.environ["ENV_NAME"]], {**clean_environ(), **first.environ}, out_dir)
+            era_bad = {name: v for name, v in clean.verdicts().items() if v not in {"passed", "skipped"}}
+            bad.update(era_bad)
+            clean_exit = clean_exit or clean.exit_code
+            print(
+                f"clean sandbox ({era} era): exit {clean.exit_code}, "
+                f"{sum(v == 'passed' for v in clean.verdicts().values())} checks passed"
+                + (f"; NOT CLEAN: {era_bad}" if era_bad or clean.exit_code else ""),
+                flush=True,
+            )
+        queues: dict[str, Queue[Fault]] = {era: Queue() for era in eras}
+        for fault in faults:
+            queues[fault.era].put(fault)
+        rows: dict[str, Row] = {}
+
+        def work(era: str, sandbox: Sandbox) -> None:
+            while True:
+                try:
+                    fault = queues[era].get_nowait()
+                except Empty:
+                    return
+                row, run = prove_fault(sandbox, fault, out_dir)
+                rows[fault.id] = row
+                print(f"  {fault.id}: {row.verdict}", flush=True)
+                for check in sorted(row.false_alarms):
+                    # What the check said: enough to tell a real false alarm from a sandbox hiccup.
+                    try:
+                        text = " ".join(run.text_of(check).split())
+                    except AssertionError:
+                        text = "(no text in the report)"
+                    print(f"    {check}: {text[:400]}", flush=True)
+                sandbox.reset()
+
+        with ThreadPoolExecutor(max_workers=len(sandboxes)) as pool:
+            for done in [pool.submit(work, era, sandbox) for era, sandbox in sandboxes]:
+                done.result()
+        ordered = [rows[fault.id] for fault in faults]
+        print("\n" + table(ordered))
+        failures = [r for r in ordered if not r.ok]
+        print(
+            f"\n{len(ordered) - len(failures)} caught, {len(failures)} missed or with false alarms; "
+            f"clean run {'passed' if not bad and clean_exit == 0 else 'FAILED'}"
+        )
+        return 0 if not failures and not bad and clean_exit == 0 else 1
+    finally:
+        for _, home in homes:
+            stop_all(home)
+        shutil.rmtree(directory, ignore_errors=True)

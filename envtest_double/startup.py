@@ -1,0 +1,186 @@
+"""start_sandbox: every part of a sandbox started and seeded, DIR/env.sh and the run's policy written."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shlex
+import sys
+from pathlib import Path
+
+from envtest_double import env_facts, proxy_lists, runner_env, squid
+from envtest_double.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
+from envtest_double.running import copy_clean_files, moto_writes
+from envtest_double.seed import seed
+from envtest_double.seed.host_files import write_host_file
+from envtest_double.servers import moto_ready, python_env, start_gitlab, start_instances, start_upstream
+from envtest_double.tls import make_certificates
+
+SANDBOX_POLICY = """\
+# The local sandbox's policy, merged over policy/default.toml and envs/<env>.toml.
+# moto's fixed account:
+account_id = "{account}"
+
+[images]
+max_blocks = {max_blocks}
+mode = "{era}"
+[images.lockdown_probe]
+# The GitLab double moves a job on every 0.2 s: a short wait still bounds the probe.
+wait = 15
+poll = 0.1
+
+[proxy]
+# The sandbox has no outside: a loopback port where nothing listens stands in
+# for an outside address (a real security group drops; here it is refused).
+# Each sandbox has its own address, so sandboxes side by side never see each
+# other's faults.
+direct_probe = ["{direct_probe}"]
+# Emulated instances answer at once: short waits keep the sandbox quick.
+[instances]
+online_timeout = 20
+[recycle]
+capacity_timeout = 60
+poll_interval = 0.2
+[edge]
+health_attempts = 2
+health_sleep = 0.2
+# A dropped connection between loopback namespaces is as final after 1 s as after the Go suite's 5 s.
+[redis]
+timeout = 1
+"""
+
+
+def start_sandbox(
+    directory: Path, env: str = env_facts.DEFAULT_ENV, scale: int = 1, era: str | None = None
+) -> dict[str, str]:
+    """Start every part, seed it, write DIR/env.sh; return the run's environment.
+
+    Whatever fails on the way (a part that does not come up, a seed AWS refuses, a bug), the parts already
+    started are stopped before the error goes on: a failed start leaves nothing running.
+    """
+    try:
+        return _start_sandbox(directory, env, scale, era)
+    except BaseException:
+        stop_all(directory)
+        raise
+
+
+def _start_sandbox(directory: Path, env: str, scale: int, era: str | None) -> dict[str, str]:
+    era = era or os.environ.get("ENVTEST_SANDBOX_ERA", "file")
+    if era not in {"file", "pattern"}:
+        raise SandboxError(f"ENVTEST_SANDBOX_ERA={era!r}: file (the runbook's allowed-images file) or pattern")
+    world = runner_env.World(env, scale, era)
+    squid_binary = squid.find_squid()  # fail first, with the install command, before starting anything
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)  # squid, once it drops root, must reach its allowlist and logs
+    canaries = runner_env.Canaries()
+
+    moto_port = free_port()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    moto = start(
+        "moto",
+        [sys.executable, "-m", "envtest_double.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        directory,
+        env=python_env(),
+    )
+
+    direct_probe_ip = f"127.{random.randint(1, 63)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    upstream_names = world.upstream_names()
+    # 127.0.0.1 too: the sandbox's reset reaches the GitLab double by address (its name resolves only through squid).
+    tls = make_certificates(directory / "tls", upstream_names, addresses=("127.0.0.1",))
+    upstream_ip = start_upstream(directory, tls)
+
+    hosts = directory / "hosts"
+    allowlist = write_host_file(hosts, "env-runner-proxy", proxy_lists.ALLOWLIST_PATH, world.allowlist)
+    for parent in [hosts, *allowlist.relative_to(directory).parents]:
+        (directory / parent).chmod(0o755)
+    state_dir = directory / "squid"
+    user = squid.proxy_user()
+    squid.prepare(state_dir, user, readable=[allowlist])
+    hosts_file = state_dir / "hosts"
+    # One name per line: squid's hosts_file reader drops names past its line buffer.
+    hosts_file.write_text("".join(f"{upstream_ip} {name}\n" for name in upstream_names))
+    squid_port = free_port()
+    conf = state_dir / "squid.conf"
+    conf.write_text(
+        squid.squid_conf(port=squid_port, allowlist=allowlist, hosts_file=hosts_file, state_dir=state_dir, run_as=user)
+    )
+    conf.with_suffix(".conf.clean").write_text(conf.read_text())  # what a reset restores
+    proxy = start("squid", [squid_binary, "-N", "-f", str(conf)], directory)
+    wait_until("squid", lambda: port_open("127.0.0.1", squid_port), proxy, directory / "logs" / "squid.log", timeout=30)
+    wait_until("the moto server", moto_ready(endpoint), moto, directory / "logs" / "moto.log", timeout=60)
+
+    proxy_url = f"http://127.0.0.1:{squid_port}"
+    seeded = seed(endpoint, directory, canaries, proxy_url, world)
+    instances_endpoint, no_instances = start_instances(directory, endpoint, seeded["estate"])
+    gitlab = start_gitlab(directory, world, canaries, tls)
+    environ = {
+        "ENV_NAME": world.env,
+        # Jobs on the env runner get MY_ENV; the sandbox stands for running there.
+        "MY_ENV": world.env,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": env_facts.REGION,
+        "AWS_DEFAULT_REGION": env_facts.REGION,
+        "IDP_HOSTNAME": world.idp_host,
+        "IDP_ORIGIN_HOSTNAME": world.origin_host,
+        "PROXY_URL": proxy_url,
+        "ENVTEST_CA_BUNDLE": str(tls[0]),
+        "ENVTEST_SANDBOX_DIR": str(directory),
+        "ENVTEST_SANDBOX_SCALE": str(scale),
+        "ENVTEST_SANDBOX_ERA": era,
+        "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
+        "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
+        "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
+        # The GitLab double (gitlab.py), for the live lockdown probe: by GitLab's name, connected to its address.
+        "GITLAB_URL": gitlab["url"],
+        "GITLAB_CONNECT_TO": gitlab["connect_to"],
+        "GITLAB_API_TOKEN": canaries.gitlab_api_token,
+        "GITLAB_PROJECT_ID": gitlab["project_id"],
+        "GITLAB_PIPELINE_ID": gitlab["pipeline_id"],
+    }
+    # SSM RunCommand, IAM's simulator, ECR and Logs go to the instances' endpoint; the rest to moto.
+    environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
+    environ["AWS_ENDPOINT_URL_IAM"] = instances_endpoint
+    # Cross-account ECR reads and CloudWatch Logs' TestMetricFilter: moto lacks them; instances_endpoint/ answers.
+    environ["AWS_ENDPOINT_URL_ECR"] = instances_endpoint
+    environ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = instances_endpoint  # botocore's variable for "CloudWatch Logs"
+    if no_instances:
+        # Without emulated instances, host files are read from DIR/hosts directly.
+        environ["HOSTS_ROOT"] = str(hosts)
+        environ["ENVTEST_NO_INSTANCES"] = no_instances
+    (directory / "allowlist.template").write_text(world.allowlist_template)
+    (directory / "policy-override.toml").write_text(
+        SANDBOX_POLICY.format(
+            account=env_facts.ACCOUNT,
+            max_blocks=max(4, world.image_blocks),
+            direct_probe=f"{direct_probe_ip}:9",
+            era=world.era,
+        )
+    )
+    (directory / "env.json").write_text(json.dumps(environ, indent=2))
+    lines = [
+        '# envtest sandbox: `. DIR/env.sh && ./run_tests.sh "$ENV_NAME"`',
+        "unset AWS_PROFILE AWS_VAULT AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE",
+    ]
+    lines += [f"export {key}={shlex.quote(value)}" for key, value in environ.items()]
+    (directory / "env.sh").write_text("\n".join(lines) + "\n")
+    state = {
+        "direct_probe": [direct_probe_ip, 9],
+        "moto_endpoint": endpoint,
+        "squid_port": squid_port,
+        "upstream_ip": upstream_ip,
+        "upstream_names": upstream_names,
+        **seeded,
+    }
+    # What a reset returns to: moto's state as seeded, and the files a fault may change.
+    state["moto_writes"] = moto_writes(endpoint)
+    copy_clean_files(directory)
+    (directory / "sandbox.json").write_text(json.dumps(state, indent=2))
+    canary_file = directory / "canaries.json"
+    canary_file.write_text(json.dumps(canaries.__dict__))
+    canary_file.chmod(0o600)
+    return environ
