@@ -49,20 +49,35 @@ def _caught(check: catalogue.Check) -> list[str]:
 
 
 def list_checks(out: object = None) -> int:
-    """One line per check, by area: its name, what it proves, the faults it catches."""
+    """One line per check, by area: its name, what it proves, the faults it catches, the revisions it does not
+    apply to; then the revisions (policy/revisions/) and which one an env runs unless its policy names another."""
+    from envtest.policy import default_revision, known_revisions
+
     write = (out or sys.stdout).write  # type: ignore[attr-defined]
+    revisions = known_revisions()
+    lacking: dict[str, list[str]] = {}
+    for revision in revisions:
+        for name, _ in revision.not_applicable:
+            lacking.setdefault(name.split("[", 1)[0], []).append(revision.name)
     area = None
     for check in catalogue.checks().values():
         if check.area != area:
             write(("" if area is None else "\n") + f"{check.area}\n")
             area = check.area
         flags = " (disruptive: -R true)" if "disruptive" in check.markers else ""
+        short = check.name.removeprefix("test_")
+        flags += f" (not applicable to revision {', '.join(lacking[short])})" if short in lacking else ""
         if check.active:
             flags += f" (active: {check.active}; {active_probes.VARIABLE}=false skips it)"
         faults = f"  [{', '.join(f for f, _ in check.catches)}]" if check.catches else ""
         summary = sections(check.doc)[0] or "(no docstring)"
         write(f"  {check.name.removeprefix('test_')}{flags}{faults}\n      {summary}\n")
     write(f"\n{len(catalogue.checks())} checks. run_tests.sh --explain CHECK for one in full.\n")
+    if revisions:
+        write("\nRevisions (policy/revisions/: the defaults as one commit of login.gov's code had them):\n")
+        for revision in revisions:
+            write(f"  {revision.describe()}: {revision.summary}\n")
+        write(f"An env runs revision {default_revision() or '(none)'} unless policy/envs/<env>.toml names another.\n")
     return 0
 
 

@@ -17,7 +17,7 @@ from envtest.gather.aws_calls import write_call_count
 from envtest.gather.inventory import Inventory
 from envtest.gather.terraform import load_outputs_once
 from envtest.guard import Facts, wrong_environment
-from envtest.policy import load_policy
+from envtest.policy import Policy, load_policy
 from envtest.progress import waiting
 from envtest.redact import mask_account
 from envtest.settings import Settings
@@ -62,6 +62,28 @@ def waiver_notes(entries: object) -> list[str]:
     ]
 
 
+def revision_notes(policy: Policy) -> list[str]:
+    """The revision the run's defaults come from, and what it says has nothing to check; each not-applicable entry
+    must name a check that exists (a misspelt one would leave a check running that the revision meant to set aside,
+    or set aside nothing): else a UsageError (exit 2)."""
+    revision = policy.revision
+    if revision is None:
+        return ["no revision named: the defaults of policy/default.toml alone (name one in policy/envs/<env>.toml)"]
+    notes = [f"revision {revision.describe()}: {revision.summary}"]
+    if revision.not_applicable:
+        from envtest import catalogue
+
+        names = {name.removeprefix("test_") for name in catalogue.checks()}
+        unknown = sorted(k for k, _ in revision.not_applicable if k.split("[", 1)[0] not in names)
+        if unknown:
+            raise UsageError(
+                f"revision {revision.name}: [revision.not_applicable] names no check {', '.join(unknown)} "
+                "(run_tests.sh --list)"
+            )
+        notes += [f"not applicable to revision {revision.name}: {k}: {why}" for k, why in revision.not_applicable]
+    return notes
+
+
 def preflight_aws(settings: Settings) -> Aws:
     """The preflight's clients: fewer attempts and a shorter wait than the checks', so an endpoint that is down,
     or accepts connections and never answers, stops the run in about half a minute, not two. They read the run's
@@ -94,6 +116,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
         return _stop("unknown", reasons, guards, notes)
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
     notes += waiver_notes(policy.section("waivers") or None)
+    notes += revision_notes(policy)
     inventory = Inventory(aws or preflight_aws(settings), settings.run_dir)
     try:
         endpoint = inventory.aws.client("sts").meta.endpoint_url

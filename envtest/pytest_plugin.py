@@ -58,6 +58,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Checks that wait on the hosts go last: their reads, sent before the first check, come back while the
     # others read AWS (fixtures/hosts.py), so the run's floor is its longest round trip, not the sum.
     items.sort(key=lambda item: bool(PLANNED_READS.keys() & set(getattr(item, "fixturenames", ()))))
+    _set_aside_what_the_revision_lacks(items)
     _switch_off_active_probes(items)
     if _long_tests_enabled():
         return
@@ -65,6 +66,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("disruptive") or item.get_closest_marker("slow"):
             item.add_marker(skip)
+
+
+def _set_aside_what_the_revision_lacks(items: list[pytest.Item]) -> None:
+    """A check that has nothing to check at the env's revision (ELK after 2021, the escrow bucket after 2024-06) is
+    reported "not applicable to revision X", with the revision's reason: a skip that says why, never a pass.
+
+    Marked at collection, before the prefetch and the host-read plan, which start no read for a skipped check. A
+    policy that does not load leaves the items be: the preflight and the checks report why.
+    """
+    try:
+        settings = Settings.from_environ()
+        revision = load_policy(settings.env_name, settings.policy_dir, settings.policy_override).revision
+    except UsageError:
+        return
+    if revision is None or not revision.not_applicable:
+        return
+    reasons = dict(revision.not_applicable)
+    for item in items:
+        name = item.name.removeprefix("test_")
+        why = reasons.get(name) or reasons.get(name.split("[", 1)[0])
+        if why:
+            item.add_marker(pytest.mark.skip(reason=f"not applicable to revision {revision.describe()}: {why}"))
 
 
 def _switch_off_active_probes(items: list[pytest.Item]) -> None:

@@ -66,6 +66,17 @@ def run_environment(args: argparse.Namespace, base_env: dict[str, str]) -> dict[
     return environ
 
 
+def revision_of(settings: Settings) -> str:
+    """The revision the run's defaults come from (policy/revisions/), for the reports: name, commit, date."""
+    from envtest.policy import load_policy
+
+    try:
+        revision = load_policy(settings.env_name, settings.policy_dir, settings.policy_override).revision
+    except UsageError:
+        return "unknown (the policy does not load)"
+    return revision.describe() if revision else "none (policy/default.toml alone)"
+
+
 def run_kind(environ: dict[str, str]) -> str:
     if environ.get("ENVTEST_SANDBOX_DIR"):
         return "sandbox"
@@ -208,9 +219,10 @@ def _run(
     outcome = preflight(settings, aws)
     properties["account"] = outcome.masked_account
     properties["guards"] = ", ".join(outcome.guards) or "none"
+    properties["revision"] = revision_of(settings)
     print(
         f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
-        f"account {outcome.masked_account}, run kind {properties['run_kind']}",
+        f"account {outcome.masked_account}, run kind {properties['run_kind']}, revision {properties['revision']}",
         flush=True,
     )
     for note in outcome.notes:

@@ -69,7 +69,7 @@ def render(xml: JUnitXml, title: str) -> str:
         details = [f"run at {when[:19].replace('T', ' ')} UTC"] if when else []
         details += [
             f"{k.replace('_', ' ')} {props[k]}"
-            for k in ("region", "account", "run_kind", "git_sha", "envtest_version", "api_calls", "guards")
+            for k in ("region", "account", "revision", "run_kind", "git_sha", "envtest_version", "api_calls", "guards")
             if k in props
         ]
         out.append(f"<p>{e('; '.join(details))}</p>")
