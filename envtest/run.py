@@ -216,7 +216,13 @@ def _run(
 
         builder = threading.Thread(target=build, daemon=True)
         builder.start()
-    outcome = preflight(settings, aws)
+    try:
+        outcome = preflight(settings, aws)
+    finally:
+        if not narrowed:
+            # Joined on every way out: a daemon thread still building botocore clients while the interpreter
+            # shuts down (a preflight that stops the run, a cancel) can crash it (seen once: exit -11, F20-account).
+            builder.join()
     properties["account"] = outcome.masked_account
     properties["guards"] = ", ".join(outcome.guards) or "none"
     properties["revision"] = revision_of(settings)
@@ -236,10 +242,8 @@ def _run(
             run_dir=run_dir,
             properties=properties,
         )
-    if not narrowed:
-        builder.join()
-        if early:
-            _send_host_reads_early(settings, early[0])
+    if early:
+        _send_host_reads_early(settings, early[0])
     command = [
         sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
         f"--junitxml={junit_path}", *pytest_selection(args.tests), *_cache_plugin(args.pytest_args),
