@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from envtest_double import s3_authorization
+from envtest_double import paging, s3_authorization
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
 CALLER = f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/moto"  # moto's answer to sts:GetCallerIdentity there
@@ -119,9 +119,12 @@ def main() -> None:
     counter = WriteCounter()
     dispatcher = server.DomainDispatcherApplication
 
+    paging.warm()
+
     class Counted(dispatcher):  # type: ignore[misc, valid-type]
         def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            return counting(super().__call__, counter)(environ, start_response)
+            # The suite's lists in small pages (paging.py), every request's possible write counted.
+            return paging.paged(counting(super().__call__, counter))(environ, start_response)
 
     server.DomainDispatcherApplication = Counted
     server.main(sys.argv[1:])

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 
-from envtest_double import env_facts, proxy_lists, runner_env
+from envtest_double import env_facts, paging, proxy_lists, runner_env
 from envtest_double.fleet.instances import write_fleet_config
 from envtest_double.seed import seed
 
@@ -167,6 +167,19 @@ class Sandbox:
         """Hold a listening socket open until reset (a path around the proxy, for a fault)."""
         sock = socket.create_server((host, port))
         self._listeners.append(sock)
+
+    def set_page_size(self, size: int) -> int:
+        """How many items a page of the suite's lists holds (0: whole lists), on moto and on the SSM double; the
+        size before (paging.py). For comparing paged and whole answers on one running sandbox."""
+        previous = 0
+        for endpoint in (self.endpoint, self.front_endpoint):
+            request = urllib.request.Request(f"{endpoint}{paging.CONTROL_PATH}", data=str(size).encode(), method="POST")
+            before = urllib.request.Request(f"{endpoint}{paging.CONTROL_PATH}", method="GET")
+            with urllib.request.urlopen(before, timeout=10) as answer:
+                previous = int(answer.read() or b"0")
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        return previous
 
     def reset(self) -> None:
         """Back to the clean, seeded state (same canaries, same processes).

@@ -9,7 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from envtest_double import env_facts, proxy_lists, runner_env, squid
+from envtest_double import env_facts, paging, proxy_lists, runner_env, squid
 from envtest_double.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
 from envtest_double.running import copy_clean_files, moto_writes
 from envtest_double.seed import seed
@@ -120,7 +120,8 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None) -> di
         # Jobs on the env runner get MY_ENV; the sandbox stands for running there.
         "MY_ENV": world.env,
         "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
+        # The suite's own key id: the sandbox pages its lists (paging.py), not the seeding clients' ("testing").
+        "AWS_ACCESS_KEY_ID": paging.SUITE_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": env_facts.REGION,

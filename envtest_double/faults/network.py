@@ -24,7 +24,8 @@ def _endpoint(sandbox: Sandbox, service: str) -> dict[str, Any]:
     endpoints = sandbox.client("ec2").describe_vpc_endpoints(
         Filters=[{"Name": "service-name", "Values": [f"com.amazonaws.{env_facts.REGION}.{service}"]}]
     )["VpcEndpoints"]
-    return endpoints[0]
+    # The live one: the seed keeps a replaced copy of one endpoint, deleted, as EC2 lists it (seed/network.py).
+    return next(e for e in endpoints if e["State"].lower() != "deleted")
 
 
 def egress_all_to_internet(sandbox: Sandbox) -> None:

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 import boto3
 
+from envtest_double import paging
 from envtest_double.fleet.instances import Fleet
 from envtest_double.instances_endpoint.ecr import CrossAccountEcr
 from envtest_double.instances_endpoint.iam_simulator import Simulator, SimulatorInputError
@@ -52,9 +53,17 @@ def make_handler(
 
         def _handle(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
+            if self.path == paging.CONTROL_PATH:  # the SSM double's page size, as moto's (Sandbox.set_page_size)
+                if self.command == "POST":
+                    paging.set_page_size(int(body or b"0"))
+                self._reply(200, str(paging.page_size()).encode(), "text/plain")
+                return
             target = self.headers.get("X-Amz-Target", "")
             action = target.split(".", 1)[-1] if target.startswith("AmazonSSM.") else ""
             if action in SSM_ACTIONS:
+                environ = {"HTTP_AUTHORIZATION": self.headers.get("Authorization", ""), "HTTP_X_AMZ_TARGET": target}
+                if paging.signed_by_the_suite(environ):  # the suite's lists come in small pages, as from moto's
+                    body = paging.with_limit(environ, body, paging.page_size())
                 self._ssm(action, json.loads(body or b"{}"))
                 return
             if target == "Logs_20140328.TestMetricFilter":

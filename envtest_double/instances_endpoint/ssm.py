@@ -108,7 +108,7 @@ class RunCommand:
                         }
                     ]
                 listed.append(item)
-        return {"CommandInvocations": listed}
+        return _page(listed, body, "CommandInvocations")
 
     def describe_instances(self, body: dict[str, Any]) -> dict[str, Any]:
         wanted: set[str] | None = None
@@ -130,4 +130,18 @@ class RunCommand:
             for i in self.fleet.describe()
             if wanted is None or i["InstanceId"] in wanted
         ]
-        return {"InstanceInformationList": listed}
+        return _page(listed, body, "InstanceInformationList")
+
+
+def _page(items: list[dict[str, Any]], body: dict[str, Any], key: str) -> dict[str, Any]:
+    """One page of a list, as SSM answers it: MaxResults items (50 when not given: the API reference's default for
+    ListCommandInvocations and DescribeInstanceInformation), and a NextToken while more remain."""
+    try:
+        start = int(body.get("NextToken") or 0)
+        size = int(body.get("MaxResults") or 50)
+    except ValueError:
+        raise SsmError("InvalidNextToken", "the NextToken is not one this endpoint gave") from None
+    answer: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        answer["NextToken"] = str(start + size)
+    return answer

@@ -107,5 +107,18 @@ def seed_groups(c: dict[str, Any], net: dict[str, Any], world: runner_env.World)
         health="ELB",
         tags={"Name": f"asg-{env}-outboundproxy", **common},
     )
+    # The runner an earlier recycle replaced: terminated, no longer the group's, and still listed by EC2 (for about
+    # an hour: ec2 API reference, DescribeInstances: "Terminated instances remain visible after termination
+    # (for approximately one hour)"), with the runner's tags. The checks must judge the group's live instances.
+    retired = ec2.run_instances(
+        LaunchTemplate={"LaunchTemplateId": runner_lt, "Version": "$Latest"},
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=net["subnets"][0],
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": aws_tags(Name=f"asg-{env}-gitlab-env-runner", **common)}
+        ],
+    )["Instances"][0]["InstanceId"]
+    ec2.terminate_instances(InstanceIds=[retired])
     found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[world.runner_asg, pool, world.proxy_asg])
     return {g["AutoScalingGroupName"]: [i["InstanceId"] for i in g["Instances"]] for g in found["AutoScalingGroups"]}

@@ -21,6 +21,10 @@ def _tcp(port: int, *, cidrs: list[str] = (), groups: list[str] = (), why: str =
     }
 
 
+# The interface endpoint seeded as replaced: an old copy, deleted, listed beside the live one.
+REPLACED_ENDPOINT = "kms"
+
+
 def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
     ec2, elbv2 = c["ec2"], c["elbv2"]
     vpc = ec2.create_vpc(
@@ -166,14 +170,21 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
         )
 
     for svc, group_id in endpoint_groups.items():
-        ec2.create_vpc_endpoint(
-            VpcId=vpc,
-            ServiceName=f"com.amazonaws.{env_facts.REGION}.{svc}",
-            VpcEndpointType="Interface",
-            SubnetIds=subnets,
-            SecurityGroupIds=[group_id],
-            PrivateDnsEnabled=True,
-        )
+        endpoint = {
+            "VpcId": vpc,
+            "ServiceName": f"com.amazonaws.{env_facts.REGION}.{svc}",
+            "VpcEndpointType": "Interface",
+            "SubnetIds": subnets,
+            "SecurityGroupIds": [group_id],
+            "PrivateDnsEnabled": True,
+        }
+        if svc == REPLACED_ENDPOINT:
+            # One endpoint terraform replaced (create_before_destroy): EC2 keeps listing the old one, state deleted,
+            # beside the new one, for a while after (ec2 API reference, VpcEndpoint State: ... Deleting | Deleted);
+            # moto keeps it too. The checks must judge the live one.
+            old = ec2.create_vpc_endpoint(**endpoint)["VpcEndpoint"]["VpcEndpointId"]
+            ec2.delete_vpc_endpoints(VpcEndpointIds=[old])
+        ec2.create_vpc_endpoint(**endpoint)
     # vpc_module main.tf: the S3 gateway endpoint on the VPC's main route table.
     s3_gateway = ec2.create_vpc_endpoint(
         VpcId=vpc,

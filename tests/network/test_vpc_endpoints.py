@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def _endpoints_by_service(endpoints: list[VpcEndpoint], region: str) -> dict[tuple[str, str], VpcEndpoint]:
-    return {(e.service(region), e.endpoint_type): e for e in endpoints}
+    """One endpoint per service and kind: an available one where there are several (a replacement pending)."""
+    return {(e.service(region), e.endpoint_type): e for e in sorted(endpoints, key=lambda e: e.available)}
 
 
 def _interface_services(policy: Policy) -> list[str]:
@@ -39,7 +40,11 @@ def _required(policy: Policy) -> list[tuple[str, str]]:
 @pytest.mark.catches("F4: the kms interface endpoint missing")
 @pytest.mark.blinded_by("F16", "F16-group")
 def test_required_vpc_endpoints_exist_and_are_available(
-    vpc_endpoints: list[VpcEndpoint], policy: Policy, runner_network: RunnerNetwork, settings: Settings
+    vpc_endpoints: list[VpcEndpoint],
+    left_out_vpc_endpoints: list[VpcEndpoint],
+    policy: Policy,
+    runner_network: RunnerNetwork,
+    settings: Settings,
 ) -> None:
     """Every VPC endpoint of the env's set exists and is available.
 
@@ -53,11 +58,14 @@ def test_required_vpc_endpoints_exist_and_are_available(
         endpoint = found.get((service, kind))
         resource = f"{kind.lower()} endpoint com.amazonaws.{settings.region}.{service} in {runner_network.vpc_id}"
         if endpoint is None:
+            gone = [
+                f"{e.endpoint_id} ({e.state})" for e in left_out_vpc_endpoints if e.service(settings.region) == service
+            ]
             problems.append(
                 Problem(
                     resource,
                     "the endpoint exists",
-                    "none",
+                    f"none live; EC2 still lists {', '.join(gone)}" if gone else "none",
                     "create it in terraform: without it the runner's calls to this service go "
                     "nowhere (the proxy does not allow AWS service names it reaches privately)",
                 )

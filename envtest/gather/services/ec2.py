@@ -185,6 +185,15 @@ class VpcEndpoint:
     def available(self) -> bool:
         return self.state.lower() == "available"
 
+    @property
+    def live(self) -> bool:
+        """Not on its way out: EC2 keeps listing an endpoint that is deleted (terraform replaced it), deleting,
+        rejected, failed or expired (EC2 API reference, VpcEndpoint: State) beside the one that serves."""
+        return self.state.lower() not in GONE_ENDPOINT_STATES
+
+
+GONE_ENDPOINT_STATES = frozenset({"deleted", "deleting", "rejected", "failed", "expired"})
+
 
 @dataclass(frozen=True)
 class RouteTable:
