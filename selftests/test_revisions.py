@@ -6,6 +6,7 @@ a revision sets aside as not applicable (reported so, never passed), and the rev
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -116,3 +117,54 @@ def test_a_check_the_revision_lacks_is_reported_not_applicable_and_the_run_names
     assert "not applicable to revision r1 (18F/identity-pki 0123456789ab, 2023-08-03): it has nothing" in report
     assert 'name="revision" value="r1 (18F/identity-pki 0123456789ab, 2023-08-03)"' in report
     assert "revision r1 (18F/identity-pki 0123456789ab, 2023-08-03)" in run.stdout
+
+
+# ---- the revision files themselves -------------------------------------------------------------------------
+
+REVISIONS = sorted((ROOT / "policy" / "revisions").glob("*.toml"))
+# A source as the revision files cite it: "<path>:<line>  <the line's text>" (identity-pki's own path, or
+# identity-terraform:<path>:<line> at the pinned ref), or documentation / the runbook.
+CITATION = re.compile(
+    r"#\s*(?:identity-terraform:)?[\w./{}@+-]+:\d+(?:-\d+)?\s+\S|#\s*(?:aws-doc|gitlab-doc|runbook):\S"
+)
+ASSIGNMENT = re.compile(r"^(?:[A-Za-z0-9_\"'.-]+)\s*=")
+
+
+def _uncited(text: str) -> list[str]:
+    """Key assignments (outside [revision]'s own facts) with no path:line comment in the comments right above."""
+    missing, section, comments = [], "", []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section, comments = stripped, []
+        elif stripped.startswith("#"):
+            comments.append(stripped)
+        elif ASSIGNMENT.match(stripped):
+            own = section == "[revision]" or section.startswith("[revision.")
+            if not own and not any(CITATION.match(c) for c in comments):
+                missing.append(f"{number}: {stripped[:60]}")
+            comments = []
+    return missing
+
+
+@pytest.mark.parametrize("path", REVISIONS, ids=lambda p: p.stem)
+def test_a_revision_file_loads_names_real_checks_and_cites_a_source_for_each_default(path: Path) -> None:
+    text = path.read_text()
+    assert _uncited(text) == [], f"{path.name}: defaults with no path:line at the revision's commit"
+    policy = load_policy("dev", None, _override_naming(path.stem))
+    assert policy.revision is not None and policy.revision.name == path.stem
+    revision_notes(policy)  # each not-applicable entry names a check that exists, or a UsageError
+
+
+def _override_naming(revision: str) -> Path:
+    import tempfile
+
+    override = Path(tempfile.mkdtemp(prefix="envtest-revision-")) / "override.toml"
+    override.write_text(f'revision = "{revision}"\n')
+    return override
+
+
+def test_the_citation_check_sees_a_default_with_no_source() -> None:
+    """The control: a key with no path:line above it is named."""
+    text = '[images]\n# terraform/app/gitlab.tf:56  x = 1\nmode = "pattern"\n# a comment, no source\nloader = "split"\n'
+    assert _uncited(text) == ['5: loader = "split"']
