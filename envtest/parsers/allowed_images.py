@@ -144,3 +144,22 @@ def parse(text: str) -> AllowedImages:
         )
     )
     return AllowedImages(tuple(blocks), tuple(problems), legacy, tuple(notes))
+
+
+def is_image_word(token: str) -> bool:
+    """Whether a word the boot code registers can name an image the runner would run.
+
+    The split loaders register every white-space token of the file (runner.rb: file.chomp.split()), so the
+    runner's list also holds the file's separator words (`XXXXXdate_separatorXXXXX`, a lone `#`) and dates: no
+    job names such an image. A byte-order mark or a carriage return glued to a word is not part of the name.
+    Every other word counts, a bare `alpine:latest` included: gitlab-runner would run it.
+    """
+    word = token.strip("\ufeff\r")
+    if not word or word == "#" or SEPARATOR_TOKEN in word:
+        return False
+    return not _DATE.fullmatch(word)
+
+
+def image_words(tokens: list[str] | tuple[str, ...]) -> set[str]:
+    """The words of a registered list that can name an image, without a byte-order mark or carriage return."""
+    return {t.strip("\ufeff\r") for t in tokens if is_image_word(t)}

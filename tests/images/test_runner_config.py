@@ -9,6 +9,7 @@ import pytest
 
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import AllowedImagesInForce, RunnerEntry
+from envtest.parsers.allowed_images import image_words
 from envtest.parsers.image_patterns import unrestricted
 from envtest.policy import Policy
 from envtest.problems import Problem, check
@@ -48,8 +49,9 @@ def test_runner_allows_exactly_the_images_in_force(
     """The runner's config.toml allows exactly the images in force.
 
     Why: the runner reads the file only at boot; after an edit, it keeps allowing the old list until recycled.
-    Fails on: config.toml's `allowed_images` differs from what the boot code registers: the file in force split
-    as `[images] loader` says, or the blessed patterns: recycle the runner.
+    Fails on: config.toml's `allowed_images` differs from what the boot code registers in a word that can name
+    an image: the file in force split as `[images] loader` says, or the blessed patterns (separator words,
+    dates, a byte-order mark or carriage returns that differ allow nothing, and are not drift).
     Fix: recycle the env runner so it boots with the file in force.
     """
     if images_mode == "file":
@@ -67,9 +69,12 @@ def test_runner_allows_exactly_the_images_in_force(
         configured = runner.docker.get("allowed_images")
         if not isinstance(configured, list):
             continue  # no list at all: the runner allows every image (its own check says so)
+        # Only the words that can name an image count: the loader also registers separator words and dates, and
+        # a runner booted from last month's file lists last month's dates, which allow nothing (not drift).
+        configured_images, wanted_images = image_words([str(c) for c in configured]), image_words(wanted)
         problems += [
             Problem(f"{where} [runners.docker] allowed_images", f"only what {source} gives", f"also {image!r}", fix)
-            for image in sorted(set(configured) - set(wanted))
+            for image in sorted(configured_images - wanted_images)
         ]
         problems += [
             Problem(
@@ -78,7 +83,7 @@ def test_runner_allows_exactly_the_images_in_force(
                 "not allowed by the running runner",
                 f"{fix} ({RUNBOOK})",
             )
-            for image in sorted(set(wanted) - set(configured))
+            for image in sorted(wanted_images - configured_images)
         ]
     check(problems)
 
