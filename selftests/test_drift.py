@@ -54,3 +54,26 @@ def test_a_runner_registered_under_other_dates_is_not_drift_and_another_image_is
     run = run_suite(["sandbox", "-t", CHECK], sandbox_env, tmp_path)
     assert run.verdicts() == {CHECK: "failed"}, run.stdout + run.stderr
     assert "also 'alpine:latest'" in run.text_of(CHECK)
+
+
+FILE = """XXXXXdate_separatorXXXXX 2023-07-01
+repo.example.com/a@sha256:1
+# 2023-07-14 added by alice
+repo.example.com/b@sha256:2
+"""
+
+
+@pytest.mark.parametrize(
+    ("loader", "registered"),
+    [
+        ("split", ["XXXXXdate_separatorXXXXX", "2023-07-01", "repo.example.com/a@sha256:1", "#", "2023-07-14",
+                   "added", "by", "alice", "repo.example.com/b@sha256:2"]),
+        ("split-drop-separators", ["2023-07-01", "repo.example.com/a@sha256:1", "#", "2023-07-14", "added", "by",
+                                   "alice", "repo.example.com/b@sha256:2"]),
+        ("split-drop-separators-and-comments", ["2023-07-01", "repo.example.com/a@sha256:1", "2023-07-14", "added",
+                                                "by", "alice", "repo.example.com/b@sha256:2"]),
+    ],
+)  # fmt: skip
+def test_each_loader_registers_what_its_runner_rb_did(loader: str, registered: list[str]) -> None:
+    """runner.rb's three readings (6ddd2bed3, caf432721, 656bb0486): a comment's words stay, only `#` goes."""
+    assert test_runner_config._recipe_tokens(loader, FILE) == registered

@@ -19,14 +19,21 @@ if TYPE_CHECKING:
     pass
 from tests.images import RUNBOOK
 
+LOADERS = ("split", "split-drop-separators", "split-drop-separators-and-comments")
+
 
 def _recipe_tokens(loader: str, raw: str) -> list[str]:
-    """What the boot code registers from the file (policy [images] loader)."""
+    """What the boot code registers from the file (policy [images] loader), as identity-gitlab's runner.rb did:
+    `file.chomp.split()` (2022-06, 6ddd2bed3); then `.grep_v(/XXXXXdate_separatorXXXXX/)` (2023-07-13, caf432721);
+    then `.grep_v(/^#/)` first (2023-07-14, 656bb0486): a token that starts with # goes, a comment's other words
+    stay."""
     tokens = raw.split()
-    if loader == "split-drop-separators":
+    if loader not in LOADERS:
+        raise CouldNotEvaluate(f"policy [images] loader = {loader!r}: one of {', '.join(LOADERS)}")
+    if loader == "split-drop-separators-and-comments":
+        tokens = [t for t in tokens if not t.startswith("#")]
+    if loader != "split":
         tokens = [t for t in tokens if "XXXXXdate_separatorXXXXX" not in t]
-    elif loader != "split":
-        raise CouldNotEvaluate(f"policy [images] loader = {loader!r}: split or split-drop-separators")
     return tokens
 
 
