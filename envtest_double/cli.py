@@ -21,25 +21,38 @@ from envtest.run import ROOT, run
 from envtest.settings import ENV_NAME_RE
 
 
+def _revision(argv: list[str]) -> tuple[list[str], str | None]:
+    """`--revision NAME` taken out of a sandbox's command line (before any `--`): which revision to build it as."""
+    head = argv[: argv.index("--")] if "--" in argv else argv
+    if "--revision" not in head:
+        return argv, None
+    at = argv.index("--revision")
+    if at + 1 >= len(head):
+        raise UsageError("--revision NAME: a revision of policy/revisions/ (run_tests.sh --list names them)")
+    return argv[:at] + argv[at + 2 :], argv[at + 1]
+
+
 def _sandbox(argv: list[str]) -> int:
     from envtest_double import sandbox_commands
 
+    argv, revision = _revision(argv)
     args = product.parse_run(argv)
     if args.help:
         print(USAGE, end="")
         return 0
-    return sandbox_commands.run_all(lambda environ: run(args, environ))
+    return sandbox_commands.run_all(lambda environ: run(args, environ), revision)
 
 
 def _sandbox_up(argv: list[str]) -> int:
     from envtest_double import env_facts, sandbox_commands
 
+    argv, revision = _revision(argv)
     if not argv or len(argv) > 2:
-        raise UsageError("--sandbox-up DIR [ENV_NAME]")
+        raise UsageError("--sandbox-up DIR [ENV_NAME] [--revision NAME]")
     env = argv[1] if len(argv) > 1 else env_facts.DEFAULT_ENV
     if not ENV_NAME_RE.match(env):
         raise UsageError(f"--sandbox-up DIR [ENV_NAME]: {env!r} is not one env name")
-    return sandbox_commands.up(Path(argv[0]), env)
+    return sandbox_commands.up(Path(argv[0]), env, revision)
 
 
 def _sandbox_down(argv: list[str]) -> int:
@@ -92,9 +105,9 @@ def self_test(extra: list[str]) -> int:
 
 Mode = product.Mode
 DEV_MODES: tuple[Mode, ...] = (
-    Mode("--sandbox", "--sandbox [options]", "run every check against a local sandbox", _sandbox),
-    Mode("--sandbox-up", "--sandbox-up DIR [ENV]", "start a sandbox (env `sandbox` unless named), write DIR/env.sh",
-         _sandbox_up),
+    Mode("--sandbox", "--sandbox [--revision R] [options]", "run every check against a local sandbox (built as R)",
+         _sandbox),
+    Mode("--sandbox-up", "--sandbox-up DIR [ENV] [--revision R]", "start a sandbox, write DIR/env.sh", _sandbox_up),
     Mode("--sandbox-down", "--sandbox-down DIR", "stop every sandbox process", _sandbox_down),
     Mode("--self-test", "--self-test [--quick] [pytest args]", "the project's own tests (--quick: no sandbox)",
          self_test),

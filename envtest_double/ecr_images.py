@@ -59,7 +59,10 @@ def allowed_images_file(blocks: list[tuple[str, list[str]]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def recipe_allowed_images(file_text: str) -> list[str]:
+def recipe_allowed_images(file_text: str, loader: str = "split") -> list[str]:
     """What the era-1 runner recipe registers: `file.chomp.split()`, every white-space token
-    (kitchen/cookbooks/identity-gitlab/recipes/runner.rb, gitlab-runner 15.3 era)."""
-    return file_text.rstrip("\n").split()
+    (kitchen/cookbooks/identity-gitlab/recipes/runner.rb, gitlab-runner 15.3 era), or a later reading of it
+    (revisions.py)."""
+    from envtest_double.revisions import recipe_tokens
+
+    return recipe_tokens(loader, file_text)

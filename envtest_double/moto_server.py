@@ -1,5 +1,5 @@
 """The sandbox's moto server, with corrections where moto differs from AWS (S3 bucket policies, a suspended
-Launch process), and a count of writes.
+Launch process, a prefix list's description on a security group rule), and a count of writes.
 
 moto 5.2 checks a bucket policy on object GET, PUT and DELETE (moto/s3/responses.py, _key_response) through
 FakeBucket.get_permission, which asks moto's IAMPolicy whether the action is permitted: Principal and Condition
@@ -110,6 +110,35 @@ def install() -> None:
         return launch(self, count_needed, propagated_tags)
 
     FakeAutoScalingGroup.replace_autoscaling_group_instances = launch_unless_suspended
+
+    from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupRule
+
+    rule_init = SecurityGroupRule.__init__
+    flattened = SecurityGroup._flattened_rules
+
+    def rule_keeping_description(self: Any, *args: Any, **kwargs: Any) -> None:
+        # AWS keeps a prefix-list entry's Description (EC2 API reference, PrefixListId: Description), as it keeps
+        # an IP range's; moto 5.2 keeps only the id. terraform writes one on <env>-base's S3 rule.
+        rule_init(self, *args, **kwargs)
+        entry = kwargs.get("prefix_list_id") if "prefix_list_id" in kwargs else (args[7] if len(args) > 7 else None)
+        self.envtest_prefix_list_description = (entry or {}).get("Description")
+
+    def flattened_with_descriptions(self: Any, rules: list[Any]) -> Any:
+        views = flattened(self, rules)
+        said = {
+            r.prefix_list_id: r.envtest_prefix_list_description
+            for r in rules
+            if r.prefix_list_id and getattr(r, "envtest_prefix_list_description", None)
+        }
+        for view in views:
+            view.prefix_list_ids = [
+                {**p, "Description": said[p["PrefixListId"]]} if p["PrefixListId"] in said else p
+                for p in view.prefix_list_ids
+            ]
+        return views
+
+    SecurityGroupRule.__init__ = rule_keeping_description
+    SecurityGroup._flattened_rules = flattened_with_descriptions
 
 
 def main() -> None:

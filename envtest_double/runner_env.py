@@ -28,6 +28,7 @@ from envtest_double.proxy_lists import (
     allowlist_erb,
     allowlist_exact_names,
 )
+from envtest_double.revisions import SANDBOX_REVISIONS, SandboxRevision
 
 
 @dataclass
@@ -55,6 +56,17 @@ class World:
     era: str = "file"
     # terraform/app vpc_endpoints.yaml: "required" (non-prod) or "all" (prod, or enable_all_vpc_endpoints).
     endpoints: str = "required"
+    # The revision of login.gov's code the sandbox is built as (revisions.py), or None: the era alone decides.
+    revision: str | None = None
+
+    @property
+    def shapes(self) -> SandboxRevision | None:
+        return SANDBOX_REVISIONS[self.revision] if self.revision else None
+
+    @property
+    def loader(self) -> str:
+        """How the runner recipe reads the allowed-images file (revisions.py); "split" when no revision is named."""
+        return (self.shapes.loader if self.shapes else None) or "split"
 
     @property
     def repo_suffix(self) -> str:
@@ -193,38 +205,18 @@ class World:
         Shaped like .gitlab-ci-idp-env-jobs-template.yml: jobs extend templates; images are the tooling account's
         by digest. The lockdown probe asks for an image the runner must refuse: era 1's `badtest_<env>`, era 2's
         `run_unallowed_image` (alpine, allowed to fail) and `test_unallowed_image` (green only if the first never ran).
+        A sandbox built as a revision has the probe jobs its CI templates had (revisions.py); else its era's.
         """
-        r = self.repo_suffix
-        probe = (
-            f"""
-    run_unallowed_image:
-      extends: .env_jobs
-      stage: lockdown
-      image: alpine:latest
-      script: [touch unallowed.txt]
-      allow_failure: true
-      artifacts:
-        paths: [unallowed.txt]
-
-    test_unallowed_image:
-      extends: [.test_template, .env_jobs]
-      stage: lockdown
-      needs: [run_unallowed_image]
-      variables:
-        TEST_IMAGE_DIGEST: "{test}"
-      script: [test ! -f unallowed.txt]
-"""
-            if self.era == "pattern"
-            else f"""
-    badtest_{self.env}:
-      extends: .env_jobs
-      stage: lockdown
-      image: alpine:latest
-      script: [echo "this image must be refused"]
-      when: manual
-      allow_failure: true
-"""
+        jobs = (
+            self.shapes.probe_jobs
+            if self.shapes
+            else (("run_unallowed_image", "test_unallowed_image") if self.era == "pattern" else ("badtest_{env}",))
         )
+        probes = "".join(PROBE_JOBS[job.removesuffix("_{env}")].format(env=self.env, test=test) for job in jobs)
+        return self._pipeline(deploy, test, stop) + textwrap.dedent(probes)
+
+    def _pipeline(self, deploy: str, test: str, stop: str) -> str:
+        r = self.repo_suffix
         return textwrap.dedent(f"""\
     stages: [deploy, test, stop, lockdown]
 
@@ -283,4 +275,37 @@ class World:
       variables:
         DEPLOY_IMAGE_DIGEST: "sha256:{"f" * 64}"
       tags: [tspencer-env-runner]
-    """) + textwrap.dedent(probe)
+    """)
+
+
+# The lockdown probe's jobs, as the CI templates write them ({env}, {test}: the env, the test image's digest).
+PROBE_JOBS = {
+    "run_unallowed_image": """
+    run_unallowed_image:
+      extends: .env_jobs
+      stage: lockdown
+      image: alpine:latest
+      script: [touch unallowed.txt]
+      allow_failure: true
+      artifacts:
+        paths: [unallowed.txt]
+""",
+    "test_unallowed_image": """
+    test_unallowed_image:
+      extends: [.test_template, .env_jobs]
+      stage: lockdown
+      needs: [run_unallowed_image]
+      variables:
+        TEST_IMAGE_DIGEST: "{test}"
+      script: [test ! -f unallowed.txt]
+""",
+    "badtest": """
+    badtest_{env}:
+      extends: .env_jobs
+      stage: lockdown
+      image: alpine:latest
+      script: [echo "this image must be refused"]
+      when: manual
+      allow_failure: true
+""",
+}

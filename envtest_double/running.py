@@ -104,6 +104,7 @@ class Sandbox:
             self.environ["ENV_NAME"],
             int(self.environ.get("ENVTEST_SANDBOX_SCALE", "1")),
             self.environ.get("ENVTEST_SANDBOX_ERA", "file"),
+            revision=self.environ.get("ENVTEST_SANDBOX_REVISION") or None,
         )
 
     @property

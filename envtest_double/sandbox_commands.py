@@ -15,7 +15,7 @@ from envtest_double.processes import SandboxError, stop_all
 from envtest_double.startup import start_sandbox
 
 
-def up(directory: Path, env: str = env_facts.DEFAULT_ENV) -> int:
+def up(directory: Path, env: str = env_facts.DEFAULT_ENV, revision: str | None = None) -> int:
     directory = directory.resolve()
     if any((directory / "pids").glob("*.pid")):
         print(
@@ -25,7 +25,7 @@ def up(directory: Path, env: str = env_facts.DEFAULT_ENV) -> int:
         return 2
     started = time.monotonic()
     try:
-        start_sandbox(directory, env)
+        start_sandbox(directory, env, revision=revision)
     except SandboxError as exc:
         stop_all(directory)
         print(f"sandbox: {exc}", file=sys.stderr)
@@ -50,12 +50,12 @@ def down(directory: Path) -> int:
     return 0
 
 
-def run_all(run: Callable[[dict[str, str]], int]) -> int:
+def run_all(run: Callable[[dict[str, str]], int], revision: str | None = None) -> int:
     """--sandbox: up, run every check, down; the run's exit code."""
     directory = Path(tempfile.mkdtemp(prefix="envtest-sandbox-"))
     try:
         try:
-            environ = start_sandbox(directory)
+            environ = start_sandbox(directory, revision=revision)
         except SandboxError as exc:
             print(f"sandbox: {exc}", file=sys.stderr)
             return 2

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from envtest_double import env_facts, paging, proxy_lists, runner_env, squid
 from envtest_double.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
+from envtest_double.revisions import SANDBOX_REVISIONS
 from envtest_double.running import copy_clean_files, moto_writes
 from envtest_double.seed import seed
 from envtest_double.seed.host_files import write_host_file
 from envtest_double.servers import moto_ready, python_env, start_gitlab, start_instances, start_upstream
 from envtest_double.tls import make_certificates
 
+POLICY_DIR = Path(__file__).resolve().parents[1] / "policy"
 SANDBOX_POLICY = """\
 # The local sandbox's policy, merged over policy/default.toml and envs/<env>.toml.
 # moto's fixed account:
@@ -52,7 +54,11 @@ timeout = 1
 
 
 def start_sandbox(
-    directory: Path, env: str = env_facts.DEFAULT_ENV, scale: int = 1, era: str | None = None
+    directory: Path,
+    env: str = env_facts.DEFAULT_ENV,
+    scale: int = 1,
+    era: str | None = None,
+    revision: str | None = None,
 ) -> dict[str, str]:
     """Start every part, seed it, write DIR/env.sh; return the run's environment.
 
@@ -60,17 +66,26 @@ def start_sandbox(
     started are stopped before the error goes on: a failed start leaves nothing running.
     """
     try:
-        return _start_sandbox(directory, env, scale, era)
+        return _start_sandbox(directory, env, scale, era, revision)
     except BaseException:
         stop_all(directory)
         raise
 
 
-def _start_sandbox(directory: Path, env: str, scale: int, era: str | None) -> dict[str, str]:
+def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revision: str | None) -> dict[str, str]:
+    revision = revision or os.environ.get("ENVTEST_SANDBOX_REVISION") or None
+    if revision is not None:
+        if revision not in SANDBOX_REVISIONS:
+            raise SandboxError(f"no sandbox revision {revision!r}: one of {', '.join(SANDBOX_REVISIONS)}")
+        if not (POLICY_DIR / "revisions" / f"{revision}.toml").is_file():
+            raise SandboxError(
+                f"revision {revision!r} has no policy/revisions/{revision}.toml: the suite cannot expect it"
+            )
+        era = SANDBOX_REVISIONS[revision].era
     era = era or os.environ.get("ENVTEST_SANDBOX_ERA", "file")
     if era not in {"file", "pattern"}:
         raise SandboxError(f"ENVTEST_SANDBOX_ERA={era!r}: file (the runbook's allowed-images file) or pattern")
-    world = runner_env.World(env, scale, era)
+    world = runner_env.World(env, scale, era, revision=revision)
     squid_binary = squid.find_squid()  # fail first, with the install command, before starting anything
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # squid, once it drops root, must reach its allowlist and logs
@@ -133,6 +148,7 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None) -> di
         "ENVTEST_SANDBOX_DIR": str(directory),
         "ENVTEST_SANDBOX_SCALE": str(scale),
         "ENVTEST_SANDBOX_ERA": era,
+        "ENVTEST_SANDBOX_REVISION": revision or "",
         "ALLOWLIST_TEMPLATE": str(directory / "allowlist.template"),
         "PIPELINE_FILE": str(directory / "gitlab-ci.yml"),
         "ENVTEST_POLICY_OVERRIDE": str(directory / "policy-override.toml"),
@@ -154,14 +170,17 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None) -> di
         environ["HOSTS_ROOT"] = str(hosts)
         environ["ENVTEST_NO_INSTANCES"] = no_instances
     (directory / "allowlist.template").write_text(world.allowlist_template)
-    (directory / "policy-override.toml").write_text(
-        SANDBOX_POLICY.format(
-            account=env_facts.ACCOUNT,
-            max_blocks=max(4, world.image_blocks),
-            direct_probe=f"{direct_probe_ip}:9",
-            era=world.era,
-        )
+    # A sandbox built as a revision names it: the suite then expects what that revision's policy says (and the
+    # sandbox's own [images] mode line is left to it).
+    policy_text = SANDBOX_POLICY.format(
+        account=env_facts.ACCOUNT,
+        max_blocks=max(4, world.image_blocks),
+        direct_probe=f"{direct_probe_ip}:9",
+        era=world.era,
     )
+    if revision is not None:
+        policy_text = f'revision = "{revision}"\n' + policy_text.replace(f'mode = "{world.era}"\n', "")
+    (directory / "policy-override.toml").write_text(policy_text)
     (directory / "env.json").write_text(json.dumps(environ, indent=2))
     lines = [
         '# envtest sandbox: `. DIR/env.sh && ./run_tests.sh "$ENV_NAME"`',

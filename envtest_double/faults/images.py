@@ -44,7 +44,7 @@ def _images_file(sandbox: Sandbox) -> str:
 def _put_images_file(sandbox: Sandbox, text: str, key: str = f"common/{IMAGES_KEY}") -> None:
     """A new file in force, and the runner recycled onto it (the recipe registers every white-space token)."""
     sandbox.client("s3").put_object(Bucket=sandbox.world.bucket("secrets"), Key=key, Body=text.encode())
-    _runner_allows(sandbox, ecr_images.recipe_allowed_images(text))
+    _runner_allows(sandbox, ecr_images.recipe_allowed_images(text, sandbox.world.loader))
 
 
 def image_by_tag(sandbox: Sandbox) -> None:
@@ -84,7 +84,7 @@ def runner_entrypoint_overwrite_allowed(sandbox: Sandbox) -> None:
 
 def runner_allowed_images_drift(sandbox: Sandbox) -> None:
     """The file gained a block; the runner was not recycled and still allows the old list."""
-    tokens = ecr_images.recipe_allowed_images(_images_file(sandbox))
+    tokens = ecr_images.recipe_allowed_images(_images_file(sandbox), sandbox.world.loader)
     _runner_allows(sandbox, tokens[: -len(ecr_images.IMAGE_REPOS) - 2])
 
 
@@ -170,4 +170,4 @@ def runner_allows_a_pattern_that_misses_bare_alpine(sandbox: Sandbox) -> None:
 def runner_not_recycled_after_the_file_was_fixed(sandbox: Sandbox) -> None:
     """The file once held a debug block with alpine:latest; it was removed, the runner never re-registered."""
     stale = _images_file(sandbox) + "XXXXXdate_separatorXXXXX 2026-11-20\nalpine:latest\n"
-    _runner_allows(sandbox, ecr_images.recipe_allowed_images(stale))
+    _runner_allows(sandbox, ecr_images.recipe_allowed_images(stale, sandbox.world.loader))

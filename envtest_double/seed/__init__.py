@@ -86,8 +86,11 @@ def seed(
         Body=tf_state(canaries, world, estate["redis_endpoints"]).encode(),
     )
     hosts = directory / "hosts"
-    # era 1: the recipe registers every white-space token of the file; era 2: the blessed pattern.
-    allowed = ecr_images.recipe_allowed_images(images_file) if world.era == "file" else pattern_allowed_images()
+    # era 1: the recipe registers the file's white-space tokens (as its revision reads them); era 2: the pattern.
+    if world.era == "file":
+        allowed = ecr_images.recipe_allowed_images(images_file, world.loader)
+    else:
+        allowed = pattern_allowed_images()
     runner_id = instances[world.runner_asg][0]
     write_host_file(
         hosts,

@@ -1,0 +1,75 @@
+"""What the sandbox builds for each revision of login.gov's code: its shapes, read from the source at that commit.
+
+A revision of the suite's defaults (policy/revisions/<name>.toml) says what the suite expects; this says what the
+sandbox builds, and is read from the same commit separately, not from the policy: where the two disagree, the
+clean sandbox of that revision fails, and the self-tests say so (`./run_tests.sh --sandbox --revision NAME`). Each
+fact names its source in 18F/identity-pki at the revision's commit.
+
+Only what differs between the revisions is here; the rest of the sandbox (envtest_double/env_facts.py and the
+seed) is the same for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SandboxRevision:
+    name: str
+    commit: str
+    # "file": the runner allows what the allowed-images file lists; "pattern": the fixed blessed pattern.
+    era: str
+    # How the runner recipe turns the file into allowed_images (file era): "split", "split-drop-separators",
+    # "split-drop-separators-and-comments".
+    loader: str | None
+    # The jobs of the CI templates that probe the lockdown, {env} filled in for the env.
+    probe_jobs: tuple[str, ...]
+
+
+SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
+    "runbook": SandboxRevision(
+        "runbook",
+        "5f11cc4b70ed6344957aabf258e415352eac7dfd",  # 2022-09-15, Merge branch 'release/v219'
+        # kitchen/cookbooks/identity-gitlab/recipes/runner.rb:110  ...load_config(node,
+        #   "gitlab_env_runner_allowed_images", common: true).chomp.split()
+        era="file",
+        loader="split",
+        # .gitlab-ci.yml:222  .badtest_template: &badtest_template  (then badtest_<env>: <<: *badtest_template, :258)
+        probe_jobs=("badtest_{env}",),
+    ),
+    "era1": SandboxRevision(
+        "era1",
+        "a16c3c1fd776a74cdd91706fc5c8d268e731abff",  # 2023-08-03, the first parent of 39772729d (era 2)
+        # kitchen/cookbooks/identity-gitlab/recipes/runner.rb:105  ...allowed_images.chomp.split().grep_v(/^#/)
+        #   .grep_v(/XXXXXdate_separatorXXXXX/)
+        era="file",
+        loader="split-drop-separators-and-comments",
+        # .gitlab-ci-idp-env-jobs-template.yml:115  run_unallowed_image:  (:131  test_unallowed_image:)
+        probe_jobs=("run_unallowed_image", "test_unallowed_image"),
+    ),
+    "current": SandboxRevision(
+        "current",
+        "026b567050b353d17a3003980e9accd4911e8c8f",  # 2024-12-12, the newest snapshot
+        # kitchen/cookbooks/identity-gitlab/recipes/runner.rb:120  "#{node['identity_gitlab']
+        #   ['production_aws_account_id']}.dkr.ecr.#{aws_region}.amazonaws.com/**/blessed@sha256:*",
+        era="pattern",
+        loader=None,
+        # .gitlab-ci-idp-env-jobs-template.yml:101  run_unallowed_image:  (:117  test_unallowed_image:)
+        probe_jobs=("run_unallowed_image", "test_unallowed_image"),
+    ),
+}
+
+
+def recipe_tokens(loader: str, file_text: str) -> list[str]:
+    """What the runner recipe registers from the allowed-images file, as runner.rb reads it at each revision:
+    `.chomp.split()`; later `.grep_v(/XXXXXdate_separatorXXXXX/)` (caf432721); later `.grep_v(/^#/)` before it
+    (656bb0486)."""
+    tokens = file_text.rstrip("\n").split()
+    if loader == "split-drop-separators-and-comments":
+        tokens = [t for t in tokens if not t.startswith("#")]
+    if loader in {"split-drop-separators", "split-drop-separators-and-comments"}:
+        tokens = [t for t in tokens if "XXXXXdate_separatorXXXXX" not in t]
+    elif loader != "split":
+        raise ValueError(f"no runner recipe reads the file as {loader!r}")
+    return tokens
