@@ -262,6 +262,8 @@ def test_the_summaries_of_a_sandbox_run_read_right_in_a_browser(
     problems = look(browser, run.junit_path.with_suffix(".html"), Expected(1, ["sandbox"], listed), "summary")
     every_env = Expected(1, ["sandbox", "staging"], expected_from_results(sandbox, staging))
     problems += look(browser, nightly.with_suffix(".html"), every_env, "nightly")
+    # And the clean env's own page: PASSED, in green, nothing to fix.
+    problems += look(browser, clean.junit_path.with_suffix(".html"), Expected(0, ["staging"], []))
     assert problems == []
 
 
