@@ -130,7 +130,9 @@ class Browser:
         try:
             self.version = self.send("Browser.getVersion")["product"]
         except (BrowserError, OSError) as exc:
-            raise BrowserError(f"chromium did not start: {exc}: {self._stderr()}") from exc
+            said = self._stderr()
+            self.close()  # what it started goes with it
+            raise BrowserError(f"chromium did not start: {exc}: {said}") from exc
 
     # The protocol: a command and its answer, with the events that arrive meanwhile kept for later.
     def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
