@@ -1,6 +1,6 @@
 """Hostile inputs: what a huge or garbled file costs the parser that reads it, at a size and at half of it.
 
-    ./run_tests.sh --benchmark --hostile        writes benchmarks/hostile.md
+    ./run_tests.sh --benchmark --hostile        writes benchmarks/hostile.json, .md and .png
 
 Each row runs in a fresh process (so its peak memory is its own): the input is built there, then read by the
 same function a check uses. Rows: an allowlist of 200,000 entries (half of them inside wildcards, so every
@@ -18,6 +18,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from benchmarks.record import draw_chart, write_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,33 +119,54 @@ def main(argv: list[str]) -> int:
     rows = []
     for name, (what, code, n) in CASES.items():
         half, full = measure(code, max(1, n // 2)), measure(code, n)
-        rows.append((name, what, n, half, full))
+        rows.append({"name": name, "what": what, "n": n, "half": half, "full": full})
         print(
             f"{name}: {n // 2} -> {half['seconds']:.2f} s, {half['peak_mb']:.0f} MB; "
             f"{n} -> {full['seconds']:.2f} s, {full['peak_mb']:.0f} MB",
             flush=True,
         )
+    record = {
+        "benchmark": "hostile",
+        "made": time.strftime("%Y-%m-%d"),
+        "python": sys.version.split()[0],
+        "page_bytes": resource.getpagesize(),
+        "rows": rows,
+    }
+    saved = write_record("hostile", record)
+    out = ROOT / "benchmarks" / "hostile.md"
+    out.write_text(markdown(record))
+    print(f"wrote {out}")
+    return 0 if draw_chart(saved) else 1
+
+
+def markdown(record: dict[str, Any]) -> str:
     lines = [
         "# Hostile inputs: cost at a size and at half of it",
         "",
-        "`./run_tests.sh --benchmark --hostile` (benchmarks/hostile.py); one run on the 2-core machine. "
-        "Seconds are the parse alone; peak memory is the whole process (interpreter and input included). "
-        f"Ratio = full / half: near 2 is linear. Machine: {resource.getpagesize()} B pages, Python "
-        f"{sys.version.split()[0]}.",
+        f"`./run_tests.sh --benchmark --hostile` (benchmarks/hostile.py) on {record['made']}; one run on the "
+        "2-core machine. Seconds are the parse alone; peak memory is the whole process (interpreter and input "
+        f"included). Ratio = full / half: near 2 is linear. Machine: {record['page_bytes']} B pages, Python "
+        f"{record['python']}.",
         "",
         "| input | size (half / full) | seconds (half / full) | ratio | peak MB (half / full) |",
         "|---|---|---|---|---|",
     ]
-    for name, what, n, half, full in rows:
+    for row in record["rows"]:
+        n, half, full = row["n"], row["half"], row["full"]
         ratio = full["seconds"] / half["seconds"] if half["seconds"] > 0 else float("nan")
         lines.append(
-            f"| {name} ({what}) | {n // 2:,} / {n:,} | {half['seconds']:.2f} / {full['seconds']:.2f} | "
+            f"| {row['name']} ({row['what']}) | {n // 2:,} / {n:,} | {half['seconds']:.2f} / {full['seconds']:.2f} | "
             f"{ratio:.2f} | {half['peak_mb']:.0f} / {full['peak_mb']:.0f} |"
         )
-    out = ROOT / "benchmarks" / "hostile.md"
-    out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out}")
-    return 0
+    lines += [
+        "",
+        "![parse seconds, growth and peak memory of each hostile input](hostile.png)",
+        "",
+        "Left: parse seconds at half and full size (log axis: they span hundredths of a second to seconds). "
+        "Middle: full / half, against the dashed line of linear growth. Right: the process's peak memory. "
+        "Drawn by matplotlib from [hostile.json](hostile.json) (benchmarks/charts.py).",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Cost and scale of a run, measured against the sandbox at scale 1, 10 and 100.
 
-    ./run_tests.sh --benchmark [SCALE ...]                  moto's own speed: results.md
-    ./run_tests.sh --benchmark --latency aws [SCALE ...]    AWS's latency (a model): latency.md
+    ./run_tests.sh --benchmark [SCALE ...]                  moto's own speed: results.json, .md, .png
+    ./run_tests.sh --benchmark --latency aws [SCALE ...]    AWS's latency (a model): latency.json, .md, .png
     ./run_tests.sh --benchmark --latency FILE.json ...      the same, with your own figures
 
 For each scale, one sandbox is seeded and the suite runs three ways: as shipped
@@ -16,6 +16,9 @@ as the model says (envtest_double/latency.py, with the source of each
 figure), and an SSM command completes no sooner than the model allows. The
 table then also gives the critical path: the longest chain of calls that must
 wait for one another (critical_path.py), the floor no suite can beat. The machine is noisy: read ratios within one run.
+
+The record (JSON) is what was measured; the page and the chart are drawn from it, the chart by matplotlib under
+the system's Python (record.py, charts.py).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.critical_path import critical_path  # noqa: E402
-from benchmarks.png import chart  # noqa: E402
+from benchmarks.record import draw_chart, write_record  # noqa: E402
 from envtest.policy import load_policy  # noqa: E402
 from envtest_double.chaos import chaos_proxy  # noqa: E402
 from envtest_double.latency import LatencyModel  # noqa: E402
@@ -46,7 +49,6 @@ from envtest_double.prove import clean_environ  # noqa: E402
 from envtest_double.running import Sandbox  # noqa: E402
 from envtest_double.startup import start_sandbox  # noqa: E402
 
-COLORS = {"serial": (31, 119, 180), "n2": (255, 127, 14), "naive": (44, 160, 44), "critical path": (214, 39, 40)}
 MODES = {"serial": ([], {}), "n2": (["-n", "2"], {}), "naive": ([], {"ENVTEST_NAIVE": "1"})}
 # Runs of a few seconds move by a few tenths with the machine's noise: each is measured three times and the
 # median run (by wall) reported whole. The naive baseline's two minutes are measured once.
@@ -166,50 +168,69 @@ def main(argv: list[str]) -> int:
         finally:
             stop_all(work / "sandbox")
             shutil.rmtree(work, ignore_errors=True)
-    if runs == list(MODES):
-        write_report(results, floors, model)
-    return 0
-
-
-def write_report(
-    results: dict[int, dict[str, dict[str, Any]]], floors: dict[int, tuple[float, str]], model: LatencyModel | None
-) -> None:
+    if runs != list(MODES):
+        return 0
+    record = {
+        "benchmark": "latency" if model else "scale",
+        "made": time.strftime("%Y-%m-%d"),
+        "cores": os.cpu_count(),
+        "model": model.describe() if model else None,
+        "scales": [
+            {
+                "scale": scale,
+                "runs": results[scale],
+                "critical_path": {"seconds": floors[scale][0], "chain": floors[scale][1]} if model else None,
+            }
+            for scale in results
+        ],
+    }
     name = "latency" if model else "results"
-    when = f"Made by `./run_tests.sh --benchmark{' --latency ...' if model else ''}` on {time.strftime('%Y-%m-%d')}"
+    saved = write_record(name, record)
+    (ROOT / "benchmarks" / f"{name}.md").write_text(markdown(record, name))
+    print((ROOT / "benchmarks" / f"{name}.md").read_text())
+    return 0 if draw_chart(saved) else 1
+
+
+def markdown(record: dict[str, Any], name: str) -> str:
+    """The record as a page: the table, the ratios within each scale, calls by operation, the chart."""
+    latency = record["benchmark"] == "latency"
+    when = f"Made by `./run_tests.sh --benchmark{' --latency ...' if latency else ''}` on {record['made']}"
     lines = [
-        "# Benchmark: " + ("cost under AWS's latency (a model)" if model else "cost and scale against the sandbox"),
+        "# Benchmark: " + ("cost under AWS's latency (a model)" if latency else "cost and scale against the sandbox"),
         "",
-        f"{when} ({os.cpu_count()} cores). The machine is noisy: compare ratios within this table, not seconds "
+        f"{when} ({record['cores']} cores). The machine is noisy: compare ratios within this table, not seconds "
         "across runs. s in AWS adds up the seconds of calls made side by side, so it can exceed the wall. "
         "moto answers every list in one page, so calls here cannot grow with pages; against AWS they grow "
         "with pages, not with checks.",
         "",
     ]
-    if model:
+    if latency:
         lines += [
             "The latency model (envtest_double/latency.py, where each figure comes from):",
             "",
             "```json",
-            json.dumps(model.describe(), indent=1, sort_keys=True),
+            json.dumps(record["model"], indent=1, sort_keys=True),
             "```",
             "",
         ]
     header = "| scale | run | wall s | checks s | AWS calls | s in AWS | peak MB |" + (
-        " wall / critical path | checks / critical path |" if model else ""
+        " wall / critical path | checks / critical path |" if latency else ""
     )
     lines += [header, "|---" * (header.count("|") - 1) + "|"]
-    for scale, modes in results.items():
-        for mode, r in modes.items():
+    for point in record["scales"]:
+        scale, floor = point["scale"], point["critical_path"]
+        for mode, r in ((m, point["runs"][m]) for m in MODES):
             row = (
                 f"| {scale} | {mode} | {r['wall']:.2f} | {r['session']:.2f} | {r['calls']} | {r['api_seconds']:.2f} "
                 f"| {r['peak_mb']:.0f} |"
             )
-            if model:
-                row += f" {r['wall'] / floors[scale][0]:.2f} | {r['session'] / floors[scale][0]:.2f} |"
+            if latency:
+                row += f" {r['wall'] / floor['seconds']:.2f} | {r['session'] / floor['seconds']:.2f} |"
             lines.append(row)
-        if model:
-            seconds, chain = floors[scale]
-            lines.append(f"| {scale} | critical path ({chain}) | {seconds:.2f} | | | | | 1.00 | 1.00 |")
+        if latency:
+            lines.append(
+                f"| {scale} | critical path ({floor['chain']}) | {floor['seconds']:.2f} | | | | | 1.00 | 1.00 |"
+            )
     lines += [
         "",
         "checks s is pytest's own session (the JUnit suite's time): the wall less the interpreter's and the "
@@ -217,41 +238,31 @@ def write_report(
         "serial and n2 rows are each the median of three runs (by wall), reported whole; naive is one run.",
     ]
     lines += ["", "Ratios (same scale, same machine, same minute):", ""]
-    for scale, modes in results.items():
-        serial, n2, naive = modes["serial"], modes["n2"], modes["naive"]
+    for point in record["scales"]:
+        serial, n2, naive = (point["runs"][mode] for mode in MODES)
         lines.append(
-            f"- scale {scale}: naive/serial calls {naive['calls'] / serial['calls']:.1f}x, "
+            f"- scale {point['scale']}: naive/serial calls {naive['calls'] / serial['calls']:.1f}x, "
             f"naive/serial wall {naive['wall'] / serial['wall']:.2f}x, "
             f"n2/serial wall {n2['wall'] / serial['wall']:.2f}x"
-            + (f", serial/critical path {serial['wall'] / floors[scale][0]:.2f}x" if model else "")
+            + (f", serial/critical path {serial['wall'] / point['critical_path']['seconds']:.2f}x" if latency else "")
         )
-    biggest = max(results)
-    lines += ["", f"Calls by operation at scale {biggest} (serial):", ""]
-    lines += [f"- {op}: {count}" for op, count in sorted(results[biggest]["serial"]["by_operation"].items())]
-    legend = "Blue serial, orange -n 2, green naive baseline" + (", red the critical path." if model else ".")
+    biggest = max(record["scales"], key=lambda p: p["scale"])
+    lines += ["", f"Calls by operation at scale {biggest['scale']} (serial):", ""]
+    lines += [f"- {op}: {count}" for op, count in sorted(biggest["runs"]["serial"]["by_operation"].items())]
     panes = (
-        "Left: wall seconds against scale (log), the naive baseline on its own (middle). Right: AWS calls."
-        if model
-        else "Left: wall seconds against scale (log). Right: AWS calls against scale."
+        "Left: wall seconds against scale, both on log axes (the naive baseline is tens of times the suite). "
+        "Middle: each run's wall as a multiple of the critical path (the dashed line). Right: AWS calls."
+        if latency
+        else "Left: wall seconds against scale, both on log axes. Right: AWS calls against scale."
     )
     lines += [
         "",
         f"![wall seconds and AWS calls against scale]({name}.png)",
         "",
-        f"{panes} {legend}",
+        f"{panes} Drawn by matplotlib from [{name}.json]({name}.json) (benchmarks/charts.py).",
         "",
     ]
-    (ROOT / "benchmarks" / f"{name}.md").write_text("\n".join(lines))
-    series = {mode: [(float(s), float(results[s][mode]["wall"])) for s in results] for mode in MODES}
-    panels = [("wall s", series)]
-    if model:
-        # The naive baseline is tens of times slower: beside it the suite and its floor would be one flat line.
-        near = {m: pts for m, pts in series.items() if m != "naive"}
-        near["critical path"] = [(float(s), floors[s][0]) for s in results]
-        panels = [("wall s", near), ("naive wall s", {"naive": series["naive"]})]
-    calls = {mode: [(float(s), float(results[s][mode]["calls"])) for s in results] for mode in MODES}
-    chart([*panels, ("calls", calls)], ROOT / "benchmarks" / f"{name}.png", COLORS)
-    print((ROOT / "benchmarks" / f"{name}.md").read_text())
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
