@@ -23,8 +23,9 @@ MIN_SECRET_LENGTH = 6
 # secret it held, so a leading or trailing fragment is redacted too, from this many characters on: 12 characters
 # of a token (about 70 bits in base62) do not turn up in ordinary text by chance, and a shorter fragment of the
 # suite's secrets (runner tokens of 20 and more characters, longer sensitive outputs) leaves most of it unseen.
-# A secret under 24 characters is redacted from half its length on (never under MIN_SECRET_LENGTH), so what
-# survives of any secret is less than half of it. A fragment from the middle is not looked for: a cut keeps an end.
+# A secret shorter than that is redacted only whole: a short one's fragments are ordinary words (the sandbox's
+# dummy session token "testing" would blank "esting" inside "interesting"). A fragment from the middle is not
+# looked for: a cut keeps an end.
 FRAGMENT_LENGTH = 12
 
 
@@ -38,7 +39,7 @@ def register(value: object, label: str) -> None:
 
 def fragment_minimum(length: int) -> int:
     """The shortest leading or trailing fragment of a secret of `length` characters that is redacted."""
-    return max(MIN_SECRET_LENGTH, min(FRAGMENT_LENGTH, (length + 1) // 2))
+    return length if length < FRAGMENT_LENGTH else FRAGMENT_LENGTH
 
 
 def _spans(text: str, secret: str) -> Iterator[tuple[int, int]]:

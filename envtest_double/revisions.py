@@ -25,6 +25,8 @@ class SandboxRevision:
     loader: str | None
     # The jobs of the CI templates that probe the lockdown, {env} filled in for the env.
     probe_jobs: tuple[str, ...]
+    # terraform/app/cloudwatch-slos.tf's interesting-URIs metric filters: "<env>-idp-interesting-uris-<suffix>".
+    metric_filters: tuple[str, ...] = ()
 
 
 SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
@@ -37,6 +39,9 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         loader="split",
         # .gitlab-ci.yml:222  .badtest_template: &badtest_template  (then badtest_<env>: <<: *badtest_template, :258)
         probe_jobs=("badtest_{env}",),
+        # terraform/app/cloudwatch-slos.tf holds locals only (:5  env_name = var.env_name): no metric filter yet
+        # (the first ones came with 5440fa8d9, 2022-11-30).
+        metric_filters=(),
     ),
     "era1": SandboxRevision(
         "era1",
@@ -47,6 +52,9 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         loader="split-drop-separators-and-comments",
         # .gitlab-ci-idp-env-jobs-template.yml:115  run_unallowed_image:  (:131  test_unallowed_image:)
         probe_jobs=("run_unallowed_image", "test_unallowed_image"),
+        # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
+        #   (:154  ...-total, :169  ...-success-latency)
+        metric_filters=("success", "total", "success-latency"),
     ),
     "current": SandboxRevision(
         "current",
@@ -57,6 +65,9 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         loader=None,
         # .gitlab-ci-idp-env-jobs-template.yml:101  run_unallowed_image:  (:117  test_unallowed_image:)
         probe_jobs=("run_unallowed_image", "test_unallowed_image"),
+        # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
+        #   (:154  ...-total, :169  ...-success-latency)
+        metric_filters=("success", "total", "success-latency"),
     ),
 }
 

@@ -6,13 +6,15 @@ layout and a screenshot: the banner says the run's verdict in its colour; every 
 with its resource and fix; nothing is wider than the screen; the page asks for nothing but its own file and
 runs no script. The control: a page broken on purpose, one way at a time, fails the same judgement.
 
-The screenshots of the last run are kept in benchmarks/ (summary-*.png, nightly-*.png): the README shows one.
+The screenshots are written to benchmarks/ (summary-*.png, nightly-*.png, which the README shows) when
+ENVTEST_KEEP_SCREENSHOTS=1, and to a temporary directory otherwise: a self-test run does not change tracked files.
 """
 
 from __future__ import annotations
 
 import colorsys
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,7 +35,11 @@ from selftests.browser import Browser, Rendering, chromium
 from selftests.conftest import base_environ, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "benchmarks"
+SCREENSHOTS = (
+    ROOT / "benchmarks"
+    if os.environ.get("ENVTEST_KEEP_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="envtest-screenshots-"))
+)
 
 
 @dataclass(frozen=True)

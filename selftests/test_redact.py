@@ -60,12 +60,13 @@ def test_ordinary_text_and_short_fragments_are_left_alone() -> None:
     assert redact.redact(text) == text
 
 
-def test_a_short_secret_loses_any_half_of_it() -> None:
-    secret = "Kq7vB2-pwZ"  # 10 characters: fragments from 6 on
-    redact.register(secret, "password")
-    assert redact.fragment_minimum(len(secret)) == 6
-    assert redact.redact("was Kq7vB2-p?") == "was <redacted:password>?"
-    assert redact.redact("was Kq7vB, 2-pwZ") == "was Kq7vB, 2-pwZ"  # 5 characters of each end: kept
+def test_a_short_secret_is_redacted_whole_and_its_fragments_are_ordinary_words() -> None:
+    """A secret under 12 characters is redacted only whole: its fragments are ordinary text. The sandbox's dummy
+    session token "testing" once blanked "esting" in every "interesting" of a report."""
+    redact.register("testing", "AWS_SESSION_TOKEN")
+    assert redact.fragment_minimum(len("testing")) == len("testing")
+    assert redact.redact("sandbox-idp-interesting-uris-success") == "sandbox-idp-interesting-uris-success"
+    assert redact.redact("token=testing;") == "token=<redacted:AWS_SESSION_TOKEN>;"
 
 
 def test_a_skip_reason_with_a_secret_stays_a_skip() -> None:

@@ -99,7 +99,8 @@ def seed_estate(
     s3.create_bucket(Bucket=static_bucket(env), CreateBucketConfiguration={"LocationConstraint": env_facts.REGION})
     for key, page in ERROR_PAGES.items():
         s3.put_object(Bucket=static_bucket(env), Key=key, Body=page.encode(), ContentType="text/html")
-    seed_metric_filters(c["logs"], env)
+    # The revision's filters (revisions.py), or the first ones when the sandbox names no revision.
+    seed_metric_filters(c["logs"], env, *([world.shapes.metric_filters] if world.shapes else []))
 
     for role in APP_ROLES:
         template = launch_template(

@@ -12,17 +12,24 @@ INTERESTING_URIS_FILTER = (
 )
 
 
-def seed_metric_filters(logs: Any, env: str) -> None:
+# The filters by suffix: (pattern, metric name, metric value), as terraform/app/cloudwatch-slos.tf writes them.
+FILTERS = {
+    "success": (INTERESTING_URIS_FILTER, "InterestingUrisSuccess", "1"),
+    "total": (INTERESTING_URIS_FILTER.replace(" && $.status != 5*}", "}"), "InterestingUrisTotal", "1"),
+    "success-latency": (INTERESTING_URIS_FILTER, "InterestingUrisSuccessLatency", "$.request_time"),
+}
+# Without a revision: the first filters (5440fa8d9, 2022-11-30), success and total.
+FIRST_FILTERS = ("success", "total")
+
+
+def seed_metric_filters(logs: Any, env: str, suffixes: tuple[str, ...] = FIRST_FILTERS) -> None:
     group = NGINX_LOG_GROUP.format(env=env)
     logs.create_log_group(logGroupName=group)
-    for name, pattern in (
-        (f"{env}-idp-interesting-uris-success", INTERESTING_URIS_FILTER),
-        (f"{env}-idp-interesting-uris-total", INTERESTING_URIS_FILTER.replace(" && $.status != 5*}", "}")),
-    ):
-        metric = "InterestingUrisSuccess" if name.endswith("success") else "InterestingUrisTotal"
+    for suffix in suffixes:
+        pattern, metric, value = FILTERS[suffix]
         logs.put_metric_filter(
             logGroupName=group,
-            filterName=name,
+            filterName=f"{env}-idp-interesting-uris-{suffix}",
             filterPattern=pattern,
-            metricTransformations=[{"metricName": metric, "metricNamespace": f"{env}/sli", "metricValue": "1"}],
+            metricTransformations=[{"metricName": metric, "metricNamespace": f"{env}/sli", "metricValue": value}],
         )
