@@ -1,0 +1,62 @@
+"""Each revision's clean sandbox passes its own revision's checks: the sandbox's shapes (envtest_double/
+revisions.py) and the suite's defaults (policy/revisions/<name>.toml) were read from the same commit apart, so a
+disagreement between them fails here."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from envtest_double.processes import SandboxError, stop_all
+from envtest_double.revisions import SANDBOX_REVISIONS
+from envtest_double.running import Sandbox
+from envtest_double.startup import start_sandbox
+from selftests.conftest import ROOT, base_environ, run_suite
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+REVISIONS = sorted(r for r in SANDBOX_REVISIONS if (ROOT / "policy" / "revisions" / f"{r}.toml").is_file())
+
+
+@pytest.fixture(scope="module", params=REVISIONS)
+def revision_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    directory = Path(tempfile.mkdtemp(prefix=f"envtest-selftest-{request.param}-sandbox-"))
+    try:
+        start_sandbox(directory, revision=request.param)
+    except SandboxError as exc:
+        pytest.fail(f"the sandbox of revision {request.param} did not start: {exc}")
+    try:
+        yield Sandbox(directory)
+    finally:
+        stop_all(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_the_clean_sandbox_of_a_revision_passes_it(revision_sandbox: Sandbox, tmp_path: Path) -> None:
+    revision = revision_sandbox.world.revision
+    run = run_suite([revision_sandbox.world.env], {**base_environ(), **revision_sandbox.environ}, tmp_path)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert f'name="revision" value="{revision} (18F/identity-pki' in run.junit_path.read_text()
+    ran = [v for v in run.verdicts().values() if v == "passed"]
+    assert len(ran) >= 30, f"revision {revision}: only {len(ran)} checks passed; the rest were set aside"
+
+
+def test_a_default_the_sandbox_disagrees_with_fails(revision_sandbox: Sandbox, tmp_path: Path) -> None:
+    """The control: the same sandbox, its revision's metric filter count changed by one, fails that check."""
+    revision = revision_sandbox.world.revision
+    policy = tmp_path / "policy"
+    shutil.copytree(ROOT / "policy", policy)
+    path = policy / "revisions" / f"{revision}.toml"
+    text = path.read_text()
+    if "[metric_filters]" not in text:
+        pytest.skip(f"revision {revision} has no metric filters to disagree on")
+    changed = re.sub(r"(?m)^count = (\d+)$", lambda m: f"count = {int(m.group(1)) + 1}", text, count=1)
+    assert changed != text
+    path.write_text(changed)
+    environ = {**base_environ(), **revision_sandbox.environ, "ENVTEST_POLICY_DIR": str(policy)}
+    run = run_suite([revision_sandbox.world.env, "-t", "logs"], environ, tmp_path)
+    assert run.exit_code == 1, run.stdout + run.stderr
