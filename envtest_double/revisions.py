@@ -21,12 +21,15 @@ class SandboxRevision:
     # "file": the runner allows what the allowed-images file lists; "pattern": the fixed blessed pattern.
     era: str
     # How the runner recipe turns the file into allowed_images (file era): "split", "split-drop-separators",
-    # "split-drop-separators-and-comments".
+    # "split-drop-separators-and-hash-tokens".
     loader: str | None
     # The jobs of the CI templates that probe the lockdown, {env} filled in for the env.
     probe_jobs: tuple[str, ...]
     # terraform/app/cloudwatch-slos.tf's interesting-URIs metric filters: "<env>-idp-interesting-uris-<suffix>".
     metric_filters: tuple[str, ...] = ()
+    # What of the revision the sandbox cannot build yet ("": it builds all the revision's checks look at). A
+    # sandbox of such a revision is refused, naming it, rather than built as another date and failing.
+    not_built: str = ""
 
 
 SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
@@ -42,6 +45,11 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf holds locals only (:5  env_name = var.env_name): no metric filter yet
         # (the first ones came with 5440fa8d9, 2022-11-30).
         metric_filters=(),
+        not_built=(
+            "the 2022 network: 13 interface endpoints for every env, their groups named login-<service>_endpoint-<env> "
+            "(terraform/app/vpc_endpoints.tf:27), no argo group, <env>-base's ICMP to both CIDRs (net.tf:88), the "
+            "cache group admitting app (net.tf:207), the origin redirecting (alb.tf:61), the migration role"
+        ),
     ),
     "era1": SandboxRevision(
         "era1",
@@ -49,12 +57,17 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # kitchen/cookbooks/identity-gitlab/recipes/runner.rb:105  ...allowed_images.chomp.split().grep_v(/^#/)
         #   .grep_v(/XXXXXdate_separatorXXXXX/)
         era="file",
-        loader="split-drop-separators-and-comments",
+        loader="split-drop-separators-and-hash-tokens",
         # .gitlab-ci-idp-env-jobs-template.yml:115  run_unallowed_image:  (:131  test_unallowed_image:)
         probe_jobs=("run_unallowed_image", "test_unallowed_image"),
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
+        not_built=(
+            "the 2023 network: one list of 14 interface endpoints for every env (terraform/app/vpc_endpoints.tf:2), "
+            "no argo group (gitlab_runner_pool/gitlab-runner.tf:53), and the origin redirecting to the IdP (the ALB "
+            "open to 0.0.0.0/0, terraform/app/net.tf:369)"
+        ),
     ),
     "current": SandboxRevision(
         "current",
@@ -77,10 +90,18 @@ def recipe_tokens(loader: str, file_text: str) -> list[str]:
     `.chomp.split()`; later `.grep_v(/XXXXXdate_separatorXXXXX/)` (caf432721); later `.grep_v(/^#/)` before it
     (656bb0486)."""
     tokens = file_text.rstrip("\n").split()
-    if loader == "split-drop-separators-and-comments":
+    if loader == "split-drop-separators-and-hash-tokens":
         tokens = [t for t in tokens if not t.startswith("#")]
-    if loader in {"split-drop-separators", "split-drop-separators-and-comments"}:
+    if loader in {"split-drop-separators", "split-drop-separators-and-hash-tokens"}:
         tokens = [t for t in tokens if "XXXXXdate_separatorXXXXX" not in t]
     elif loader != "split":
         raise ValueError(f"no runner recipe reads the file as {loader!r}")
     return tokens
+
+
+def built() -> list[str]:
+    """The revisions the sandbox builds whole and the suite has defaults for (policy/revisions/<name>.toml)."""
+    from pathlib import Path
+
+    policy = Path(__file__).resolve().parents[1] / "policy" / "revisions"
+    return sorted(n for n, r in SANDBOX_REVISIONS.items() if not r.not_built and (policy / f"{n}.toml").is_file())

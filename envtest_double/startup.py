@@ -77,6 +77,10 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revis
     if revision is not None:
         if revision not in SANDBOX_REVISIONS:
             raise SandboxError(f"no sandbox revision {revision!r}: one of {', '.join(SANDBOX_REVISIONS)}")
+        if SANDBOX_REVISIONS[revision].not_built:
+            raise SandboxError(
+                f"the sandbox cannot build revision {revision} yet: {SANDBOX_REVISIONS[revision].not_built}"
+            )
         if not (POLICY_DIR / "revisions" / f"{revision}.toml").is_file():
             raise SandboxError(
                 f"revision {revision!r} has no policy/revisions/{revision}.toml: the suite cannot expect it"

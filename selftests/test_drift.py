@@ -70,7 +70,7 @@ repo.example.com/b@sha256:2
                    "added", "by", "alice", "repo.example.com/b@sha256:2"]),
         ("split-drop-separators", ["2023-07-01", "repo.example.com/a@sha256:1", "#", "2023-07-14", "added", "by",
                                    "alice", "repo.example.com/b@sha256:2"]),
-        ("split-drop-separators-and-comments", ["2023-07-01", "repo.example.com/a@sha256:1", "2023-07-14", "added",
+        ("split-drop-separators-and-hash-tokens", ["2023-07-01", "repo.example.com/a@sha256:1", "2023-07-14", "added",
                                                 "by", "alice", "repo.example.com/b@sha256:2"]),
     ],
 )  # fmt: skip

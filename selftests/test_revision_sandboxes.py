@@ -13,13 +13,22 @@ from pathlib import Path
 import pytest
 
 from envtest_double.processes import SandboxError, stop_all
-from envtest_double.revisions import SANDBOX_REVISIONS
+from envtest_double.revisions import SANDBOX_REVISIONS, built
 from envtest_double.running import Sandbox
 from envtest_double.startup import start_sandbox
 from selftests.conftest import ROOT, base_environ, run_suite
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
-REVISIONS = sorted(r for r in SANDBOX_REVISIONS if (ROOT / "policy" / "revisions" / f"{r}.toml").is_file())
+REVISIONS = built()
+
+
+def test_a_revision_the_sandbox_cannot_build_is_refused_naming_what_it_lacks(tmp_path: Path) -> None:
+    lacking = [name for name, shapes in SANDBOX_REVISIONS.items() if shapes.not_built]
+    if not lacking:
+        pytest.skip("the sandbox builds every revision")
+    with pytest.raises(SandboxError, match=f"cannot build revision {lacking[0]} yet: "):
+        start_sandbox(tmp_path / "sandbox", revision=lacking[0])
+    assert not list((tmp_path / "sandbox").glob("pids/*.pid")), "a refused sandbox started something"
 
 
 @pytest.fixture(scope="module", params=REVISIONS)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     pass
 from tests.images import RUNBOOK
 
-LOADERS = ("split", "split-drop-separators", "split-drop-separators-and-comments")
+LOADERS = ("split", "split-drop-separators", "split-drop-separators-and-hash-tokens")
 
 
 def _recipe_tokens(loader: str, raw: str) -> list[str]:
@@ -30,7 +30,7 @@ def _recipe_tokens(loader: str, raw: str) -> list[str]:
     tokens = raw.split()
     if loader not in LOADERS:
         raise CouldNotEvaluate(f"policy [images] loader = {loader!r}: one of {', '.join(LOADERS)}")
-    if loader == "split-drop-separators-and-comments":
+    if loader == "split-drop-separators-and-hash-tokens":
         tokens = [t for t in tokens if not t.startswith("#")]
     if loader != "split":
         tokens = [t for t in tokens if "XXXXXdate_separatorXXXXX" not in t]
