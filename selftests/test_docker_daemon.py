@@ -118,6 +118,13 @@ def test_exec_start_follows_systemds_rules() -> None:
     ]
 
 
+def test_a_drop_in_replaces_exec_start_as_systemctl_edit_writes_it() -> None:
+    drop_in = "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2375\n"
+    config = daemon_config([COOKBOOK_UNIT, drop_in], None)
+    assert config.tcp_hosts() == [("tcp://0.0.0.0:2375", "flag -H tcp://0.0.0.0:2375")]
+    assert config.setting("icc") == (True, "dockerd's default")
+
+
 def test_what_the_suite_cannot_read_is_said() -> None:
     config = daemon_config("[Service]\nExecStart=/usr/bin/dockerd $DOCKER_OPTS\n", None)
     assert config.unknown and "DOCKER_OPTS" in config.unknown[0]

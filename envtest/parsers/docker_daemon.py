@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,11 +120,13 @@ def _service_lines(unit: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def exec_start(unit: str) -> tuple[list[str] | None, list[str]]:
-    """ExecStart's argument list as systemd runs it, or None and why."""
+def exec_start(unit: str | Sequence[str]) -> tuple[list[str] | None, list[str]]:
+    """ExecStart's argument list as systemd runs it, or None and why: from the unit file's text, or the unit file's
+    then its drop-ins' texts in the order systemd applies them."""
     commands: list[str] = []
     oneshot = False
-    for key, value in _service_lines(unit):
+    files = [unit] if isinstance(unit, str) else list(unit)
+    for key, value in (pair for text in files for pair in _service_lines(text)):
         if key == "Type":
             oneshot = value == "oneshot"
         elif key == "ExecStart":
@@ -226,8 +229,8 @@ def _file(text: str | None) -> tuple[dict[str, Any], list[str]]:
     return data, problems
 
 
-def daemon_config(unit: str, file_text: str | None) -> DaemonConfig:
-    """The daemon's settings from its unit's text and daemon.json's (None: the file is absent)."""
+def daemon_config(unit: str | Sequence[str], file_text: str | None) -> DaemonConfig:
+    """The daemon's settings from its unit's text (with its drop-ins', after it) and daemon.json's (None: absent)."""
     argv, problems = exec_start(unit)
     unknown = []
     flags: dict[str, Any] = {}

@@ -14,7 +14,7 @@ against `squid -k parse`):
 
 `parse` never raises: every input gives the entries squid keeps plus the problems found. Each entry is kept with
 the address intervals it matches; the kept ones are disjoint, so an overlap is found by looking at the two
-neighbours of the new entry's place in a sorted list, not by comparing it with every earlier entry.
+neighbours of the new entry's place among them (a Fenwick tree), not by comparing it with every earlier entry.
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ class Entry:
 
     def __str__(self) -> str:
         return self.text
+
+    def spans(self) -> list[str]:
+        """The addresses it matches, as first-last ranges."""
+        return [_span(*interval) for interval in self.intervals]
 
     def covers(self, address: str) -> bool:
         found = _address(address)
@@ -210,8 +214,12 @@ def _network(
 
 
 def _span(family: int, lo: int, hi: int) -> str:
+    """An interval as an address, a network, or a first-last range."""
     make = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
-    return f"{make(lo)}-{make(hi)}"
+    if lo == hi:
+        return str(make(lo))
+    networks = list(ipaddress.summarize_address_range(make(lo), make(hi)))  # type: ignore[arg-type]
+    return str(networks[0]) if len(networks) == 1 else f"{make(lo)}-{make(hi)}"
 
 
 def _merged(intervals: list[Interval]) -> list[Interval]:
@@ -233,26 +241,63 @@ def _covered(interval: Interval, merged: list[Interval]) -> bool:
 
 
 class _Kept:
-    """The kept entries' intervals, sorted; they never overlap, since squid ignores an entry that would."""
+    """The kept entries' intervals. They never overlap (squid ignores an entry that would), so a new interval
+    overlaps one of them exactly when a kept interval starts inside it, or the last one starting before it
+    reaches into it. Starts are known in advance (every entry's), so a Fenwick tree over their sorted positions
+    answers both in O(log n): no list grows by insertion, nothing is compared pairwise."""
 
-    def __init__(self) -> None:
-        self.starts: list[tuple[int, int]] = []
-        self.owners: list[tuple[int, Entry]] = []  # (last address, entry), beside starts
+    def __init__(self, intervals: list[Interval]) -> None:
+        self.starts = sorted({_key(family, lo) for family, lo, _ in intervals})
+        self.size = len(self.starts) + 1
+        self.tree = [0] * self.size  # counts of kept starts, Fenwick-indexed from 1
+        self.kept: dict[int, tuple[int, Entry]] = {}  # position -> (last address, entry)
+
+    def _prefix(self, position: int) -> int:
+        """How many kept intervals start before `position`."""
+        total = 0
+        while position > 0:
+            total += self.tree[position]
+            position -= position & -position
+        return total
+
+    def _kth(self, k: int) -> int:
+        """The position of the k-th kept start (k >= 1)."""
+        position, step = 0, 1 << self.size.bit_length()
+        while step:
+            if position + step < self.size and self.tree[position + step] < k:
+                position += step
+                k -= self.tree[position]
+            step >>= 1
+        return position
 
     def overlapping(self, interval: Interval) -> Entry | None:
         family, lo, hi = interval
-        index = bisect.bisect_right(self.starts, (family, hi))
-        # The interval starting at or before hi that starts last: kept intervals are disjoint, so only it (or
-        # none) can reach lo.
-        if index and self.starts[index - 1][0] == family and self.owners[index - 1][0] >= lo:
-            return self.owners[index - 1][1]
+        first = bisect.bisect_left(self.starts, _key(family, lo))
+        before = self._prefix(first)
+        if self._prefix(bisect.bisect_right(self.starts, _key(family, hi))) > before:
+            return self.kept[self._kth(before + 1)][1]
+        if before:
+            position = self._kth(before)
+            if self.starts[position] >> _FAMILY_SHIFT == family and self.kept[position][0] >= lo:
+                return self.kept[position][1]
         return None
 
     def add(self, interval: Interval, entry: Entry) -> None:
         family, lo, hi = interval
-        index = bisect.bisect_left(self.starts, (family, lo))
-        self.starts.insert(index, (family, lo))
-        self.owners.insert(index, (hi, entry))
+        position = bisect.bisect_left(self.starts, _key(family, lo))
+        self.kept[position] = (hi, entry)
+        index = position + 1
+        while index < self.size:
+            self.tree[index] += 1
+            index += index & -index
+
+
+# A start as one integer, the family above any address: integers compare faster than tuples.
+_FAMILY_SHIFT = 129
+
+
+def _key(family: int, lo: int) -> int:
+    return family << _FAMILY_SHIFT | lo
 
 
 def _token(raw: str) -> str:
@@ -273,12 +318,12 @@ def _token(raw: str) -> str:
 
 
 def parse(text: str) -> IpList:
-    entries: list[Entry] = []
     problems: list[Problem] = []
     if text.startswith("\ufeff"):
         problems.append(Problem(1, "invalid", "the file starts with a byte-order mark: save it without one"))
         text = text[1:]
-    kept = _Kept()
+    # First what each line reads as, then which of them squid keeps, in the file's order.
+    read_lines: list[Entry] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         token = _token(raw)
         if not token:
@@ -289,19 +334,22 @@ def parse(text: str) -> IpList:
             problems.append(Problem(number, refused.severity, str(refused)))
             continue
         problems += [Problem(number, severity, message) for severity, message in notes]
-        entry = Entry(number, read, intervals)
-        earlier = next((e for e in map(kept.overlapping, intervals) if e is not None), None)
+        read_lines.append(Entry(number, read, intervals))
+    kept = _Kept([i for entry in read_lines for i in entry.intervals])
+    entries: list[Entry] = []
+    for entry in read_lines:
+        earlier = next((e for e in map(kept.overlapping, entry.intervals) if e is not None), None)
         if earlier is not None:
             problems.append(
                 Problem(
-                    number,
+                    entry.line,
                     "warning",
-                    f"'{read}' overlaps '{earlier}' (line {earlier.line}): squid ignores it (keeping the earlier "
+                    f"'{entry}' overlaps '{earlier}' (line {earlier.line}): squid ignores it (keeping the earlier "
                     "entry); remove one of the two",
                 )
             )
             continue
-        for interval in intervals:
+        for interval in entry.intervals:
             kept.add(interval, entry)
         entries.append(entry)
-    return IpList(tuple(entries), tuple(problems))
+    return IpList(tuple(entries), tuple(sorted(problems, key=lambda p: p.line)))
