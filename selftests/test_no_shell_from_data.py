@@ -24,6 +24,7 @@ from envtest.fixtures.planned_reads import dig_read, local_stats_read, redis_rea
 from envtest.fixtures.s3_live_script import probe_script, put_command
 from envtest.gather.host_read_frames import compose, file_read
 from envtest.gather.hosts import chunk_read_command, first_read_command
+from envtest.gather.optional_reads import optional_file_read, systemd_unit_read
 from envtest.gather.services.elasticache import RedisEndpoint
 from envtest.policy import load_policy
 
@@ -89,6 +90,11 @@ BUILDERS: dict[str, Callable[[str], list[str]]] = {
         chunk_read_command(v, ("token",), 17000),
     ],
     "the framed script of a role's reads": lambda v: [compose([dig_read("idp", v), file_read("idp", v)], "n0nce")],
+    "optional file read (path from policy)": lambda v: [optional_file_read("env-runner", v).command],
+    "systemd unit read (unit name and masked keys from policy)": lambda v: [
+        systemd_unit_read("env-runner", v, (v, "Environment")).command,
+        systemd_unit_read("env-runner", v).command,
+    ],
     "live S3 probes (bucket and keys)": lambda v: [
         put_command(v, v),
         probe_script(v, target=v, put_refused=True, delete_key=v),
