@@ -12,6 +12,12 @@ from envtest_double.env_facts import REGION, TOOLING_ACCOUNT
 # Names the proxy must refuse; mapped to the local upstream too, so a proxy that wrongly lets one through is
 # caught by a real answer, not a DNS error. api.github.com: the allowlist holds github.com exactly, not its subdomains.
 DENY_PROBE_NAMES = ["example.com", "pypi.org", "api.github.com", "evil.amazonaws.com.example.net"]
+# squid's other lists, rendered by the identity-outboundproxy recipe on every proxy (no per-proxy_for variant):
+# templates/default/ip-allowlist.conf.erb and domain-denylist.conf.erb, the same at the three revisions' commits.
+PROXY_ROLES = ("env-runner-proxy", "outboundproxy")
+IP_ALLOWLIST_PATH = "/etc/squid/ip-allowlist.conf"
+DENYLIST_PATH = "/etc/squid/domain-denylist.conf"
+IP_ALLOWLIST = "# Add a list of bare CIDR blocks here, one per line\n# 1.2.3.4/32\n172.31.2.52\n"
 # kitchen/cookbooks/identity-outboundproxy/templates/default/domain-denylist.conf.erb
 DENYLIST = [
     "collector.newrelic.com",

@@ -1,7 +1,8 @@
 """A real squid configured like the env runner's outbound proxy, on loopback.
 
-The access rules are the outbound proxy's (allowlisted dstdomain from sources
-in the VPC, CONNECT only to 443, deny everything else); only where it listens
+The access rules are the outbound proxy's (squid.conf.erb: the denylist's dstdomain refused, then the
+allowlist's dstdomain and the ip-allowlist's dst addresses allowed from sources in the VPC, CONNECT only to
+443, deny everything else); only where it listens
 and how it resolves names differ: it listens on a free loopback port, takes
 loopback as its "VPC" source range, and resolves upstream names through a
 hosts_file that points them at the sandbox's local upstream.
@@ -34,7 +35,16 @@ def find_squid() -> str:
     return binary
 
 
-def squid_conf(*, port: int, allowlist: Path, hosts_file: Path, state_dir: Path, run_as: str | None) -> str:
+def squid_conf(
+    *,
+    port: int,
+    allowlist: Path,
+    denylist: Path,
+    ip_allowlist: Path,
+    hosts_file: Path,
+    state_dir: Path,
+    run_as: str | None,
+) -> str:
     user = f"cache_effective_user {run_as}\n" if run_as else ""
     return f"""\
 # envtest sandbox: the env runner's outbound proxy
@@ -47,10 +57,15 @@ acl Safe_ports port 80
 acl Safe_ports port 443
 acl CONNECT method CONNECT
 acl allowed_domains dstdomain "{allowlist}"
+acl denied_domains dstdomain "{denylist}"
+acl allowed_ips dst "{ip_allowlist}"
 
 http_access deny !Safe_ports
 http_access deny CONNECT !SSL_ports
+# squid.conf.erb's order: the denylist first, then the domain allowlist, then the addresses.
+http_access deny localnet denied_domains
 http_access allow localnet allowed_domains
+http_access allow localnet allowed_ips
 http_access deny all
 
 hosts_file {hosts_file}

@@ -15,6 +15,7 @@ from envtest_double.revisions import SANDBOX_REVISIONS
 from envtest_double.running import copy_clean_files, moto_writes
 from envtest_double.seed import seed
 from envtest_double.seed.host_files import write_host_file
+from envtest_double.seed.proxy_and_docker_files import write_proxy_lists
 from envtest_double.servers import moto_ready, python_env, start_gitlab, start_instances, start_upstream
 from envtest_double.tls import make_certificates
 
@@ -112,18 +113,28 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revis
 
     hosts = directory / "hosts"
     allowlist = write_host_file(hosts, "env-runner-proxy", proxy_lists.ALLOWLIST_PATH, world.allowlist)
+    # squid.conf.erb's other lists, which the sandbox's squid loads as the real one does.
+    lists = {p.name: p for p in write_proxy_lists(hosts) if p.is_relative_to(hosts / "env-runner-proxy")}
     for parent in [hosts, *allowlist.relative_to(directory).parents]:
         (directory / parent).chmod(0o755)
     state_dir = directory / "squid"
     user = squid.proxy_user()
-    squid.prepare(state_dir, user, readable=[allowlist])
+    squid.prepare(state_dir, user, readable=[allowlist, *lists.values()])
     hosts_file = state_dir / "hosts"
     # One name per line: squid's hosts_file reader drops names past its line buffer.
     hosts_file.write_text("".join(f"{upstream_ip} {name}\n" for name in upstream_names))
     squid_port = free_port()
     conf = state_dir / "squid.conf"
     conf.write_text(
-        squid.squid_conf(port=squid_port, allowlist=allowlist, hosts_file=hosts_file, state_dir=state_dir, run_as=user)
+        squid.squid_conf(
+            port=squid_port,
+            allowlist=allowlist,
+            denylist=lists["domain-denylist.conf"],
+            ip_allowlist=lists["ip-allowlist.conf"],
+            hosts_file=hosts_file,
+            state_dir=state_dir,
+            run_as=user,
+        )
     )
     conf.with_suffix(".conf.clean").write_text(conf.read_text())  # what a reset restores
     proxy = start("squid", [squid_binary, "-N", "-f", str(conf)], directory)

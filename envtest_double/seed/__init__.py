@@ -29,6 +29,7 @@ from envtest_double.seed.host_files import write_host_file
 from envtest_double.seed.images import pattern_allowed_images, seed_images
 from envtest_double.seed.lockdown_access import seed_lockdown_access
 from envtest_double.seed.network import seed_network
+from envtest_double.seed.proxy_and_docker_files import write_proxy_lists, write_runner_docker_files
 from envtest_double.seed.scale import seed_scale
 from envtest_double.seed.terraform_state import tf_state
 
@@ -111,8 +112,8 @@ def seed(
     )
     write_host_file(hosts, "env-runner-proxy", proxy_lists.ALLOWLIST_PATH, world.allowlist)
     write_host_file(hosts, "outboundproxy", proxy_lists.ALLOWLIST_PATH, proxy_lists.IDP_PROXY_ALLOWLIST)
-    for role in ("env-runner-proxy", "outboundproxy"):
-        write_host_file(hosts, role, "/etc/squid/domain-denylist.conf", "\n".join(proxy_lists.DENYLIST) + "\n")
+    write_proxy_lists(hosts)
+    write_runner_docker_files(hosts, proxy_url)
     newest = {ref.split("@")[0].split("/", 1)[1].removesuffix("/blessed"): ref.split("@")[1] for ref in blocks[-1][1]}
     (directory / "gitlab-ci.yml").write_text(
         world.pipeline_yaml(newest["cd/env_deploy"], newest["cd/env_test"], newest["cd/env_stop"])
