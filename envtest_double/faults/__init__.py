@@ -75,7 +75,9 @@ from envtest_double.faults.network import (
     endpoint_one_az_only,
     endpoint_private_dns_off,
     gitlab_host_not_allowlisted,
+    idp_proxy_denylist_loses_a_name,
     proxy_instance_drifted,
+    proxy_ip_allowlist_gains_an_address,
     proxy_lets_a_denied_name_through,
     proxy_rule_widened,
     s3_gateway_unrouted,
@@ -244,6 +246,8 @@ _ROWS: list[Fault] = [
         env={"EXPECTED_ACCOUNT_ID": "210987654321"},
         exit_code=2,
     ),
+    Fault("F8-ip", proxy_ip_allowlist_gains_an_address),
+    Fault("F8-denylist", idp_proxy_denylist_loses_a_name),
 ]
 
 

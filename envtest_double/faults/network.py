@@ -138,3 +138,17 @@ def proxy_instance_drifted(sandbox: Sandbox) -> None:
     drifted = sandbox.host_path(f"@{newest}", proxy_lists.ALLOWLIST_PATH)
     drifted.parent.mkdir(parents=True, exist_ok=True)
     drifted.write_text(sandbox.world.allowlist + "pastebin.com\n")
+
+
+def proxy_ip_allowlist_gains_an_address(sandbox: Sandbox) -> None:
+    """A hand-added address in the env runner's proxy's ip-allowlist.conf (squid lets it through whatever the
+    name); not one the sandbox's names resolve to, so only the list itself shows it."""
+    path = sandbox.host_path(PROXY_ROLE, proxy_lists.IP_ALLOWLIST_PATH)
+    path.write_text(path.read_text() + "93.184.216.34\n")
+    sandbox.reload_squid()
+
+
+def idp_proxy_denylist_loses_a_name(sandbox: Sandbox) -> None:
+    """The IdP's proxy (whose allowlist holds .newrelic.com) no longer denies New Relic's collector."""
+    path = sandbox.host_path("outboundproxy", proxy_lists.DENYLIST_PATH)
+    path.write_text("".join(f"{line}\n" for line in path.read_text().splitlines() if line != "collector.newrelic.com"))
