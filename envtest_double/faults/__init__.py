@@ -90,6 +90,9 @@ from envtest_double.faults.runner import (
     no_in_service_runner,
     proxy_stops_listening,
     runner_config_token_empty,
+    runner_docker_icc_on,
+    runner_docker_tcp_drop_in,
+    runner_docker_tcp_socket,
     runner_group_deleted,
     runner_unhealthy,
     token_wrong_shape,
@@ -248,6 +251,9 @@ _ROWS: list[Fault] = [
     ),
     Fault("F8-ip", proxy_ip_allowlist_gains_an_address),
     Fault("F8-denylist", idp_proxy_denylist_loses_a_name),
+    Fault("F13-icc", runner_docker_icc_on),
+    Fault("F13-tcp", runner_docker_tcp_socket),
+    Fault("F13-tcp-dropin", runner_docker_tcp_drop_in),
 ]
 
 

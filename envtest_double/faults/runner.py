@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from envtest_double import runner_docker
 from envtest_double.processes import free_port
 from envtest_double.running import Sandbox
 
@@ -105,3 +106,33 @@ def proxy_stops_listening(sandbox: Sandbox) -> None:
     elsewhere = free_port()
     sandbox.squid_conf.write_text(conf.replace(f"http_port 127.0.0.1:{port}", f"http_port 127.0.0.1:{elsewhere}", 1))
     sandbox.reload_squid()
+
+
+def _runner_file(sandbox: Sandbox, path: str, text: str) -> None:
+    target = sandbox.host_path("env-runner", path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+
+
+def runner_docker_icc_on(sandbox: Sandbox) -> None:
+    """icc moved from the unit's flags to daemon.json, and turned on (a flag and the file both would stop dockerd)."""
+    unit = sandbox.host_path("env-runner", runner_docker.UNIT_PATH)
+    unit.write_text(unit.read_text().replace(" --icc=false", "", 1))
+    _runner_file(sandbox, runner_docker.DAEMON_JSON_PATH, '{"icc": true}\n')
+
+
+def runner_docker_tcp_socket(sandbox: Sandbox) -> None:
+    """daemon.json's hosts add the unauthenticated TCP port beside the unix socket."""
+    _runner_file(
+        sandbox, runner_docker.DAEMON_JSON_PATH, '{"hosts": ["tcp://0.0.0.0:2375", "unix:///var/run/docker.sock"]}\n'
+    )
+
+
+def runner_docker_tcp_drop_in(sandbox: Sandbox) -> None:
+    """What `systemctl edit docker` leaves after Docker's "remote access" how-to: ExecStart replaced, with a TCP
+    host, and the recipe's flags gone with the old line."""
+    _runner_file(
+        sandbox,
+        runner_docker.UNIT_PATH + ".d/override.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd:// -H tcp://0.0.0.0:2375\n",
+    )
