@@ -4,7 +4,11 @@ An allowlist of exact operations, the IAM policy's (iam/*.json; a self-test hold
 match: "Get" also names sts:GetSessionToken, secretsmanager:GetSecretValue and ec2:GetPasswordData, reads that
 hand out credentials and secrets.
 
-- READS: what a default run calls, what iam/envtest-readonly.json grants.
+- READS: what a default run calls, what iam/envtest-readonly.json grants. sts:AssumeRole is among them: the
+  GitLab config bucket lives in the GitLab deployment's account, whose bucket settings only that account can read
+  (GITLAB_ACCOUNT_ROLE_ARN, gather/other_account.py).
+- OTHER_ACCOUNT_READS: all a session assumed into another account may call, what iam/envtest-gitlab-account.json
+  grants its role there (`confine`): the config bucket's settings, and who the session is.
 - WRITES: what iam/envtest-disruptive.json adds. A check calls one only while it runs with -R true, and only
   those its mark declares: `@pytest.mark.disruptive(may_call=[...])` (pytest_plugin.py).
 - ssm:SendCommand runs any command on an instance. It goes only from gather/ssm.py's run_command, on the
@@ -33,6 +37,9 @@ SEND_COMMAND = "ssm:SendCommand"
 READS = frozenset(
     {
         "sts:GetCallerIdentity",
+        # Into the GitLab account's role named by GITLAB_ACCOUNT_ROLE_ARN, whose session `confine` holds to
+        # OTHER_ACCOUNT_READS. Its credentials are a secret held in memory, never cached or printed.
+        "sts:AssumeRole",
         "autoscaling:DescribeAutoScalingGroups",
         "ec2:DescribeInstances",
         "ec2:DescribeLaunchTemplateVersions",
@@ -73,6 +80,17 @@ WRITES = frozenset(
         # A command a disruptive check gave up on (its wait ran out, or it was interrupted) is cancelled, not left
         # running (gather/ssm_cancel.py). It names a command id, which is not an ARN: the policy grants it on "*".
         "ssm:CancelCommand",
+    }
+)
+# iam/envtest-gitlab-account.json: what the role the suite assumes in the GitLab deployment's account grants, all a
+# session there may call (its bucket policy, ACL and public access block are readable only from there).
+OTHER_ACCOUNT_READS = frozenset(
+    {
+        "sts:GetCallerIdentity",
+        "s3:GetBucketAcl",
+        "s3:GetBucketPolicy",
+        "s3:GetPublicAccessBlock",
+        "s3:HeadBucket",
     }
 )
 # What a disruptive check's mark may declare.
@@ -209,6 +227,18 @@ def _no_presigned_signature(signature_version: Any, operation_name: str, **_: An
     a request sent to AWS never does."""
     if isinstance(signature_version, str) and signature_version.endswith(("-query", "-presign-post")):
         raise _presign_refusal(f"presigning {operation_name}")
+
+
+def confine(events: Any, operations: frozenset[str], why: str) -> None:
+    """On a session's events, before the guard: only `operations` may be called at all, whatever a check declares
+    (an assumed role's session in another account reads what it was assumed for, and writes nothing)."""
+
+    def _only(model: Any, **_: Any) -> None:
+        operation = f"{model.service_model.service_name}:{model.name}"
+        if operation not in operations:
+            raise refusal(operation, why)
+
+    events.register_first("before-parameter-build.*.*", _only)
 
 
 def install(events: Any) -> None:
