@@ -27,6 +27,10 @@ class SandboxRevision:
     probe_jobs: tuple[str, ...]
     # terraform/app/cloudwatch-slos.tf's interesting-URIs metric filters: "<env>-idp-interesting-uris-<suffix>".
     metric_filters: tuple[str, ...] = ()
+    # The env accounts the production GitLab deployment (terraform/gitlab/production, in the tooling-prod account)
+    # passes its module as accountids: its config bucket's policy grants each one's root s3:GetObject
+    # (terraform/gitlab/module/s3.tf, allowEnvRunners). The sandbox's own env account is granted beside them.
+    gitlab_env_accounts: tuple[str, ...] = ()
     # What of the revision the sandbox cannot build yet ("": it builds all the revision's checks look at). A
     # sandbox of such a revision is refused, naming it, rather than built as another date and failing.
     not_built: str = ""
@@ -45,6 +49,8 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf holds locals only (:5  env_name = var.env_name): no metric filter yet
         # (the first ones came with 5440fa8d9, 2022-11-30).
         metric_filters=(),
+        # terraform/gitlab/production/main.tf:29  accountids = ["894947205914", "034795980528", "217680906704"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704"),
         not_built=(
             "the 2022 network: 13 interface endpoints for every env, their groups named login-<service>_endpoint-<env> "
             "(terraform/app/vpc_endpoints.tf:27), no argo group, <env>-base's ICMP to both CIDRs (net.tf:88), the "
@@ -63,6 +69,8 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
+        # terraform/gitlab/production/main.tf:29  accountids = ["894947205914", "034795980528", "217680906704"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704"),
         not_built=(
             "the 2023 network: one list of 14 interface endpoints for every env (terraform/app/vpc_endpoints.tf:2), "
             "no argo group (gitlab_runner_pool/gitlab-runner.tf:53), and the origin redirecting to the IdP (the ALB "
@@ -81,6 +89,9 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
+        # terraform/gitlab/production/main.tf:34  accountids = ["894947205914", "034795980528", "217680906704",
+        #   "487317109730"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704", "487317109730"),
     ),
 }
 

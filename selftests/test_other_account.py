@@ -63,7 +63,7 @@ def _assumed(base: Aws, account: str = GITLAB) -> tuple[AccountReads, Stubber]:
     sts.add_response(
         "assume_role",
         ASSUMED,
-        {"RoleArn": ROLE, "RoleSessionName": "envtest-read", "DurationSeconds": 900},
+        {"RoleArn": ROLE, "RoleSessionName": "envtest-read", "DurationSeconds": 3600},
     )
     return reads_in(base, None, ROLE, account), sts
 

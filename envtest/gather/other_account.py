@@ -35,8 +35,9 @@ ROLE_VARIABLE = "GITLAB_ACCOUNT_ROLE_ARN"
 # The role's name in the setup docs (docs/operating.md) and in iam/envtest-readonly.json's AssumeRole resource.
 ROLE_NAME = "envtest-gitlab-config-reader"
 SESSION_NAME = "envtest-read"
-# As short as STS allows (AssumeRole's DurationSeconds): botocore assumes again before it expires.
-SESSION_SECONDS = 900
+# AssumeRole's default, and the most a role chained from another role's session may have. botocore assumes again
+# 15 minutes before it ends (its advisory refresh window): a shorter session would be assumed again at every call.
+SESSION_SECONDS = 3600
 
 
 class AccountReads(S3Reads, StsReads):
@@ -111,7 +112,8 @@ def reads_in(base: Aws, run_dir: Path | None, role_arn: str, account: str) -> Ac
 def cannot_read_from(env_account: str, owner: str, what: str) -> CouldNotEvaluate:
     """What a check says of a setting only the owner's account can read, when no role there was given."""
     return CouldNotEvaluate(
-        f"{what} lives in account {owner} (policy [lockdown] gitlab_account): could not evaluate from account "
-        f"{env_account}; give `-v {ROLE_VARIABLE}=arn:aws:iam::{owner}:role/{ROLE_NAME}` to read it (a role there "
-        "granting iam/envtest-gitlab-account.json, which the run's credentials may assume)"
+        f"{what}: the bucket lives in account {owner} (policy [lockdown] gitlab_account), and only that account "
+        f"reads it: could not evaluate from account {env_account}; give "
+        f"`-v {ROLE_VARIABLE}=arn:aws:iam::{owner}:role/{ROLE_NAME}` to read it (a role there granting "
+        "iam/envtest-gitlab-account.json, which the run's credentials may assume)"
     )

@@ -59,6 +59,8 @@ from envtest_double.faults.images import (
 )
 from envtest_double.faults.lockdown import (
     app_role_reads_the_token,
+    config_bucket_grants_an_unknown_account,
+    config_bucket_grants_everyone_through_an_endpoint,
     images_file_publicly_writable,
     token_bucket_public_by_acl,
     worker_role_writes_the_images_file,
@@ -199,6 +201,8 @@ _ROWS: list[Fault] = [
     Fault("K1-acl", token_bucket_public_by_acl),
     Fault("K2", app_role_reads_the_token),
     Fault("K2-write", worker_role_writes_the_images_file),
+    Fault("K3", config_bucket_grants_an_unknown_account),
+    Fault("K3-everyone", config_bucket_grants_everyone_through_an_endpoint),
     Fault("H1", app_reaches_redis, needs_instances=True),
     Fault("H1-idp", idp_loses_redis, needs_instances=True),
     Fault("H2", worker_may_delete_from_escrow),
