@@ -27,6 +27,12 @@ class SandboxRevision:
     probe_jobs: tuple[str, ...]
     # terraform/app/cloudwatch-slos.tf's interesting-URIs metric filters: "<env>-idp-interesting-uris-<suffix>".
     metric_filters: tuple[str, ...] = ()
+    # terraform/app's VPC interface endpoints: "required" (the non-prod five) or "all" (the fourteen).
+    endpoints: str = "required"
+    # Whether the runner's launch template attaches an argo group (443 to AWS's EC2 ranges, since 2024-09).
+    argo: bool = True
+    # The IdP origin's answer to anyone but CloudFront: "blocked" (since 2023-08) or "redirect" to the IdP host.
+    origin: str = "blocked"
     # What of the revision the sandbox cannot build yet ("": it builds all the revision's checks look at). A
     # sandbox of such a revision is refused, naming it, rather than built as another date and failing.
     not_built: str = ""
@@ -63,11 +69,14 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
-        not_built=(
-            "the 2023 network: one list of 14 interface endpoints for every env (terraform/app/vpc_endpoints.tf:2), "
-            "no argo group (gitlab_runner_pool/gitlab-runner.tf:53), and the origin redirecting to the IdP (the ALB "
-            "open to 0.0.0.0/0, terraform/app/net.tf:369)"
-        ),
+        # terraform/app/vpc_endpoints.tf:2  aws_endpoints = {  (14 services, no count: every env has them all)
+        endpoints="all",
+        # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:53  security_group_ids = [aws_security_group.
+        #   gitlab_runner.id, var.base_security_group_id]  (no argo group yet)
+        argo=False,
+        # terraform/app/net.tf:369  cidr_blocks = ["0.0.0.0/0"]  (the ALB's 443 open to all: the origin answers, and
+        #   the IdP's canonical-host redirect sends people to the public name; tests/idp_cloudfront_test.go wants it)
+        origin="redirect",
     ),
     "current": SandboxRevision(
         "current",
@@ -81,6 +90,14 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
+        # terraform/app/variables.tf:835  var.enable_all_vpc_endpoints ? "all" : "required"  (the sandbox: non-prod)
+        endpoints="required",
+        # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:53  security_group_ids = concat([...], [for group in
+        #   aws_security_group.gitlab_runner_ec2_access : group.id])  (the argo groups)
+        argo=True,
+        # terraform/modules/vpc_module/sg.tf:3  name = "com.amazonaws.global.cloudfront.origin-facing"  (the ALB
+        #   admits CloudFront only: the origin answers nobody else)
+        origin="blocked",
     ),
 }
 

@@ -124,7 +124,8 @@ def seed_estate(
         write(directory / "hosts", role, "/usr/local/bin/aws", shim, mode=0o755)
     edge = directory / "edge"
     edge.mkdir(exist_ok=True)
-    (edge / "site.json").write_text(json.dumps(edge_site(env, world.idp_host), indent=1))
+    origin = world.shapes.origin if world.shapes else "blocked"
+    (edge / "site.json").write_text(json.dumps(edge_site(env, world.idp_host, origin), indent=1))
     roles = {f"{env}-{role}": role for role in APP_ROLES}
     roles[world.runner_asg] = "env-runner"
     roles[world.proxy_asg] = "outboundproxy"

@@ -68,7 +68,8 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
         f"login-obproxy-{env}{name_suffix()}", "outbound proxy", Name=f"login-obproxy-{env}", role="outboundproxy"
     )
     # vpc_module endpoints.tf: one group per service, exact name "login-<svc>-endpoint-<env>".
-    services = env_facts.REQUIRED_ENDPOINTS if world.endpoints == "required" else env_facts.ALL_ENDPOINTS
+    chosen = world.shapes.endpoints if world.shapes else world.endpoints
+    services = env_facts.REQUIRED_ENDPOINTS if chosen == "required" else env_facts.ALL_ENDPOINTS
     endpoint_groups = {
         svc: group(f"login-{svc}-endpoint-{env}", "Allow inbound from all servers", Name=f"login-{svc}-endpoint-{env}")
         for svc in services
