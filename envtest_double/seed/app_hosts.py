@@ -122,6 +122,9 @@ def seed_estate(
             net["subnets"],
             health="EC2",
             tags={"Name": f"asg-{env}-{role}", "environment": env, "role": role},
+            # terraform/app/variables.tf (asg_pivcac_desired: default = 2 at each revision's commit, :404 at
+            # 5f11cc4b, :455 at a16c3c1f, :480 at 026b5670): a pool of two, as AWS runs it; the rest one each.
+            desired=2 if role == "pivcac" else 1,
         )
     write_host_files(directory / "hosts", write, app_roles)
     aws_socket = directory / "fleet" / "aws.sock"
