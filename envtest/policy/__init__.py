@@ -72,6 +72,12 @@ OPEN_TABLES = frozenset(
 ARRAY_WORDS = {"egress.allow": ALLOW_KEYS}
 # Keys read by their own parser, which names a wrong entry itself ([[waivers]]: envtest/policy/waivers.py).
 OWN_PARSER = frozenset({"waivers"})
+# Keys the policy no longer takes, and what to write instead: a run that finds one stops and says so.
+RETIRED = {
+    # A command from policy ran verbatim as root on the hosts (issue 21, shell from data); a URL is all it may choose.
+    "log_pipeline.filebeat_command": "commands are no longer taken from the policy; give filebeat_stats_url instead",
+    "log_pipeline.logstash_command": "commands are no longer taken from the policy; give logstash_stats_url instead",
+}
 
 
 def _kind(value: object) -> str:
@@ -140,6 +146,8 @@ def check_keys(schema: dict[str, Any], layer: dict[str, Any], path: Path, prefix
         dotted = f"{prefix}{key}"
         if not prefix and key in OWN_PARSER:
             continue
+        if dotted in RETIRED:
+            raise UsageError(f"{_where(path, dotted)}: policy key {dotted!r}: {RETIRED[dotted]}")
         if key not in schema:
             if prefix.rstrip(".") in OPEN_TABLES:
                 kinds = {_kind(v) for v in schema.values()}
