@@ -11,5 +11,6 @@ pytest_plugins = [
     "envtest.fixtures.recycle",
     "envtest.fixtures.logs",
     "envtest.fixtures.lockdown",
+    "envtest.fixtures.gitlab_runner",
     "envtest.fixtures.prefetch",
 ]

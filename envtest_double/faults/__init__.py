@@ -1,9 +1,9 @@
 """The fault catalogue as data: how to seed each fault into the sandbox, and what must catch it.
 
 Adding a fault is adding a row here (an id from design/checks.md, what is wrong, the seed function, or an
-environment override), the seed function in the module of its area (runner, terraform, network, images,
-lockdown, hosts, edge), and a mark on the checks that must catch it (`@pytest.mark.catches`) or may only be
-unable to evaluate while it is in place (`blinded_by`): the table reads them (envtest/catalogue.py).
+environment override), the seed function in the module of its area (runner, registration, terraform, network,
+images, lockdown, hosts, edge), and a mark on the checks that must catch it (`@pytest.mark.catches`) or may only
+be unable to evaluate while it is in place (`blinded_by`): the table reads them (envtest/catalogue.py).
 """
 
 from __future__ import annotations
@@ -81,6 +81,11 @@ from envtest_double.faults.network import (
     proxy_lets_a_denied_name_through,
     proxy_rule_widened,
     s3_gateway_unrouted,
+)
+from envtest_double.faults.registration import (
+    production_env_with_an_unprotected_runner,
+    runner_holds_a_shared_tag,
+    runner_runs_untagged_jobs,
 )
 from envtest_double.faults.runner import (
     config_bucket_tag_empty,
@@ -230,6 +235,9 @@ _ROWS: list[Fault] = [
         pattern_pipeline_image_not_blessed,
         era="pattern",
     ),
+    Fault("G1", runner_runs_untagged_jobs),
+    Fault("G1-protected", production_env_with_an_unprotected_runner),
+    Fault("G1-tags", runner_holds_a_shared_tag),
     Fault("F20", own_title="MY_ENV names another env", seed=_no_change, env={"MY_ENV": "other"}, exit_code=2),
     Fault(
         "F20-branch",

@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from envtest_double import ecr_images, env_facts, proxy_lists, runner_env
+from envtest_double import ecr_images, env_facts, gitlab_runners, proxy_lists, runner_env
 from envtest_double.seed.app_hosts import seed_estate
 from envtest_double.seed.auto_scaling import seed_groups
 from envtest_double.seed.host_files import write_host_file
@@ -92,7 +92,7 @@ def seed(
     else:
         allowed = pattern_allowed_images()
     runner_id = instances[world.runner_asg][0]
-    write_host_file(
+    config_toml = write_host_file(
         hosts,
         "env-runner",
         "/etc/gitlab-runner/config.toml",
@@ -109,6 +109,12 @@ def seed(
         ),
         mode=0o600,
     )
+    # GitLab's record of the runner, as its registration made it from config.toml and its own instance's tags.
+    described = c["ec2"].describe_tags(Filters=[{"Name": "resource-id", "Values": [runner_id]}])["Tags"]
+    registered = gitlab_runners.registration(
+        config_toml.read_text(), {t["Key"]: t["Value"] for t in described}, world.env
+    )
+    gitlab_runners.write_runners(directory / "gitlab-runners.json", registered)
     write_host_file(hosts, "env-runner-proxy", proxy_lists.ALLOWLIST_PATH, world.allowlist)
     write_host_file(hosts, "outboundproxy", proxy_lists.ALLOWLIST_PATH, proxy_lists.IDP_PROXY_ALLOWLIST)
     for role in ("env-runner-proxy", "outboundproxy"):
