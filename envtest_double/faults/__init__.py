@@ -122,6 +122,9 @@ class Fault:
     needs_instances: bool = False
     # The sandbox's allowed-images era (ENVTEST_SANDBOX_ERA): "file" (the runbook's) or "pattern" (since 2023-08).
     era: str = "file"
+    # A file-era fault that changes the allowed-images file (or what it lists): it means nothing in a pattern-era
+    # revision, whose runner reads no file (--prove --revision leaves it out there).
+    bound_to_era: bool = False
     # Only for a fault no check's mark names (a preflight stop, a control that must not fail): the others take
     # their title from the check that catches them (`@pytest.mark.catches("F1: what is wrong", ...)`), one source.
     own_title: str = ""
@@ -169,8 +172,8 @@ _ROWS: list[Fault] = [
     Fault("F12", runner_allows_every_service),
     Fault("F13", runner_entrypoint_overwrite_allowed),
     Fault("F13-privileged", runner_privileged),
-    Fault("F14", runner_allowed_images_drift),
-    Fault("F14-empty", lockdown_list_empty),
+    Fault("F14", runner_allowed_images_drift, bound_to_era=True),
+    Fault("F14-empty", lockdown_list_empty, bound_to_era=True),
     Fault("F14-alpine", runner_allows_the_debug_image),
     Fault(
         "F14-glob",
@@ -184,8 +187,9 @@ _ROWS: list[Fault] = [
     Fault(
         "F14-stale",
         runner_not_recycled_after_the_file_was_fixed,
+        bound_to_era=True,
     ),
-    Fault("F18", pipeline_digest_not_allowed),
+    Fault("F18", pipeline_digest_not_allowed, bound_to_era=True),
     Fault("F19", allowed_digest_missing_from_ecr),
     Fault("F15", empty_token),
     Fault("F15-shape", token_wrong_shape),
