@@ -5,7 +5,7 @@
     ./run_tests.sh --benchmark --latency FILE.json ...      the same, with your own figures
 
 For each scale, one sandbox is seeded and the suite runs three ways: as shipped
-(serial, and with -n 2) and a naive baseline (ENVTEST_NAIVE=1: no shared cache,
+(serial, and with -n 2) and a naive baseline (envtest_double/naive.py: no shared cache,
 no plan, every check fetching for itself, as a hand-written boto3 suite would).
 Recorded per run: wall seconds, AWS calls (and by operation), seconds spent in
 AWS calls (added up over threads), and the largest process's peak memory.
@@ -44,13 +44,14 @@ from benchmarks.record import draw_chart, write_record  # noqa: E402
 from envtest.policy import load_policy  # noqa: E402
 from envtest_double.chaos import chaos_proxy  # noqa: E402
 from envtest_double.latency import LatencyModel  # noqa: E402
+from envtest_double.naive import ENVIRON as NAIVE_ENVIRON  # noqa: E402
 from envtest_double.paging import DEFAULT_PAGE_SIZE  # noqa: E402
 from envtest_double.processes import stop_all  # noqa: E402
 from envtest_double.prove import clean_environ  # noqa: E402
 from envtest_double.running import Sandbox  # noqa: E402
 from envtest_double.startup import start_sandbox  # noqa: E402
 
-MODES = {"serial": ([], {}), "n2": (["-n", "2"], {}), "naive": ([], {"ENVTEST_NAIVE": "1"})}
+MODES = {"serial": ([], {}), "n2": (["-n", "2"], {}), "naive": ([], NAIVE_ENVIRON)}
 # Runs of a few seconds move by a few tenths with the machine's noise: each is measured three times and the
 # median run (by wall) reported whole. The naive baseline's two minutes are measured once.
 REPEATS = {"serial": 3, "n2": 3, "naive": 1}

@@ -127,7 +127,7 @@ class HostReads:
     def read(self, item: HostRead) -> dict[str, ItemOutput]:
         """{instance id: what the read gave there}, from the plan when it holds the read, else on its own.
 
-        No plan started (the naive baseline, a run whose plan could not be made): every read goes on its own.
+        No plan started (ENVTEST_CACHE=off, a run whose plan could not be made): every read goes on its own.
         """
         if self._started and not self._planned.wait(timeout=self.online_timeout + 60):
             raise CouldNotEvaluate(f"the host-read plan was not ready within {self.online_timeout + 60:.0f} s")
