@@ -1,12 +1,14 @@
 """The detection report: every fault of the catalogue seeded into the sandbox, and who caught it.
 
-`./run_tests.sh --prove [-n N] [FAULT_ID ...]` brings up N sandboxes (2 by
+`./run_tests.sh --prove [-n N] [--revision R] [FAULT_ID ...]` brings up N sandboxes (2 by
 default), runs the clean suite (every check must pass, or skip for a stated
 reason), then for each fault in envtest_double/faults/, in whichever
 sandbox is free: seeds it, runs the whole suite, reads the JUnit, and resets
 the sandbox. A fault is *caught* when exactly its checks fail (and
 the run exits as the fault says); a check that fails, or errors without being
-named as unable to evaluate under that fault, is a *false alarm*.
+named as unable to evaluate under that fault, is a *false alarm*. With
+--revision R the sandboxes are built as revision R and every fault runs that
+applies there (for_revision).
 """
 
 from __future__ import annotations
