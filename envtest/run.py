@@ -296,8 +296,8 @@ def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
     """
     from envtest.fixtures.planned_reads import PLANNED_READS, group_for_role_of, start_plan
     from envtest.gather.cache import cache_wanted
-    from envtest.gather.host_reads import HostReads
     from envtest.gather.inventory import Inventory
+    from envtest.hosts.plan import HostReads
     from envtest.policy import load_policy
 
     # ENVTEST_CACHE=off: nothing would keep the answers for the checks (each read goes on its own, in its check).

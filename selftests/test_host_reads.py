@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.host_read_frames import HostRead, ItemOutput, command_read, file_read, reduced, register_reducer
-from envtest.gather.host_reads import HostReads, LocalReads
+from envtest.hosts.frames import HostRead, ItemOutput, command_read, file_read, reduced, register_reducer
+from envtest.hosts.plan import HostReads, LocalReads
 
 
 def test_a_reducer_keeps_only_what_it_returns(tmp_path: Path) -> None:

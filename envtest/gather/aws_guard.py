@@ -11,7 +11,7 @@ hand out credentials and secrets.
   grants its role there (`confine`): the config bucket's settings, and who the session is.
 - WRITES: what iam/envtest-disruptive.json adds. A check calls one only while it runs with -R true, and only
   those its mark declares: `@pytest.mark.disruptive(may_call=[...])` (pytest_plugin.py).
-- ssm:SendCommand runs any command on an instance. It goes only from gather/ssm.py's run_command, on the
+- ssm:SendCommand runs any command on an instance. It goes only from hosts/ssm.py's run_command, on the
   run's host-read path or in a disruptive check that declares it, with the document pinned to
   AWS-RunShellScript and no field that acts elsewhere (an S3 output bucket, an SNS notification, instances
   chosen by tag).
@@ -78,7 +78,7 @@ WRITES = frozenset(
         "s3:ListObjectVersions",
         "s3:PutObject",
         # A command a disruptive check gave up on (its wait ran out, or it was interrupted) is cancelled, not left
-        # running (gather/ssm_cancel.py). It names a command id, which is not an ARN: the policy grants it on "*".
+        # running (hosts/ssm_cancel.py). It names a command id, which is not an ARN: the policy grants it on "*".
         "ssm:CancelCommand",
     }
 )
@@ -110,7 +110,7 @@ class _Guard(threading.local):
     # The operations the running check declared, set only while a disruptive check runs with -R true.
     declared: frozenset[str] = frozenset()
     reason = "this run is read-only"
-    # Set by gather/ssm.py's run_command around its SendCommand: which path the command goes by.
+    # Set by hosts/ssm.py's run_command around its SendCommand: which path the command goes by.
     ssm_path: str | None = None
 
 
@@ -136,7 +136,7 @@ def declared(operation: str) -> bool:
 
 @contextmanager
 def ssm_commands(path: str) -> Iterator[None]:
-    """Within this block, SendCommand may go by `path` (HOST_READ_PATH or DISRUPTIVE_PATH): gather/ssm.py only."""
+    """Within this block, SendCommand may go by `path` (HOST_READ_PATH or DISRUPTIVE_PATH): hosts/ssm.py only."""
     if path not in {HOST_READ_PATH, DISRUPTIVE_PATH}:
         raise ValueError(f"unknown SendCommand path {path!r}")
     previous = _guard.ssm_path
@@ -175,7 +175,7 @@ def _check_send_command(params: dict[str, Any]) -> None:
     if path is None:
         raise refusal(
             SEND_COMMAND,
-            "commands go only through gather/ssm.py's run_command (the run's host reads, or a disruptive check "
+            "commands go only through hosts/ssm.py's run_command (the run's host reads, or a disruptive check "
             "that declares ssm:SendCommand)",
         )
     if path == DISRUPTIVE_PATH and not declared(SEND_COMMAND):
