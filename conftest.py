@@ -12,5 +12,6 @@ pytest_plugins = [
     "envtest.fixtures.logs",
     "envtest.fixtures.lockdown",
     "envtest.fixtures.docker_daemon",
+    "envtest.fixtures.gitlab_runner",
     "envtest.fixtures.prefetch",
 ]

@@ -59,9 +59,9 @@ FILEBEAT_STATS = "/var/lib/envtest-sandbox/filebeat-stats.json"
 LOGSTASH_STATS = "/var/lib/envtest-sandbox/logstash-stats.json"
 
 
-def write_host_files(hosts: Path, write: Any) -> None:
+def write_host_files(hosts: Path, write: Any, roles: list[str] = APP_ROLES) -> None:
     """The files the application hosts' checks read."""
-    for role in APP_ROLES:
+    for role in roles:
         write(hosts, role, CLOUD_INIT_PATH, cloud_init_status())
     write(hosts, "elk", FILEBEAT_STATS, filebeat_stats())
     write(hosts, "elk", LOGSTASH_STATS, logstash_stats())

@@ -34,16 +34,18 @@ def static_bucket(env: str) -> str:
     return f"login-gov-idp-static-{env}.{env_facts.ACCOUNT}-{env_facts.REGION}"
 
 
-def edge_site(env: str, idp_host: str) -> dict[str, Any]:
+def edge_site(env: str, idp_host: str, origin: str = "blocked") -> dict[str, Any]:
     """What the sandbox edge serves (upstream.py reads it on every request, so faults edit it).
 
-    The origin is blocked: the real ALB admits only CloudFront's origin-facing prefix list, so a request to the
-    origin's name from anywhere else gets no answer (here: the connection is reset).
+    The origin is blocked (since 2023-08): the real ALB admits only CloudFront's origin-facing prefix list, so a
+    request to the origin's name from anywhere else gets no answer (here: the connection is reset). Before, the
+    ALB was open and the IdP redirected a request for the origin's name to its public name (`origin="redirect"`).
     """
     return {
         "public": idp_host,
         "origin": origin_host(env),
-        "origin_blocked": True,
+        "origin_blocked": origin == "blocked",
+        "origin_redirects": origin == "redirect",
         "headers": dict(SECURITY_HEADERS),
         "health": {"all_checks_healthy": True, "database": {"healthy": True}, "account_reset": {"healthy": True}},
         "pages": dict(ERROR_PAGES),

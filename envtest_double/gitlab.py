@@ -15,6 +15,10 @@ configured `token` has the `api` scope; an optional `read_api_token` has `read_a
 write: its play and retry answer 403 `{"error": "insufficient_scope", ..., "scope": "api"}` (GitLab's
 doc/security/tokens, "Access token scopes"; lib/gitlab/auth/auth_finders.rb raises InsufficientScopeError).
 
+The Runners API's reads (GET /projects/:id/runners, GET /runners/:id) are gitlab_runners.py's, over GitLab's
+record of the sandbox's runners. An optional `developer_token` belongs to a Developer: it may run jobs, and GitLab
+refuses it the project's runners (a Maintainer's right).
+
 The pipeline is the sandbox's `.gitlab-ci.yml`: the jobs tagged for this env's runner, with `extends` resolved
 and variables expanded as GitLab does (gitlab_pipeline.py). A pending job is picked up after `step` seconds
 and decided then by the runner double (runner_double.py) from the env runner's config.toml as it reads at that
@@ -42,6 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 from envtest_double.gitlab_pipeline import pipeline_jobs
+from envtest_double.gitlab_runners import RunnersApi
 from envtest_double.runner_double import Decision, Job, RunnerUnavailable, decide
 
 TERMINAL = {"success", "failed", "canceled", "skipped"}
@@ -65,6 +70,12 @@ class GitLabDouble:
         self.scopes = {self.token: {"api"}}
         if config.get("read_api_token"):
             self.scopes[str(config["read_api_token"])] = {"read_api"}
+        # Each token's user's role in the project: a Developer may run jobs, only a Maintainer reads its runners.
+        self.roles = {token: "maintainer" for token in self.scopes}
+        if config.get("developer_token"):
+            self.scopes[str(config["developer_token"])] = {"api"}
+            self.roles[str(config["developer_token"])] = "developer"
+        self.runners = RunnersApi(config.get("runners_file"), str(config["project_id"]), config["project_path"])
         self.project = str(config["project_id"])
         self.pipeline = int(config["pipeline_id"])
         self.step = float(config.get("step", 0.2))
@@ -176,12 +187,15 @@ class GitLabDouble:
                 return self._json(401, {"message": "401 Unauthorized"})
             if method != "GET" and "api" not in scopes:
                 return self._json(403, INSUFFICIENT_SCOPE)
+            url = urlsplit(target)
+            runners = self.runners.answer(method, url.path, url.query, self.roles[token or ""])
+            if runners is not None:
+                return runners
             if not self.built:
                 try:
                     self._build()
                 except (OSError, ValueError, yaml.YAMLError) as exc:
                     return self._json(500, {"message": f"500 Internal Server Error (the double: {exc})"})
-            url = urlsplit(target)
             query = parse_qs(url.query)
             base = f"/api/v4/projects/{self.project}"
             if method == "GET" and url.path == f"{base}/pipelines/{self.pipeline}/jobs":

@@ -27,10 +27,33 @@ class SandboxRevision:
     probe_jobs: tuple[str, ...]
     # terraform/app/cloudwatch-slos.tf's interesting-URIs metric filters: "<env>-idp-interesting-uris-<suffix>".
     metric_filters: tuple[str, ...] = ()
+    # The env accounts the production GitLab deployment (terraform/gitlab/production, in the tooling-prod account)
+    # passes its module as accountids: its config bucket's policy grants each one's root s3:GetObject
+    # (terraform/gitlab/module/s3.tf, allowEnvRunners). The sandbox's own env account is granted beside them.
+    gitlab_env_accounts: tuple[str, ...] = ()
+    # terraform/app's VPC interface endpoints: "required" (the non-prod five), "all" (the fourteen), or a list.
+    endpoints: str | tuple[str, ...] = "required"
+    # The endpoint groups' names ({svc}, {env}), and the services whose group has no name at all (terraform then
+    # names it terraform-<id>, with no Name tag).
+    endpoint_group_name: str = "login-{svc}-endpoint-{env}"
+    unnamed_endpoint_groups: tuple[str, ...] = ()
+    # Where <env>-base lets ICMP go: the VPC's "secondary" CIDR, or "both".
+    base_icmp: str = "secondary"
+    # Application roles beyond the sandbox's own five (idp, worker, app, pivcac, elk), each with its group, role
+    # and an instance.
+    extra_app_roles: tuple[str, ...] = ()
+    # Whether the runner's launch template attaches an argo group (443 to AWS's EC2 ranges, since 2024-09).
+    argo: bool = True
+    # The IdP origin's answer to anyone but CloudFront: "blocked" (since 2023-08) or "redirect" to the IdP host.
+    origin: str = "blocked"
     # What of the revision the sandbox cannot build yet ("": it builds all the revision's checks look at). A
     # sandbox of such a revision is refused, naming it, rather than built as another date and failing.
     not_built: str = ""
 
+
+# terraform/app/vpc_endpoints.tf at 5f11cc4b: thirteen interface endpoints, for every env.
+RUNBOOK_ENDPOINTS = ("kms", "logs", "monitoring", "ssm", "ssmmessages", "ec2", "ec2messages", "secretsmanager", "sns",
+                     "lambda", "sqs", "sts", "events")  # fmt: skip
 
 SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
     "runbook": SandboxRevision(
@@ -45,11 +68,28 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf holds locals only (:5  env_name = var.env_name): no metric filter yet
         # (the first ones came with 5440fa8d9, 2022-11-30).
         metric_filters=(),
-        not_built=(
-            "the 2022 network: 13 interface endpoints for every env, their groups named login-<service>_endpoint-<env> "
-            "(terraform/app/vpc_endpoints.tf:27), no argo group, <env>-base's ICMP to both CIDRs (net.tf:88), the "
-            "cache group admitting app (net.tf:207), the origin redirecting (alb.tf:61), the migration role"
-        ),
+        # terraform/gitlab/production/main.tf:29  accountids = ["894947205914", "034795980528", "217680906704"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704"),
+        # terraform/app/vpc_endpoints.tf:338  service_name = "com.amazonaws.${var.region}.kms"  (and :352 logs, :366
+        #   monitoring, :380 ssm, :394 ssmmessages, :408 ec2, :422 ec2messages, :436 secretsmanager, :450 sns,
+        #   :464 lambda, :478 sqs, :520 sts, :538 events: thirteen, no count, for every env)
+        endpoints=RUNBOOK_ENDPOINTS,
+        # terraform/app/vpc_endpoints.tf:27  name = "${var.name}-kms_endpoint-${var.env_name}"  (var.name "login")
+        endpoint_group_name="login-{svc}_endpoint-{env}",
+        # terraform/app/vpc_endpoints.tf:36  resource "aws_security_group" "ssm_endpoint" {  (no name, no Name tag;
+        #   also :68 ssmmessages, :490 sts)
+        unnamed_endpoint_groups=("ssm", "ssmmessages", "sts"),
+        # terraform/app/net.tf:88  cidr_blocks = [aws_vpc.default.cidr_block, aws_vpc_ipv4_cidr_block_association
+        #   .secondary_cidr.cidr_block]
+        base_icmp="both",
+        # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:51  security_group_ids = [aws_security_group.
+        #   gitlab_runner.id, var.base_security_group_id]
+        argo=False,
+        # terraform/app/alb.tf:61: the ALB open to all; tests/idp_cloudfront_test.go:82 wants a redirect
+        origin="redirect",
+        # terraform/app/migration.tf:9  name = "${var.env_name}_migration_iam_role"  (migration-asg.tf:51  name =
+        #   "${var.env_name}-migration")
+        extra_app_roles=("migration",),
     ),
     "era1": SandboxRevision(
         "era1",
@@ -63,11 +103,16 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
-        not_built=(
-            "the 2023 network: one list of 14 interface endpoints for every env (terraform/app/vpc_endpoints.tf:2), "
-            "no argo group (gitlab_runner_pool/gitlab-runner.tf:53), and the origin redirecting to the IdP (the ALB "
-            "open to 0.0.0.0/0, terraform/app/net.tf:369)"
-        ),
+        # terraform/gitlab/production/main.tf:29  accountids = ["894947205914", "034795980528", "217680906704"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704"),
+        # terraform/app/vpc_endpoints.tf:2  aws_endpoints = {  (14 services, no count: every env has them all)
+        endpoints="all",
+        # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:53  security_group_ids = [aws_security_group.
+        #   gitlab_runner.id, var.base_security_group_id]  (no argo group yet)
+        argo=False,
+        # terraform/app/net.tf:369  cidr_blocks = ["0.0.0.0/0"]  (the ALB's 443 open to all: the origin answers, and
+        #   the IdP's canonical-host redirect sends people to the public name; tests/idp_cloudfront_test.go wants it)
+        origin="redirect",
     ),
     "current": SandboxRevision(
         "current",
@@ -81,6 +126,17 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
+        # terraform/gitlab/production/main.tf:34  accountids = ["894947205914", "034795980528", "217680906704",
+        #   "487317109730"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704", "487317109730"),
+        # terraform/app/variables.tf:835  var.enable_all_vpc_endpoints ? "all" : "required"  (the sandbox: non-prod)
+        endpoints="required",
+        # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:53  security_group_ids = concat([...], [for group in
+        #   aws_security_group.gitlab_runner_ec2_access : group.id])  (the argo groups)
+        argo=True,
+        # terraform/modules/vpc_module/sg.tf:3  name = "com.amazonaws.global.cloudfront.origin-facing"  (the ALB
+        #   admits CloudFront only: the origin answers nobody else)
+        origin="blocked",
     ),
 }
 

@@ -25,7 +25,7 @@ from envtest_double.seed import seed
 ALLOWLIST_PATH = proxy_lists.ALLOWLIST_PATH
 PROXY_ROLE = "env-runner-proxy"  # the env runner's own proxy pool: its allowlist is what the sandbox's squid loads
 # What a fault may change on disk, relative to the sandbox directory; reset puts it back from DIR/clean/.
-MUTABLE = ("hosts", "edge", "gitlab-ci.yml", "instances.json", "policy-override.toml")
+MUTABLE = ("hosts", "edge", "gitlab-ci.yml", "gitlab-runners.json", "instances.json", "policy-override.toml")
 
 
 def _files(root: Path) -> dict[str, Path]:

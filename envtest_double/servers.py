@@ -55,6 +55,8 @@ def start_gitlab(
         "pipeline_file": str(directory / "gitlab-ci.yml"),
         "runner_config": str(directory / "hosts" / "env-runner" / "etc" / "gitlab-runner" / "config.toml"),
         "runner_tag": f"{world.env}-env-runner",
+        # GitLab's record of the runners (gitlab_runners.py), written by the seed from the runner's registration.
+        "runners_file": str(directory / "gitlab-runners.json"),
         "probe_jobs": [f"badtest_{world.env}", "run_unallowed_image", "test_unallowed_image"],
         "step": 0.2,
     }

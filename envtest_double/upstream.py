@@ -43,6 +43,9 @@ class Handler(BaseHTTPRequestHandler):
             if site.get("origin_blocked", True):
                 # The ALB admits only CloudFront's origin-facing prefix list: anyone else gets no answer.
                 self.close_connection = True
+            elif site.get("origin_redirects"):
+                # Before 2023-08: the IdP's canonical-host redirect sends the origin's name to the public one.
+                self._send(302, b"", {**headers, "Location": f"https://{site['public']}/"})
             else:
                 self._send(200, b"<!doctype html><title>Login.gov</title>", {**headers, "Content-Type": "text/html"})
             return True

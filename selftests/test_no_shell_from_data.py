@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envtest.errors import CouldNotEvaluate
+from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import dig_read, local_stats_read, redis_reads
 from envtest.fixtures.s3_live_script import probe_script, put_command
-from envtest.gather.host_read_frames import compose, file_read
-from envtest.gather.hosts import chunk_read_command, first_read_command
-from envtest.gather.optional_reads import optional_file_read, systemd_unit_read
 from envtest.gather.services.elasticache import RedisEndpoint
+from envtest.hosts.frames import compose, file_read
+from envtest.hosts.optional_reads import optional_file_read, systemd_unit_read
+from envtest.hosts.transports import chunk_read_command, first_read_command
 from envtest.policy import load_policy
 
 # Each tries to run `touch MARKER` the way a value can break out of a command line.
@@ -139,13 +139,11 @@ def test_a_stats_url_from_policy_is_refused_unless_local_and_plain(url: str) -> 
         local_stats_read("elk", "filebeat_stats_url", url)
 
 
-def test_a_command_from_policy_is_refused(tmp_path: Path) -> None:
-    from envtest.fixtures.planned_reads import log_pipeline_reads
-
+def test_a_command_from_policy_is_refused_when_the_policy_loads(tmp_path: Path) -> None:
     override = tmp_path / "override.toml"
     override.write_text('[log_pipeline]\nfilebeat_command = "curl localhost:5066/stats; touch /tmp/owned"\n')
-    with pytest.raises(CouldNotEvaluate, match="filebeat_command: commands are no longer taken from the policy"):
-        log_pipeline_reads(load_policy("dev", None, override))
+    with pytest.raises(UsageError, match=r"override.toml:2: policy key 'log_pipeline.filebeat_command': commands are"):
+        load_policy("dev", None, override)
 
 
 def test_the_default_stats_urls_are_accepted() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envtest.gather.hosts import LocalRoot
-from envtest.gather.optional_reads import ABSENT, optional_file_read, systemd_unit_read, unit_files
+from envtest.hosts.optional_reads import ABSENT, optional_file_read, systemd_unit_read, unit_files
+from envtest.hosts.transports import LocalRoot
 
 
 def _write(root: Path, path: str, text: str) -> None:

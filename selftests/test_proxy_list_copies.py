@@ -7,7 +7,7 @@ import pytest
 
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.proxy import list_copies
-from envtest.gather.host_read_frames import ItemOutput
+from envtest.hosts.frames import ItemOutput
 
 PATH = "/etc/squid/ip-allowlist.conf"
 

@@ -4,7 +4,6 @@ disagreement between them fails here."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -55,17 +54,16 @@ def test_the_clean_sandbox_of_a_revision_passes_it(revision_sandbox: Sandbox, tm
 
 
 def test_a_default_the_sandbox_disagrees_with_fails(revision_sandbox: Sandbox, tmp_path: Path) -> None:
-    """The control: the same sandbox, its revision's metric filter count changed by one, fails that check."""
+    """The control: the same sandbox, with its revision's runner pool name changed, fails the runner's tag check."""
     revision = revision_sandbox.world.revision
     policy = tmp_path / "policy"
     shutil.copytree(ROOT / "policy", policy)
     path = policy / "revisions" / f"{revision}.toml"
     text = path.read_text()
-    if "[metric_filters]" not in text:
-        pytest.skip(f"revision {revision} has no metric filters to disagree on")
-    changed = re.sub(r"(?m)^count = (\d+)$", lambda m: f"count = {int(m.group(1)) + 1}", text, count=1)
-    assert changed != text
+    changed = text.replace('gitlab_runner_pool_name = "env-runner"', 'gitlab_runner_pool_name = "another-pool"')
+    assert changed != text, f"revision {revision} names no runner pool to disagree on"
     path.write_text(changed)
     environ = {**base_environ(), **revision_sandbox.environ, "ENVTEST_POLICY_DIR": str(policy)}
-    run = run_suite([revision_sandbox.world.env, "-t", "logs"], environ, tmp_path)
+    run = run_suite([revision_sandbox.world.env, "-t", "runner"], environ, tmp_path)
     assert run.exit_code == 1, run.stdout + run.stderr
+    assert "another-pool" in run.stdout + run.junit_path.read_text()

@@ -168,3 +168,14 @@ def test_the_citation_check_sees_a_default_with_no_source() -> None:
     """The control: a key with no path:line above it is named."""
     text = '[images]\n# terraform/app/gitlab.tf:56  x = 1\nmode = "pattern"\n# a comment, no source\nloader = "split"\n'
     assert _uncited(text) == ['5: loader = "split"']
+
+
+def test_docs_revisions_md_is_the_revision_files_tabled() -> None:
+    """docs/revisions.md is generated from the revision files: each revision's table, key by key, with sources."""
+    from envtest import revision_tables
+
+    assert (ROOT / "docs" / "revisions.md").read_text() == revision_tables.page(), (
+        "docs/revisions.md is out of date: python -m envtest.revision_tables > docs/revisions.md"
+    )
+    rows = revision_tables.rows('[images]\n# runner.rb:105  x\nloader = "split"\n')
+    assert rows == [("images.loader", '"split"', "`runner.rb:105`")]

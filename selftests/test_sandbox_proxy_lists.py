@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from envtest.gather.network import through_proxy
+from envtest.gather.probes import through_proxy
 from envtest_double import proxy_lists
 from envtest_double.running import PROXY_ROLE, Sandbox
 

@@ -64,7 +64,9 @@ def test_policy_tables_merge_key_by_key() -> None:
 
 def test_policy_env_file_overrides_default(tmp_path: Path) -> None:
     (tmp_path / "envs").mkdir()
-    (tmp_path / "default.toml").write_text('[names]\nenv_runner_asg = "{env}-runner"\n[token]\nmin_length = 20\n')
+    (tmp_path / "default.toml").write_text(
+        'account_id = ""\n[names]\nenv_runner_asg = "{env}-runner"\n[token]\nmin_length = 20\n'
+    )
     (tmp_path / "envs" / "dev.toml").write_text('account_id = "111122223333"\n[token]\nmin_length = 30\n')
     policy = load_policy("dev", tmp_path)
     assert policy.account_id == "111122223333"

@@ -1,4 +1,5 @@
-"""GitLab's job API, for the env-runner lockdown probe (the Go suite's TestEnvRunnerLockdown).
+"""GitLab's REST API: the Jobs API for the env-runner lockdown probe (the Go suite's TestEnvRunnerLockdown),
+and the client gitlab_runners.py reads the Runners API with (`pages`, `get`).
 
 Endpoints (GitLab REST v4, documented under "Jobs API"):
 - GET  /projects/:id/pipelines/:pipeline_id/jobs   (paginated: X-Next-Page; every page is read)
@@ -119,7 +120,11 @@ class GitLab:
         else:
             self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
-    def _call(self, method: str, path: str, *, stream: bool = False, **params: Any) -> requests.Response:
+    def _call(
+        self, method: str, path: str, *, stream: bool = False, needs: str = "", missing: str = "", **params: Any
+    ) -> requests.Response:
+        """One request. `needs` says what a 403 means for this call (default: the probe's play and retry);
+        `missing`, what a 404 means (default: the probe's project and pipeline ids)."""
         what = f"GitLab {method} {path}"
         try:
             response = self.session.request(
@@ -150,9 +155,9 @@ class GitLab:
                 f"with the {SCOPE} (docs/operating.md, 'The GitLab token')"
             )
         if response.status_code == 403:
-            raise CouldNotEvaluate(f"{what}: {_forbidden(response)}")
+            raise CouldNotEvaluate(f"{what}: {_forbidden(response, needs)}")
         if response.status_code == 404:
-            raise CouldNotEvaluate(f"{what}: not found (404): check the project and pipeline ids")
+            raise CouldNotEvaluate(f"{what}: not found (404): {missing or 'check the project and pipeline ids'}")
         if response.status_code >= 400:
             raise CouldNotEvaluate(f"{what}: HTTP {response.status_code}")
         return response
@@ -163,19 +168,27 @@ class GitLab:
         except ValueError:
             raise CouldNotEvaluate(f"GitLab answered {response.url.split('?')[0]} with something not JSON") from None
 
-    def pipeline_jobs(self, project: str, pipeline: str) -> list[dict[str, Any]]:
-        jobs: list[dict[str, Any]] = []
+    def pages(self, path: str, what: str, *, needs: str = "", missing: str = "", **params: Any) -> list[dict[str, Any]]:
+        """Every page of a list GitLab paginates (X-Next-Page, empty on the last page), objects only."""
+        items: list[dict[str, Any]] = []
         page = "1"
-        for _ in range(100):  # at most 10,000 jobs: a bound, not a guess
-            response = self._call("GET", f"/projects/{project}/pipelines/{pipeline}/jobs", per_page=100, page=page)
+        for _ in range(100):  # at most 10,000 items: a bound, not a guess
+            response = self._call("GET", path, needs=needs, missing=missing, per_page=100, page=page, **params)
             batch = self._json(response)
             if not isinstance(batch, list):
-                raise CouldNotEvaluate("GitLab's job list is not a list")
-            jobs += [job for job in batch if isinstance(job, dict)]
+                raise CouldNotEvaluate(f"GitLab's {what} is not a list")
+            items += [item for item in batch if isinstance(item, dict)]
             page = response.headers.get("X-Next-Page", "")
             if not page:
-                return jobs
-        raise CouldNotEvaluate("GitLab's job list did not end after 100 pages")
+                return items
+        raise CouldNotEvaluate(f"GitLab's {what} did not end after 100 pages")
+
+    def get(self, path: str, *, needs: str = "", missing: str = "") -> Any:
+        """One GET's JSON answer."""
+        return self._json(self._call("GET", path, needs=needs, missing=missing))
+
+    def pipeline_jobs(self, project: str, pipeline: str) -> list[dict[str, Any]]:
+        return self.pages(f"/projects/{project}/pipelines/{pipeline}/jobs", "job list")
 
     def job(self, project: str, job_id: int) -> dict[str, Any]:
         return _job(self._json(self._call("GET", f"/projects/{project}/jobs/{job_id}")))
@@ -209,12 +222,18 @@ class GitLab:
         return job, "already running"
 
 
-def _forbidden(response: requests.Response) -> str:
-    """Why GitLab answered 403, and the fix: a scope the token lacks (GitLab names it), or the user's rights."""
+def _forbidden(response: requests.Response, needs: str = "") -> str:
+    """Why GitLab answered 403, and the fix: a scope the token lacks (GitLab names it), or the user's rights.
+    `needs`: what this call needs, where it is not the probe's play or retry."""
     try:
         body = response.json()
     except ValueError:
         body = None
+    said = str(body.get("message", ""))[:120] if isinstance(body, dict) else ""
+    if needs:
+        error, scope = (str(body.get(k) or "")[:40] for k in ("error", "scope")) if isinstance(body, dict) else ("", "")
+        lacks = f"the API token lacks the `{scope}` scope; " if scope else ""
+        return f"GitLab refused ({said or error or '403'}): {lacks}{needs}"
     if isinstance(body, dict) and body.get("error") == "insufficient_scope":
         wanted = str(body.get("scope") or "api")[:40]
         return (
@@ -222,7 +241,6 @@ def _forbidden(response: requests.Response) -> str:
             f"(play and retry write: `read_api` is not enough). Create a token with the {SCOPE} "
             "(docs/operating.md, 'The GitLab token')"
         )
-    said = str(body.get("message", ""))[:120] if isinstance(body, dict) else ""
     return (
         f"GitLab refused ({said or '403'}): the token needs the {SCOPE}, and its user at least the Developer role in "
         "the project and the right to merge to the job's protected branch (stages/<env>); docs/operating.md, "

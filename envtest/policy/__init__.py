@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from envtest.errors import UsageError
+from envtest.policy.egress import ALLOW_KEYS
 from envtest.settings import ENV_NAME_RE
 
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
@@ -48,6 +49,143 @@ def _load_toml(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise UsageError(f"policy file {path} cannot be read: {exc.strerror}") from None
+
+
+# Tables whose keys are data (a pool, a bucket, a header, a check's name), not the policy's own words: any key
+# may appear in them, and its value only is checked against the type of default.toml's values there.
+OPEN_TABLES = frozenset(
+    {
+        "runner.tag_values",
+        "hosts.asg",
+        "hosts.secret_files",
+        "egress.cidr_sets",
+        "s3_access.role_names",
+        "s3_access.buckets",
+        "s3_access.matrix",
+        "edge.error_page_headers",
+        "edge.security_headers",
+        "severity.areas",
+        "severity.checks",
+    }
+)
+# Arrays of tables, and the words their entries may use (default.toml's entries need not show every one).
+ARRAY_WORDS = {"egress.allow": ALLOW_KEYS}
+# Keys read by their own parser, which names a wrong entry itself ([[waivers]]: envtest/policy/waivers.py).
+OWN_PARSER = frozenset({"waivers"})
+# Keys default.toml leaves unset on purpose (unset is "could not evaluate", which no default value can say), with a
+# value of the kind a layer must give: default.toml's comment at the table says what each one is.
+UNSET_IN_DEFAULT: dict[str, Any] = {"lockdown.env_accounts": []}
+# Keys the policy no longer takes, and what to write instead: a run that finds one stops and says so.
+RETIRED = {
+    # A command from policy ran verbatim as root on the hosts (issue 21, shell from data); a URL is all it may choose.
+    "log_pipeline.filebeat_command": "commands are no longer taken from the policy; give filebeat_stats_url instead",
+    "log_pipeline.logstash_command": "commands are no longer taken from the policy; give logstash_stats_url instead",
+}
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def line_of(text: str, dotted: str) -> int | None:
+    """The first line of a TOML file that sets `dotted` (a.b.c) or the table or inline value that holds it."""
+    parts = dotted.split(".")
+    table: list[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        header = re.match(r"\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", line)
+        if header:
+            table = [part.strip().strip("\"'") for part in header.group(1).split(".")]
+            if table == parts:
+                return number
+            continue
+        key = re.match(r"""("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*=""", line)
+        if key:
+            written = key.group(1)
+            words = table + ([written[1:-1]] if written[0] in "\"'" else [w.strip() for w in written.split(".")])
+            if words == parts[: len(words)] or words[: len(parts)] == parts:
+                return number
+    return None
+
+
+def _where(path: Path, dotted: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return str(path)
+    entry = re.match(r"(.+?)\[(\d+)\]\.?(.*)\Z", dotted)
+    if entry:
+        # The n-th [[array]] entry: its header, then the key within it.
+        array, index, rest = entry.group(1), int(entry.group(2)), entry.group(3)
+        lines = text.splitlines()
+        headers = [n for n, line in enumerate(lines) if re.match(rf"\[\[\s*{re.escape(array)}\s*\]\]", line.strip())]
+        if index >= len(headers):
+            return str(path)
+        start = headers[index]
+        stop = next((n for n in range(start + 1, len(lines)) if lines[n].lstrip().startswith("[")), len(lines))
+        inner = line_of("\n".join(lines[start + 1 : stop]), rest) if rest else None
+        return f"{path}:{start + 1 + (inner or 0)}"
+    number = line_of(text, dotted)
+    return f"{path}:{number}" if number else str(path)
+
+
+def check_keys(schema: dict[str, Any], layer: dict[str, Any], path: Path, prefix: str = "") -> None:
+    """Every key of a layer above default.toml must be one default.toml has, with a value of the same kind.
+
+    A misspelt key would otherwise be merged silently and the check it was meant for would run on the default:
+    a UsageError (exit 2) naming the file, the line and the key, with the keys the table does have.
+    """
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        if not prefix and key in OWN_PARSER:
+            continue
+        if dotted in RETIRED:
+            raise UsageError(f"{_where(path, dotted)}: policy key {dotted!r}: {RETIRED[dotted]}")
+        if key not in schema and dotted in UNSET_IN_DEFAULT:
+            if _kind(value) != _kind(UNSET_IN_DEFAULT[dotted]):
+                raise UsageError(
+                    f"{_where(path, dotted)}: {dotted} is {_kind(value)}; it must be {_kind(UNSET_IN_DEFAULT[dotted])}"
+                )
+            continue
+        if key not in schema:
+            if prefix.rstrip(".") in OPEN_TABLES:
+                kinds = {_kind(v) for v in schema.values()}
+                if kinds and _kind(value) not in kinds:
+                    raise UsageError(
+                        f"{_where(path, dotted)}: {dotted} is {_kind(value)}; this table's values are "
+                        f"{' or '.join(sorted(kinds))} (policy/default.toml)"
+                    )
+                continue
+            known = ", ".join(sorted(schema)) or "none"
+            raise UsageError(
+                f"{_where(path, dotted)}: unknown policy key {dotted!r} (a misspelling?): "
+                f"{'[' + prefix.rstrip('.') + '] has' if prefix else 'the top level has'}: {known}"
+            )
+        expected = schema[key]
+        if expected is not None and _kind(value) != _kind(expected):
+            raise UsageError(
+                f"{_where(path, dotted)}: {dotted} is {_kind(value)}; policy/default.toml has it as {_kind(expected)}"
+            )
+        if isinstance(value, dict):
+            check_keys(expected, value, path, f"{dotted}.")
+        elif isinstance(value, list) and expected and all(isinstance(item, dict) for item in expected):
+            # An array of tables ([[egress.allow]]): each entry uses the words default.toml's entries use.
+            words: dict[str, Any] = {word: None for word in ARRAY_WORDS.get(dotted, ())}
+            for item in expected:
+                words.update(item)
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    check_keys(words, item, path, f"{dotted}[{index}].")
 
 
 REVISION_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,40}\Z")
@@ -144,6 +282,9 @@ def load_policy(env: str, policy_dir: Path | None = None, override: Path | None 
     if named:
         revision_data, revision, revision_path = _revision(directory, named[-1][1], str(named[-1][0]))
         layers.insert(1, (revision_path, revision_data))
+    schema = layers[0][1]
+    for path, layer in layers[1:]:
+        check_keys(schema, {k: v for k, v in layer.items() if k != "revision"}, path)
     data: dict[str, Any] = {}
     for _, layer in layers:
         data = merge(data, {k: v for k, v in layer.items() if k != "revision"})

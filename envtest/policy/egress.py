@@ -32,6 +32,26 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from envtest.gather.services.ec2 import SecurityGroup
 
+# The words an [[egress.allow]] entry may use (envtest/fixtures/network.py reads them; the policy loader refuses
+# any other, so a misspelt `requried = true` stops the run instead of making the rule optional).
+ALLOW_KEYS = frozenset(
+    {
+        "reason",
+        "protocol",
+        "ports",
+        "cidrs",
+        "cidr_set",
+        "vpc_cidrs",
+        "load_balancer_of",
+        "interface_endpoint_groups",
+        "groups",
+        "prefix_lists",
+        "any_cidr_with_description",
+        "description",
+        "required",
+    }
+)
+
 PROTOCOLS = {"-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
 
 

@@ -1,9 +1,9 @@
 """The fault catalogue as data: how to seed each fault into the sandbox, and what must catch it.
 
 Adding a fault is adding a row here (an id from design/checks.md, what is wrong, the seed function, or an
-environment override), the seed function in the module of its area (runner, terraform, network, images,
-lockdown, hosts, edge), and a mark on the checks that must catch it (`@pytest.mark.catches`) or may only be
-unable to evaluate while it is in place (`blinded_by`): the table reads them (envtest/catalogue.py).
+environment override), the seed function in the module of its area (runner, registration, terraform, network,
+images, lockdown, hosts, edge), and a mark on the checks that must catch it (`@pytest.mark.catches`) or may only
+be unable to evaluate while it is in place (`blinded_by`): the table reads them (envtest/catalogue.py).
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ from envtest_double.faults.images import (
 )
 from envtest_double.faults.lockdown import (
     app_role_reads_the_token,
+    config_bucket_grants_an_unknown_account,
+    config_bucket_grants_everyone_through_an_endpoint,
     images_file_publicly_writable,
     token_bucket_public_by_acl,
     worker_role_writes_the_images_file,
@@ -81,6 +83,11 @@ from envtest_double.faults.network import (
     proxy_lets_a_denied_name_through,
     proxy_rule_widened,
     s3_gateway_unrouted,
+)
+from envtest_double.faults.registration import (
+    production_env_with_an_unprotected_runner,
+    runner_holds_a_shared_tag,
+    runner_runs_untagged_jobs,
 )
 from envtest_double.faults.runner import (
     config_bucket_tag_empty,
@@ -120,6 +127,9 @@ class Fault:
     needs_instances: bool = False
     # The sandbox's allowed-images era (ENVTEST_SANDBOX_ERA): "file" (the runbook's) or "pattern" (since 2023-08).
     era: str = "file"
+    # A file-era fault that changes the allowed-images file (or what it lists): it means nothing in a pattern-era
+    # revision, whose runner reads no file (--prove --revision leaves it out there).
+    bound_to_era: bool = False
     # Only for a fault no check's mark names (a preflight stop, a control that must not fail): the others take
     # their title from the check that catches them (`@pytest.mark.catches("F1: what is wrong", ...)`), one source.
     own_title: str = ""
@@ -167,8 +177,8 @@ _ROWS: list[Fault] = [
     Fault("F12", runner_allows_every_service),
     Fault("F13", runner_entrypoint_overwrite_allowed),
     Fault("F13-privileged", runner_privileged),
-    Fault("F14", runner_allowed_images_drift),
-    Fault("F14-empty", lockdown_list_empty),
+    Fault("F14", runner_allowed_images_drift, bound_to_era=True),
+    Fault("F14-empty", lockdown_list_empty, bound_to_era=True),
     Fault("F14-alpine", runner_allows_the_debug_image),
     Fault(
         "F14-glob",
@@ -182,8 +192,9 @@ _ROWS: list[Fault] = [
     Fault(
         "F14-stale",
         runner_not_recycled_after_the_file_was_fixed,
+        bound_to_era=True,
     ),
-    Fault("F18", pipeline_digest_not_allowed),
+    Fault("F18", pipeline_digest_not_allowed, bound_to_era=True),
     Fault("F19", allowed_digest_missing_from_ecr),
     Fault("F15", empty_token),
     Fault("F15-shape", token_wrong_shape),
@@ -204,6 +215,8 @@ _ROWS: list[Fault] = [
     Fault("K1-acl", token_bucket_public_by_acl),
     Fault("K2", app_role_reads_the_token),
     Fault("K2-write", worker_role_writes_the_images_file),
+    Fault("K3", config_bucket_grants_an_unknown_account),
+    Fault("K3-everyone", config_bucket_grants_everyone_through_an_endpoint),
     Fault("H1", app_reaches_redis, needs_instances=True),
     Fault("H1-idp", idp_loses_redis, needs_instances=True),
     Fault("H2", worker_may_delete_from_escrow),
@@ -231,6 +244,9 @@ _ROWS: list[Fault] = [
         pattern_pipeline_image_not_blessed,
         era="pattern",
     ),
+    Fault("G1", runner_runs_untagged_jobs),
+    Fault("G1-protected", production_env_with_an_unprotected_runner),
+    Fault("G1-tags", runner_holds_a_shared_tag),
     Fault("F20", own_title="MY_ENV names another env", seed=_no_change, env={"MY_ENV": "other"}, exit_code=2),
     Fault(
         "F20-branch",

@@ -52,7 +52,8 @@ def seed_estate(
         )
         return group_id
 
-    groups = {role: group(f"{env}-{role}") for role in APP_ROLES}
+    app_roles = [*APP_ROLES, *(world.shapes.extra_app_roles if world.shapes else ())]
+    groups = {role: group(f"{env}-{role}") for role in app_roles}
     # environment.md, "Redis": group login-cache-<env> admits 6379 from the idp and worker groups.
     cache = group(f"login-cache-{env}")
     redis_rule = {"IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379}
@@ -91,6 +92,11 @@ def seed_estate(
         if statements:
             document = {"Version": "2012-10-17", "Statement": statements}
             iam.put_role_policy(RoleName=name, PolicyName=f"{role}-s3", PolicyDocument=json.dumps(document))
+    for role in app_roles[len(APP_ROLES) :]:  # a revision's other roles: an instance profile, no S3 grant
+        name = role_name(env, role)
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.create_instance_profile(InstanceProfileName=name)
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
     iam.create_role(RoleName=ESCROW_READ_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
     for kind, bucket in buckets(env).items():
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": env_facts.REGION})
@@ -102,7 +108,7 @@ def seed_estate(
     # The revision's filters (revisions.py), or the first ones when the sandbox names no revision.
     seed_metric_filters(c["logs"], env, *([world.shapes.metric_filters] if world.shapes else []))
 
-    for role in APP_ROLES:
+    for role in app_roles:
         template = launch_template(
             ec2,
             f"{env}-{role}",
@@ -116,16 +122,20 @@ def seed_estate(
             net["subnets"],
             health="EC2",
             tags={"Name": f"asg-{env}-{role}", "environment": env, "role": role},
+            # terraform/app/variables.tf (asg_pivcac_desired: default = 2 at each revision's commit, :404 at
+            # 5f11cc4b, :455 at a16c3c1f, :480 at 026b5670): a pool of two, as AWS runs it; the rest one each.
+            desired=2 if role == "pivcac" else 1,
         )
-    write_host_files(directory / "hosts", write)
+    write_host_files(directory / "hosts", write, app_roles)
     aws_socket = directory / "fleet" / "aws.sock"
     shim = (Path(__file__).parents[1] / "aws_shim.py").read_text().replace("@SOCKET@", str(aws_socket))
     for role in role_policies(env):
         write(directory / "hosts", role, "/usr/local/bin/aws", shim, mode=0o755)
     edge = directory / "edge"
     edge.mkdir(exist_ok=True)
-    (edge / "site.json").write_text(json.dumps(edge_site(env, world.idp_host), indent=1))
-    roles = {f"{env}-{role}": role for role in APP_ROLES}
+    origin = world.shapes.origin if world.shapes else "blocked"
+    (edge / "site.json").write_text(json.dumps(edge_site(env, world.idp_host, origin), indent=1))
+    roles = {f"{env}-{role}": role for role in app_roles}
     roles[world.runner_asg] = "env-runner"
     roles[world.proxy_asg] = "outboundproxy"
     return {

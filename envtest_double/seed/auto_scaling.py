@@ -26,15 +26,23 @@ def launch_template(ec2: Any, prefix: str, groups: list[str], **extra: Any) -> s
 
 
 def create_group(
-    autoscaling: Any, name: str, template: str, subnets: list[str], *, health: str, tags: dict[str, str], **extra: Any
+    autoscaling: Any,
+    name: str,
+    template: str,
+    subnets: list[str],
+    *,
+    health: str,
+    tags: dict[str, str],
+    desired: int = 1,
+    **extra: Any,
 ) -> None:
-    """One role's group as the modules make it: 1 to 2 instances, one wanted, the latest template, tags that
-    propagate to the instances."""
+    """One role's group as the modules make it: 1 to 2 instances, `desired` wanted (one unless the source says
+    more), the latest template, tags that propagate to the instances."""
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName=name,
         MinSize=1,
         MaxSize=2,
-        DesiredCapacity=1,
+        DesiredCapacity=desired,
         LaunchTemplate={"LaunchTemplateId": template, "Version": "$Latest"},
         VPCZoneIdentifier=",".join(subnets),
         HealthCheckType=health,
@@ -54,7 +62,8 @@ def seed_groups(c: dict[str, Any], net: dict[str, Any], world: runner_env.World)
     runner_lt = launch_template(
         ec2,
         f"{env}-gitlab-env-runner",
-        [groups["runner"], groups["base"], groups["argo"]],
+        # The argo group only where the revision's launch template attaches one (revisions.py).
+        [groups["runner"], groups["base"], *([groups["argo"]] if not world.shapes or world.shapes.argo else [])],
         IamInstanceProfile={"Name": f"{env}_env-runner_gitlab_runner_instance_profile"},
     )
     # gitlab_runner_pool/gitlab-runner.tf: the seven instance tags the runner recipe reads.

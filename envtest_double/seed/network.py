@@ -68,11 +68,22 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
         f"login-obproxy-{env}{name_suffix()}", "outbound proxy", Name=f"login-obproxy-{env}", role="outboundproxy"
     )
     # vpc_module endpoints.tf: one group per service, exact name "login-<svc>-endpoint-<env>".
-    services = env_facts.REQUIRED_ENDPOINTS if world.endpoints == "required" else env_facts.ALL_ENDPOINTS
-    endpoint_groups = {
-        svc: group(f"login-{svc}-endpoint-{env}", "Allow inbound from all servers", Name=f"login-{svc}-endpoint-{env}")
-        for svc in services
-    }
+    shapes = world.shapes
+    chosen = shapes.endpoints if shapes else world.endpoints
+    if isinstance(chosen, tuple):
+        services = list(chosen)
+    else:
+        services = env_facts.REQUIRED_ENDPOINTS if chosen == "required" else env_facts.ALL_ENDPOINTS
+    naming = shapes.endpoint_group_name if shapes else "login-{svc}-endpoint-{env}"
+    unnamed = shapes.unnamed_endpoint_groups if shapes else ()
+
+    def endpoint_group(svc: str) -> str:
+        if svc in unnamed:  # no name in terraform: AWS gets terraform's generated one, and no Name tag
+            return group(f"terraform-{name_suffix()}", "Allow inbound from all servers")
+        name = naming.format(svc=svc, env=env)
+        return group(name, "Allow inbound from all servers", Name=name)
+
+    endpoint_groups = {svc: endpoint_group(svc) for svc in services}
     # gitlab_runner_pool net.tf: name_prefix "login-gitlabrunner-<env>", and the argo groups from N = 2.
     runner = group(
         f"login-gitlabrunner-{env}{name_suffix()}",
@@ -112,13 +123,16 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
         ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress=ip, Description=f"ELB {arn_suffix}")
         nlb_ips.append(ip)
 
+    # <env>-base's ICMP: to the secondary CIDR (vpc_module sg.tf), or to both (terraform/app/net.tf in 2022).
+    both = shapes is not None and shapes.base_icmp == "both"
+    icmp_cidrs = [env_facts.VPC_CIDR, env_facts.SECONDARY_CIDR] if both else [env_facts.SECONDARY_CIDR]
     prefix_lists = {p["PrefixListName"]: p["PrefixListId"] for p in ec2.describe_prefix_lists()["PrefixLists"]}
     s3_prefix_list = prefix_lists[f"com.amazonaws.{env_facts.REGION}.s3"]
     ec2.authorize_security_group_egress(
         GroupId=base,
         IpPermissions=[
             _tcp(3128, groups=[idp_proxy], why="allow egress to outbound proxy"),
-            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": env_facts.SECONDARY_CIDR}]},
+            {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": c} for c in icmp_cidrs]},
             {
                 "IpProtocol": "tcp",
                 "FromPort": 443,

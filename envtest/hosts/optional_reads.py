@@ -1,17 +1,17 @@
 """Host reads whose answer may be "not there": a file that need not exist, and a systemd unit as systemd
 assembles it (the unit file systemd uses, then its drop-ins).
 
-Both are commands (gather/host_read_frames.py runs them in the role's one SSM command). Their paths are the
+Both are commands (hosts/frames.py runs them in the role's one SSM command). Their paths are the
 host's; under HOSTS_ROOT (a local directory standing for the host) the command finds them below $HOST_ROOT,
-which gather/hosts.py's LocalRoot sets and SSM leaves unset. A file absent is exit code ABSENT, never an error.
+which hosts/transports.py's LocalRoot sets and SSM leaves unset. A file absent is exit code ABSENT, never an error.
 """
 
 from __future__ import annotations
 
 import shlex
 
-from envtest.gather.host_read_frames import HostRead, command_read
-from envtest.gather.host_secrets import masked_file_command
+from envtest.hosts.frames import HostRead, command_read
+from envtest.hosts.masking import masked_file_command
 
 ABSENT = 3
 # Each file of a unit's answer starts after this line (a comment to systemd): `#@envtest-file <path>`.
