@@ -10,7 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from envtest.errors import CouldNotEvaluate
+from envtest.gather.published_lists import published_lists
 from envtest.parsers.published_lists import PublishedList, aws_ip_ranges, github_meta
+from envtest.policy import Policy, load_policy
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "policy" / "published"
 
@@ -91,3 +94,27 @@ def test_every_address_inside_an_entry_is_held_and_no_other(
     address = ipaddress.ip_address(data.draw(st.integers(0, 2**32 - 1)))
     inside = any(address in ipaddress.ip_network(c) for c in cidrs)
     assert listed.holds(f"{address}/32") == inside
+
+
+def _policy_with(tmp_path: Path, lists: str) -> Policy:
+    root = Path(__file__).resolve().parents[1] / "policy"
+    (tmp_path / "published").mkdir()
+    text = (root / "default.toml").read_text()
+    start = text.index("\n[egress.published_lists]\n") + 1
+    end = text.index("[[egress.allow]]", start)
+    (tmp_path / "default.toml").write_text(text[:start] + "[egress.published_lists]\n" + lists + "\n" + text[end:])
+    return load_policy("dev", policy_dir=tmp_path)
+
+
+def test_the_snapshots_are_read_beside_default_toml_and_a_missing_one_cannot_be_evaluated(tmp_path: Path) -> None:
+    policy = _policy_with(tmp_path, 'github = "published/gone.json"\naws_ec2 = ""\naws_ec2_region = "us-west-2"')
+    with pytest.raises(CouldNotEvaluate, match=r"\[egress.published_lists\] github: cannot read the snapshot .*gone"):
+        published_lists(policy)
+    (tmp_path / "published" / "gone.json").write_text((PUBLISHED / "github-meta-git.json").read_text())
+    assert published_lists(policy)["github"].date == "2023-02-27"
+
+
+def test_a_snapshot_outside_the_policy_directory_is_refused(tmp_path: Path) -> None:
+    policy = _policy_with(tmp_path, 'github = "../../etc/passwd"\naws_ec2 = ""\naws_ec2_region = "us-west-2"')
+    with pytest.raises(CouldNotEvaluate, match="is outside"):
+        published_lists(policy)
