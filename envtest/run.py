@@ -295,12 +295,13 @@ def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
     cache instead of sending again. A narrowed run (-t) plans its own.
     """
     from envtest.fixtures.planned_reads import PLANNED_READS, group_for_role_of, start_plan
-    from envtest.gather.host_reads import HostReads
+    from envtest.gather.cache import cache_wanted
     from envtest.gather.inventory import Inventory
+    from envtest.hosts.plan import HostReads
     from envtest.policy import load_policy
 
-    naive = settings.extra.get("ENVTEST_NAIVE") == "1"  # the benchmark's baseline: every read in its check
-    if naive or settings.hosts_root is not None or settings.no_instances:
+    # ENVTEST_CACHE=off: nothing would keep the answers for the checks (each read goes on its own, in its check).
+    if not cache_wanted(settings.extra) or settings.hosts_root is not None or settings.no_instances:
         return
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
     inventory = Inventory(aws, settings.run_dir)

@@ -12,6 +12,14 @@ ACCOUNT = "123456789012"  # moto's default account: the env's own
 # gitlab_ecr_repo_accountid: terraform/app/variables.tf default "217680906704" (tooling-prod); the blessed images
 # live in its ECR, readable cross-account (environment.md, "Allowed images").
 TOOLING_ACCOUNT = "217680906704"
+# The GitLab deployment the env runner registers with (gitlab.login.gov, terraform/gitlab/production) lives in the
+# same tooling-prod account (production/main.tf: allowed_account_ids = ["217680906704"]), and with it the config
+# bucket holding the registration token (terraform/gitlab/module/s3.tf: login-gov-<gitlab env>-gitlabconfig-
+# <gitlab account>-<region>). moto keeps one backend per account: the sandbox seeds that bucket there.
+GITLAB_ACCOUNT = TOOLING_ACCOUNT
+GITLAB_ENV = "production"
+# The role the suite assumes in the GitLab account to read the bucket's settings (iam/envtest-gitlab-account.json).
+GITLAB_READER_ROLE = "envtest-gitlab-config-reader"
 VPC_CIDR = "10.42.0.0/16"
 # The secondary CIDR (vpc_module: aws_vpc_ipv4_cidr_block_association.secondary_cidr); the base group's ICMP and the
 # endpoint groups' egress go to it. outbound_proxy_net's app_cidr_block default is 100.106.0.0/16.

@@ -1,5 +1,6 @@
-"""The sandbox's moto server, with corrections where moto differs from AWS (S3 bucket policies, a suspended
-Launch process, a prefix list's description on a security group rule), and a count of writes.
+"""The sandbox's moto server, with corrections where moto differs from AWS (S3 bucket policies, a bucket or a role
+of another account: moto_accounts.py, a suspended Launch process, a prefix list's description on a security group
+rule), and a count of writes.
 
 moto 5.2 checks a bucket policy on object GET, PUT and DELETE (moto/s3/responses.py, _key_response) through
 FakeBucket.get_permission, which asks moto's IAMPolicy whether the action is permitted: Principal and Condition
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from envtest_double import paging, s3_authorization
+from envtest_double import moto_accounts, paging, s3_authorization
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
 CALLER = f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/moto"  # moto's answer to sts:GetCallerIdentity there
@@ -46,6 +47,10 @@ def permission(policy_text: str | None, action: str, resource: str) -> str:
 
 
 READS = re.compile(r"^(Describe|List|Get|Head|Simulate|Test|Lookup|Search|BatchGet|Query|Scan)")
+# STS hands out temporary credentials and AWS keeps no resource for them (the suite assumes the GitLab account's
+# role to read the config bucket there). moto does keep the session (an AssumedRole and an ASIA... access key in
+# its state), which a reset need not put back: not a write.
+SESSIONS = frozenset({"AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
 WRITES_PATH = "/moto-api/envtest/writes"
 
 
@@ -72,7 +77,7 @@ def may_write(environ: dict[str, Any]) -> bool:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         operation = (parse_qs(body.decode("utf-8", "replace")).get("Action") or [""])[0]
-    return not (operation and READS.match(operation))
+    return not (operation and (READS.match(operation) or operation in SESSIONS))
 
 
 def counting(app: Callable[..., Iterable[bytes]], counter: WriteCounter) -> Callable[..., Iterable[bytes]]:
@@ -88,6 +93,9 @@ def counting(app: Callable[..., Iterable[bytes]], counter: WriteCounter) -> Call
 
 
 def install() -> None:
+    # Two accounts, the env's and the GitLab deployment's: their buckets and roles apart, as AWS keeps them.
+    moto_accounts.install()
+
     from moto.iam.access_control import PermissionResult
     from moto.s3.models import FakeBucket
 

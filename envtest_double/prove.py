@@ -1,12 +1,14 @@
 """The detection report: every fault of the catalogue seeded into the sandbox, and who caught it.
 
-`./run_tests.sh --prove [-n N] [FAULT_ID ...]` brings up N sandboxes (2 by
+`./run_tests.sh --prove [-n N] [--revision R] [FAULT_ID ...]` brings up N sandboxes (2 by
 default), runs the clean suite (every check must pass, or skip for a stated
 reason), then for each fault in envtest_double/faults/, in whichever
 sandbox is free: seeds it, runs the whole suite, reads the JUnit, and resets
 the sandbox. A fault is *caught* when exactly its checks fail (and
 the run exits as the fault says); a check that fails, or errors without being
-named as unable to evaluate under that fault, is a *false alarm*.
+named as unable to evaluate under that fault, is a *false alarm*. With
+--revision R the sandboxes are built as revision R and every fault runs that
+applies there (for_revision).
 """
 
 from __future__ import annotations
@@ -16,19 +18,22 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import Empty, Queue
 
 from junitparser import JUnitXml
 
 from envtest import catalogue
+from envtest.errors import UsageError
 from envtest.report import junit
 from envtest_double.faults import FAULTS, Fault
 from envtest_double.processes import SandboxError, stop_all
+from envtest_double.revisions import SANDBOX_REVISIONS
 from envtest_double.running import Sandbox
 from envtest_double.startup import start_sandbox
 
@@ -111,6 +116,8 @@ class Row:
 
     @property
     def verdict(self) -> str:
+        if self.exit_code == -3:
+            return "NOT SEEDED"
         if self.missed:
             return "MISSED"
         if self.false_alarms:
@@ -166,6 +173,41 @@ def prove_fault(
     return judge(fault, result), result
 
 
+NOT_APPLICABLE = "not applicable to revision"
+
+
+def not_applicable_checks(clean: SuiteRun) -> set[str]:
+    """The checks the clean run of a revision's sandbox reported as having nothing to check at that commit.
+
+    Read from the suite's own report, not from the revision's policy file: the double does not read the suite's
+    policy, and what the suite said is what a fault there could change.
+    """
+    return {
+        case.name or ""
+        for suite in clean.junit
+        for case in suite
+        if case.result and (case.result[0].message or "").startswith(NOT_APPLICABLE)
+    }
+
+
+def for_revision(fault: Fault, era: str, not_applicable: set[str]) -> tuple[Fault | None, str]:
+    """The fault as it applies to a revision's sandbox, or None and why it does not apply there.
+
+    A fault bound to its allowed-images era (every pattern-era fault, and the file-era faults that change the
+    allowed-images file) does not apply to a revision of the other era; the others (era "file", the default,
+    which is where the unrevised --prove runs them) apply to any revision unless every check that catches it has
+    nothing to check at the revision's commit. A check the revision lacks is dropped from what must fail (and
+    from what may error): the fault is proven by the catchers the revision has.
+    """
+    if (fault.era == "pattern" or fault.bound_to_era) and fault.era != era:
+        return None, f"a {fault.era}-era fault in a {era}-era revision"
+    caught_by = tuple(c for c in fault.caught_by if c not in not_applicable)
+    if fault.caught_by and not caught_by:
+        return None, "every check that catches it is not applicable there"
+    blinded = tuple(c for c in fault.cannot_evaluate if c not in not_applicable)
+    return replace(fault, caught_by=caught_by, cannot_evaluate=blinded), ""
+
+
 def table(rows: list[Row]) -> str:
     lines = [f"{'fault':<16} {'verdict':<24} {'expected to fail':<58} false alarms"]
     for row in rows:
@@ -179,61 +221,117 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def prove(args: list[str]) -> int:
-    """--prove [-n N] [FAULT ...]: every fault (or those named) against the whole suite, in N sandboxes at once."""
-    workers = 2
+@dataclass
+class Kind:
+    """One kind of sandbox the faults run in: an allowed-images era, or a revision of login.gov's code."""
+
+    name: str
+    start: dict[str, str]  # start_sandbox's keyword: era=... or revision=...
+    count: int
+    # From the kind's clean run, the faults to prove in it (a revision's as they apply there), and the others
+    # with why they do not apply.
+    pick: Callable[[SuiteRun], tuple[list[Fault], list[tuple[Fault, str]]]]
+
+
+def _kinds(faults: list[Fault], workers: int, revision: str | None) -> list[Kind]:
+    if revision is not None:
+        era = SANDBOX_REVISIONS[revision].era
+
+        def pick(clean: SuiteRun) -> tuple[list[Fault], list[tuple[Fault, str]]]:
+            absent = not_applicable_checks(clean)
+            applied = [(fault, *for_revision(fault, era, absent)) for fault in faults]
+            return [a for _, a, _ in applied if a], [(f, why) for f, a, why in applied if a is None]
+
+        return [Kind(f"revision {revision}, {era} era", {"revision": revision}, min(workers, len(faults)), pick)]
+    # Each allowed-images era has its own sandboxes: `workers` for the runbook's era, one for the pattern era.
+    kinds = []
+    for era in ("file", "pattern"):
+        own = [f for f in faults if f.era == era]
+        if own:
+            count = min(workers, len(own)) if era == "file" else 1
+            kinds.append(Kind(f"{era} era", {"era": era}, count, lambda _, own=own: (own, [])))
+    return kinds
+
+
+def _arguments(args: list[str]) -> tuple[int, str | None, list[Fault]]:
+    """-n N, --revision R and fault ids, or a UsageError naming what is wrong."""
+    workers, revision = 2, None
+    if "--revision" in args:
+        at = args.index("--revision")
+        if at + 1 >= len(args) or args[at + 1] not in SANDBOX_REVISIONS:
+            raise UsageError(f"--prove --revision NAME: one of {', '.join(SANDBOX_REVISIONS)}")
+        args, revision = args[:at] + args[at + 2 :], args[at + 1]
     if args[:1] == ["-n"]:
         if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
-            print("--prove -n wants a number of sandboxes >= 1", file=sys.stderr)
-            return 2
+            raise UsageError("--prove -n wants a number of sandboxes >= 1")
         workers, args = int(args[1]), args[2:]
     unknown = [f for f in args if f not in FAULTS]
     if unknown:
-        print(f"--prove: no such fault {', '.join(unknown)} (known: {', '.join(FAULTS)})", file=sys.stderr)
+        raise UsageError(f"--prove: no such fault {', '.join(unknown)} (known: {', '.join(FAULTS)})")
+    return workers, revision, [FAULTS[f] for f in args] if args else list(FAULTS.values())
+
+
+def prove(args: list[str]) -> int:
+    """--prove [-n N] [--revision R] [FAULT ...]: every fault (or those named) against the whole suite, in N
+    sandboxes at once; with R, in sandboxes built as that revision, every fault that applies there."""
+    try:
+        workers, revision, faults = _arguments(args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
         return 2
-    faults = [FAULTS[f] for f in args] if args else list(FAULTS.values())
-    # Each allowed-images era has its own sandboxes: `workers` for the runbook's era, one for the pattern era.
-    eras = [era for era in ("file", "pattern") if any(f.era == era for f in faults)]
-    counts = {era: min(workers, sum(f.era == era for f in faults)) if era == "file" else 1 for era in eras}
+    kinds = _kinds(faults, workers, revision)
     directory = Path(tempfile.mkdtemp(prefix="envtest-prove-"))
     directory.chmod(0o755)
     out_dir = directory / "reports"
     out_dir.mkdir()
-    homes = [(era, directory / f"sandbox-{era}-{n}") for era in eras for n in range(counts[era])]
+    homes = [(kind, directory / f"sandbox-{index}-{n}") for index, kind in enumerate(kinds) for n in range(kind.count)]
     try:
         try:
             with ThreadPoolExecutor(max_workers=len(homes)) as pool:
-                list(pool.map(lambda home: start_sandbox(home[1], era=home[0]), homes))
+                list(pool.map(lambda home: start_sandbox(home[1], **home[0].start), homes))
         except SandboxError as exc:
             print(f"sandbox: {exc}", file=sys.stderr)
             return 2
-        sandboxes = [(era, Sandbox(home)) for era, home in homes]
+        sandboxes = [(kind.name, Sandbox(home)) for kind, home in homes]
         bad: dict[str, str] = {}
         clean_exit = 0
-        for era in eras:
-            first = next(sandbox for e, sandbox in sandboxes if e == era)
+        queues: dict[str, Queue[Fault]] = {}
+        proven: list[Fault] = []
+        for kind in kinds:
+            first = next(sandbox for name, sandbox in sandboxes if name == kind.name)
             clean = run_suite([first.environ["ENV_NAME"]], {**clean_environ(), **first.environ}, out_dir)
-            era_bad = {name: v for name, v in clean.verdicts().items() if v not in {"passed", "skipped"}}
-            bad.update(era_bad)
+            kind_bad = {name: v for name, v in clean.verdicts().items() if v not in {"passed", "skipped"}}
+            bad.update(kind_bad)
             clean_exit = clean_exit or clean.exit_code
             print(
-                f"clean sandbox ({era} era): exit {clean.exit_code}, "
+                f"clean sandbox ({kind.name}): exit {clean.exit_code}, "
                 f"{sum(v == 'passed' for v in clean.verdicts().values())} checks passed"
-                + (f"; NOT CLEAN: {era_bad}" if era_bad or clean.exit_code else ""),
+                + (f"; NOT CLEAN: {kind_bad}" if kind_bad or clean.exit_code else ""),
                 flush=True,
             )
-        queues: dict[str, Queue[Fault]] = {era: Queue() for era in eras}
-        for fault in faults:
-            queues[fault.era].put(fault)
+            chosen, left_out = kind.pick(clean)
+            for fault, why in left_out:
+                print(f"  {fault.id}: does not apply ({why})", flush=True)
+            queues[kind.name] = Queue()
+            for fault in chosen:
+                queues[kind.name].put(fault)
+            proven += chosen
         rows: dict[str, Row] = {}
+        stopping = threading.Event()  # Ctrl-C: each sandbox finishes the fault it holds, takes no other
 
-        def work(era: str, sandbox: Sandbox) -> None:
-            while True:
+        def work(kind: str, sandbox: Sandbox) -> None:
+            while not stopping.is_set():
                 try:
-                    fault = queues[era].get_nowait()
+                    fault = queues[kind].get_nowait()
                 except Empty:
                     return
-                row, run = prove_fault(sandbox, fault, out_dir)
+                try:
+                    row, run = prove_fault(sandbox, fault, out_dir)
+                except Exception as exc:  # a fault this sandbox cannot hold is reported (not seeded), not raised
+                    print(f"  {fault.id}: NOT SEEDED in the {kind} sandbox: {exc!r}"[:400], flush=True)
+                    rows[fault.id] = Row(fault, -3)
+                    sandbox.reset()
+                    continue
                 rows[fault.id] = row
                 print(f"  {fault.id}: {row.verdict}", flush=True)
                 for check in sorted(row.false_alarms):
@@ -246,13 +344,18 @@ def prove(args: list[str]) -> int:
                 sandbox.reset()
 
         with ThreadPoolExecutor(max_workers=len(sandboxes)) as pool:
-            for done in [pool.submit(work, era, sandbox) for era, sandbox in sandboxes]:
-                done.result()
-        ordered = [rows[fault.id] for fault in faults]
+            try:
+                for done in [pool.submit(work, name, sandbox) for name, sandbox in sandboxes]:
+                    done.result()
+            except BaseException:
+                stopping.set()
+                raise
+        ordered = [rows[fault.id] for fault in proven]
         print("\n" + table(ordered))
         failures = [r for r in ordered if not r.ok]
         print(
-            f"\n{len(ordered) - len(failures)} caught, {len(failures)} missed or with false alarms; "
+            f"\n{len(ordered) - len(failures)} caught, {len(failures)} missed, with false alarms or not seeded; "
+            f"{len(faults) - len(proven)} not applicable; "
             f"clean run {'passed' if not bad and clean_exit == 0 else 'FAILED'}"
         )
         return 0 if not failures and not bad and clean_exit == 0 else 1

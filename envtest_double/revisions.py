@@ -27,6 +27,10 @@ class SandboxRevision:
     probe_jobs: tuple[str, ...]
     # terraform/app/cloudwatch-slos.tf's interesting-URIs metric filters: "<env>-idp-interesting-uris-<suffix>".
     metric_filters: tuple[str, ...] = ()
+    # The env accounts the production GitLab deployment (terraform/gitlab/production, in the tooling-prod account)
+    # passes its module as accountids: its config bucket's policy grants each one's root s3:GetObject
+    # (terraform/gitlab/module/s3.tf, allowEnvRunners). The sandbox's own env account is granted beside them.
+    gitlab_env_accounts: tuple[str, ...] = ()
     # terraform/app's VPC interface endpoints: "required" (the non-prod five), "all" (the fourteen), or a list.
     endpoints: str | tuple[str, ...] = "required"
     # The endpoint groups' names ({svc}, {env}), and the services whose group has no name at all (terraform then
@@ -93,6 +97,8 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf holds locals only (:5  env_name = var.env_name): no metric filter yet
         # (the first ones came with 5440fa8d9, 2022-11-30).
         metric_filters=(),
+        # terraform/gitlab/production/main.tf:29  accountids = ["894947205914", "034795980528", "217680906704"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704"),
         # terraform/app/vpc_endpoints.tf:338  service_name = "com.amazonaws.${var.region}.kms"  (and :352 logs, :366
         #   monitoring, :380 ssm, :394 ssmmessages, :408 ec2, :422 ec2messages, :436 secretsmanager, :450 sns,
         #   :464 lambda, :478 sqs, :520 sts, :538 events: thirteen, no count, for every env)
@@ -129,6 +135,8 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
+        # terraform/gitlab/production/main.tf:29  accountids = ["894947205914", "034795980528", "217680906704"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704"),
         # terraform/app/vpc_endpoints.tf:2  aws_endpoints = {  (14 services, no count: every env has them all)
         endpoints="all",
         # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:53  security_group_ids = [aws_security_group.
@@ -152,6 +160,9 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/app/cloudwatch-slos.tf:139  name = "${var.env_name}-idp-interesting-uris-success"
         #   (:154  ...-total, :169  ...-success-latency)
         metric_filters=("success", "total", "success-latency"),
+        # terraform/gitlab/production/main.tf:34  accountids = ["894947205914", "034795980528", "217680906704",
+        #   "487317109730"]
+        gitlab_env_accounts=("894947205914", "034795980528", "217680906704", "487317109730"),
         # terraform/app/variables.tf:835  var.enable_all_vpc_endpoints ? "all" : "required"  (the sandbox: non-prod)
         endpoints="required",
         # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:53  security_group_ids = concat([...], [for group in

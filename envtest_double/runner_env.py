@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from envtest_double import cloudfront_edge
 from envtest_double.ecr_images import registry
-from envtest_double.env_facts import ACCOUNT, DEFAULT_ENV, GITLAB_HOST, REGION, ROOT_DOMAIN
+from envtest_double.env_facts import ACCOUNT, DEFAULT_ENV, GITLAB_ACCOUNT, GITLAB_ENV, GITLAB_HOST, REGION, ROOT_DOMAIN
 from envtest_double.proxy_lists import (
     DENY_PROBE_NAMES,
     ERB_ENV,
@@ -69,6 +69,13 @@ class World:
         return (self.shapes.loader if self.shapes else None) or "split"
 
     @property
+    def gitlab_env_accounts(self) -> list[str]:
+        """The accounts the GitLab deployment's config-bucket policy grants: this env's, and the revision's others
+        (revisions.py; none without a revision: the sandbox's GitLab then serves this env alone)."""
+        others = [a for a in (self.shapes.gitlab_env_accounts if self.shapes else ()) if a != ACCOUNT]
+        return [ACCOUNT, *others]
+
+    @property
     def repo_suffix(self) -> str:
         return "/blessed" if self.era == "pattern" else ""
 
@@ -102,9 +109,10 @@ class World:
     def bucket(self, kind: str) -> str:
         return {
             "secrets": f"login-gov.secrets.{ACCOUNT}-{REGION}",
-            # recipes/runner.rb fallback: login-gov-<env>-gitlabconfig-<gitlab_ecr_repo_accountid>-<region>;
-            # the sandbox's runner tag names it, as terraform's gitlab_configbucket would.
-            "gitlabconfig": f"login-gov-{self.env}-gitlabconfig-{ACCOUNT}-{REGION}",
+            # In the GitLab deployment's account, named by its module (terraform/gitlab/module/s3.tf:
+            # login-gov-${var.env_name}-gitlabconfig-${account_id}-${var.region}, the GitLab env's name and
+            # account); the sandbox's runner tag names it, as terraform's gitlab_configbucket does.
+            "gitlabconfig": f"login-gov-{GITLAB_ENV}-gitlabconfig-{GITLAB_ACCOUNT}-{REGION}",
             "gitlabcache": f"login-gov-{self.env}-gitlabcache-{ACCOUNT}-{REGION}",
             "tfstate": f"login-gov.tf-state.{ACCOUNT}-{REGION}",
         }[kind]

@@ -12,7 +12,8 @@ step by step, and tested against their own examples (selftests/test_s3_authoriza
 - IAM User Guide, "AWS JSON policy elements: Principal": `"*"` is everyone; an IAM role ARN is that role; an
   account (`arn:aws:iam::<id>:root` or the bare 12-digit id) means the account, whose administrators then
   decide through identity policies: such an Allow gives a role nothing by itself, and such a Deny applies to
-  every identity in the account.
+  every identity in the account. Across accounts such an Allow is the bucket owner's half of the grant ("you
+  must also grant the identity permission in its own account"): the resource side then allows.
 - "Action", "Resource" (and NotAction/NotResource): `*` and `?` wildcards; actions are case-insensitive.
 - "IAM JSON policy elements: Condition operators": each operator block and each key in it must hold (AND);
   several values of one key: any (OR), but for a negated operator none may match (NOR); a key missing from
@@ -98,7 +99,7 @@ def _is_account(name: str, account: str) -> bool:
     return name in {account, f"arn:aws:iam::{account}:root"}
 
 
-def _principal_covers(statement: Mapping[str, Any], caller: Caller) -> bool:
+def _principal_covers(statement: Mapping[str, Any], caller: Caller, *, other_account: bool) -> bool:
     if "NotPrincipal" in statement:
         raise NotModelled("NotPrincipal")
     principal = statement.get("Principal")
@@ -110,8 +111,9 @@ def _principal_covers(statement: Mapping[str, Any], caller: Caller) -> bool:
     if "*" in names or caller.arn in names:
         return True
     if any(_is_account(n, caller.account) for n in names):
-        # The account, not the role: a Deny covers every identity in it; an Allow only delegates.
-        return statement.get("Effect") == "Deny"
+        # The account, not the role: a Deny covers every identity in it; an Allow delegates, which from another
+        # account's bucket is that owner's allow (the caller's own policies must still allow: `allowed`).
+        return statement.get("Effect") == "Deny" or other_account
     return False
 
 
@@ -165,8 +167,12 @@ def _conditions_hold(statement: Mapping[str, Any], caller: Caller) -> bool:
     return True
 
 
-def resource_policy_says(policy_text: str | None, caller: Caller, action: str, resource: str) -> str:
-    """DENY, ALLOW or NO_OPINION: what one bucket policy says about one request."""
+def resource_policy_says(
+    policy_text: str | None, caller: Caller, action: str, resource: str, *, bucket_account: str | None = None
+) -> str:
+    """DENY, ALLOW or NO_OPINION: what one bucket policy says about one request (`bucket_account`: the bucket's
+    owner, when it is known to be another account than the caller's)."""
+    other_account = bucket_account is not None and bucket_account != caller.account
     if not policy_text:
         return NO_OPINION
     document = json.loads(policy_text)
@@ -182,7 +188,9 @@ def resource_policy_says(policy_text: str | None, caller: Caller, action: str, r
                 continue
         elif not _named(statement.get("Resource", []), resource, fold=False):
             continue
-        if not (_principal_covers(statement, caller) and _conditions_hold(statement, caller)):
+        if not (
+            _principal_covers(statement, caller, other_account=other_account) and _conditions_hold(statement, caller)
+        ):
             continue
         if statement.get("Effect") == "Deny":
             return DENY

@@ -51,6 +51,13 @@ health_sleep = 0.2
 [redis]
 timeout = 1
 """
+SANDBOX_GITLAB = """\
+[lockdown]
+# The sandbox's GitLab deployment: the account its config bucket lives in, and the env accounts that bucket's
+# policy grants besides this env's own (none: without a revision it serves this env alone).
+gitlab_account = "{gitlab_account}"
+env_accounts = []
+"""
 
 
 def start_sandbox(
@@ -162,6 +169,9 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revis
         "GITLAB_API_TOKEN": canaries.gitlab_api_token,
         "GITLAB_PROJECT_ID": gitlab["project_id"],
         "GITLAB_PIPELINE_ID": gitlab["pipeline_id"],
+        # The config bucket lives in the GitLab deployment's account: its settings are read through this role
+        # there (seed/lockdown_access.py), as a laptop or pipeline is given one (docs/operating.md).
+        "GITLAB_ACCOUNT_ROLE_ARN": f"arn:aws:iam::{env_facts.GITLAB_ACCOUNT}:role/{env_facts.GITLAB_READER_ROLE}",
     }
     # SSM RunCommand, IAM's simulator, ECR and Logs go to the instances' endpoint; the rest to moto.
     environ["AWS_ENDPOINT_URL_SSM"] = instances_endpoint
@@ -184,6 +194,9 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revis
     )
     if revision is not None:
         policy_text = f'revision = "{revision}"\n' + policy_text.replace(f'mode = "{world.era}"\n', "")
+    else:
+        # No revision says where the GitLab deployment is: the sandbox says where its own is, and whom it grants.
+        policy_text += SANDBOX_GITLAB.format(gitlab_account=env_facts.GITLAB_ACCOUNT)
     (directory / "policy-override.toml").write_text(policy_text)
     (directory / "env.json").write_text(json.dumps(environ, indent=2))
     lines = [

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envtest.parsers.allowed_images import parse
+from envtest.parsers.allowed_images import LOADERS, parse, registered_tokens, unlisted_tokens
 
 REG = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
 D1, D2 = "a" * 64, "b" * 64
@@ -44,6 +44,31 @@ def test_the_legacy_loader_view_names_comment_words_and_unpinned_references() ->
     commented = parse(CORRECT.replace("XXXXXdate_separatorXXXXX 2026-10-01", "# ubuntu of 2026-10-01"))
     assert commented.legacy_tokens == ("#", "ubuntu", "of", "2026-10-01")
     assert parse(CORRECT + f"{REG}/cd/env_test:latest\n").legacy_tokens == (f"{REG}/cd/env_test:latest",)
+
+
+def test_each_boot_code_leaves_its_own_unlisted_tokens() -> None:
+    """The 2023-07 loaders drop the separator tokens and the #-tokens, not a comment's other words nor a tag
+    (runner.rb at a16c3c1fd:105  allowed_images.chomp.split().grep_v(/^#/).grep_v(/XXXXXdate_separatorXXXXX/))."""
+    commented = CORRECT.replace("XXXXXdate_separatorXXXXX 2026-10-01", "# ubuntu of 2026-10-01")
+    assert unlisted_tokens("split", commented) == ("#", "ubuntu", "of", "2026-10-01")
+    assert unlisted_tokens("split-drop-separators", commented) == ("#", "ubuntu", "of", "2026-10-01")
+    assert unlisted_tokens("split-drop-separators-and-hash-tokens", commented) == ("ubuntu", "of", "2026-10-01")
+    tagged = CORRECT + f"{REG}/cd/env_test:latest\n"
+    assert all(unlisted_tokens(loader, tagged) == (f"{REG}/cd/env_test:latest",) for loader in LOADERS)
+    assert all(unlisted_tokens(loader, CORRECT) == () for loader in LOADERS)
+    assert registered_tokens("split-drop-separators", CORRECT) == [
+        "2026-10-01", f"{REG}/cd/env_deploy@sha256:{D1}", "2026-11-01", f"{REG}/cd/env_deploy@sha256:{D2}"
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="one of split"):
+        registered_tokens("yaml", CORRECT)
+
+
+PIECES = ["a", "#", " ", "\n", "XXXXXdate_separatorXXXXX", "2026-10-01", ":x", f"{REG}/cd/x@sha256:{D1}"]
+
+
+@given(st.lists(st.sampled_from(PIECES)).map("".join))
+def test_the_2022_loader_leaves_what_the_parser_calls_legacy(text: str) -> None:
+    assert unlisted_tokens("split", text) == parse(text).legacy_tokens
 
 
 @pytest.mark.parametrize(

@@ -63,3 +63,11 @@ def test_the_charts_program_imports_nothing_of_the_project() -> None:
     names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
     names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert {name.split(".")[0] for name in names} <= {"__future__", "json", "sys", "pathlib", "typing", "matplotlib"}
+
+
+def test_the_report_says_whether_the_calls_counted_grew_with_pages() -> None:
+    from benchmarks.run import pages_sentence
+
+    assert "pages of 5 items" in pages_sentence(5) and "grow with pages" in pages_sentence(5)
+    # A record from before the sandbox paged (no page_size) says its calls could not grow with pages.
+    assert "one page" in pages_sentence(None) and "one page" in pages_sentence(0)

@@ -106,3 +106,37 @@ def test_any_text_as_a_policy_is_a_decision_or_undecidable(text: str) -> None:
     except Undecidable:
         return
     assert verdict in {"explicitDeny", "allowed", "neutral"}
+
+
+# ---- across accounts (IAM User Guide, "Cross-account policy evaluation logic") ----------------------------------
+
+GITLAB = "217680906704"
+CONFIG = f"arn:aws:s3:::login-gov-production-gitlabconfig-{GITLAB}-us-west-2/gitlab_runner_token"
+ROOT_GRANT = {
+    "Sid": "allowEnvRunners",
+    "Effect": "Allow",
+    "Principal": {"AWS": ["arn:aws:iam::123456789012:root"]},
+    "Action": "s3:GetObject",
+    "Resource": ["arn:aws:s3:::login-gov-production-gitlabconfig-217680906704-us-west-2/*"],
+}
+
+
+def test_across_accounts_an_allow_naming_the_callers_account_is_the_bucket_sides_allow() -> None:
+    """The bucket owner grants the account; the account's own policies then decide which of its roles may."""
+    policy = json.dumps({"Statement": [ROOT_GRANT]})
+    assert decide(policy, INSIDE, action="s3:GetObject", resource=CONFIG, bucket_account=GITLAB) == "allowed"
+    # The same statement within one account delegates only: the role's own policies decide alone.
+    assert decide(policy, INSIDE, action="s3:GetObject", resource=CONFIG, bucket_account="123456789012") == "neutral"
+    assert decide(policy, INSIDE, action="s3:GetObject", resource=CONFIG) == "neutral"
+    other = json.dumps({"Statement": [{**ROOT_GRANT, "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}]})
+    assert decide(other, INSIDE, action="s3:GetObject", resource=CONFIG, bucket_account=GITLAB) == "neutral"
+
+
+def test_across_accounts_both_sides_must_allow_and_a_deny_still_wins() -> None:
+    assert combine("allowed", "allowed", same_account=False) == "allowed"
+    assert combine("allowed", "neutral", same_account=False) == "implicitDeny"
+    assert combine("implicitDeny", "allowed", same_account=False) == "implicitDeny"
+    assert combine("explicitDeny", "allowed", same_account=False) == "explicitDeny"
+    assert combine("allowed", "explicitDeny", same_account=False) == "explicitDeny"
+    # Within one account, either side (the rule above).
+    assert combine("implicitDeny", "allowed", same_account=True) == "allowed"

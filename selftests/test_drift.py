@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from envtest.parsers.allowed_images import image_words, is_image_word
+from envtest.parsers.allowed_images import image_words, is_image_word, registered_tokens
 from envtest_double.running import Sandbox
 from selftests.conftest import run_suite
 from tests.images import test_runner_config
@@ -76,4 +76,4 @@ repo.example.com/b@sha256:2
 )  # fmt: skip
 def test_each_loader_registers_what_its_runner_rb_did(loader: str, registered: list[str]) -> None:
     """runner.rb's three readings (6ddd2bed3, caf432721, 656bb0486): a comment's words stay, only `#` goes."""
-    assert test_runner_config._recipe_tokens(loader, FILE) == registered
+    assert registered_tokens(loader, FILE) == registered

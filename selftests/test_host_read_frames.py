@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envtest.gather.host_read_frames import command_read, compose, file_read, parse_frames
+from envtest.hosts.frames import command_read, compose, file_read, parse_frames
 
 SH = shutil.which("dash") or "/bin/sh"
 

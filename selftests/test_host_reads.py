@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.host_read_frames import HostRead, ItemOutput, command_read, file_read, reduced, register_reducer
-from envtest.gather.host_reads import HostReads, LocalReads
+from envtest.hosts.frames import HostRead, ItemOutput, command_read, file_read, reduced, register_reducer
+from envtest.hosts.plan import HostReads, LocalReads
 
 
 def test_a_reducer_keeps_only_what_it_returns(tmp_path: Path) -> None:
@@ -33,7 +33,7 @@ def test_local_reads_name_a_missing_host(tmp_path: Path) -> None:
 
 
 def test_without_a_plan_a_read_goes_on_its_own_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The naive baseline starts no plan: its reads must not wait for one (they once waited minutes)."""
+    """A run with the cache off starts no plan: its reads must not wait for one (they once waited minutes)."""
     reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
     asked: list[list[HostRead]] = []
 

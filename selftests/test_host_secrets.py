@@ -21,8 +21,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from envtest.gather.host_read_frames import file_read
-from envtest.gather.host_secrets import mask_locally
+from envtest.hosts.frames import file_read
+from envtest.hosts.masking import mask_locally
 from envtest.parsers import runner_config
 from envtest_double.running import Sandbox
 from selftests.conftest import run_suite

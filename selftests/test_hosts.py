@@ -20,8 +20,8 @@ from botocore.stub import Stubber
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import writes_allowed
-from envtest.gather.hosts import LocalRoot, Ssm
-from envtest.gather.ssm import Invocation, poll_delays, run_command
+from envtest.hosts.ssm import Invocation, poll_delays, run_command
+from envtest.hosts.transports import LocalRoot, Ssm
 
 
 @pytest.fixture
@@ -173,7 +173,7 @@ def test_send_command_goes_in_batches_of_at_most_50_ids(
         waited.append((command_id, batch))
         return {i: Invocation(i, command, "Success", 0, "", "") for i in batch}
 
-    monkeypatch.setattr("envtest.gather.ssm.wait_for_invocations", wait)
+    monkeypatch.setattr("envtest.hosts.ssm.wait_for_invocations", wait)
     results = run_command(aws, ids, "true", poll_interval=0)
     assert sorted(results) == ids
     assert sorted(waited) == [("0" * 36, ids[:50]), ("1" * 36, ids[50:100]), ("2" * 36, ids[100:])]

@@ -1,7 +1,7 @@
 """The IAM policy is complete for pools of two: a run over groups of two instances, as login.gov runs some roles,
 makes only calls iam/envtest-readonly.json allows.
 
-A role with two instances is looked at with ssm:ListCommandInvocations (gather/ssm.py); the clean sandbox's
+A role with two instances is looked at with ssm:ListCommandInvocations (hosts/ssm.py); the clean sandbox's
 groups have one instance each, so the review of a clean run (test_pipelines.py) cannot see that call. The
 sandbox's pools of two (envtest_double/seed/pools.py) make the run take it.
 """

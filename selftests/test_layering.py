@@ -34,14 +34,15 @@ def _type_checking_only(tree: ast.Module) -> set[int]:
 
 
 def test_checks_reach_gathered_state_only_through_fixtures() -> None:
-    """A check imports no gather module (its types only under TYPE_CHECKING) and asks no fixture for the
+    """A check imports no gather or host-access module (its types only under TYPE_CHECKING) and asks no fixture for the
     Inventory or the clients: what it compares is gathered by a fixture, read once, cached."""
     offenders = []
     for path in CHECK_FILES:
         tree = ast.parse(path.read_text(), filename=str(path))
         typing_only = _type_checking_only(tree)
         for node in ast.walk(tree):
-            gather = isinstance(node, ast.ImportFrom) and (node.module or "").startswith("envtest.gather")
+            module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+            gather = module.startswith(("envtest.gather", "envtest.hosts"))
             if gather and node.lineno not in typing_only:
                 offenders.append(f"{path.name}:{node.lineno} imports {node.module} at run time")
         for node in tree.body:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.gather.network import split_proxy_url, tcp_connect, through_proxy
+from envtest.gather.probes import split_proxy_url, tcp_connect, through_proxy
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures.planned_reads import dig_read, local_stats_read, redis_reads
 from envtest.fixtures.s3_live_script import probe_script, put_command
-from envtest.gather.host_read_frames import compose, file_read
-from envtest.gather.hosts import chunk_read_command, first_read_command
 from envtest.gather.services.elasticache import RedisEndpoint
+from envtest.hosts.frames import compose, file_read
+from envtest.hosts.transports import chunk_read_command, first_read_command
 from envtest.policy import load_policy
 
 # Each tries to run `touch MARKER` the way a value can break out of a command line.

@@ -35,6 +35,7 @@ def _load(tmp_path: Path, text: str) -> None:
         ("[hosts]\nasg = 3\n", ":2:", ["hosts.asg is a number", "as a table"]),
         ("[hosts.asg]\nnew-pool = 7\n", ":2:", ["hosts.asg.new-pool is a number", "values are"]),
         ("[edgee]\nhealth_path = '/'\n", ":1:", ["'edgee'"]),
+        ('[lockdown]\nenv_accounts = "123456789012"\n', ":2:", ["lockdown.env_accounts is a string", "an array"]),
     ],
 )
 def test_a_misspelt_or_mistyped_key_is_named_with_its_line(
@@ -114,3 +115,11 @@ def test_the_run_stops_with_exit_2(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"{override}:2: unknown policy key 'runner.config.pth'" in done.stderr
+
+
+def test_a_key_default_toml_leaves_unset_is_taken_from_a_layer(tmp_path: Path) -> None:
+    override = tmp_path / "override.toml"
+    override.write_text('[lockdown]\nenv_accounts = ["123456789012"]\n', encoding="utf-8")
+    assert load_policy("sandbox", override=override).section("lockdown")["env_accounts"] == ["123456789012"]
+    # Unset below the layers: the token's-reach check then says "could not evaluate", naming the key.
+    assert "env_accounts" not in load_policy("sandbox").section("lockdown")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from envtest_double.faults import Fault
-from envtest_double.prove import SuiteRun, judge, table
+from envtest_double.prove import SuiteRun, for_revision, judge, not_applicable_checks, table
 
 
 def run_with(tmp_path: Path, exit_code: int, verdicts: dict[str, str]) -> SuiteRun:
@@ -18,6 +18,8 @@ def run_with(tmp_path: Path, exit_code: int, verdicts: dict[str, str]) -> SuiteR
             case.result = [Failure("x")]
         elif verdict == "error":
             case.result = [Error("x")]
+        elif verdict.startswith("skipped:"):
+            case.result = [Skipped(verdict.removeprefix("skipped:"))]
         suite.add_testcase(case)
     xml = JUnitXml()
     xml.add_testsuite(suite)
@@ -48,3 +50,35 @@ def test_a_stopping_fault_must_report_nothing_as_passed(tmp_path: Path) -> None:
     assert not judge(stop, run_with(tmp_path, 0, {"test_a": "passed"})).ok
     other_stop = judge(stop, run_with(tmp_path, 2, {"aws_credentials": "error"}))
     assert not other_stop.ok and other_stop.verdict == "stopped, but not by wrong_environment"
+
+
+def test_a_revision_proves_each_fault_by_the_catchers_it_has(tmp_path: Path) -> None:
+    clean = run_with(
+        tmp_path,
+        0,
+        {
+            "test_a": "passed",
+            "test_b": "skipped:not applicable to revision current (18F/identity-pki 026b567050b3): no ELK",
+            "test_c": "skipped:disruptive or slow test: switched off",
+        },
+    )
+    absent = not_applicable_checks(clean)
+    assert absent == {"test_b"}  # a check switched off is not one the revision lacks
+    both = Fault("FB", lambda sandbox: None, ("test_a", "test_b"), cannot_evaluate=("test_b",), own_title="x")
+    applied, _ = for_revision(both, "file", absent)
+    assert applied is not None and applied.caught_by == ("test_a",) and applied.cannot_evaluate == ()
+    # Caught by nothing the revision has: it does not apply, rather than being "missed".
+    assert for_revision(Fault("FN", lambda sandbox: None, ("test_b",), own_title="x"), "file", absent) == (
+        None,
+        "every check that catches it is not applicable there",
+    )
+    # A pattern-era fault does not apply to a file-era revision; the others apply in either era, unless bound to
+    # the file (the allowed-images file, which a pattern-era runner does not read); a control applies everywhere.
+    pattern_era = Fault("FP", lambda sandbox: None, ("test_a",), era="pattern", own_title="x")
+    assert for_revision(pattern_era, "file", absent) == (None, "a pattern-era fault in a file-era revision")
+    assert for_revision(pattern_era, "pattern", absent) == (pattern_era, "")
+    assert for_revision(Fault("FF", lambda sandbox: None, ("test_a",), own_title="x"), "pattern", absent)[0]
+    file_bound = Fault("FB", lambda sandbox: None, ("test_a",), bound_to_era=True, own_title="x")
+    assert for_revision(file_bound, "pattern", absent)[0] is None
+    control = Fault("F0", lambda sandbox: None, exit_code=0, own_title="nothing wrong")
+    assert for_revision(control, "file", absent) == (control, "")

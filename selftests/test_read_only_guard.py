@@ -24,10 +24,10 @@ from envtest.gather import aws_guard
 from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import ssm_commands, writes_allowed
 from envtest.gather.cache import clear_memo
-from envtest.gather.host_read_frames import command_read
-from envtest.gather.host_reads import HostReads
-from envtest.gather.hosts import Ssm
-from envtest.gather.ssm import run_command
+from envtest.hosts.frames import command_read
+from envtest.hosts.plan import HostReads
+from envtest.hosts.ssm import run_command
+from envtest.hosts.transports import Ssm
 from selftests import iam
 
 ROOT = Path(__file__).resolve().parents[1]

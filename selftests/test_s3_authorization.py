@@ -88,12 +88,29 @@ def test_only_the_named_vpc_endpoint_gets_past_its_deny() -> None:
 
 
 def test_an_account_as_principal_delegates_an_allow_and_both_sides_must_allow_across_accounts() -> None:
+    """S3 User Guide, "Bucket owner granting cross-account bucket permissions": the owner (111122223333) names the
+    other account's root; that account's administrator then grants its own role. Both halves are needed."""
     caller = from_internet(OTHER_ROLE, "198.51.100.1")
-    # The account root named: the role itself is not granted by the bucket policy...
-    said = resource_policy_says(CROSS_ACCOUNT_ROOT, caller, "s3:GetObject", f"{BUCKET}/k")
+    # The owner's grant to the account is the resource side's allow, for a bucket of another account...
+    said = resource_policy_says(
+        CROSS_ACCOUNT_ROOT, caller, "s3:GetObject", f"{BUCKET}/k", bucket_account="111122223333"
+    )
+    assert said == ALLOW
+    assert allowed(ALLOW, said, same_account=False) is True
+    # ...and the role's own account must allow too.
+    assert allowed(NO_OPINION, said, same_account=False) is False
+    # Another account named: nothing granted to this one.
+    elsewhere = from_internet("arn:aws:iam::777788889999:role/x", "198.51.100.1")
+    said = resource_policy_says(
+        CROSS_ACCOUNT_ROOT, elsewhere, "s3:GetObject", f"{BUCKET}/k", bucket_account="111122223333"
+    )
     assert said == NO_OPINION
-    # ...so across accounts the request is denied even when the role's own policy allows it.
-    assert allowed(ALLOW, said, same_account=False) is False
+    # Within the account named (the bucket its own): the statement delegates only, the role's policies decide.
+    same = resource_policy_says(
+        CROSS_ACCOUNT_ROOT, caller, "s3:GetObject", f"{BUCKET}/k", bucket_account="444455556666"
+    )
+    assert same == NO_OPINION
+    assert resource_policy_says(CROSS_ACCOUNT_ROOT, caller, "s3:GetObject", f"{BUCKET}/k") == NO_OPINION
     named = policy(
         {"Effect": "Allow", "Principal": {"AWS": OTHER_ROLE}, "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"}
     )

@@ -27,7 +27,7 @@ from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.s3_live_pass import run_live_pass
 from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import DISRUPTIVE_PATH, ssm_commands, writes_allowed
-from envtest.gather.ssm import Invocation
+from envtest.hosts.ssm import Invocation
 from tests import test_s3_access
 
 # What the live access matrix's check declares it may call (its disruptive mark): the same here.
@@ -251,7 +251,7 @@ def test_a_command_given_up_on_and_not_cancelled_is_named(aws: Aws) -> None:
     cleanup, and the warning says so with the command's id."""
 
     def send_then_give_up() -> None:
-        with ssm_commands(DISRUPTIVE_PATH):  # as gather/ssm.py's run_command sends a disruptive check's command
+        with ssm_commands(DISRUPTIVE_PATH):  # as hosts/ssm.py's run_command sends a disruptive check's command
             sent = aws.client("ssm").send_command(
                 InstanceIds=["i-idp"], DocumentName="AWS-RunShellScript", Parameters={"commands": ["aws s3api ..."]}
             )

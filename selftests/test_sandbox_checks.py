@@ -14,6 +14,7 @@ import pytest
 from envtest import catalogue
 from envtest.fixtures.s3_access import matrix_cells
 from envtest.policy import load_policy
+from envtest_double import env_facts
 from envtest_double.faults import FAULTS, Fault
 from envtest_double.prove import prove_fault
 from envtest_double.running import Sandbox
@@ -250,8 +251,8 @@ def test_secrets_never_reach_any_output(clean_sandbox: Sandbox, sandbox_env: dic
     """The canaries stay out of stdout, stderr and JUnit, in a clean run and in a failing one."""
     runs = [run_suite(["sandbox"], sandbox_env, tmp_path)]
     # A token with the wrong shape: the failure must describe it without showing it.
-    clean_sandbox.client("s3").put_object(
-        Bucket="login-gov-sandbox-gitlabconfig-123456789012-us-west-2",
+    clean_sandbox.client("s3", account=env_facts.GITLAB_ACCOUNT).put_object(
+        Bucket=clean_sandbox.world.bucket("gitlabconfig"),
         Key="gitlab_runner_token",
         Body=f"{clean_sandbox.canaries.registration_token} trailing words\n".encode(),
     )

@@ -16,8 +16,8 @@ from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import group_state, scaled_out, wait_for_capacity
 from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import writes_allowed
-from envtest.gather.hosts import Ssm
-from envtest.gather.ssm import run_command
+from envtest.hosts.ssm import run_command
+from envtest.hosts.transports import Ssm
 from envtest_double.faults import FAULTS
 from envtest_double.processes import stop_all
 from envtest_double.running import Sandbox

@@ -85,7 +85,7 @@ def _bomb(size: int) -> bytes:
 def test_a_gzip_bomb_in_a_host_read_frame_is_refused() -> None:
     import base64
 
-    from envtest.gather.host_read_frames import HOST_DATA_LIMIT, parse_frames
+    from envtest.hosts.frames import HOST_DATA_LIMIT, parse_frames
 
     field = "z" + base64.b64encode(_bomb(HOST_DATA_LIMIT + 1)).decode()
     answer = f"@envtest-begin n 1\n@envtest-item 0 0 {field} z{base64.b64encode(_bomb(0)).decode()}\n@envtest-end n"
@@ -96,8 +96,8 @@ def test_a_gzip_bomb_in_a_host_read_frame_is_refused() -> None:
 def test_a_host_file_past_the_limit_is_refused_before_it_is_read_whole(tmp_path: pytest.TempPathFactory) -> None:
     from pathlib import Path
 
-    from envtest.gather.host_read_frames import HOST_DATA_LIMIT
-    from envtest.gather.hosts import LocalRoot
+    from envtest.hosts.frames import HOST_DATA_LIMIT
+    from envtest.hosts.transports import LocalRoot
 
     root = Path(str(tmp_path))
     with (root / "big").open("wb") as big:  # sparse: no 16 MiB written to the disk
@@ -110,7 +110,7 @@ def test_a_host_file_past_the_limit_is_refused_before_it_is_read_whole(tmp_path:
 
 
 def test_a_host_file_too_large_compressed_is_refused_before_its_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    from envtest.gather import hosts
+    from envtest.hosts import transports as hosts
 
     asked: list[str] = []
 

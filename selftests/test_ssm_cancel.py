@@ -13,8 +13,8 @@ from botocore.stub import Stubber
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws_guard import writes_allowed
 from envtest.gather.inventory import Inventory
-from envtest.gather.ssm import run_command
-from envtest.gather.ssm_cancel import cancelled_if_abandoned
+from envtest.hosts.ssm import run_command
+from envtest.hosts.ssm_cancel import cancelled_if_abandoned
 from selftests.conftest import stub
 
 INSTANCE = "i-0123456789abcdef0"

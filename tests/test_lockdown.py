@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures.lockdown import PublicState
+from envtest.fixtures.lockdown import PublicState, TokenReach
 from envtest.policy import Policy
+from envtest.policy.bucket_grants import outside
 from envtest.policy.public_access import PolicyUnreadable, public_routes
 from envtest.problems import Problem, check
 
@@ -31,16 +32,21 @@ def test_lockdown_buckets_have_no_public_route(
     access to either undoes the lockdown.
     Fails on: the secrets bucket (the allowed-images file) or the config bucket (the registration token) open to
     the public by its own settings: an ACL grant to AllUsers/AuthenticatedUsers not ignored by the bucket's
-    public access block, or a bucket policy S3 calls public not restricted by it.
+    public access block, or a bucket policy S3 calls public not restricted by it. The config bucket's settings are
+    read in the GitLab deployment's account, where it lives (`-v GITLAB_ACCOUNT_ROLE_ARN=...`).
     Fix: turn the bucket's public access block on and remove the grant or statement.
     """
-    problems = []
+    problems, unread = [], []
     for bucket, held in sorted(lockdown_buckets.items()):
-        state = bucket_public_state(bucket)
         try:
+            state = bucket_public_state(bucket)
             routes = public_routes(state.block, state.grants, state.policy)
         except PolicyUnreadable as exc:
-            raise CouldNotEvaluate(f"s3://{bucket}: {exc}") from None
+            unread.append(f"s3://{bucket}: {exc}")
+            continue
+        except CouldNotEvaluate as exc:  # the other bucket is still judged
+            unread.append(str(exc))
+            continue
         for route in routes:
             problems.append(
                 Problem(
@@ -52,6 +58,43 @@ def test_lockdown_buckets_have_no_public_route(
                     "settings, as terraform/gitlab/module/s3.tf sets them for the config bucket)",
                 )
             )
+    check(problems)
+    if unread:
+        raise CouldNotEvaluate("; ".join(unread))
+
+
+@pytest.mark.catches(
+    "K3: the config bucket's policy grants an account outside the env accounts",
+    "K3-everyone: the config bucket's policy grants everyone (*) through a VPC endpoint",
+)
+@pytest.mark.blinded_by("F16", "F16-group", "F17-bucket", "F17", "F17-empty")
+def test_the_token_bucket_grants_only_the_env_accounts(token_reach: TokenReach) -> None:
+    """The config bucket's policy grants no one but the env accounts the policy lists.
+
+    Why: the bucket, in the GitLab deployment's account, holds the registration token of every env that GitLab
+    serves, and its policy grants whole accounts: across accounts any principal of a granted account whose own
+    policies allow it reads every env's token, and registers runners that take those envs' deploy jobs.
+    Fails on: a statement of the bucket's policy (read in the GitLab account, `-v GITLAB_ACCOUNT_ROLE_ARN=...`)
+    granting an account outside `[lockdown] env_accounts` and the env's own, everyone (`*`, whatever condition
+    S3 does not call public narrows it), or a principal of another kind.
+    Fix: remove the grant (terraform/gitlab/module/s3.tf's allowEnvRunners takes the GitLab deployment's
+    accountids), re-apply the GitLab deployment, and rotate the registration tokens it exposed.
+    """
+    problems = [
+        Problem(
+            f"s3://{token_reach.bucket} (account {token_reach.account}), statement {grant.statement}",
+            f"grants only the env accounts {', '.join(token_reach.allowed)} (policy [lockdown] env_accounts, and "
+            "this env's own)",
+            grant.describe(),
+            "remove the grant from the bucket's policy (terraform/gitlab/module/s3.tf: allowEnvRunners names "
+            "var.accountids' roots), re-apply the GitLab deployment, then rotate the registration tokens the "
+            f"grant exposed ({RUNBOOK})"
+            if grant.grantee != "*"
+            else "remove the statement granting everyone; then rotate every registration token in the bucket "
+            f"({RUNBOOK})",
+        )
+        for grant in outside(token_reach.grants, token_reach.allowed)
+    ]
     check(problems)
 
 
@@ -72,8 +115,10 @@ def _access_problems(
                         f"{action} refused: {what}",
                         f"allowed (the role's policies, per IAM's simulator: {answer['identity']}; the bucket "
                         f"policy: {answer['bucket_policy']})",
+                        # Across accounts the bucket's grant to the env account is expected: the role's own
+                        # policies are what let it through. Within one account either side may.
                         fix
-                        if answer["bucket_policy"] != "allowed"
+                        if answer["identity"] == "allowed"
                         else f"remove the statement of {where.split('/')[2]}'s bucket policy that allows it",
                     )
                 )
@@ -89,7 +134,9 @@ def test_only_the_named_roles_can_read_the_registration_token(
 
     Why: whoever reads the token can register a runner that takes this env's deploy jobs.
     Fails on: an instance role other than `[lockdown] token_readers` (the env runner) that may GetObject the
-    token: IAM's simulator on its policies and the bucket policy for a request from its instance.
+    token: IAM's simulator on its policies and the bucket policy for a request from its instance, judged across
+    accounts when the bucket lives in the GitLab deployment's (both must allow: a role its own policies refuse
+    is refused; one they allow needs the bucket policy, read with `-v GITLAB_ACCOUNT_ROLE_ARN=...`).
     Fix: remove the grant from that role's policy (or the bucket policy).
     """
     section = policy.section("lockdown")

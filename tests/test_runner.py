@@ -14,7 +14,7 @@ from envtest.policy import Policy
 from envtest.problems import Problem, check, fail
 
 if TYPE_CHECKING:
-    from envtest.gather.network import Probe
+    from envtest.gather.probes import Probe
     from envtest.gather.services.autoscaling import AutoScalingGroup
     from envtest.gather.services.s3 import SecretFacts
 

@@ -10,34 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from envtest import cancel
 from envtest.changes import Journal
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws, AwsError, describe_aws_error
+from envtest.gather.services.autoscaling import AutoScalingGroup
 from envtest.progress import waiting
 
 
-@dataclass(frozen=True)
-class GroupState:
-    name: str
-    desired: int
-    min_size: int
-    max_size: int
-    lifecycle: dict[str, str]  # instance id -> LifecycleState
-
-    @property
-    def in_service(self) -> list[str]:
-        return sorted(i for i, state in self.lifecycle.items() if state == "InService")
-
-    def describe(self) -> str:
-        states = ", ".join(f"{i} {s}" for i, s in sorted(self.lifecycle.items())) or "no instances"
-        return f"{self.name}: desired {self.desired} (min {self.min_size}, max {self.max_size}); {states}"
-
-
-def group_state(aws: Aws, name: str) -> GroupState:
+def group_state(aws: Aws, name: str) -> AutoScalingGroup:
+    """The group as it is now (read fresh, never cached: a recycle watches it change), in the inventory's model."""
     try:
         groups = aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])
     except AwsError as exc:
@@ -45,27 +29,22 @@ def group_state(aws: Aws, name: str) -> GroupState:
     found: list[dict[str, Any]] = groups.get("AutoScalingGroups", [])
     if not found:
         raise CouldNotEvaluate(f"Auto Scaling group {name} does not exist")
-    group = found[0]
-    return GroupState(
-        name=name,
-        desired=int(group["DesiredCapacity"]),
-        min_size=int(group["MinSize"]),
-        max_size=int(group["MaxSize"]),
-        lifecycle={i["InstanceId"]: i["LifecycleState"] for i in group.get("Instances", [])},
-    )
+    return AutoScalingGroup.from_api(found[0])
 
 
 def in_service_instance_ids(aws: Aws, name: str) -> list[str]:
-    return group_state(aws, name).in_service
+    return group_state(aws, name).in_service_ids
 
 
-def wait_for_capacity(aws: Aws, name: str, capacity: int, *, timeout: float, poll_interval: float = 10.0) -> GroupState:
+def wait_for_capacity(
+    aws: Aws, name: str, capacity: int, *, timeout: float, poll_interval: float = 10.0
+) -> AutoScalingGroup:
     """Wait until the group has exactly `capacity` instances, all InService; CouldNotEvaluate after `timeout`."""
     deadline = time.monotonic() + timeout
     with waiting(f"Auto Scaling group {name} to reach {capacity} InService instance(s)", timeout):
         while True:
             state = group_state(aws, name)
-            if len(state.lifecycle) == capacity and len(state.in_service) == capacity:
+            if len(state.members) == capacity and len(state.in_service_ids) == capacity:
                 return state
             if time.monotonic() >= deadline:
                 raise CouldNotEvaluate(
@@ -104,7 +83,7 @@ def _by_hand(name: str, sizes: dict[str, int]) -> str:
 @contextmanager
 def scaled_out(
     aws: Aws, name: str, factor: int = 2, journal: Journal | None = None
-) -> Iterator[tuple[GroupState, int]]:
+) -> Iterator[tuple[AutoScalingGroup, int]]:
     """Raise the group's desired capacity `factor` times; always put desired (and max) back on the way out.
 
     Yields the original state and the capacity asked for. A write: only a disruptive test, with -R true, gets
@@ -155,7 +134,7 @@ def recycle(
     """Double the group, wait, retire the old instances, wait: (old ids, new ids). Sizes restored on any exit."""
     with scaled_out(aws, name, 2, journal) as (original, doubled):
         wait_for_capacity(aws, name, doubled, timeout=timeout, poll_interval=poll_interval)
-        old = original.in_service
+        old = original.in_service_ids
         terminate_in_group(aws, old)
     after = wait_for_capacity(aws, name, original.desired, timeout=timeout, poll_interval=poll_interval)
-    return old, after.in_service
+    return old, after.in_service_ids

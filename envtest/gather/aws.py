@@ -28,6 +28,7 @@ import boto3
 import botocore.exceptions
 import botocore.parsers
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, CredentialResolver
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather import aws_calls, aws_guard
@@ -130,6 +131,8 @@ class Aws:
         read_timeout: float | None = None,
         *,
         environ: Mapping[str, str] | None = None,
+        credentials: Any = None,
+        confined_to: frozenset[str] | None = None,
     ) -> None:
         """`environ`: the environment the clients read (credentials, endpoints, CA bundle, proxies, ENVTEST_AWS_*);
         by default the process's.
@@ -137,10 +140,19 @@ class Aws:
         Only a given environment takes EnvironSession (the command line's preflight, whose process environment
         is the caller's, not the run's); the checks' process, started with the run's environment, keeps
         botocore's own session and chain, as any boto3 user's.
+
+        `credentials`: botocore credentials to use instead of the chain's (a role assumed in another account,
+        refreshed as they expire: gather/other_account.py); `confined_to`: the only operations its clients may
+        call, on top of the read-only guard (aws_guard.confine).
         """
         self.region = region
-        botocore_session = None if environ is None else EnvironSession(environ)
-        environ = os.environ if environ is None else environ
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        botocore_session = None
+        if environ is not None or credentials is not None:
+            botocore_session = EnvironSession(self.environ)
+        if credentials is not None and botocore_session is not None:
+            botocore_session.register_component("credential_provider", _given(credentials))
+        environ = self.environ
         self._config = client_config(environ)
         if max_attempts is not None:
             self._config = self._config.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
@@ -148,11 +160,23 @@ class Aws:
             self._config = self._config.merge(Config(read_timeout=read_timeout))
         self._session = boto3.session.Session(botocore_session=botocore_session, region_name=region)
         # Before the clients are built: each client copies the session's hooks when it is made.
+        if confined_to is not None:  # first: its refusal says why this session may not
+            aws_guard.confine(
+                self._session.events,
+                confined_to,
+                "this session was assumed in another account to read what iam/envtest-gitlab-account.json grants "
+                "there, and nothing else",
+            )
         aws_guard.install(self._session.events)
         self._session.events.register_first("before-call.*.*", _before_call)
         aws_calls.register_recorders(self._session.events)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def on(self, event: str, handler: Any) -> None:
+        """A hook on the session's events, ahead of botocore's own, for the clients made after it (make it before
+        the first client)."""
+        self._session.events.register_first(event, handler)
 
     def client(self, service: str) -> Any:
         # One lock for all: a boto3 session is not safe to build clients from in two threads at once.
@@ -160,6 +184,22 @@ class Aws:
             if service not in self._clients:
                 self._clients[service] = self._session.client(service, config=self._config)
             return self._clients[service]
+
+
+class _GivenCredentials(CredentialProvider):
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: Any) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Any:
+        return self._credentials
+
+
+def _given(credentials: Any) -> CredentialResolver:
+    """A credential chain of one link: the credentials given (botocore's CredentialResolver, its public shape)."""
+    return CredentialResolver(providers=[_GivenCredentials(credentials)])
 
 
 def not_an_aws_answer(exc: BaseException) -> bool:

@@ -4,10 +4,14 @@ An allowlist of exact operations, the IAM policy's (iam/*.json; a self-test hold
 match: "Get" also names sts:GetSessionToken, secretsmanager:GetSecretValue and ec2:GetPasswordData, reads that
 hand out credentials and secrets.
 
-- READS: what a default run calls, what iam/envtest-readonly.json grants.
+- READS: what a default run calls, what iam/envtest-readonly.json grants. sts:AssumeRole is among them: the
+  GitLab config bucket lives in the GitLab deployment's account, whose bucket settings only that account can read
+  (GITLAB_ACCOUNT_ROLE_ARN, gather/other_account.py).
+- OTHER_ACCOUNT_READS: all a session assumed into another account may call, what iam/envtest-gitlab-account.json
+  grants its role there (`confine`): the config bucket's settings, and who the session is.
 - WRITES: what iam/envtest-disruptive.json adds. A check calls one only while it runs with -R true, and only
   those its mark declares: `@pytest.mark.disruptive(may_call=[...])` (pytest_plugin.py).
-- ssm:SendCommand runs any command on an instance. It goes only from gather/ssm.py's run_command, on the
+- ssm:SendCommand runs any command on an instance. It goes only from hosts/ssm.py's run_command, on the
   run's host-read path or in a disruptive check that declares it, with the document pinned to
   AWS-RunShellScript and no field that acts elsewhere (an S3 output bucket, an SNS notification, instances
   chosen by tag).
@@ -33,6 +37,9 @@ SEND_COMMAND = "ssm:SendCommand"
 READS = frozenset(
     {
         "sts:GetCallerIdentity",
+        # Into the GitLab account's role named by GITLAB_ACCOUNT_ROLE_ARN, whose session `confine` holds to
+        # OTHER_ACCOUNT_READS. Its credentials are a secret held in memory, never cached or printed.
+        "sts:AssumeRole",
         "autoscaling:DescribeAutoScalingGroups",
         "ec2:DescribeInstances",
         "ec2:DescribeLaunchTemplateVersions",
@@ -71,8 +78,19 @@ WRITES = frozenset(
         "s3:ListObjectVersions",
         "s3:PutObject",
         # A command a disruptive check gave up on (its wait ran out, or it was interrupted) is cancelled, not left
-        # running (gather/ssm_cancel.py). It names a command id, which is not an ARN: the policy grants it on "*".
+        # running (hosts/ssm_cancel.py). It names a command id, which is not an ARN: the policy grants it on "*".
         "ssm:CancelCommand",
+    }
+)
+# iam/envtest-gitlab-account.json: what the role the suite assumes in the GitLab deployment's account grants, all a
+# session there may call (its bucket policy, ACL and public access block are readable only from there).
+OTHER_ACCOUNT_READS = frozenset(
+    {
+        "sts:GetCallerIdentity",
+        "s3:GetBucketAcl",
+        "s3:GetBucketPolicy",
+        "s3:GetPublicAccessBlock",
+        "s3:HeadBucket",
     }
 )
 # What a disruptive check's mark may declare.
@@ -92,7 +110,7 @@ class _Guard(threading.local):
     # The operations the running check declared, set only while a disruptive check runs with -R true.
     declared: frozenset[str] = frozenset()
     reason = "this run is read-only"
-    # Set by gather/ssm.py's run_command around its SendCommand: which path the command goes by.
+    # Set by hosts/ssm.py's run_command around its SendCommand: which path the command goes by.
     ssm_path: str | None = None
 
 
@@ -118,7 +136,7 @@ def declared(operation: str) -> bool:
 
 @contextmanager
 def ssm_commands(path: str) -> Iterator[None]:
-    """Within this block, SendCommand may go by `path` (HOST_READ_PATH or DISRUPTIVE_PATH): gather/ssm.py only."""
+    """Within this block, SendCommand may go by `path` (HOST_READ_PATH or DISRUPTIVE_PATH): hosts/ssm.py only."""
     if path not in {HOST_READ_PATH, DISRUPTIVE_PATH}:
         raise ValueError(f"unknown SendCommand path {path!r}")
     previous = _guard.ssm_path
@@ -157,7 +175,7 @@ def _check_send_command(params: dict[str, Any]) -> None:
     if path is None:
         raise refusal(
             SEND_COMMAND,
-            "commands go only through gather/ssm.py's run_command (the run's host reads, or a disruptive check "
+            "commands go only through hosts/ssm.py's run_command (the run's host reads, or a disruptive check "
             "that declares ssm:SendCommand)",
         )
     if path == DISRUPTIVE_PATH and not declared(SEND_COMMAND):
@@ -209,6 +227,18 @@ def _no_presigned_signature(signature_version: Any, operation_name: str, **_: An
     a request sent to AWS never does."""
     if isinstance(signature_version, str) and signature_version.endswith(("-query", "-presign-post")):
         raise _presign_refusal(f"presigning {operation_name}")
+
+
+def confine(events: Any, operations: frozenset[str], why: str) -> None:
+    """On a session's events, before the guard: only `operations` may be called at all, whatever a check declares
+    (an assumed role's session in another account reads what it was assumed for, and writes nothing)."""
+
+    def _only(model: Any, **_: Any) -> None:
+        operation = f"{model.service_model.service_name}:{model.name}"
+        if operation not in operations:
+            raise refusal(operation, why)
+
+    events.register_first("before-parameter-build.*.*", _only)
 
 
 def install(events: Any) -> None:

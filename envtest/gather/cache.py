@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from filelock import FileLock
 
 from envtest.errors import CouldNotEvaluate
@@ -32,14 +33,16 @@ _memo_lock = threading.Lock()
 # One lock per key: a thread that asks for what another thread is fetching waits for that fetch
 # (the background prefetch and a check's fixture often ask at once) instead of fetching again.
 _key_locks: dict[str, threading.Lock] = {}
-# ENVTEST_NAIVE=1 is the benchmark's baseline: no shared cache, and every
-# fixture fetched again for each check, as a hand-written boto3 suite would.
-NAIVE = os.environ.get("ENVTEST_NAIVE") == "1"
+# The scope of every gathering fixture: "session" (read once, shared by the checks) unless a pytest plugin sets
+# another in pytest_configure. The benchmark's naive baseline (envtest_double/naive.py, with ENVTEST_CACHE=off)
+# sets "function": every fixture fetched again for each check, as a hand-written boto3 suite would.
+GATHER_SCOPE = pytest.StashKey[str]()
 
 
 def cache_wanted(environ: Mapping[str, str]) -> bool:
-    """Whether an environment leaves the cache on: not ENVTEST_CACHE=off, not the naive baseline."""
-    return environ.get("ENVTEST_CACHE", "on") != "off" and environ.get("ENVTEST_NAIVE") != "1"
+    """Whether an environment leaves the cache on: not ENVTEST_CACHE=off (then nothing is read ahead either:
+    no prefetch, no host-read plan, since nothing would keep what they read for the checks)."""
+    return environ.get("ENVTEST_CACHE", "on") != "off"
 
 
 _enabled = [cache_wanted(os.environ)]
@@ -57,9 +60,14 @@ def switched_by(environ: Mapping[str, str]) -> Iterator[None]:
         _enabled[0] = previous
 
 
-def gathered_scope(fixture_name: str, config: object) -> str:
-    """Scope of every gathering fixture: once per session, or once per check in the naive baseline."""
-    return "function" if NAIVE else "session"
+def enabled() -> bool:
+    """Whether this process's cache is on (ENVTEST_CACHE): the prefetch and the host-read plan read ahead only then."""
+    return _enabled[0]
+
+
+def gathered_scope(fixture_name: str, config: pytest.Config) -> str:
+    """Scope of every gathering fixture: once per session, unless a plugin set GATHER_SCOPE."""
+    return config.stash.get(GATHER_SCOPE, "session")
 
 
 def _file_for(run_dir: Path, key: str) -> Path:

@@ -146,6 +146,38 @@ def parse(text: str) -> AllowedImages:
     return AllowedImages(tuple(blocks), tuple(problems), legacy, tuple(notes))
 
 
+# How the boot code turned the file into allowed images (policy [images] loader), as identity-gitlab's runner.rb
+# did: `file.chomp.split()` (2022-06, 6ddd2bed3); then `.grep_v(/XXXXXdate_separatorXXXXX/)` (2023-07-13,
+# caf432721); then `.grep_v(/^#/)` first (2023-07-14, 656bb0486): a token that starts with # goes, a comment's
+# other words stay.
+LOADERS = ("split", "split-drop-separators", "split-drop-separators-and-hash-tokens")
+
+
+def registered_tokens(loader: str, raw: str) -> list[str]:
+    """What the boot code registers from the file as allowed images, in order; ValueError for an unknown loader."""
+    if loader not in LOADERS:
+        raise ValueError(f"loader {loader!r}: one of {', '.join(LOADERS)}")
+    tokens = raw.split()
+    if loader == "split-drop-separators-and-hash-tokens":
+        tokens = [t for t in tokens if not t.startswith("#")]
+    if loader != "split":
+        tokens = [t for t in tokens if SEPARATOR_TOKEN not in t]
+    return tokens
+
+
+def unlisted_tokens(loader: str, raw: str) -> tuple[str, ...]:
+    """What the boot code (`loader`) allows besides digest-pinned references and the old separator lines' words
+    (the boot code's own format): comment words, tags, stray words. Empty for a file it reads cleanly."""
+    separator_words = {w for ln in raw.splitlines() if ln.split()[:1] == [SEPARATOR_TOKEN] for w in ln.split()}
+    return tuple(
+        dict.fromkeys(
+            token
+            for token in registered_tokens(loader, raw)
+            if token not in separator_words and not ((ref := parse_reference(token, 0)) and ref.pinned)
+        )
+    )
+
+
 def is_image_word(token: str) -> bool:
     """Whether a word the boot code registers can name an image the runner would run.
 

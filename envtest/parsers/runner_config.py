@@ -1,7 +1,7 @@
 """/etc/gitlab-runner/config.toml, as `gitlab-runner register` writes it.
 
 The file holds each runner's authentication token. A host read masks it on
-the host (gather/host_secrets.py: every letter and digit becomes `x`), so the
+the host (hosts/masking.py: every letter and digit becomes `x`), so the
 suite normally never sees the value; the parser still registers every token
 for redaction and keeps only facts about it (its length, and whether it
 arrived masked): nothing downstream ever holds the value.

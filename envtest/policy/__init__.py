@@ -72,6 +72,9 @@ OPEN_TABLES = frozenset(
 ARRAY_WORDS = {"egress.allow": ALLOW_KEYS}
 # Keys read by their own parser, which names a wrong entry itself ([[waivers]]: envtest/policy/waivers.py).
 OWN_PARSER = frozenset({"waivers"})
+# Keys default.toml leaves unset on purpose (unset is "could not evaluate", which no default value can say), with a
+# value of the kind a layer must give: default.toml's comment at the table says what each one is.
+UNSET_IN_DEFAULT: dict[str, Any] = {"lockdown.env_accounts": []}
 # Keys the policy no longer takes, and what to write instead: a run that finds one stops and says so.
 RETIRED = {
     # A command from policy ran verbatim as root on the hosts (issue 21, shell from data); a URL is all it may choose.
@@ -148,6 +151,12 @@ def check_keys(schema: dict[str, Any], layer: dict[str, Any], path: Path, prefix
             continue
         if dotted in RETIRED:
             raise UsageError(f"{_where(path, dotted)}: policy key {dotted!r}: {RETIRED[dotted]}")
+        if key not in schema and dotted in UNSET_IN_DEFAULT:
+            if _kind(value) != _kind(UNSET_IN_DEFAULT[dotted]):
+                raise UsageError(
+                    f"{_where(path, dotted)}: {dotted} is {_kind(value)}; it must be {_kind(UNSET_IN_DEFAULT[dotted])}"
+                )
+            continue
         if key not in schema:
             if prefix.rstrip(".") in OPEN_TABLES:
                 kinds = {_kind(v) for v in schema.values()}

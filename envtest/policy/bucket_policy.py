@@ -10,8 +10,14 @@ Semantics, from AWS's IAM documentation:
 - Principal (Policies: "AWS JSON policy elements: Principal"): "*" and the
   role's own ARN apply to the role. A principal naming the *account*
   (arn:<partition>:iam::<acct>:root, or the bare id) delegates to the
-  account's identity policies: an Allow so written grants the role nothing by
-  itself; a Deny so written denies every principal of the account.
+  account's identity policies: within one account an Allow so written grants
+  the role nothing by itself; a Deny so written denies every principal of the
+  account.
+- Across accounts ("Cross-account policy evaluation logic"): the bucket's
+  owner must allow the request and so must the caller's own account. An Allow
+  naming the caller's account is then the bucket side's allow (the account's
+  identity policies decide which of its principals use it), and `combine`
+  needs both sides.
 - Conditions ("Condition operators"): a key absent from the request makes the
   condition false, except for the negated operators (StringNot*, ArnNot*,
   NotIpAddress), which are then true; `...IfExists` is true when the key is
@@ -112,7 +118,7 @@ def _matches(patterns: Any, value: str, *, ignore_case: bool) -> bool:
     return any(fnmatch.fnmatchcase(value, str(p)) for p in _list(patterns))
 
 
-def _principal_applies(statement: dict[str, Any], request: Request) -> bool:
+def _principal_applies(statement: dict[str, Any], request: Request, *, across: bool) -> bool:
     if "NotPrincipal" in statement:
         raise Undecidable(f"statement {statement.get('Sid', '(no Sid)')} uses NotPrincipal")
     principal = statement.get("Principal")
@@ -123,8 +129,10 @@ def _principal_applies(statement: dict[str, Any], request: Request) -> bool:
     names = {str(p) for p in _list(principal.get("AWS", []))}
     if "*" in names or request.principal_arn in names:
         return True
-    # The account: a Deny reaches every principal in it; an Allow only delegates to its identity policies.
-    return statement.get("Effect") == "Deny" and bool(names & {request.account, request.account_root})
+    # The account: a Deny reaches every principal in it. An Allow delegates to its identity policies: within the
+    # account that grants nothing by itself; from another account's bucket it is the owner's half of the grant.
+    names_account = bool(names & {request.account, request.account_root})
+    return names_account and (statement.get("Effect") == "Deny" or across)
 
 
 def _condition_holds(statement: dict[str, Any], request: Request) -> bool:
@@ -158,8 +166,14 @@ def _condition_holds(statement: dict[str, Any], request: Request) -> bool:
     return True
 
 
-def decide(policy_text: str | None, request: Request, *, action: str, resource: str) -> str:
-    """ "explicitDeny", "allowed" or "neutral" (the policy grants the request nothing); Undecidable when unknown."""
+def decide(
+    policy_text: str | None, request: Request, *, action: str, resource: str, bucket_account: str | None = None
+) -> str:
+    """ "explicitDeny", "allowed" or "neutral" (the policy grants the request nothing); Undecidable when unknown.
+
+    `bucket_account`: the account that owns the bucket, when known; another than the caller's makes the request a
+    cross-account one (see the module's docstring)."""
+    across = bucket_account is not None and bucket_account != request.account
     if not policy_text:
         return "neutral"
     try:
@@ -180,7 +194,7 @@ def decide(policy_text: str | None, request: Request, *, action: str, resource: 
                 continue
         elif not _matches(statement.get("Resource", []), resource, ignore_case=False):
             continue
-        if not _principal_applies(statement, request) or not _condition_holds(statement, request):
+        if not _principal_applies(statement, request, across=across) or not _condition_holds(statement, request):
             continue
         if statement.get("Effect") == "Deny":
             return "explicitDeny"
@@ -189,8 +203,11 @@ def decide(policy_text: str | None, request: Request, *, action: str, resource: 
     return verdict
 
 
-def combine(identity: str, bucket: str) -> str:
-    """Same-account evaluation: an explicit deny anywhere wins; else an allow from either side allows."""
+def combine(identity: str, bucket: str, *, same_account: bool = True) -> str:
+    """An explicit deny anywhere wins; else, within one account, an allow from either side allows; across
+    accounts both sides must allow."""
     if "explicitDeny" in (identity, bucket):
         return "explicitDeny"
-    return "allowed" if "allowed" in (identity, bucket) else "implicitDeny"
+    if same_account:
+        return "allowed" if "allowed" in (identity, bucket) else "implicitDeny"
+    return "allowed" if identity == bucket == "allowed" else "implicitDeny"

@@ -59,6 +59,8 @@ from envtest_double.faults.images import (
 )
 from envtest_double.faults.lockdown import (
     app_role_reads_the_token,
+    config_bucket_grants_an_unknown_account,
+    config_bucket_grants_everyone_through_an_endpoint,
     images_file_publicly_writable,
     token_bucket_public_by_acl,
     worker_role_writes_the_images_file,
@@ -121,6 +123,9 @@ class Fault:
     needs_instances: bool = False
     # The sandbox's allowed-images era (ENVTEST_SANDBOX_ERA): "file" (the runbook's) or "pattern" (since 2023-08).
     era: str = "file"
+    # A file-era fault that changes the allowed-images file (or what it lists): it means nothing in a pattern-era
+    # revision, whose runner reads no file (--prove --revision leaves it out there).
+    bound_to_era: bool = False
     # Only for a fault no check's mark names (a preflight stop, a control that must not fail): the others take
     # their title from the check that catches them (`@pytest.mark.catches("F1: what is wrong", ...)`), one source.
     own_title: str = ""
@@ -169,8 +174,8 @@ _ROWS: list[Fault] = [
     Fault("F12", runner_allows_every_service),
     Fault("F13", runner_entrypoint_overwrite_allowed),
     Fault("F13-privileged", runner_privileged),
-    Fault("F14", runner_allowed_images_drift),
-    Fault("F14-empty", lockdown_list_empty),
+    Fault("F14", runner_allowed_images_drift, bound_to_era=True),
+    Fault("F14-empty", lockdown_list_empty, bound_to_era=True),
     Fault("F14-alpine", runner_allows_the_debug_image),
     Fault(
         "F14-glob",
@@ -184,8 +189,9 @@ _ROWS: list[Fault] = [
     Fault(
         "F14-stale",
         runner_not_recycled_after_the_file_was_fixed,
+        bound_to_era=True,
     ),
-    Fault("F18", pipeline_digest_not_allowed),
+    Fault("F18", pipeline_digest_not_allowed, bound_to_era=True),
     Fault("F19", allowed_digest_missing_from_ecr),
     Fault("F15", empty_token),
     Fault("F15-shape", token_wrong_shape),
@@ -206,6 +212,8 @@ _ROWS: list[Fault] = [
     Fault("K1-acl", token_bucket_public_by_acl),
     Fault("K2", app_role_reads_the_token),
     Fault("K2-write", worker_role_writes_the_images_file),
+    Fault("K3", config_bucket_grants_an_unknown_account),
+    Fault("K3-everyone", config_bucket_grants_everyone_through_an_endpoint),
     Fault("H1", app_reaches_redis, needs_instances=True),
     Fault("H1-idp", idp_loses_redis, needs_instances=True),
     Fault("H2", worker_may_delete_from_escrow),

@@ -52,8 +52,9 @@ def hsts_without_preload(sandbox: Sandbox) -> None:
 
 
 def origin_served_directly(sandbox: Sandbox) -> None:
-    # The ALB's security group lets anyone in: the origin serves the site around CloudFront.
-    _edge(sandbox, lambda site: site.update({"origin_blocked": False}))
+    # The ALB's security group lets anyone in, and the origin serves the site around CloudFront: in a revision
+    # whose origin redirected to the public name (before 2023-08), it stops redirecting too.
+    _edge(sandbox, lambda site: site.update({"origin_blocked": False, "origin_redirects": False}))
 
 
 def error_page_cached(sandbox: Sandbox) -> None:

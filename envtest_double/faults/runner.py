@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from envtest_double import env_facts
 from envtest_double.processes import free_port
 from envtest_double.running import Sandbox
 
 
+def _gitlab_s3(sandbox: Sandbox) -> Any:
+    """S3 as the GitLab deployment's account, where the config bucket lives."""
+    return sandbox.client("s3", account=env_facts.GITLAB_ACCOUNT)
+
+
 def empty_token(sandbox: Sandbox) -> None:
-    sandbox.client("s3").put_object(Bucket=sandbox.world.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=b"")
+    _gitlab_s3(sandbox).put_object(Bucket=sandbox.world.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=b"")
 
 
 def no_in_service_runner(sandbox: Sandbox) -> None:
@@ -20,7 +28,7 @@ def no_in_service_runner(sandbox: Sandbox) -> None:
 
 
 def token_wrong_shape(sandbox: Sandbox) -> None:
-    sandbox.client("s3").put_object(
+    _gitlab_s3(sandbox).put_object(
         Bucket=sandbox.world.bucket("gitlabconfig"), Key="gitlab_runner_token", Body=b"paste the token here\n"
     )
 

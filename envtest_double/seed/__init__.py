@@ -11,7 +11,10 @@ Where moto lacks a piece, it is built from what moto has, and said so here:
 - the tooling account's ECR: moto keeps one backend per account, chosen by the
   `x-moto-account-id` header; reading it cross-account with `registryId` goes
   through the sandbox's instances endpoint (instances_endpoint/), which checks the
-  repository policy as ECR would.
+  repository policy as ECR would;
+- the GitLab deployment's account (the same tooling account): its config bucket,
+  the token in it, its policy and the role the suite assumes to read them, seeded
+  with that account's header; moto_accounts.py keeps the two accounts apart.
 """
 
 from __future__ import annotations
@@ -58,23 +61,20 @@ def seed(
 ) -> dict[str, Any]:
     c = _clients(endpoint)
     tooling = _clients(endpoint, account=env_facts.TOOLING_ACCOUNT)
+    gitlab = _clients(endpoint, account=env_facts.GITLAB_ACCOUNT)
     net = seed_network(c, world)
     instances = seed_groups(c, net, world)
     blocks = seed_images(tooling, world.image_blocks, world.era)
     s3 = c["s3"]
-    for kind in ("secrets", "gitlabconfig", "gitlabcache", "tfstate"):
+    for kind in ("secrets", "gitlabcache", "tfstate"):
         s3.create_bucket(Bucket=world.bucket(kind), CreateBucketConfiguration={"LocationConstraint": env_facts.REGION})
     images_file = ecr_images.allowed_images_file(blocks)
     if world.era == "file":
         s3.put_object(
             Bucket=world.bucket("secrets"), Key="common/gitlab_env_runner_allowed_images", Body=images_file.encode()
         )
-    s3.put_object(
-        Bucket=world.bucket("gitlabconfig"),
-        Key="gitlab_runner_token",
-        Body=(canaries.registration_token + "\n").encode(),
-    )
-    seed_lockdown_access(c, world)
+    # The config bucket and its token live in the GitLab deployment's account (lockdown_access.py).
+    seed_lockdown_access(c, gitlab, world, (canaries.registration_token + "\n").encode())
     seed_scale(c, net, world)
     estate = seed_estate(c, net, world, directory, write_host_file)
     pool = next(name for name in instances if name.startswith(world.runner_proxy_asg_prefix))

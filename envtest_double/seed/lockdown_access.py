@@ -41,11 +41,59 @@ def env_runner_role_policies(world: runner_env.World) -> dict[str, list[dict[str
     }
 
 
-def seed_lockdown_access(c: dict[str, Any], world: runner_env.World) -> None:
-    """Who can reach the token and the file: the env runner's role; the config bucket as the gitlab module makes it
-    (terraform/gitlab/module/s3.tf: private ACL, a policy letting the env accounts' roots GetObject, and a public
-    access block with all four settings on). The secrets bucket is made elsewhere: no block is assumed for it."""
-    iam, s3 = c["iam"], c["s3"]
+def config_bucket_policy(world: runner_env.World) -> dict[str, Any]:
+    """terraform/gitlab/module/s3.tf, allowEnvRunners: s3:GetObject on the bucket and its objects to the root of
+    each account in the deployment's accountids (rootaccounts = formatlist("arn:aws:iam::%s:root", ...))."""
+    config = world.bucket("gitlabconfig")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "allowEnvRunners",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in world.gitlab_env_accounts]},
+                "Action": "s3:GetObject",
+                "Resource": [f"arn:aws:s3:::{config}", f"arn:aws:s3:::{config}/*"],
+            }
+        ],
+    }
+
+
+def seed_gitlab_reader_role(iam: Any, world: runner_env.World) -> None:
+    """The role the suite assumes in the GitLab account (docs/operating.md; iam/envtest-gitlab-account.json): it
+    trusts the env's account, and may read the config bucket's settings."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{env_facts.ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    reads = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketPublicAccessBlock"],
+                "Resource": "arn:aws:s3:::login-gov-*-gitlabconfig-*",
+            }
+        ],
+    }
+    role = env_facts.GITLAB_READER_ROLE
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName=role, PolicyName="read-the-config-bucket", PolicyDocument=json.dumps(reads))
+
+
+def seed_lockdown_access(c: dict[str, Any], gitlab: dict[str, Any], world: runner_env.World, token: bytes) -> None:
+    """Who can reach the token and the file: the env runner's role (in the env's account, `c`); the config bucket
+    in the GitLab deployment's account (`gitlab`), as its module makes it (terraform/gitlab/module/s3.tf: private
+    ACL, a policy letting the env accounts' roots GetObject, a public access block with all four settings on), the
+    token in it, and the role the suite assumes there to read the bucket's settings. The secrets bucket is made
+    elsewhere: no block is assumed for it."""
+    iam = c["iam"]
     trust = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -55,24 +103,10 @@ def seed_lockdown_access(c: dict[str, Any], world: runner_env.World) -> None:
     for name, statements in env_runner_role_policies(world).items():
         document = {"Version": "2012-10-17", "Statement": statements}
         iam.put_role_policy(RoleName=role, PolicyName=f"{world.env}-{name}", PolicyDocument=json.dumps(document))
-    config = world.bucket("gitlabconfig")
-    s3.put_bucket_policy(
-        Bucket=config,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "allowEnvRunners",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": [f"arn:aws:iam::{env_facts.ACCOUNT}:root"]},
-                        "Action": "s3:GetObject",
-                        "Resource": [f"arn:aws:s3:::{config}", f"arn:aws:s3:::{config}/*"],
-                    }
-                ],
-            }
-        ),
-    )
+    s3, config = gitlab["s3"], world.bucket("gitlabconfig")
+    s3.create_bucket(Bucket=config, CreateBucketConfiguration={"LocationConstraint": env_facts.REGION})
+    s3.put_object(Bucket=config, Key="gitlab_runner_token", Body=token)
+    s3.put_bucket_policy(Bucket=config, Policy=json.dumps(config_bucket_policy(world)))
     s3.put_public_access_block(
         Bucket=config,
         PublicAccessBlockConfiguration={
@@ -82,3 +116,4 @@ def seed_lockdown_access(c: dict[str, Any], world: runner_env.World) -> None:
             "RestrictPublicBuckets": True,
         },
     )
+    seed_gitlab_reader_role(gitlab["iam"], world)

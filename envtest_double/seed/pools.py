@@ -1,7 +1,7 @@
 """Pools of two: the sandbox's groups that login.gov's code runs with two instances, for a run that needs them.
 
 The clean sandbox seeds one instance per group (each role's smallest size). With two, the suite looks at a
-command's invocations with ssm:ListCommandInvocations (gather/ssm.py), which a one-instance run never calls: the
+command's invocations with ssm:ListCommandInvocations (hosts/ssm.py), which a one-instance run never calls: the
 IAM policy's review must see a run over pools of two. Where two comes from (18F/identity-devops terraform, as
 mirrored in 18F/identity-pki):
 

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import AllowedImagesInForce
+from envtest.parsers.allowed_images import unlisted_tokens
 from envtest.policy import Policy
 from envtest.problems import Problem, check, fail
 
@@ -183,20 +185,24 @@ def test_allowed_image_blocks_are_dated_in_order_and_within_the_limit(
 def test_the_running_boot_code_allows_only_listed_images(images_file: AllowedImagesInForce, policy: Policy) -> None:
     """The boot code, as it runs, would allow only the listed images.
 
-    Why: the era-1 boot code splits the file on white space, so comment words and tags become allowed images.
-    Fails on: what the split-on-white-space boot code would allow besides pinned references: comment words,
-    tags.
+    Why: the era-1 boot code splits the file on white space, so comment words and tags become allowed images
+    (from 2023-07 it drops the separator tokens and the tokens that start with #, but a comment's other words stay).
+    Fails on: what the boot code (policy `[images] loader`) would allow besides pinned references and the old
+    separator lines: comment words, tags.
     Fix: remove the comments or tags from the file.
     """
-    if policy.section("images").get("loader", "split") not in {"split", "split-drop-separators"}:
-        pytest.skip("policy [images] loader: this env's boot code parses the file")
-    tokens = images_file.parsed.legacy_tokens
+    loader = str(policy.section("images").get("loader", "split"))
+    try:
+        tokens = unlisted_tokens(loader, images_file.raw)
+    except ValueError as exc:
+        raise CouldNotEvaluate(f"policy [images] {exc}") from None
     if tokens:
         fail(
             Problem(
                 images_file.location,
                 "only dated XXXXXdate_separatorXXXXX lines and digest-pinned references: the boot code in use "
-                "splits the file on white space and allows every token as an image",
+                f"(policy [images] loader = {loader}) splits the file on white space and allows every token it "
+                "keeps as an image",
                 "these tokens become allowed images: "
                 + ", ".join(repr(t) for t in tokens[:20])
                 + (f" and {len(tokens) - 20} more" if len(tokens) > 20 else ""),

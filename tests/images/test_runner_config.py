@@ -9,7 +9,7 @@ import pytest
 
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.images import AllowedImagesInForce, RunnerEntry
-from envtest.parsers.allowed_images import image_words
+from envtest.parsers.allowed_images import image_words, registered_tokens
 from envtest.parsers.image_patterns import unrestricted
 from envtest.policy import Policy
 from envtest.problems import Problem, check
@@ -18,23 +18,6 @@ from envtest.settings import Settings
 if TYPE_CHECKING:
     pass
 from tests.images import RUNBOOK
-
-LOADERS = ("split", "split-drop-separators", "split-drop-separators-and-hash-tokens")
-
-
-def _recipe_tokens(loader: str, raw: str) -> list[str]:
-    """What the boot code registers from the file (policy [images] loader), as identity-gitlab's runner.rb did:
-    `file.chomp.split()` (2022-06, 6ddd2bed3); then `.grep_v(/XXXXXdate_separatorXXXXX/)` (2023-07-13, caf432721);
-    then `.grep_v(/^#/)` first (2023-07-14, 656bb0486): a token that starts with # goes, a comment's other words
-    stay."""
-    tokens = raw.split()
-    if loader not in LOADERS:
-        raise CouldNotEvaluate(f"policy [images] loader = {loader!r}: one of {', '.join(LOADERS)}")
-    if loader == "split-drop-separators-and-hash-tokens":
-        tokens = [t for t in tokens if not t.startswith("#")]
-    if loader != "split":
-        tokens = [t for t in tokens if "XXXXXdate_separatorXXXXX" not in t]
-    return tokens
 
 
 @pytest.mark.catches(
@@ -64,7 +47,10 @@ def test_runner_allows_exactly_the_images_in_force(
     if images_mode == "file":
         images_file: AllowedImagesInForce = request.getfixturevalue("images_file")
         loader = str(policy.section("images").get("loader", "split"))
-        wanted = _recipe_tokens(loader, images_file.raw)
+        try:
+            wanted = registered_tokens(loader, images_file.raw)
+        except ValueError as exc:
+            raise CouldNotEvaluate(f"policy [images] {exc}") from None
         source = f"the boot code's reading ({loader}) of {images_file.location}"
         fix = "recycle the env runner so it registers again from the file in force"
     else:

@@ -11,7 +11,7 @@ from envtest.policy import Policy
 from envtest.problems import Problem, check
 
 if TYPE_CHECKING:
-    from envtest.gather.network import Probe
+    from envtest.gather.probes import Probe
 
 
 def _probe_problems(probes: dict[str, Probe], want: str, fix: str) -> list[Problem]:

@@ -71,6 +71,12 @@ class AutoScalingGroup:
         """The members in service, by id (Pending, Terminating and the rest are not)."""
         return sorted(m.instance_id for m in self.members if m.lifecycle == "InService")
 
+    def describe(self) -> str:
+        """Its sizes and each member's lifecycle state: what a wait that timed out last saw."""
+        states = ", ".join(f"{m.instance_id} {m.lifecycle}" for m in sorted(self.members, key=lambda m: m.instance_id))
+        sizes = f"desired {self.desired} (min {self.min_size}, max {self.max_size})"
+        return f"{self.name}: {sizes}; {states or 'no instances'}"
+
 
 class AutoScalingReads(Reader):
     def autoscaling_group(self, name: str) -> AutoScalingGroup | None:

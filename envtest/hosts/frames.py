@@ -5,7 +5,7 @@ each host; `parse_frames` takes one host's answer apart again. The answer is
 framed per read: one read's failure is that read's, and the checks that need
 it say so; the others keep their answer. The frames are gzip-compressed and
 base64-encoded and held to SSM's 24,000-character stdout limit: a read that
-does not fit is marked deferred. Pure: gather/host_reads.py sends and plans.
+does not fit is marked deferred. Pure: hosts/plan.py sends and plans.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from envtest.gather.host_secrets import masked_file_command
-from envtest.gather.ssm import SSM_OUTPUT_LIMIT
+from envtest.hosts.masking import masked_file_command
+from envtest.hosts.ssm import SSM_OUTPUT_LIMIT
 
 # Characters of framed output one command may print: SSM's limit, less the frame lines' own room.
 BUDGET = SSM_OUTPUT_LIMIT - 1000
@@ -43,7 +43,7 @@ class HostRead:
     file: str | None = None  # the path, when this read is a file's content
     timeout: float = 30.0  # seconds the read may take on the host
     reduce: str | None = None  # a REDUCERS name: what of the output is kept
-    # Keys whose values are masked on the host before the file is printed (gather/host_secrets.py); ("*",) masks
+    # Keys whose values are masked on the host before the file is printed (hosts/masking.py); ("*",) masks
     # every line. Empty: the file holds no secret.
     secret_keys: tuple[str, ...] = ()
 

@@ -19,9 +19,9 @@ from typing import Protocol
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.aws import Aws
-from envtest.gather.host_read_frames import HOST_DATA_LIMIT, gunzip_bounded
-from envtest.gather.host_secrets import masked_file_command
-from envtest.gather.ssm import run_command
+from envtest.hosts.frames import HOST_DATA_LIMIT, gunzip_bounded
+from envtest.hosts.masking import masked_file_command
+from envtest.hosts.ssm import run_command
 
 # Bytes of compressed file per command: their base64 (4/3 as long) fits SSM's 24000-character stdout.
 READ_CHUNK = 17000
@@ -98,7 +98,7 @@ class LocalRoot:
 
 
 class Ssm:
-    """A managed instance reached through SSM RunCommand (gather/ssm.py)."""
+    """A managed instance reached through SSM RunCommand (hosts/ssm.py)."""
 
     def __init__(self, aws: Aws, instance_id: str, *, poll_interval: float = 1.0, online_timeout: float = 30.0) -> None:
         self.aws = aws
@@ -127,7 +127,7 @@ class Ssm:
         The first command gives the compressed size and digest, and the data too
         when it fits (most files: one command); a larger file takes one more
         command per chunk, and the digest proves the pieces are one version.
-        With `secret_keys`, their values are masked on the host before compression (gather/host_secrets.py).
+        With `secret_keys`, their values are masked on the host before compression (hosts/masking.py).
         """
         first = self.run(first_read_command(path, secret_keys))
         if first.exit_code != 0:

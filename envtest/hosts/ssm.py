@@ -7,7 +7,7 @@ look for many instances) and returns each instance's exit code, stdout and
 stderr. A timeout names the instance and the command.
 
 Guard (gather/aws_guard.py): AWS-RunShellScript runs any command, so a command
-goes by one of two paths only. The run's host reads (gather/host_reads.py, and
+goes by one of two paths only. The run's host reads (hosts/plan.py, and
 the chunked file read it defers to) send theirs in any check; every other
 command, and any command declared `writes=True` (it changes the instance or
 what it reaches, an S3 put for example), goes only from a check marked
@@ -189,10 +189,10 @@ def wait_for_invocations(
 # The host-read path: the run's planned reads, and the chunked read of a file too large for their answer. Named
 # by (module, function) rather than declared by the caller: a declaration is a flag any caller could set.
 HOST_READ_CALLERS = frozenset(
-    {("envtest.gather.host_reads", "HostReads._fetch"), ("envtest.gather.hosts", "Ssm.read_file")}
+    {("envtest.hosts.plan", "HostReads._fetch"), ("envtest.hosts.transports", "Ssm.read_file")}
 )
 # The one-instance wrapper every path shares: its own caller decides.
-PASSED_THROUGH = frozenset({("envtest.gather.hosts", "Ssm.run")})
+PASSED_THROUGH = frozenset({("envtest.hosts.transports", "Ssm.run")})
 
 
 def _where(frame: FrameType) -> tuple[str, str]:

@@ -9,7 +9,7 @@ AWS reads. Inside that command the reads run in parallel, each bounded by
 `timeout`, so a probe that must time out (a blocked port) costs its timeout
 once, beside everything else.
 
-The answer is framed per read (gather/host_read_frames.py): one read's failure
+The answer is framed per read (hosts/frames.py): one read's failure
 is that read's, and the checks that need it say so; the others keep their
 answer. A deferred file (too large for the combined answer) is read on its
 own in chunks (hosts.Ssm.read_file).
@@ -32,7 +32,7 @@ from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import in_service_instance_ids
 from envtest.gather.aws import Aws
 from envtest.gather.cache import cached
-from envtest.gather.host_read_frames import (
+from envtest.hosts.frames import (
     HostRead,
     ItemOutput,
     compose,
@@ -41,9 +41,9 @@ from envtest.gather.host_read_frames import (
     parse_frames,
     reduced,
 )
-from envtest.gather.host_secrets import mask_locally
-from envtest.gather.hosts import LocalRoot, Ssm
-from envtest.gather.ssm import SSM_OUTPUT_LIMIT, run_command
+from envtest.hosts.masking import mask_locally
+from envtest.hosts.ssm import SSM_OUTPUT_LIMIT, run_command
+from envtest.hosts.transports import LocalRoot, Ssm
 
 
 def _in_background(work: Callable[..., dict[str, Any]], *args: Any) -> Future[dict[str, Any]]:
@@ -127,7 +127,7 @@ class HostReads:
     def read(self, item: HostRead) -> dict[str, ItemOutput]:
         """{instance id: what the read gave there}, from the plan when it holds the read, else on its own.
 
-        No plan started (the naive baseline, a run whose plan could not be made): every read goes on its own.
+        No plan started (ENVTEST_CACHE=off, a run whose plan could not be made): every read goes on its own.
         """
         if self._started and not self._planned.wait(timeout=self.online_timeout + 60):
             raise CouldNotEvaluate(f"the host-read plan was not ready within {self.online_timeout + 60:.0f} s")

@@ -1,6 +1,6 @@
 """A command the suite gives up on is cancelled, not left running on the instance.
 
-`run_command` (gather/ssm.py) returns once every invocation has finished, or raises when its wait gives up (its
+`run_command` (hosts/ssm.py) returns once every invocation has finished, or raises when its wait gives up (its
 timeout, an AWS error, the check's time limit, Ctrl-C): the command may still be running, and a command that
 writes (the live access matrix's S3 put) would then write after its check, and after the cleanup that should
 have removed what it wrote. Inside `cancelled_if_abandoned`, every command this thread sends is recorded as
@@ -18,7 +18,7 @@ from typing import Any
 
 from envtest.errors import CouldNotEvaluate, ReadOnlyViolation
 from envtest.gather.aws import Aws, AwsError
-from envtest.gather.ssm import TERMINAL_STATUSES
+from envtest.hosts.ssm import TERMINAL_STATUSES
 
 # How long a cancelled command is given to be reported over (SSM: Cancelled, or finished first). The agent
 # stops the process at once on CancelCommand; this is for the status to come back, and it is all a cleanup waits.

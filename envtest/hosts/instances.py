@@ -1,4 +1,4 @@
-"""Commands on the InService instances of a role, through SSM (gather/ssm.py).
+"""Commands on the InService instances of a role, through SSM (hosts/ssm.py).
 
 Reads go through the run's host-read plan (host_reads.py): planned once,
 one command per role, shared by every check and xdist worker. A command that
@@ -13,9 +13,9 @@ from collections.abc import Callable
 from envtest.errors import CouldNotEvaluate
 from envtest.gather.asg import in_service_instance_ids
 from envtest.gather.aws import Aws
-from envtest.gather.host_read_frames import HostRead
-from envtest.gather.host_reads import HostReads
-from envtest.gather.ssm import SSM_OUTPUT_LIMIT, Invocation, run_command
+from envtest.hosts.frames import HostRead
+from envtest.hosts.plan import HostReads
+from envtest.hosts.ssm import SSM_OUTPUT_LIMIT, Invocation, run_command
 
 
 class Instances:

@@ -1,0 +1,11 @@
+"""Host access in one place: what a host read is, how a run's reads are planned and travel, and the transports.
+
+- `plan.py`: every host read of a run, planned once (`HostReads`; `LocalReads` for a directory of host files);
+- `frames.py`: a role's reads composed into one POSIX sh script, and its framed answer taken apart;
+- `masking.py`: secrets in host files masked on the host, before anything leaves it;
+- `transports.py`: the two ways to reach a host, a local root (the sandbox's `DIR/hosts/<role>/`, or `/`) and SSM;
+- `ssm.py`, `ssm_cancel.py`: SSM RunCommand, bounded and fanned out, and the cancel of a command given up on;
+- `instances.py`: a command on every InService instance of a role.
+
+The reads the checks need are declared in `envtest/fixtures/planned_reads.py`.
+"""
