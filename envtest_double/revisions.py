@@ -44,6 +44,9 @@ class SandboxRevision:
     extra_app_roles: tuple[str, ...] = ()
     # Whether the runner's launch template attaches an argo group (443 to AWS's EC2 ranges, since 2024-09).
     argo: bool = True
+    # What the runner group's 22 and 443 rules go to: GitHub's git list as the source has it (() = the sandbox's
+    # four ranges, env_facts.GITHUB_CIDRS, where the source holds no copy of the list).
+    github_git: tuple[str, ...] = ()
     # The IdP origin's answer to anyone but CloudFront: "blocked" (since 2023-08) or "redirect" to the IdP host.
     origin: str = "blocked"
     # What of the revision the sandbox cannot build yet ("": it builds all the revision's checks look at). A
@@ -54,6 +57,32 @@ class SandboxRevision:
 # terraform/app/vpc_endpoints.tf at 5f11cc4b: thirteen interface endpoints, for every env.
 RUNBOOK_ENDPOINTS = ("kms", "logs", "monitoring", "ssm", "ssmmessages", "ec2", "ec2messages", "secretsmanager", "sns",
                      "lambda", "sqs", "sts", "events")  # fmt: skip
+
+# GitHub's git list as terraform/app/github-ips.tf keeps it (commented out; the rules take the live list,
+# terraform/app/net.tf: data.github_ip_ranges.ips.git). Added by 4b20bcc39 (2023-02-27), the same blob at a16c3c1f
+# and 026b5670: four ranges and sixteen single addresses, in the file's order.
+GITHUB_GIT_2023 = (
+    "192.30.252.0/22",  # terraform/app/github-ips.tf:3  #"192.30.252.0/22",
+    "185.199.108.0/22",  # :4
+    "140.82.112.0/20",  # :5
+    "143.55.64.0/20",  # :6
+    "20.201.28.151/32",  # :7  #"20.201.28.151/32",
+    "20.205.243.166/32",  # :8
+    "102.133.202.242/32",  # :9
+    "20.248.137.48/32",  # :10
+    "20.207.73.82/32",  # :11
+    "20.27.177.113/32",  # :12
+    "20.200.245.247/32",  # :13
+    "20.233.54.53/32",  # :14
+    "20.201.28.152/32",  # :15
+    "20.205.243.160/32",  # :16
+    "102.133.202.246/32",  # :17
+    "20.248.137.50/32",  # :18
+    "20.207.73.83/32",  # :19
+    "20.27.177.118/32",  # :20
+    "20.200.245.248/32",  # :21
+    "20.233.54.52/32",  # :22  #"20.233.54.52/32",
+)
 
 SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
     "runbook": SandboxRevision(
@@ -87,6 +116,9 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         argo=False,
         # terraform/app/alb.tf:61: the ALB open to all; tests/idp_cloudfront_test.go:82 wants a redirect
         origin="redirect",
+        # terraform/app/net.tf:10  for ip in data.github_ip_ranges.ips.git : ...  (the live list; no copy at this
+        #   commit, no github-ips.tf): the sandbox's four ranges stand for it.
+        github_git=(),
         # terraform/app/migration.tf:9  name = "${var.env_name}_migration_iam_role"  (migration-asg.tf:51  name =
         #   "${var.env_name}-migration")
         extra_app_roles=("migration",),
@@ -110,6 +142,8 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:53  security_group_ids = [aws_security_group.
         #   gitlab_runner.id, var.base_security_group_id]  (no argo group yet)
         argo=False,
+        # terraform/app/net.tf:10  for ip in data.github_ip_ranges.ips.git : ...  (github-ips.tf:2-22 its copy)
+        github_git=GITHUB_GIT_2023,
         # terraform/app/net.tf:369  cidr_blocks = ["0.0.0.0/0"]  (the ALB's 443 open to all: the origin answers, and
         #   the IdP's canonical-host redirect sends people to the public name; tests/idp_cloudfront_test.go wants it)
         origin="redirect",
@@ -134,6 +168,8 @@ SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
         # terraform/modules/gitlab_runner_pool/gitlab-runner.tf:53  security_group_ids = concat([...], [for group in
         #   aws_security_group.gitlab_runner_ec2_access : group.id])  (the argo groups)
         argo=True,
+        # terraform/app/net.tf:5  for ip in data.github_ip_ranges.ips.git : ...  (github-ips.tf:2-22 its copy)
+        github_git=GITHUB_GIT_2023,
         # terraform/modules/vpc_module/sg.tf:3  name = "com.amazonaws.global.cloudfront.origin-facing"  (the ALB
         #   admits CloudFront only: the origin answers nobody else)
         origin="blocked",

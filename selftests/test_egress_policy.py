@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from envtest.gather.services.ec2 import SecurityGroup
+from envtest.parsers.published_lists import PublishedList
 from envtest.policy.egress import Declared, Rule, evaluate, flatten
 
 RUNNER = "sg-runner"
@@ -169,3 +173,62 @@ def test_prefix_lists_and_described_ranges_are_first_class_destinations() -> Non
     # Required: the prefix list and a described range must be there.
     missing = [f.detail for f in evaluate([], declared) if f.what == "missing"]
     assert missing == ["no rule reaches prefix list com.amazonaws.us-west-2.s3 (pl-s3)", f"no rule described {ARGO!r}"]
+
+
+GITHUB = PublishedList(
+    "GitHub's published git list", "2023-02-27", ("192.30.252.0/22", "140.82.112.0/20", "20.201.28.151/32")
+)
+EC2 = PublishedList("AWS's published EC2 ranges for us-west-2", "2024-12-12", ("18.236.0.0/15", "44.224.0.0/11"))
+LISTED = [
+    Declared("github", "tcp", 22, 22, cidrs=("192.30.252.0/22",), required=True, published=GITHUB),
+    Declared("argocd", "tcp", 443, 443, description=ARGO, published=EC2),
+]
+
+
+def _ssh(*cidrs: str, group_id: str = RUNNER, description: str = "") -> list[Rule]:
+    return [Rule(group_id, "dev-runner", "tcp", 22, 22, "cidr", c, description) for c in cidrs]
+
+
+def test_a_published_lists_single_address_passes_and_is_not_required() -> None:
+    assert evaluate(_ssh("192.30.252.0/22", "20.201.28.151/32"), LISTED) == []
+    assert evaluate(_ssh("192.30.252.0/22"), LISTED) == []  # GitHub's /32s come and go
+
+
+def test_a_rule_shaped_like_the_list_but_outside_its_snapshot_is_unlisted_not_undeclared() -> None:
+    findings = evaluate(_ssh("192.30.252.0/22", "20.201.28.200/32"), LISTED)
+    assert [(f.what, f.detail) for f in findings] == [
+        ("unlisted", "not in GitHub's published git list as of 2023-02-27")
+    ]
+    assert "20.201.28.200/32" in findings[0].rule
+    argo = Rule("sg-argo", "dev-argo", "tcp", 443, 443, "cidr", "3.3.3.0/24", ARGO)
+    assert [f.what for f in evaluate([*_ssh("192.30.252.0/22"), argo], LISTED)] == ["unlisted"]
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        _ssh("20.201.28.200/32"),  # no entry of the list beside it: nothing says it came from GitHub's list
+        _ssh("192.30.252.0/22") + _ssh("20.201.28.200/32", group_id="sg-other"),  # another group
+        _ssh("192.30.252.0/22", "10.1.2.3/32"),  # a private address is nobody's published one
+        _ssh("192.30.252.0/22", "20.0.0.0/8"),  # wider than any entry the list ever had
+        _ssh("192.30.252.0/22") + _ssh("20.201.28.200/32", description="someone's"),  # described otherwise
+        [Rule("sg-argo", "dev-argo", "tcp", 443, 443, "cidr", "3.3.3.0/24", "other")],
+    ],
+)
+def test_a_rule_nothing_ties_to_a_published_list_stays_undeclared(rules: list[Rule]) -> None:
+    assert [f.what for f in evaluate(rules, LISTED) if f.what != "missing"] == ["undeclared"]
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(16, 32))
+def test_a_rule_beside_githubs_entries_is_exactly_one_of_passed_unlisted_or_undeclared(
+    address: int, length: int
+) -> None:
+    cidr = str(ipaddress.ip_network((address, length), strict=False))
+    findings = [f for f in evaluate(_ssh("192.30.252.0/22", cidr), LISTED) if cidr in f.rule]
+    network = ipaddress.ip_network(cidr)
+    if GITHUB.holds(cidr):
+        assert findings == []
+    elif network.is_global and length >= 20:
+        assert [f.what for f in findings] == ["unlisted"]
+    else:
+        assert [f.what for f in findings] == ["undeclared"]

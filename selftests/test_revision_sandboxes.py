@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from envtest_double.faults.network import egress_ssh_to_an_unlisted_address
 from envtest_double.processes import SandboxError, stop_all
 from envtest_double.revisions import SANDBOX_REVISIONS, built
 from envtest_double.running import Sandbox
@@ -67,3 +68,38 @@ def test_a_default_the_sandbox_disagrees_with_fails(revision_sandbox: Sandbox, t
     run = run_suite([revision_sandbox.world.env, "-t", "runner"], environ, tmp_path)
     assert run.exit_code == 1, run.stdout + run.stderr
     assert "another-pool" in run.stdout + run.junit_path.read_text()
+
+
+EGRESS_CHECKS = ("runner_egress_holds_only_declared_rules", "runner_egress_to_published_lists_is_in_their_snapshots")
+
+
+def test_githubs_single_addresses_pass_and_an_unlisted_one_is_its_own_finding(
+    revision_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """F1-unlisted in every revision: the runner's GitHub rules as the revision's source has them (its /32s since
+    2023-02) pass; one more address beside them fails the snapshot check only, not the undeclared-rule check."""
+    shapes = SANDBOX_REVISIONS[revision_sandbox.world.revision]
+    ec2 = revision_sandbox.client("ec2")
+    runner = str(revision_sandbox.state["network"]["groups"]["runner"])
+    (group,) = ec2.describe_security_groups(GroupIds=[runner])["SecurityGroups"]
+    ssh = {r["CidrIp"] for p in group["IpPermissionsEgress"] if p.get("FromPort") == 22 for r in p["IpRanges"]}
+    if shapes.github_git:
+        assert set(shapes.github_git) <= ssh and sum(c.endswith("/32") for c in ssh) >= 16
+    args = [revision_sandbox.world.env, *(a for check in EGRESS_CHECKS for a in ("-t", check))]
+    environ = {**base_environ(), **revision_sandbox.environ}
+    clean = run_suite(args, environ, tmp_path)
+    assert [clean.verdicts().get(f"test_{c}") for c in EGRESS_CHECKS] == ["passed", "passed"], (
+        clean.stdout + clean.stderr
+    )
+    egress_ssh_to_an_unlisted_address(revision_sandbox)
+    try:
+        seeded = run_suite(args, environ, tmp_path)
+    finally:
+        ec2.revoke_security_group_egress(
+            GroupId=runner,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "20.201.28.200/32"}]}
+            ],
+        )
+    assert [seeded.verdicts().get(f"test_{c}") for c in EGRESS_CHECKS] == ["passed", "failed"], seeded.stdout
+    assert "not in GitHub's published git list as of 2023-02-27" in seeded.text_of(f"test_{EGRESS_CHECKS[1]}")

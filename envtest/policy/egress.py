@@ -9,15 +9,22 @@ proxy's load balancer addresses):
 - `cidrs`: CIDRs written in the policy (or a named set of them);
 - `groups`: security groups, by id, resolved from name patterns;
 - `prefix_lists`: prefix lists, by id, resolved from their names;
+- `published`: a list someone else publishes (GitHub's git addresses, AWS's
+  EC2 ranges), as a committed snapshot of a date: any of its entries, single
+  addresses included, none of them required;
 - `any_cidr_with_description`: any CIDR, when the rule carries this exact
-  description (AWS's published EC2 ranges behind the argo groups cannot be
-  known offline; the description is what terraform writes on them).
+  description.
 A declared `description` must also be on the found rule.
 
 A found rule is allowed when a declared rule has the same protocol and port
 range and its destination is one of the declared ones (a CIDR inside a
 declared CIDR). Rules to 0.0.0.0/0 or ::/0, all protocols or all ports are
-flagged whatever the policy says. A required declared rule is present when
+flagged whatever the policy says. A rule that matches nothing but is shaped
+like a published list's (same protocol and ports, the line's description or,
+without one, beside the list's entries in the same group with the same
+description; a public address no wider than the list's widest entry) is
+"unlisted": the snapshot is older than the list, or the rule is not GitHub's
+or AWS's at all; either way a person decides, and it is not an open door. A required declared rule is present when
 some found rule reaches each of its destinations (for a description-only rule:
 some rule with that description).
 """
@@ -31,6 +38,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from envtest.gather.services.ec2 import SecurityGroup
+    from envtest.parsers.published_lists import PublishedList
 
 # The words an [[egress.allow]] entry may use (envtest/fixtures/network.py reads them; the policy loader refuses
 # any other, so a misspelt `requried = true` stops the run instead of making the rule optional).
@@ -47,6 +55,7 @@ ALLOW_KEYS = frozenset(
         "groups",
         "prefix_lists",
         "any_cidr_with_description",
+        "published_list",
         "description",
         "required",
     }
@@ -94,6 +103,7 @@ class Declared:
     any_cidr_with_description: str | None = None
     description: str | None = None
     required: bool = False
+    published: PublishedList | None = None
 
     def ports(self) -> str:
         if self.protocol == "all" or self.from_port is None:
@@ -106,6 +116,7 @@ class Declared:
             *(f"group {name}" for name in self.groups.values()),
             *(f"prefix list {name}" for name in self.prefix_lists.values()),
             *([f"any CIDR described {self.any_cidr_with_description!r}"] if self.any_cidr_with_description else []),
+            *([f"any entry of {self.published.title} as of {self.published.date}"] if self.published else []),
         ]
         return f"[[egress.allow]] {self.reason!r}: {self.protocol} {self.ports()} to {', '.join(destinations) or '?'}"
 
@@ -182,6 +193,8 @@ def matches(rule: Rule, declared: Declared) -> bool:
     if rule.kind == "cidr":
         if _inside(rule.destination, declared.cidrs):
             return True
+        if declared.published is not None and declared.published.holds(rule.destination):
+            return True
         wanted = declared.any_cidr_with_description
         return wanted is not None and rule.description == wanted
     if rule.kind == "group":
@@ -189,9 +202,30 @@ def matches(rule: Rule, declared: Declared) -> bool:
     return rule.destination in declared.prefix_lists
 
 
+def came_from_list(rule: Rule, declared: Declared, found: Iterable[Rule]) -> bool:
+    """Is `rule` shaped like the rules terraform fills from `declared`'s published list (see the module's doc)?"""
+    listed = declared.published
+    network = _network(rule.destination) if rule.kind == "cidr" else None
+    if listed is None or network is None or not network.is_global or not _same_ports(rule, declared):
+        return False
+    widest = min((n.prefixlen for n in (_network(c) for c in listed.cidrs) if n is not None), default=33)
+    if network.version != 4 or network.prefixlen < widest:
+        return False
+    if declared.description is not None:
+        return rule.description == declared.description
+    return any(
+        other.group_id == rule.group_id
+        and other.kind == "cidr"
+        and other.description == rule.description
+        and _same_ports(other, declared)
+        and listed.holds(other.destination)
+        for other in found
+    )
+
+
 @dataclass(frozen=True)
 class Finding:
-    what: str  # "undeclared" or "missing"
+    what: str  # "undeclared", "unlisted" (outside a published list's snapshot) or "missing"
     rule: str
     detail: str
 
@@ -209,7 +243,11 @@ def evaluate(found: list[Rule], declared: list[Declared]) -> list[Finding]:
     for rule in found:
         broad = broad_reasons(rule)
         allowed = next((d for d in declared if matches(rule, d)), None)
-        if broad or allowed is None:
+        listed = None if broad or allowed else next((d for d in declared if came_from_list(rule, d, found)), None)
+        if listed is not None and listed.published is not None:
+            where = listed.published
+            findings.append(Finding("unlisted", str(rule), f"not in {where.title} as of {where.date}"))
+        elif broad or allowed is None:
             why = (
                 ", ".join(broad)
                 if broad
@@ -238,7 +276,14 @@ def evaluate(found: list[Rule], declared: list[Declared]) -> list[Finding]:
             r.kind == "cidr" and r.description == d.any_cidr_with_description for r in candidates
         ):
             findings.append(Finding("missing", d.describe(), f"no rule described {d.any_cidr_with_description!r}"))
-        if not wanted and not d.any_cidr_with_description:
+        published = d.published
+        if (
+            published
+            and not d.cidrs
+            and not any(r.kind == "cidr" and published.holds(r.destination) for r in candidates)
+        ):
+            findings.append(Finding("missing", d.describe(), f"no rule reaches an entry of {published.title}"))
+        if not wanted and not d.any_cidr_with_description and not published:
             findings.append(Finding("missing", d.describe(), "the policy line resolves to no destination"))
     return findings
 

@@ -72,6 +72,7 @@ from envtest_double.faults.network import (
     direct_path_open,
     egress_all_to_internet,
     egress_https_to_internet,
+    egress_ssh_to_an_unlisted_address,
     endpoint_group_closed,
     endpoint_missing,
     endpoint_one_az_only,
@@ -148,6 +149,7 @@ def _no_change(_: Sandbox) -> None:
 # (catches, blinded_by; envtest/catalogue.py): nothing else may fail or error.
 _ROWS: list[Fault] = [
     Fault("F1", egress_all_to_internet),
+    Fault("F1-unlisted", egress_ssh_to_an_unlisted_address),
     Fault("F2", egress_https_to_internet),
     Fault("F3", proxy_rule_widened),
     Fault("F4", endpoint_missing),

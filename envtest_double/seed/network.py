@@ -148,11 +148,13 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
             {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": env_facts.SECONDARY_CIDR}]}
         ],
     )
+    # GitHub's git list as the revision's source has it, single addresses included (revisions.py).
+    github = list(shapes.github_git) if shapes and shapes.github_git else env_facts.GITHUB_CIDRS
     ec2.authorize_security_group_egress(
         GroupId=runner,
         IpPermissions=[
-            _tcp(22, cidrs=env_facts.GITHUB_CIDRS),
-            _tcp(443, cidrs=env_facts.GITHUB_CIDRS),
+            _tcp(22, cidrs=github),
+            _tcp(443, cidrs=github),
             _tcp(3128, cidrs=[f"{ip}/32" for ip in nlb_ips]),
             _tcp(8834, cidrs=[env_facts.NESSUS_CIDR]),
             _tcp(22, cidrs=env_facts.GITLAB_NLB_CIDRS, why="Allow connection from NLB"),

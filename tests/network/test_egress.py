@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from envtest.fixtures.network import RunnerNetwork
 from envtest.policy.egress import Declared, Rule, evaluate
 from envtest.problems import Problem, check
-
-if TYPE_CHECKING:
-    pass
 
 EGRESS_FIX = "remove the rule from the group in terraform (gitlab_runner_pool module), or declare it with its reason"
 
@@ -49,6 +44,36 @@ def test_runner_egress_holds_only_declared_rules(
                 expected="a rule that matches a policy [[egress.allow]] line (policy/default.toml, [egress])",
                 found=f.detail,
                 fix=EGRESS_FIX,
+            )
+            for f in findings
+        ]
+    )
+
+
+@pytest.mark.catches("F1-unlisted: runner egress: tcp 22 to an address shaped like GitHub's, outside the snapshot")
+@pytest.mark.blinded_by("F16", "F16-group")
+def test_runner_egress_to_published_lists_is_in_their_snapshots(
+    runner_egress: list[Rule], declared_egress: list[Declared], runner_network: RunnerNetwork
+) -> None:
+    """Every runner egress rule filled from a published list (GitHub's git addresses, AWS's EC2 ranges) is in it.
+
+    Why: terraform fills these rules from lists GitHub and AWS change at will; the policy knows them from a
+    snapshot of a date ([egress.published_lists]). A rule outside the snapshot is either a newer entry of the list
+    or an address that is not GitHub's or AWS's at all: a person must look, but it is not an undeclared door.
+    Fails on: a rule with the list's protocol and ports, beside its entries in the same group (or with the
+    description terraform writes on them, for the argo groups), to a public address no entry of the snapshot holds.
+    Fix: if the publisher lists it now, commit the list as published with its date (policy/published/); if not,
+    remove the rule in terraform.
+    """
+    findings = [f for f in evaluate(runner_egress, declared_egress) if f.what == "unlisted"]
+    check(
+        [
+            Problem(
+                resource=f.rule + _attached(f.rule, runner_network),
+                expected="an entry of the published list's snapshot (policy [egress.published_lists])",
+                found=f.detail,
+                fix=f"{f.detail}: refresh the snapshot (commit the list as published, with its date) or remove the "
+                "rule in terraform",
             )
             for f in findings
         ]
