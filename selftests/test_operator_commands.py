@@ -19,12 +19,13 @@ def _offline(*args: str, shell: bool = False) -> subprocess.CompletedProcess[str
     that refuses connections: what a newcomer's laptop has. `shell`: through run_tests.sh itself."""
     # A HOME that does not exist, so no ~/.aws is read; a path under a fresh temporary directory, so that
     # nothing that writes to HOME anyway (a first .venv build) creates it at the root of the machine.
-    home = Path(tempfile.mkdtemp(prefix="envtest-nohome-")) / "absent"
-    env = {**base_environ(), "HOME": str(home), "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
-    command = [str(ROOT / "run_tests.sh")] if shell else [sys.executable, "-m", "envtest"]
-    return subprocess.run(
-        [*command, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
+    with tempfile.TemporaryDirectory(prefix="envtest-nohome-") as directory:  # removed after, with what it holds
+        home = Path(directory) / "absent"
+        env = {**base_environ(), "HOME": str(home), "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+        command = [str(ROOT / "run_tests.sh")] if shell else [sys.executable, "-m", "envtest"]
+        return subprocess.run(
+            [*command, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        )
 
 
 def test_list_shows_every_check_offline() -> None:
