@@ -5,6 +5,7 @@ pytest_plugins = [
     "envtest.fixtures.runner",
     "envtest.fixtures.network",
     "envtest.fixtures.proxy",
+    "envtest.fixtures.proxy_paths",
     "envtest.fixtures.images",
     "envtest.fixtures.hosts",
     "envtest.fixtures.s3_access",
