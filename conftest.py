@@ -3,7 +3,7 @@
 pytest_plugins = [
     "envtest.pytest_plugin",
     "envtest.fixtures.runner",
-    "envtest.fixtures.network",
+    "envtest.fixtures.runner_network",
     "envtest.fixtures.proxy",
     "envtest.fixtures.proxy_paths",
     "envtest.fixtures.images",
