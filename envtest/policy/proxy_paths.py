@@ -120,5 +120,5 @@ def beyond(other: Allowlist, own_copies: list[Allowlist]) -> list[str]:
 
 
 def fingerprint(names: list[str]) -> str:
-    """A short digest of a set of names: a waiver pins it, so any name added or removed ends the waiver."""
+    """A short digest of a list's names, whatever their order: a waiver pins it, so a name added or removed ends it."""
     return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:12]

@@ -29,8 +29,9 @@ def test_no_proxy_the_runner_reaches_allows_a_name_its_own_allowlist_refuses(
     IdP's proxy (vpc_module sg.tf), whose allowlist holds pypi.org, registry.npmjs.org, .rubygems.org and more
     (identity-outboundproxy domain-allowlist.conf.erb): the runner's own allowlist is then not the limit.
     Fails on: a reachable proxy (egress from any runner group and ingress on the proxy's instances) whose
-    allowlist holds names the runner's own does not; the resource line pins the set (count and digest), so a
-    waiver for today's set ends when a name is added.
+    allowlist holds names the runner's own does not. The resource line pins that proxy's list (its count and
+    digest), so a waiver for today's list ends when a name is added to it; a change to the runner's own list
+    does not end it (its own checks judge that).
     Fix: take the path away (the runner's own base group without 3128 to the IdP's proxy), or trim that proxy's
     allowlist; accept it for a while with a [[waivers]] entry naming the set.
     """
@@ -42,10 +43,11 @@ def test_no_proxy_the_runner_reaches_allows_a_name_its_own_allowlist_refuses(
             if not names:
                 continue
             more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+            entries = [str(e) for e in allowlist.entries]
             problems.append(
                 Problem(
-                    f"{other.path.describe()}: {len(names)} names beyond the env runner's allowlist, set "
-                    f"{fingerprint(names)}",
+                    f"{other.path.describe()}: {len(names)} names beyond the env runner's allowlist (its own list: "
+                    f"{len(entries)} entries, set {fingerprint(entries)})",
                     "every name a reachable proxy lets through is in the env runner's own allowlist",
                     f"{', '.join(instances)}:{other.file} lets through {', '.join(names[:SHOWN])}{more}",
                     "remove the runner's egress to this proxy (the rule above), or remove these names from its "
