@@ -166,3 +166,12 @@ def test_a_missing_report_is_no_page(tmp_path: Path, capsys: pytest.CaptureFixtu
     (reports / f"{command.sandboxes()[-1]}.json").unlink()
     assert command.main(["render", str(reports)]) == 2
     assert "no report" in capsys.readouterr().err
+
+
+def test_ci_checks_the_page_against_the_reports_of_the_runs_it_already_makes() -> None:
+    """CI proves the page current without extra sandbox runs: each clean sandbox it runs writes its JSON report where
+    the check reads it, and the check runs after them."""
+    ci = (command.ROOT / ".ci" / "run").read_text()
+    default = ci.index('./run_tests.sh --sandbox --json "$findings/default.json"')
+    revisions = ci.index('./run_tests.sh --sandbox --revision "$revision" --json "$findings/$revision.json"')
+    assert default < revisions < ci.index('-m envtest_double.findings check "$findings" docs/findings.md')
