@@ -57,7 +57,7 @@ def _report() -> dict[str, Any]:
             "test_docker_daemon_is_locked_down",
             "waived",
             "waived: ...",
-            waived=[{"resource": "dockerd on i-0abc123def4567890 icc", "waiver": WAIVER}],
+            waived=[{"resource": "dockerd on i-0abc123def4567890 by sg-46f8ba70012d46f71 icc", "waiver": WAIVER}],
         ),
         _record(
             "test_logstash_is_green",
@@ -91,6 +91,7 @@ def test_every_result_that_is_not_a_pass_is_a_finding_with_what_the_report_says(
     assert "proves: The runner allows no service containers. (`tests/images/x.py`)" in page
     assert "could not evaluate: 127.0.0.1:<port> did not answer in 5 s" in page
     assert "until 2026-12-31 (alice@example.gov): fix in review, INC-1234" in page
+    assert "`dockerd on i-<id> by sg-<id> icc`" in page and "reported: waived: ..." not in page
     assert "reported: no ELK hosts at this commit" in page
     assert "source: `terraform/app/elk.tf:1  no such file`" in page  # quoted as the revision file has it
     assert "| r1 | r1 (18F/identity-pki 0123456789ab, 2023-08-03) | 1 | 1 | 1 | 1 | 1 | 2 | 1 |" in page
@@ -109,6 +110,8 @@ def test_what_changes_between_runs_of_one_sandbox_never_reaches_the_page() -> No
         record["message"] = (record["message"] or "").replace("i-0abc123def4567890", "i-0fff").replace("41234", "5")
         for problem in record["problems"]:
             problem["resource"] = problem["resource"].replace("i-0abc123def4567890", "i-00000000")
+        for waived in record["waived"]:
+            waived["resource"] = waived["resource"].replace("sg-46f8ba70012d46f71", "sg-0123456789abcdef0")
     assert render([("r1", first)], NOTES, SOURCES) == render([("r1", second)], NOTES, SOURCES)
     second["checks"][1]["problems"][0]["found"] = "['x']"  # the control: a finding that differs does show
     assert render([("r1", first)], NOTES, SOURCES) != render([("r1", second)], NOTES, SOURCES)

@@ -29,7 +29,8 @@ VERDICTS = ("passed", "failed", "error", "skipped", "waived")
 
 # What differs between two runs of the same sandbox: the sandbox's random ids, ports and directories.
 VOLATILE = (
-    (re.compile(r"\bi-[0-9a-f]{8,17}\b"), "i-<id>"),
+    # moto's resource ids are random per sandbox: instances, security groups, and the VPC's other parts
+    (re.compile(r"\b(i|sg|vpc|subnet|vpce|pl|eni|lt|rtb|igw|nat|acl)-[0-9a-f]{8,17}\b"), r"\1-<id>"),
     (re.compile(r"\b(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+\b"), r"\1:<port>"),
     (re.compile(r"/tmp/envtest-sandbox-[^/\s'\"]+"), "<sandbox>"),
     (re.compile(r"/tmp/tmp[\w-]+"), "<tmp>"),
@@ -163,7 +164,7 @@ def _lines(finding: Finding, notes: Mapping[str, CheckNote], sources: Mapping[st
             f"`{fields.get('waiver.check', '')}` on `{fields.get('waiver.resource', '')}` until "
             f"{fields.get('waiver.expires', '')} ({fields.get('waiver.owner', '')}): {fields.get('waiver.reason', '')}"
         )
-    if finding.message and not finding.problems:
+    if finding.message and not finding.problems and not finding.waived:  # else the fields say it all
         body = finding.message.strip().splitlines()
         if len(body) == 1:
             out.append(f"  - reported: {body[0]}")
