@@ -10,7 +10,13 @@ endpoint, other credentials, another region and no proxy: a call made with it ne
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -18,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from envtest_double.prove import clean_environ, run_suite
-from selftests.conftest import loopback_server
+from selftests.conftest import ROOT, loopback_server
 
 RUN_ENDPOINT = "http://aws.run.invalid:4566"  # resolvable by no one: only a proxy can carry a call there
 SECRET = "run-secret-access-key-0123456789abcdef"
@@ -37,6 +43,7 @@ NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code><Message>The specified key does not 
 def proxy() -> Iterator[tuple[str, list[dict[str, str]]]]:
     """A proxy that answers as AWS (STS: who am I; S3: no such key) and records each request it carried."""
     seen: list[dict[str, str]] = []
+    release = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, status: int, body: str) -> None:
@@ -50,6 +57,10 @@ def proxy() -> Iterator[tuple[str, list[dict[str, str]]]]:
             self.wfile.write(body.encode())
 
         def do_POST(self) -> None:
+            if "hang" in self.path:  # an endpoint that takes the call and never answers (until the test ends)
+                seen.append({"url": self.path, "authorization": "", "body": ""})
+                release.wait(60)
+                return
             self._answer(200, IDENTITY)
 
         def do_GET(self) -> None:
@@ -60,12 +71,10 @@ def proxy() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
     with loopback_server(Handler) as url:
         yield url, seen
+        release.set()
 
 
-def test_the_runs_aws_calls_use_the_environment_the_command_built_and_its_secrets_reach_no_output(
-    tmp_path: Path, proxy: tuple[str, list[dict[str, str]]]
-) -> None:
-    url, seen = proxy
+def _caller() -> dict[str, str]:
     caller = {
         **clean_environ(),
         # The caller's: each differs from the run's, and a call made with any of them never reaches the proxy.
@@ -77,6 +86,14 @@ def test_the_runs_aws_calls_use_the_environment_the_command_built_and_its_secret
     }
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
         caller.pop(name, None)
+    return caller
+
+
+def test_the_runs_aws_calls_use_the_environment_the_command_built_and_its_secrets_reach_no_output(
+    tmp_path: Path, proxy: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, seen = proxy
+    caller = _caller()
     (tmp_path / "run.env").write_text(
         f"AWS_ENDPOINT_URL={RUN_ENDPOINT}\nAWS_ACCESS_KEY_ID=AKIDRUN\nAWS_SECRET_ACCESS_KEY={SECRET}\n"
         f"HTTP_PROXY={url}\nENVTEST_PREFLIGHT_READ_TIMEOUT=4\n"
@@ -111,3 +128,37 @@ def test_the_runs_aws_calls_use_the_environment_the_command_built_and_its_secret
     reports = "".join(p.read_text() for p in tmp_path.iterdir() if p.suffix in (".xml", ".html", ".json"))
     for secret in (SECRET, TOKEN):
         assert secret not in said and secret not in reports
+
+
+def test_a_cancel_during_the_preflight_stops_the_run_as_a_cancel_before_any_check(
+    tmp_path: Path, proxy: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, seen = proxy
+    junit_path = tmp_path / "junit.xml"
+    variables = [
+        f"AWS_ENDPOINT_URL={RUN_ENDPOINT}/hang",
+        "AWS_ACCESS_KEY_ID=AKIDRUN",
+        f"AWS_SECRET_ACCESS_KEY={SECRET}",
+    ]
+    # As GitLab starts a job's command: a process group of its own, which the cancel's SIGTERM is sent to.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envtest", "-j", str(junit_path), "sandbox", "-v", f"HTTP_PROXY={url}",
+         *(a for v in variables for a in ("-v", v))],
+        cwd=ROOT, env=_caller(), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not seen:  # the preflight's first call is waiting on the endpoint
+            assert proc.poll() is None and time.monotonic() < deadline, "the preflight never called"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    said = "cancelled by SIGTERM before any check ran; nothing was evaluated and nothing was changed"
+    assert proc.returncode == 2, stdout + stderr
+    assert f"STOPPED before any check (exit 2): {said}" in stderr, stdout + stderr
+    report = junit_path.read_text()
+    assert "run_cancelled" in report and said in report, report
