@@ -4,8 +4,9 @@ pytest_plugins = [
     "envtest.session_preflight",  # the preflight, before the session
     "envtest.pytest_plugin",
     "envtest.fixtures.runner",
-    "envtest.fixtures.network",
+    "envtest.fixtures.runner_network",
     "envtest.fixtures.proxy",
+    "envtest.fixtures.proxy_paths",
     "envtest.fixtures.images",
     "envtest.fixtures.hosts",
     "envtest.fixtures.s3_access",

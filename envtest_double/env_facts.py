@@ -6,6 +6,9 @@ cites, 18F/identity-pki); docs/fidelity.md tables them.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 DEFAULT_ENV = "sandbox"
 REGION = "us-west-2"
 ACCOUNT = "123456789012"  # moto's default account: the env's own
@@ -36,9 +39,15 @@ GITLAB_NLB_CIDRS = ["172.16.35.192/27"]
 GITHUB_CIDRS = ["192.30.252.0/22", "185.199.108.0/22", "140.82.112.0/20", "143.55.64.0/20"]
 # vpc_module sg.tf/base.tf: the base group's 443 to api.snapcraft.io.
 SNAPCRAFT_CIDR = "91.189.92.0/24"
-# A few of AWS's published EC2 ranges for us-west-2 (ip-ranges.json), standing for the argo groups' chunks
-# (net.tf: chunklist(data.aws_ip_ranges.ec2_argo.cidr_blocks, 120)).
-EC2_RANGES_SAMPLE = ["18.236.0.0/15", "34.208.0.0/12", "35.80.0.0/12", "44.224.0.0/11", "52.10.0.0/15"]
+# AWS's published EC2 ranges for us-west-2 as terraform's aws_ip_ranges data source hands them to net.tf (sorted):
+# read from the copy of ip-ranges.json committed with its date (policy/published/, data AWS publishes, not the
+# suite's judgement), so the sandbox is the env terraform would have built on that date.
+EC2_RANGES = sorted(
+    p["ip_prefix"]
+    for p in json.loads(
+        (Path(__file__).resolve().parents[1] / "policy" / "published" / "aws-ip-ranges-ec2-us-west-2.json").read_text()
+    )["prefixes"]
+)
 # terraform/app/vpc_endpoints.yaml: the required five (non-prod), all fourteen in prod or with enable_all_vpc_endpoints.
 REQUIRED_ENDPOINTS = ["kms", "logs", "ssm", "ssmmessages", "ec2messages"]
 ALL_ENDPOINTS = [

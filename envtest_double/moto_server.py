@@ -92,6 +92,9 @@ def counting(app: Callable[..., Iterable[bytes]], counter: WriteCounter) -> Call
     return wrapped
 
 
+RULES_PER_GROUP = 120  # the account's rules-per-group quota, as login.gov raised it
+
+
 def install() -> None:
     # Two accounts, the env's and the GitLab deployment's: their buckets and roles apart, as AWS keeps them.
     moto_accounts.install()
@@ -147,6 +150,19 @@ def install() -> None:
 
     SecurityGroupRule.__init__ = rule_keeping_description
     SecurityGroup._flattened_rules = flattened_with_descriptions
+
+    from moto.ec2.exceptions import RulesPerSecurityGroupLimitExceededError
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    def within_quota(self: Any, group: Any, current_rule_nb: int, ip_ranges: list[str], *rest: Any, **kw: Any) -> None:
+        # "Inbound or outbound rules per security group" is an adjustable quota (Amazon VPC User Guide, "Amazon VPC
+        # quotas": 60 by default); login.gov's accounts have it at 120 (gitlab_runner_pool/net.tf fills its argo
+        # groups 120 rules each, security_group_max_rules). moto 5.2 holds every VPC group to the default 60.
+        source_groups = rest[0] if rest else kw.get("source_groups")
+        if current_rule_nb + len(ip_ranges or []) + len(source_groups or []) > RULES_PER_GROUP:
+            raise RulesPerSecurityGroupLimitExceededError
+
+    SecurityGroupBackend._verify_group_will_respect_rule_count_limit = within_quota
 
 
 def main() -> None:

@@ -1,10 +1,9 @@
-"""The proxies' domain lists: the env runner's allowlist template, the IdP proxy's stand-in, the denylist, and the
-names the sandbox's upstream answers for.
+"""The proxies' domain lists: the env runner's allowlist template, the denylist, and the names the sandbox's
+upstream answers for (the IdP proxy's allowlist: idp_allowlist.py).
 """
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from envtest_double.env_facts import REGION, TOOLING_ACCOUNT
@@ -38,17 +37,6 @@ def allowlist_erb() -> str:
     text = _ALLOWLIST_SOURCE.read_text()
     return text.replace("{gitlab_url}", ERB_GITLAB_URL).replace("{env}", ERB_ENV)
 
-
-# The IdP's proxy renders domain-allowlist.conf.erb (about 240 entries, different from the runner's). The suite
-# checks the env runner's proxy only: this short stand-in just has to differ.
-IDP_PROXY_ALLOWLIST = textwrap.dedent("""\
-    # stand-in for domain-allowlist.conf.erb (the IdP's outbound proxy)
-    .login.gov
-    .newrelic.com
-    api.pwnedpasswords.com
-    .s3.us-west-2.amazonaws.com
-    sts.us-west-2.amazonaws.com
-""")
 
 # Names inside the allowlist's wildcards that the sandbox's upstream answers for.
 WILDCARD_UPSTREAM_NAMES = [

@@ -17,7 +17,7 @@ import secrets
 import textwrap
 from dataclasses import dataclass, field
 
-from envtest_double import cloudfront_edge
+from envtest_double import cloudfront_edge, idp_allowlist
 from envtest_double.ecr_images import registry
 from envtest_double.env_facts import ACCOUNT, DEFAULT_ENV, GITLAB_ACCOUNT, GITLAB_ENV, GITLAB_HOST, REGION, ROOT_DOMAIN
 from envtest_double.proxy_lists import (
@@ -62,6 +62,12 @@ class World:
     @property
     def shapes(self) -> SandboxRevision | None:
         return SANDBOX_REVISIONS[self.revision] if self.revision else None
+
+    @property
+    def idp_proxy_allowlist(self) -> str:
+        """The IdP proxy's allowlist, rendered from the revision's own template (the runbook's without one)."""
+        commit = self.shapes.commit if self.shapes else idp_allowlist.RUNBOOK_COMMIT
+        return idp_allowlist.idp_allowlist(commit, ROOT_DOMAIN)
 
     @property
     def loader(self) -> str:

@@ -23,6 +23,7 @@ from envtest_double.fleet.instances import write_fleet_config
 from envtest_double.seed import seed
 
 ALLOWLIST_PATH = proxy_lists.ALLOWLIST_PATH
+IDP_PROXY_ROLE, IDP_SQUID = "outboundproxy", "squid-idp"  # the IdP's proxy pool, and the squid loading its lists
 PROXY_ROLE = "env-runner-proxy"  # the env runner's own proxy pool: its allowlist is what the sandbox's squid loads
 # What a fault may change on disk, relative to the sandbox directory; reset puts it back from DIR/clean/.
 MUTABLE = ("hosts", "edge", "gitlab-ci.yml", "gitlab-runners.json", "instances.json", "policy-override.toml")
@@ -142,16 +143,16 @@ class Sandbox:
     def moto_state(self) -> bytes:
         return moto_dump(self.endpoint)
 
-    def reload_squid(self, timeout: float = 20.0) -> None:
+    def reload_squid(self, timeout: float = 20.0, name: str = "squid") -> None:
         """SIGHUP makes squid re-read its configuration and allowlist, as `squid -k reconfigure` does.
 
         Returns once squid logs that it accepts connections again (or raises if
         it died: a configuration squid rejects stops it, as on a real proxy).
         """
-        log = self.directory / "squid" / "cache.log"
+        log = self.directory / name / "cache.log"
         ready = "Accepting HTTP Socket connections"
         before = log.read_text(errors="replace").count(ready)
-        pid = int((self.directory / "pids" / "squid.pid").read_text())
+        pid = int((self.directory / "pids" / f"{name}.pid").read_text())
         os.kill(pid, signal.SIGHUP)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -214,6 +215,11 @@ class Sandbox:
             self.squid_conf.write_text(clean_conf)
             allowlist.chmod(0o644)
             self.reload_squid()
+        idp_conf = self.directory / IDP_SQUID / "squid.conf"
+        clean_idp = idp_conf.with_suffix(".conf.clean").read_text()
+        if idp_conf.read_text() != clean_idp or any(c.startswith(f"hosts/{IDP_PROXY_ROLE}") for c in changed):
+            idp_conf.write_text(clean_idp)
+            self.reload_squid(name=IDP_SQUID)
         if "ENVTEST_NO_INSTANCES" not in self.environ and ("moto" in changed or "instances.json" in changed):
             self.wait_for_instances()
 

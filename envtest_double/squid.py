@@ -1,4 +1,4 @@
-"""A real squid configured like the env runner's outbound proxy, on loopback.
+"""A real squid configured like an outbound proxy (the env runner's, or the IdP's), on loopback.
 
 The access rules are the outbound proxy's (squid.conf.erb: the denylist's dstdomain refused, then the
 allowlist's dstdomain and the ip-allowlist's dst addresses allowed from sources in the VPC, CONNECT only to
@@ -44,12 +44,13 @@ def squid_conf(
     hosts_file: Path,
     state_dir: Path,
     run_as: str | None,
+    name: str = "env-runner",
 ) -> str:
     user = f"cache_effective_user {run_as}\n" if run_as else ""
     return f"""\
-# envtest sandbox: the env runner's outbound proxy
+# envtest sandbox: an outbound proxy ({name})
 http_port 127.0.0.1:{port}
-visible_hostname obproxy-env-runner.sandbox
+visible_hostname obproxy-{name}.sandbox
 {user}
 acl localnet src 127.0.0.0/8
 acl SSL_ports port 443

@@ -39,6 +39,9 @@ poll = 0.1
 # Each sandbox has its own address, so sandboxes side by side never see each
 # other's faults.
 direct_probe = ["{direct_probe}"]
+[proxy.paths]
+# The IdP's proxy, where the runner reaches it (obproxy.login.gov.internal:3128 in an env): the sandbox's second squid.
+urls = {{ outboundproxy = "{idp_proxy_url}" }}
 # Emulated instances answer at once: short waits keep the sandbox quick.
 [instances]
 online_timeout = 20
@@ -59,6 +62,39 @@ SANDBOX_GITLAB = """\
 gitlab_account = "{gitlab_account}"
 env_accounts = []
 """
+
+
+def _start_squid(directory: Path, binary: str, name: str, *, label: str, host: Path, hosts_file: Path) -> int:
+    """A squid named `name` (its pid, log and state directory) loading the lists of the proxy host `host`."""
+    lists = {key: host / path.lstrip("/") for key, path in _LIST_PATHS.items()}
+    state_dir = directory / name
+    user = squid.proxy_user()
+    squid.prepare(state_dir, user, readable=[*lists.values(), hosts_file])
+    port = free_port()
+    conf = state_dir / "squid.conf"
+    conf.write_text(
+        squid.squid_conf(
+            port=port,
+            allowlist=lists["allowlist"],
+            denylist=lists["denylist"],
+            ip_allowlist=lists["ip_allowlist"],
+            hosts_file=hosts_file,
+            state_dir=state_dir,
+            run_as=user,
+            name=label,
+        )
+    )
+    conf.with_suffix(".conf.clean").write_text(conf.read_text())  # what a reset restores
+    process = start(name, [binary, "-N", "-f", str(conf)], directory)
+    wait_until(name, lambda: port_open("127.0.0.1", port), process, directory / "logs" / f"{name}.log", timeout=30)
+    return port
+
+
+_LIST_PATHS = {
+    "allowlist": proxy_lists.ALLOWLIST_PATH,
+    "denylist": proxy_lists.DENYLIST_PATH,
+    "ip_allowlist": proxy_lists.IP_ALLOWLIST_PATH,
+}
 
 
 def start_sandbox(
@@ -120,32 +156,24 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revis
 
     hosts = directory / "hosts"
     allowlist = write_host_file(hosts, "env-runner-proxy", proxy_lists.ALLOWLIST_PATH, world.allowlist)
-    # squid.conf.erb's other lists, which the sandbox's squid loads as the real one does.
-    lists = {p.name: p for p in write_proxy_lists(hosts) if p.is_relative_to(hosts / "env-runner-proxy")}
-    for parent in [hosts, *allowlist.relative_to(directory).parents]:
-        (directory / parent).chmod(0o755)
-    state_dir = directory / "squid"
-    user = squid.proxy_user()
-    squid.prepare(state_dir, user, readable=[allowlist, *lists.values()])
-    hosts_file = state_dir / "hosts"
+    idp_allowlist = write_host_file(hosts, "outboundproxy", proxy_lists.ALLOWLIST_PATH, world.idp_proxy_allowlist)
+    # squid.conf.erb's other lists, which the sandbox's squids load as the real ones do.
+    written = write_proxy_lists(hosts)
+    for path in [allowlist, idp_allowlist, *written]:
+        for parent in [hosts, *path.relative_to(directory).parents]:
+            (directory / parent).chmod(0o755)
+    hosts_file = directory / "squid-hosts"
     # One name per line: squid's hosts_file reader drops names past its line buffer.
     hosts_file.write_text("".join(f"{upstream_ip} {name}\n" for name in upstream_names))
-    squid_port = free_port()
-    conf = state_dir / "squid.conf"
-    conf.write_text(
-        squid.squid_conf(
-            port=squid_port,
-            allowlist=allowlist,
-            denylist=lists["domain-denylist.conf"],
-            ip_allowlist=lists["ip-allowlist.conf"],
-            hosts_file=hosts_file,
-            state_dir=state_dir,
-            run_as=user,
-        )
+    hosts_file.chmod(0o644)
+    # The env runner's own proxy, and the IdP's: <env>-base gives every host, the runner included, its port 3128
+    # (vpc_module sg.tf), so the runner reaches it too, with its own allowlist (idp_allowlist.py).
+    squid_port = _start_squid(
+        directory, squid_binary, "squid", label="env-runner", host=hosts / "env-runner-proxy", hosts_file=hosts_file
     )
-    conf.with_suffix(".conf.clean").write_text(conf.read_text())  # what a reset restores
-    proxy = start("squid", [squid_binary, "-N", "-f", str(conf)], directory)
-    wait_until("squid", lambda: port_open("127.0.0.1", squid_port), proxy, directory / "logs" / "squid.log", timeout=30)
+    idp_squid_port = _start_squid(
+        directory, squid_binary, "squid-idp", label="idp", host=hosts / "outboundproxy", hosts_file=hosts_file
+    )
     wait_until("the moto server", moto_ready(endpoint), moto, directory / "logs" / "moto.log", timeout=60)
 
     proxy_url = f"http://127.0.0.1:{squid_port}"
@@ -201,6 +229,7 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revis
         account=env_facts.ACCOUNT,
         max_blocks=max(4, world.image_blocks),
         direct_probe=f"{direct_probe_ip}:9",
+        idp_proxy_url=f"http://127.0.0.1:{idp_squid_port}",
         era=world.era,
     )
     if revision is not None:
@@ -220,6 +249,7 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revis
         "direct_probe": [direct_probe_ip, 9],
         "moto_endpoint": endpoint,
         "squid_port": squid_port,
+        "idp_squid_port": idp_squid_port,
         "upstream_ip": upstream_ip,
         "upstream_names": upstream_names,
         **seeded,

@@ -108,3 +108,30 @@ def test_the_write_counter_counts_what_may_write(environ: dict[str, object], wri
     body = environ["wsgi.input"].getvalue()  # type: ignore[union-attr]
     assert moto_server.may_write(environ) is writes
     assert environ["wsgi.input"].read() == body  # type: ignore[union-attr]  # moto still reads the whole body
+
+
+def test_a_vpc_group_takes_the_raised_quota_of_120_rules_and_not_121() -> None:
+    # The argo groups hold 120 rules each (net.tf); moto's default 60 would refuse the seed, and a quota not
+    # enforced at all would let a 121st through where AWS refuses it.
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    original = SecurityGroupBackend._verify_group_will_respect_rule_count_limit
+    moto_server.install()
+    try:
+        with mock_aws():
+            ec2 = boto3.client("ec2", region_name="us-west-2")
+            vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+            group = ec2.create_security_group(GroupName="argo", Description="argo", VpcId=vpc)["GroupId"]
+            ec2.revoke_security_group_egress(
+                GroupId=group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+            )
+
+            def rules(first: int, count: int) -> list[dict[str, Any]]:
+                ranges = [{"CidrIp": f"10.{(first + n) // 256}.{(first + n) % 256}.0/24"} for n in range(count)]
+                return [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": ranges}]
+
+            ec2.authorize_security_group_egress(GroupId=group, IpPermissions=rules(0, 120))
+            with pytest.raises(botocore.exceptions.ClientError, match="RulesPerSecurityGroupLimitExceeded"):
+                ec2.authorize_security_group_egress(GroupId=group, IpPermissions=rules(120, 1))
+    finally:
+        SecurityGroupBackend._verify_group_will_respect_rule_count_limit = original

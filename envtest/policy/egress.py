@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from envtest.gather.services.ec2 import SecurityGroup
     from envtest.parsers.published_lists import PublishedList
 
-# The words an [[egress.allow]] entry may use (envtest/fixtures/network.py reads them; the policy loader refuses
+# The words an [[egress.allow]] entry may use (envtest/fixtures/runner_network.py reads them; the policy loader refuses
 # any other, so a misspelt `requried = true` stops the run instead of making the rule optional).
 ALLOW_KEYS = frozenset(
     {

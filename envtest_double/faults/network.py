@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from envtest_double import env_facts, proxy_lists
-from envtest_double.running import PROXY_ROLE, Sandbox
+from envtest_double.running import IDP_PROXY_ROLE, IDP_SQUID, PROXY_ROLE, Sandbox
 
 
 def gitlab_host_not_allowlisted(sandbox: Sandbox) -> None:
@@ -132,6 +132,22 @@ def proxy_lets_a_denied_name_through(sandbox: Sandbox) -> None:
     extra = "acl hand_added dstdomain example.com\nhttp_access allow localnet hand_added\n"
     sandbox.squid_conf.write_text(conf.replace("http_access deny all", extra + "http_access deny all", 1))
     sandbox.reload_squid()
+
+
+def idp_proxy_allowlist_gains_a_name(sandbox: Sandbox) -> None:
+    """One more name on the IdP's proxy, which the runner reaches through <env>-base: the set the sandbox's waiver
+    accepts changes, so the waiver no longer covers it."""
+    path = sandbox.host_path(IDP_PROXY_ROLE, proxy_lists.ALLOWLIST_PATH)
+    path.write_text(path.read_text() + "ghcr.io\n")  # in neither allowlist at any revision
+    sandbox.reload_squid(name=IDP_SQUID)
+
+
+def idp_proxy_lets_a_denied_name_through(sandbox: Sandbox) -> None:
+    """An http_access rule in the IdP proxy's squid.conf: its allowlist is unchanged, only a live probe sees it."""
+    conf = sandbox.directory / IDP_SQUID / "squid.conf"
+    extra = "acl hand_added dstdomain example.com\nhttp_access allow localnet hand_added\n"
+    conf.write_text(conf.read_text().replace("http_access deny all", extra + "http_access deny all", 1))
+    sandbox.reload_squid(name=IDP_SQUID)
 
 
 def direct_path_open(sandbox: Sandbox) -> None:

@@ -117,7 +117,7 @@ def seed(
     )
     gitlab_runners.write_runners(directory / "gitlab-runners.json", registered)
     write_host_file(hosts, "env-runner-proxy", proxy_lists.ALLOWLIST_PATH, world.allowlist)
-    write_host_file(hosts, "outboundproxy", proxy_lists.ALLOWLIST_PATH, proxy_lists.IDP_PROXY_ALLOWLIST)
+    write_host_file(hosts, "outboundproxy", proxy_lists.ALLOWLIST_PATH, world.idp_proxy_allowlist)
     write_proxy_lists(hosts)
     write_runner_docker_files(hosts, proxy_url)
     newest = {ref.split("@")[0].split("/", 1)[1].removesuffix("/blessed"): ref.split("@")[1] for ref in blocks[-1][1]}

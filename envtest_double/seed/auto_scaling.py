@@ -63,7 +63,7 @@ def seed_groups(c: dict[str, Any], net: dict[str, Any], world: runner_env.World)
         ec2,
         f"{env}-gitlab-env-runner",
         # The argo group only where the revision's launch template attaches one (revisions.py).
-        [groups["runner"], groups["base"], *([groups["argo"]] if not world.shapes or world.shapes.argo else [])],
+        [groups["runner"], groups["base"], *(groups["argo"] if not world.shapes or world.shapes.argo else [])],
         IamInstanceProfile={"Name": f"{env}_env-runner_gitlab_runner_instance_profile"},
     )
     # gitlab_runner_pool/gitlab-runner.tf: the seven instance tags the runner recipe reads.

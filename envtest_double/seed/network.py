@@ -9,6 +9,8 @@ from typing import Any
 from envtest_double import env_facts, runner_env
 from envtest_double.seed.naming import aws_tags, name_suffix
 
+ARGO_RULES = 120  # gitlab_runner_pool/net.tf: locals.security_group_max_rules
+
 
 def _tcp(port: int, *, cidrs: list[str] = (), groups: list[str] = (), why: str = "") -> dict[str, Any]:
     said = {"Description": why} if why else {}
@@ -91,12 +93,18 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
         Name=f"login-gitlab_runner_security_group-{env}",
         role="gitlab",
     )
-    argo = group(
-        f"login-gitlabrunner2-{env}{name_suffix()}",
-        "gitlab runner security group argo access",
-        Name=f"login-gitlab_runner_security_group2-{env}",
-        role="gitlab",
-    )
+    # net.tf: one argo group per chunk of 120 of AWS's EC2 ranges for the region (chunklist, security_group_max_rules
+    # = 120, the account's raised rules quota: moto_server.py), named from N = 2.
+    chunks = [env_facts.EC2_RANGES[i : i + ARGO_RULES] for i in range(0, len(env_facts.EC2_RANGES), ARGO_RULES)]
+    argo = [
+        group(
+            f"login-gitlabrunner{n + 2}-{env}{name_suffix()}",
+            "gitlab runner security group argo access",
+            Name=f"login-gitlab_runner_security_group{n + 2}-{env}",
+            role="gitlab",
+        )
+        for n in range(len(chunks))
+    ]
 
     # The env runner's proxy: an internal NLB on 3128 (outbound_proxy/outboundproxy-lb.tf: name_prefix
     # substr("<env>-obproxy", 0, 6), tag Name "<env>-obproxy"), a target group the pool registers in.
@@ -162,10 +170,10 @@ def seed_network(c: dict[str, Any], world: runner_env.World) -> dict[str, Any]:
             _tcp(443, groups=list(endpoint_groups.values()), why="Allow connection to vpc endpoints"),
         ],
     )
-    ec2.authorize_security_group_egress(
-        GroupId=argo,
-        IpPermissions=[_tcp(443, cidrs=env_facts.EC2_RANGES_SAMPLE, why="Allow connection to ec2 (argocd)")],
-    )
+    for group_id, chunk in zip(argo, chunks, strict=True):
+        ec2.authorize_security_group_egress(
+            GroupId=group_id, IpPermissions=[_tcp(443, cidrs=chunk, why="Allow connection to ec2 (argocd)")]
+        )
     subnet_cidrs = [cidr for cidr, _ in env_facts.APP_SUBNETS]
     for svc, group_id in endpoint_groups.items():
         ec2.authorize_security_group_ingress(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envtest.fixtures.network import RunnerNetwork
+from envtest.fixtures.runner_network import RunnerNetwork
 from envtest.policy.egress import Declared, Rule, evaluate
 from envtest.problems import Problem, check
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures.network import RunnerNetwork
+from envtest.fixtures.runner_network import RunnerNetwork
 from envtest.policy import Policy
 from envtest.problems import Problem, check
 from envtest.settings import Settings
