@@ -1,6 +1,7 @@
 """Top-level pytest wiring: hooks and shared fixtures live in envtest; this file only loads them."""
 
 pytest_plugins = [
+    "envtest.session_preflight",  # the preflight, before the session
     "envtest.pytest_plugin",
     "envtest.fixtures.runner",
     "envtest.fixtures.runner_network",

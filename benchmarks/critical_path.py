@@ -5,8 +5,8 @@ physical floor the benchmark compares the suite's wall time with. The chains
 are the gather layer's own dependencies, written out (a change to the gather
 layer that adds a dependent call belongs here too):
 
-- the preflight, in the command-line process, before any check: who am I, then
-  the terraform state;
+- the preflight, at pytest's start, before any check: who am I, then the
+  terraform state;
 - then, in the checks' process, side by side (fixtures/prefetch.py and the host
   read plan start them all before the first check):
   - each role's host reads: the role's group (a group named by prefix is found

@@ -1,7 +1,7 @@
 """Before any check: can we reach AWS with these credentials, and is this the right env?
 
-Runs in the command-line process (and, for a plain `pytest` run, in the
-plugin). Its reads go through the same gather layer and run cache as the
+Runs in pytest's process at session start (envtest/session_preflight.py), for
+run_tests.sh and a plain `pytest` run alike. Its reads go through the same gather layer and run cache as the
 checks, so the checks reuse what it read. It reports which guards it could
 apply: a guard with nothing to compare against is named as not applied,
 never silently passed.
@@ -86,14 +86,8 @@ def revision_notes(policy: Policy) -> list[str]:
 
 def preflight_aws(settings: Settings) -> Aws:
     """The preflight's clients: fewer attempts and a shorter wait than the checks', so an endpoint that is down,
-    or accepts connections and never answers, stops the run in about half a minute, not two. They read the run's
-    environment (settings.extra), whatever the process's is."""
-    return Aws(
-        settings.region,
-        max_attempts=PREFLIGHT_ATTEMPTS,
-        read_timeout=preflight_read_timeout(settings),
-        environ=settings.extra,
-    )
+    or accepts connections and never answers, stops the run in about half a minute, not two."""
+    return Aws(settings.region, max_attempts=PREFLIGHT_ATTEMPTS, read_timeout=preflight_read_timeout(settings))
 
 
 def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) -> Outcome:

@@ -42,9 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     redact.install_logging_filter()
     cancel.install()  # a cancel's SIGTERM stops the run as Ctrl-C does: restores run, the report is written
-    for variable in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITLAB_API_TOKEN", "CI_JOB_TOKEN"):
-        if os.environ.get(variable):
-            redact.register(os.environ[variable], variable)
+    redact.register_secrets_of(os.environ)
 
 
 def _long_tests_enabled() -> bool:

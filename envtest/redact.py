@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 _lock = threading.Lock()
@@ -35,6 +35,18 @@ def register(value: object, label: str) -> None:
         if len(candidate) >= MIN_SECRET_LENGTH:
             with _lock:
                 _secrets[candidate] = label
+
+
+# The run's secrets that come from its environment (a secret read later, such as a runner token, is registered
+# where it is read).
+SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITLAB_API_TOKEN", "CI_JOB_TOKEN")
+
+
+def register_secrets_of(environ: Mapping[str, str]) -> None:
+    """Every secret the environment holds, from the first thing the process does that could print one."""
+    for variable in SECRET_VARIABLES:
+        if environ.get(variable):
+            register(environ[variable], variable)
 
 
 def fragment_minimum(length: int) -> int:

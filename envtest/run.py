@@ -1,7 +1,9 @@
-"""One run: preflight, then pytest on the checks, then the reports (JUnit finished, HTML, JSON, call counts).
+"""One run: the run's environment built, pytest started with it, then the reports (JUnit finished, HTML, JSON,
+call counts).
 
 envtest.cli parses the command line and picks the mode; this module is the run itself, envtest/run_reports.py
-writes what it found.
+writes what it found. This process makes no AWS call: pytest's process makes them all, the preflight first
+(envtest/session_preflight.py), with the run's environment as its own.
 """
 
 from __future__ import annotations
@@ -15,15 +17,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from envtest import __version__, cancel
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.report.outputs import refuse_unsafe
-
-if TYPE_CHECKING:
-    from envtest.gather.aws import Aws
-from envtest.run_reports import report_internal_error, report_preflight_stop, report_pytest_outcome, write_json
+from envtest.run_reports import (
+    report_internal_error,
+    report_internal_stop,
+    report_preflight_stop,
+    report_pytest_outcome,
+    write_json,
+)
+from envtest.session_preflight import OUTCOME_VARIABLE, SessionOutcome, run_kind
 from envtest.settings import Settings, parse_bool, parse_key_value_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,27 +69,6 @@ def run_environment(args: argparse.Namespace, base_env: dict[str, str]) -> dict[
     except ValueError:
         raise UsageError(f"--timeout wants a number of seconds > 0, got {args.run_timeout!r}") from None
     return environ
-
-
-def revision_of(settings: Settings) -> str:
-    """The revision the run's defaults come from (policy/revisions/), for the reports: name, commit, date."""
-    from envtest.policy import load_policy
-
-    try:
-        revision = load_policy(settings.env_name, settings.policy_dir, settings.policy_override).revision
-    except UsageError:
-        return "unknown (the policy does not load)"
-    return revision.describe() if revision else "none (policy/default.toml alone)"
-
-
-def run_kind(environ: dict[str, str]) -> str:
-    if environ.get("ENVTEST_SANDBOX_DIR"):
-        return "sandbox"
-    if environ.get("CI_PIPELINE_SOURCE") == "schedule":
-        return "nightly"
-    if environ.get("CI"):
-        return "pipeline"
-    return "manual"
 
 
 def git_sha() -> str:
@@ -150,17 +134,10 @@ def run(args: argparse.Namespace, base_env: dict[str, str]) -> int:
         "git_sha": git_sha(),
         "run_kind": run_kind(environ),
     }
-    from envtest.gather.aws import endpoint_breaker_in
-    from envtest.gather.aws_environ import botocore_reads_from_the_process
-    from envtest.gather.cache import switched_by
-
     try:
-        # The run's environment reaches this process's AWS calls as an argument (settings.extra), never through
-        # os.environ; these three hold what this process keeps for the run's length, scoped to it.
-        with switched_by(environ), endpoint_breaker_in(run_dir), botocore_reads_from_the_process(environ):
-            code = _run(
-                args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
-            )
+        code = _run(
+            args, environ=environ, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
+        )
         if json_path is not None:
             write_json(json_path, junit_path, run_dir, code=code, properties=properties, settings=settings)
         return code
@@ -195,55 +172,8 @@ def _run(
     run_dir: Path,
     properties: dict[str, str],
 ) -> int:
-    import threading
-
-    from envtest.gather.aws import Aws
-    from envtest.preflight import preflight, preflight_aws
-
-    aws = preflight_aws(settings)
-    narrowed = bool(args.tests) or any(a.startswith(NARROWING) for a in args.pytest_args)
-    early: list[Aws] = []
-    if not narrowed:
-        # Clients take tens of milliseconds each to build: build them, the preflight's first, while this
-        # thread loads the policy and the preflight waits on the network, not later on the run's longest chain.
-        # The early host reads get the checks' clients (the run's ENVTEST_AWS_* timeouts and attempts), not
-        # the preflight's: a call that hangs must cost what it costs the checks, which wait on these reads.
-        def build() -> None:
-            [aws.client(s) for s in PREFLIGHT_SERVICES]
-            run_aws = Aws(settings.region, environ=settings.extra)
-            [run_aws.client(s) for s in HOST_READ_SERVICES]
-            early.append(run_aws)
-
-        builder = threading.Thread(target=build, daemon=True)
-        builder.start()
-    try:
-        outcome = preflight(settings, aws)
-    finally:
-        if not narrowed:
-            # Joined on every way out: a daemon thread still building botocore clients while the interpreter
-            # shuts down (a preflight that stops the run, a cancel) can crash it (seen once: exit -11, F20-account).
-            builder.join()
-    properties["account"] = outcome.masked_account
-    properties["guards"] = ", ".join(outcome.guards) or "none"
-    properties["revision"] = revision_of(settings)
-    print(
-        f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
-        f"account {outcome.masked_account}, run kind {properties['run_kind']}, revision {properties['revision']}",
-        flush=True,
-    )
-    for note in outcome.notes:
-        print(f"note: {note}", flush=True)
-    if outcome.stop_reason:
-        return report_preflight_stop(
-            outcome.stop_check,
-            outcome.stop_reason,
-            settings=settings,
-            junit_path=junit_path,
-            run_dir=run_dir,
-            properties=properties,
-        )
-    if early:
-        _send_host_reads_early(settings, early[0])
+    outcome_path = run_dir / "preflight.json"
+    environ[OUTCOME_VARIABLE] = str(outcome_path)
     command = [
         sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
         f"--junitxml={junit_path}", *pytest_selection(args.tests), *_cache_plugin(args.pytest_args),
@@ -258,66 +188,35 @@ def _run(
     if environ.get("CI") or not sys.stdout.isatty():
         command.append("--color=no")  # a CI log gets plain text, no control characters
     pytest_rc, stopped = _run_bounded(command, environ, float(args.run_timeout))
+    outcome = SessionOutcome.read(outcome_path)
+    if outcome is not None:
+        properties.update(account=outcome.account, guards=", ".join(outcome.guards) or "none")
+        if outcome.revision:
+            properties["revision"] = outcome.revision
+        if outcome.usage_error:
+            raise UsageError(outcome.usage_error)
+        if outcome.could_not_evaluate:
+            raise CouldNotEvaluate(outcome.could_not_evaluate)
     with cancel.shielded():  # a cancel now waits for the reports of what ran
-        return report_pytest_outcome(
-            args,
-            pytest_rc=pytest_rc,
-            stopped=stopped,
-            settings=settings,
-            junit_path=junit_path,
-            run_dir=run_dir,
-            properties=properties,
-        )
+        where = {"settings": settings, "junit_path": junit_path, "run_dir": run_dir, "properties": properties}
+        if outcome is not None and outcome.internal_error:
+            return report_internal_stop(outcome.internal_error, args, **where)  # type: ignore[arg-type]
+        if outcome is not None and outcome.stop_reason:
+            return report_preflight_stop(outcome.stop_check, outcome.stop_reason, **where)  # type: ignore[arg-type]
+        if stopped not in (None, "timeout") and (outcome is None or outcome.cancelled) and not junit_path.exists():
+            # Cancelled during the preflight: said as a cancel before any check, as it always was.
+            said = outcome.cancelled if outcome is not None else f"cancelled by {stopped}"
+            reason = f"{said} before any check ran; nothing was evaluated and nothing was changed"
+            return report_preflight_stop("run_cancelled", reason, **where)  # type: ignore[arg-type]
+        return report_pytest_outcome(args, pytest_rc=pytest_rc, stopped=stopped, **where)  # type: ignore[arg-type]
 
 
 # pytest's cache (pytest.ini turns it off for speed) for the options that need it.
 CACHE_OPTIONS = ("--lf", "--last-failed", "--ff", "--failed-first", "--nf", "--new-first", "--sw", "--stepwise")
 
 
-# pytest options after -- that run fewer checks than the full suite (the early host reads are for a full run).
-NARROWING = ("-k", "-m", "--lf", "--last-failed", "--sw", "--stepwise", "--deselect", "tests/", "test_")
-
-
 def _cache_plugin(pytest_args: list[str]) -> list[str]:
     return ["-p", "cacheprovider"] if any(a.split("=")[0] in CACHE_OPTIONS for a in pytest_args) else []
-
-
-PREFLIGHT_SERVICES = ("sts", "s3")
-HOST_READ_SERVICES = ("elasticache", "autoscaling", "ssm")
-
-
-def _send_host_reads_early(settings: Settings, aws: Aws) -> None:
-    """A full run: send the host reads from here, now, while pytest starts.
-
-    SSM commands take seconds to come back; started here they overlap pytest's
-    own start. The checks' process plans the same reads (all of them, for a
-    full run) under the same keys, so it takes these answers from the run's
-    cache instead of sending again. A narrowed run (-t) plans its own.
-    """
-    from envtest.fixtures.planned_reads import PLANNED_READS, group_for_role_of, start_plan
-    from envtest.gather.cache import cache_wanted
-    from envtest.gather.inventory import Inventory
-    from envtest.hosts.plan import HostReads
-    from envtest.policy import load_policy
-
-    # ENVTEST_CACHE=off: nothing would keep the answers for the checks (each read goes on its own, in its check).
-    if not cache_wanted(settings.extra) or settings.hosts_root is not None or settings.no_instances:
-        return
-    policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
-    inventory = Inventory(aws, settings.run_dir)
-    try:
-        account = inventory.caller_identity().account  # the preflight's answer, from the run's cache
-    except CouldNotEvaluate:
-        return
-    timing = policy.section("instances")
-    reads = HostReads(
-        aws,
-        settings.run_dir,
-        group_for_role_of(policy, settings, account, inventory),
-        online_timeout=float(timing.get("online_timeout", 120)),
-        command_timeout=float(timing.get("command_timeout", 60)),
-    )
-    start_plan(reads, list(PLANNED_READS), policy, settings, inventory)
 
 
 def _run_bounded(command: list[str], environ: dict[str, str], seconds: float) -> tuple[int, str | None]:

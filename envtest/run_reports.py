@@ -1,7 +1,7 @@
 """A run's reports: pytest's outcome turned into the run's verdict, the JUnit file finished, the HTML summary,
 the JSON results and the AWS calls per operation.
 
-envtest/run.py runs the preflight and pytest; this module writes what they found.
+envtest/run.py starts pytest (which runs the preflight first); this module writes what they found.
 """
 
 from __future__ import annotations
@@ -32,10 +32,8 @@ def report_pytest_outcome(
     summary printed; the run's exit code. `stopped`: "timeout", or the signal that cancelled the run."""
     from envtest import changes
     from envtest.gather.aws import endpoint_down_reason
-    from envtest.gather.aws_calls import write_call_count
     from envtest.report import html, junit
 
-    write_call_count(run_dir)  # this process's calls: the preflight's and the early host reads'
     properties["api_calls"] = str(api_call_total(run_dir))
     write_call_breakdown(run_dir, junit_path)
     made = changes.read(run_dir)
@@ -160,15 +158,29 @@ def report_internal_error(
     import traceback
 
     from envtest import redact
-    from envtest.report import junit
 
     # A traceback shows the values in its frames' messages: a secret read before the bug goes no further.
     print(redact.redact(traceback.format_exc()), file=sys.stderr, end="")
-    properties["api_calls"] = str(api_call_total(run_dir))
     message = redact.redact(f"internal error, nothing could be evaluated: {type(exc).__name__}: {exc}")
-    junit.preflight_failure(junit_path, "internal_error", message, properties)
-    from envtest.report import html
+    return report_internal_stop(
+        message, args, settings=settings, junit_path=junit_path, run_dir=run_dir, properties=properties
+    )
 
+
+def report_internal_stop(
+    message: str,
+    args: argparse.Namespace,
+    *,
+    settings: Settings,
+    junit_path: Path,
+    run_dir: Path,
+    properties: dict[str, str],
+) -> int:
+    """The reports of an internal error (already redacted, its traceback printed where it happened); exit 2."""
+    from envtest.report import html, junit
+
+    properties["api_calls"] = str(api_call_total(run_dir))
+    junit.preflight_failure(junit_path, "internal_error", message, properties)
     html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
     if args.json_path:
         write_json(Path(args.json_path), junit_path, run_dir, code=2, properties=properties, settings=settings)

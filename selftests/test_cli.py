@@ -129,14 +129,11 @@ def test_a_report_is_never_written_among_the_checks(capsys: pytest.CaptureFixtur
 
 
 def test_options_after_the_double_dash_that_need_pytests_cache_turn_it_back_on() -> None:
-    from envtest.run import NARROWING, _cache_plugin
+    from envtest.run import _cache_plugin
 
     assert _cache_plugin(["--lf"]) == ["-p", "cacheprovider"]
     assert _cache_plugin(["-x", "--failed-first"]) == ["-p", "cacheprovider"]
     assert _cache_plugin(["-k", "egress", "-vv"]) == []
-    # A narrowed run does not send the full run's host reads early.
-    assert any(a.startswith(NARROWING) for a in ["-k", "egress"])
-    assert not any(a.startswith(NARROWING) for a in ["-x", "-vv"])
 
 
 def test_every_mode_and_option_main_accepts_is_in_the_usage() -> None:

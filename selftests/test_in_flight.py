@@ -51,7 +51,7 @@ def test_an_endpoint_that_stops_answering_midrun_stops_the_run_in_bounded_time(
         seconds = time.monotonic() - start
     assert run.exit_code == 2, run.stdout + run.stderr
     assert "stopped answering" in run.stderr
-    # The checks wait on no call longer than the run's own read timeout allows (the command line's early host
+    # The checks wait on no call longer than the run's own read timeout allows (the early host
     # reads once used the preflight's patient clients, and the run took half a minute here).
     assert seconds < 25, f"took {seconds:.0f} s"
     verdicts = run.verdicts()

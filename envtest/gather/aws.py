@@ -2,9 +2,10 @@
 
 Clients come from the standard credential chain (aws-vault's exported
 variables, an instance role) and honour the standard AWS_ENDPOINT_URL, so the
-sandbox and a real account take the same code path. They read the environment
-they are given (the command line's run passes its own; gather/aws_session.py),
-else the process's. Every client carries:
+sandbox and a real account take the same code path. They read the process's
+environment: every AWS call of a run is made in pytest's process, which the
+command line starts with the run's environment (envtest/run.py). Every client
+carries:
 
 - adaptive retries and bounded timeouts, so throttling is absorbed and a dead
   endpoint fails in seconds, not minutes;
@@ -19,20 +20,19 @@ from __future__ import annotations
 import os
 import threading
 import traceback
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import boto3
 import botocore.exceptions
 import botocore.parsers
+import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather import aws_calls, aws_guard
-from envtest.gather.aws_session import EnvironSession
 
 
 def client_config(environ: Mapping[str, str]) -> Config:
@@ -65,25 +65,8 @@ CREDENTIAL_ERROR_CODES = frozenset(
 
 
 def _run_dir() -> Path | None:
-    if _breaker.run_dir is not None:
-        return _breaker.run_dir
     value = os.environ.get("ENVTEST_RUN_DIR")
     return Path(value) if value else None
-
-
-@contextmanager
-def endpoint_breaker_in(run_dir: Path) -> Iterator[None]:
-    """Within this block, the endpoint breaker leaves its marker in `run_dir` and looks for one there.
-
-    The command line's run: its calls share the run directory with pytest's processes, which find it in their
-    ENVTEST_RUN_DIR; this process's os.environ is the caller's and names none.
-    """
-    previous = _breaker.run_dir
-    _breaker.run_dir = run_dir
-    try:
-        yield
-    finally:
-        _breaker.run_dir = previous
 
 
 def endpoint_down_reason(run_dir: Path | None = None) -> str | None:
@@ -106,7 +89,6 @@ def _trip(reason: str) -> None:
 
 class _Breaker:
     reason: str | None = None
-    run_dir: Path | None = None  # set by endpoint_breaker_in; else ENVTEST_RUN_DIR
 
 
 _breaker = _Breaker()
@@ -130,30 +112,22 @@ class Aws:
         max_attempts: int | None = None,
         read_timeout: float | None = None,
         *,
-        environ: Mapping[str, str] | None = None,
         credentials: Any = None,
         confined_to: frozenset[str] | None = None,
     ) -> None:
-        """`environ`: the environment the clients read (credentials, endpoints, CA bundle, proxies, ENVTEST_AWS_*);
-        by default the process's.
-
-        Only a given environment takes EnvironSession (the command line's preflight, whose process environment
-        is the caller's, not the run's); the checks' process, started with the run's environment, keeps
-        botocore's own session and chain, as any boto3 user's.
+        """Clients that read the process's environment (credentials, endpoints, CA bundle, proxies, ENVTEST_AWS_*),
+        through botocore's own session and chain, as any boto3 user's.
 
         `credentials`: botocore credentials to use instead of the chain's (a role assumed in another account,
         refreshed as they expire: gather/other_account.py); `confined_to`: the only operations its clients may
         call, on top of the read-only guard (aws_guard.confine).
         """
         self.region = region
-        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         botocore_session = None
-        if environ is not None or credentials is not None:
-            botocore_session = EnvironSession(self.environ)
-        if credentials is not None and botocore_session is not None:
+        if credentials is not None:
+            botocore_session = botocore.session.Session()
             botocore_session.register_component("credential_provider", _given(credentials))
-        environ = self.environ
-        self._config = client_config(environ)
+        self._config = client_config(os.environ)
         if max_attempts is not None:
             self._config = self._config.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
         if read_timeout is not None:

@@ -16,8 +16,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,18 +45,6 @@ def cache_wanted(environ: Mapping[str, str]) -> bool:
 
 
 _enabled = [cache_wanted(os.environ)]
-
-
-@contextmanager
-def switched_by(environ: Mapping[str, str]) -> Iterator[None]:
-    """Within this block, the cache is on or off as `environ` says: the command line's run, whose -v or -f may
-    switch it off, in a process whose os.environ is the caller's."""
-    previous = _enabled[0]
-    _enabled[0] = cache_wanted(environ)
-    try:
-        yield
-    finally:
-        _enabled[0] = previous
 
 
 def enabled() -> bool:

@@ -90,7 +90,7 @@ def assumed_aws(base: Aws, role_arn: str, account: str) -> Aws:
         }
 
     credentials = DeferredRefreshableCredentials(refresh_using=fetch, method="assume-role")
-    aws = Aws(base.region, environ=base.environ, credentials=credentials, confined_to=aws_guard.OTHER_ACCOUNT_READS)
+    aws = Aws(base.region, credentials=credentials, confined_to=aws_guard.OTHER_ACCOUNT_READS)
     aws.on("before-parameter-build.*.*", _expected_owner(account))
     return aws
 
