@@ -82,7 +82,7 @@ def test_open_tables_are_tables_of_default_toml() -> None:
 
 
 def test_allow_keys_are_the_words_the_egress_fixture_reads() -> None:
-    source = (ROOT / "envtest" / "fixtures" / "network.py").read_text()
+    source = (ROOT / "envtest" / "fixtures" / "runner_network.py").read_text()
     read = set(re.findall(r"""line(?:\.get\(|\[)["']([a-z_]+)["']""", source)) | set(
         re.findall(r'"([a-z_]+)" in line\b', source)
     )

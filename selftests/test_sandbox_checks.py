@@ -35,8 +35,8 @@ pytestmark = pytest.mark.sandbox
 LOCKDOWN = lockdown_probe.test_env_runner_refuses_a_forbidden_image.__name__
 CHECKS = catalogue.checks()
 CELLS = [cell.id for cell in matrix_cells(load_policy("sandbox"))]
-# The real code's hole (the runner reaches the IdP's proxy), which policy/envs/sandbox.toml waives: the clean
-# sandbox reports these waived, never passed and never failed.
+# The real code's hole (the runner reaches the IdP's proxy), which every sandbox waives in its policy override
+# (envtest_double/sandbox-waivers.toml): the clean sandbox reports these waived, never passed and never failed.
 WAIVED = {
     proxy_paths.test_no_proxy_the_runner_reaches_allows_a_name_its_own_allowlist_refuses.__name__,
     proxy_paths.test_no_other_proxy_the_runner_reaches_lets_a_must_deny_name_through.__name__,
