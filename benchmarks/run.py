@@ -134,6 +134,9 @@ def command_seconds(sandbox: Sandbox) -> float:
     return float(policy.section("redis")["timeout"])
 
 
+USAGE = "--benchmark [--latency aws|FILE.json] [--runs serial,n2,naive] [SCALE ...]"
+
+
 def main(argv: list[str]) -> int:
     """[--latency aws|FILE.json] [--runs serial,n2,naive] [SCALE ...]; --runs measures only those (no report).
     --hostile: the hostile-input rows instead (benchmarks/hostile.py)."""
@@ -144,13 +147,23 @@ def main(argv: list[str]) -> int:
     model, runs = None, list(MODES)
     while argv[:1] in (["--latency"], ["--runs"]):
         if len(argv) < 2:
-            print("--benchmark [--latency aws|FILE.json] [--runs serial,n2,naive] [SCALE ...]", file=sys.stderr)
+            print(USAGE, file=sys.stderr)
             return 2
         if argv[0] == "--latency":
             model = LatencyModel.load(argv[1])
         else:
             runs = argv[1].split(",")
         argv = argv[2:]
+    if any(a in {"-h", "--help"} for a in argv):
+        print(__doc__.strip())
+        return 0
+    bad = [a for a in argv if not a.isdigit() or int(a) < 1]
+    unknown = [r for r in runs if r not in MODES]
+    if bad or unknown:
+        modes = ", ".join(MODES)
+        said = f"not a scale: {', '.join(bad)}" if bad else f"--runs: no mode {', '.join(unknown)} (one of {modes})"
+        print(f"--benchmark: {said}; {USAGE}", file=sys.stderr)
+        return 2
     scales = [int(a) for a in argv] or [1, 10, 100]
     results: dict[int, dict[str, dict[str, Any]]] = {}
     floors: dict[int, tuple[float, str]] = {}
