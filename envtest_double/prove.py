@@ -190,7 +190,7 @@ def not_applicable_checks(clean: SuiteRun) -> set[str]:
     }
 
 
-def for_revision(fault: Fault, era: str, not_applicable: set[str]) -> tuple[Fault | None, str]:
+def for_revision(fault: Fault, era: str, not_applicable: set[str], *, argo: bool = True) -> tuple[Fault | None, str]:
     """The fault as it applies to a revision's sandbox, or None and why it does not apply there.
 
     A fault bound to its allowed-images era (every pattern-era fault, and the file-era faults that change the
@@ -201,6 +201,8 @@ def for_revision(fault: Fault, era: str, not_applicable: set[str]) -> tuple[Faul
     """
     if (fault.era == "pattern" or fault.bound_to_era) and fault.era != era:
         return None, f"a {fault.era}-era fault in a {era}-era revision"
+    if fault.needs_argo and not argo:
+        return None, "it is seeded on the argo groups, which the revision's runner does not carry"
     caught_by = tuple(c for c in fault.caught_by if c not in not_applicable)
     if fault.caught_by and not caught_by:
         return None, "every check that catches it is not applicable there"
@@ -239,7 +241,8 @@ def _kinds(faults: list[Fault], workers: int, revision: str | None) -> list[Kind
 
         def pick(clean: SuiteRun) -> tuple[list[Fault], list[tuple[Fault, str]]]:
             absent = not_applicable_checks(clean)
-            applied = [(fault, *for_revision(fault, era, absent)) for fault in faults]
+            argo = SANDBOX_REVISIONS[revision].argo
+            applied = [(fault, *for_revision(fault, era, absent, argo=argo)) for fault in faults]
             return [a for _, a, _ in applied if a], [(f, why) for f, a, why in applied if a is None]
 
         return [Kind(f"revision {revision}, {era} era", {"revision": revision}, min(workers, len(faults)), pick)]

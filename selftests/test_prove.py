@@ -82,3 +82,11 @@ def test_a_revision_proves_each_fault_by_the_catchers_it_has(tmp_path: Path) -> 
     assert for_revision(file_bound, "pattern", absent)[0] is None
     control = Fault("F0", lambda sandbox: None, exit_code=0, own_title="nothing wrong")
     assert for_revision(control, "file", absent) == (control, "")
+
+
+def test_a_fault_on_the_argo_groups_applies_only_where_the_runner_carries_them() -> None:
+    on_argo = Fault("FA", lambda sandbox: None, ("test_a",), needs_argo=True, own_title="x")
+    assert for_revision(on_argo, "file", set(), argo=True) == (on_argo, "")
+    assert for_revision(on_argo, "file", set(), argo=False)[0] is None
+    plain = Fault("FP", lambda sandbox: None, ("test_a",), own_title="x")
+    assert for_revision(plain, "file", set(), argo=False) == (plain, "")

@@ -69,6 +69,7 @@ from envtest_double.faults.network import (
     allowlist_drifted,
     allowlist_provider_wildcard,
     allowlist_shadowed_entries,
+    argo_rule_to_a_non_ec2_address,
     direct_path_open,
     egress_all_to_internet,
     egress_https_to_internet,
@@ -133,6 +134,8 @@ class Fault:
     # A file-era fault that changes the allowed-images file (or what it lists): it means nothing in a pattern-era
     # revision, whose runner reads no file (--prove --revision leaves it out there).
     bound_to_era: bool = False
+    # Seeded on the argo groups (net.tf since 2024-09): a revision whose runner carries none leaves it out.
+    needs_argo: bool = False
     # Only for a fault no check's mark names (a preflight stop, a control that must not fail): the others take
     # their title from the check that catches them (`@pytest.mark.catches("F1: what is wrong", ...)`), one source.
     own_title: str = ""
@@ -152,6 +155,7 @@ def _no_change(_: Sandbox) -> None:
 _ROWS: list[Fault] = [
     Fault("F1", egress_all_to_internet),
     Fault("F1-unlisted", egress_ssh_to_an_unlisted_address),
+    Fault("F1-argo", argo_rule_to_a_non_ec2_address, needs_argo=True),
     Fault("F2", egress_https_to_internet),
     Fault("F3", proxy_rule_widened),
     Fault("F4", endpoint_missing),

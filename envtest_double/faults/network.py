@@ -45,6 +45,23 @@ def egress_ssh_to_an_unlisted_address(sandbox: Sandbox) -> None:
     )
 
 
+def argo_rule_to_a_non_ec2_address(sandbox: Sandbox) -> None:
+    # One more rule in an argo group, on its port and with the description terraform writes there, as net.tf would
+    # write it had AWS's EC2 list held the address: 20.201.28.200 (GitHub's, not AWS's) is in no EC2 range.
+    sandbox.client("ec2").authorize_security_group_egress(
+        # The last group: the first holds its 120, the quota (moto_server.py), and AWS would refuse a 121st.
+        GroupId=str(sandbox.state["network"]["groups"]["argo"][-1]),
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "IpRanges": [{"CidrIp": "20.201.28.200/32", "Description": "Allow connection to ec2 (argocd)"}],
+            }
+        ],
+    )
+
+
 def egress_https_to_internet(sandbox: Sandbox) -> None:
     sandbox.client("ec2").authorize_security_group_egress(
         GroupId=_runner_group(sandbox),
