@@ -35,11 +35,12 @@ from selftests.browser import Browser, Rendering, chromium
 from selftests.conftest import base_environ, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = (
-    ROOT / "benchmarks"
-    if os.environ.get("ENVTEST_KEEP_SCREENSHOTS") == "1"
-    else Path(tempfile.mkdtemp(prefix="envtest-screenshots-"))
-)
+
+
+def screenshots_beside(page: Path) -> Path:
+    """benchmarks/ when asked to keep them; else the page's own directory (pytest's, removed with it: a directory
+    made at import was left in /tmp by every worker of every run)."""
+    return ROOT / "benchmarks" if os.environ.get("ENVTEST_KEEP_SCREENSHOTS") == "1" else page.parent
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def look(browser: Browser, page: Path, expected: Expected, keep_as: str | None =
     for viewport in (LAPTOP, PHONE):
         rendering = browser.render(page, viewport.width, viewport.height, mobile=viewport.mobile)
         if keep_as:
-            (SCREENSHOTS / f"{keep_as}-{viewport.name}.png").write_bytes(rendering.screenshot)
+            (screenshots_beside(page) / f"{keep_as}-{viewport.name}.png").write_bytes(rendering.screenshot)
         problems += [f"{keep_as or page.name}, {problem}" for problem in judge(rendering, expected, viewport)]
     return problems
 

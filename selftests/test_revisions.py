@@ -148,20 +148,16 @@ def _uncited(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("path", REVISIONS, ids=lambda p: p.stem)
-def test_a_revision_file_loads_names_real_checks_and_cites_a_source_for_each_default(path: Path) -> None:
+def test_a_revision_file_loads_names_real_checks_and_cites_a_source_for_each_default(
+    path: Path, tmp_path: Path
+) -> None:
     text = path.read_text()
     assert _uncited(text) == [], f"{path.name}: defaults with no path:line at the revision's commit"
-    policy = load_policy("dev", None, _override_naming(path.stem))
+    override = tmp_path / "override.toml"  # pytest's own directory: removed with the others, none left in /tmp
+    override.write_text(f'revision = "{path.stem}"\n')
+    policy = load_policy("dev", None, override)
     assert policy.revision is not None and policy.revision.name == path.stem
     revision_notes(policy)  # each not-applicable entry names a check that exists, or a UsageError
-
-
-def _override_naming(revision: str) -> Path:
-    import tempfile
-
-    override = Path(tempfile.mkdtemp(prefix="envtest-revision-")) / "override.toml"
-    override.write_text(f'revision = "{revision}"\n')
-    return override
 
 
 def test_the_citation_check_sees_a_default_with_no_source() -> None:
