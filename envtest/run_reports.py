@@ -125,6 +125,17 @@ def report_changes(junit_path: Path, run_dir: Path) -> Summary | None:
     return junit.add_stop(junit_path, "run_changes_restored", message)
 
 
+def _stop_reports(
+    check: str, message: str, *, settings: Settings, junit_path: Path, run_dir: Path, properties: dict[str, str]
+) -> Path:
+    """A run stopped before any check: JUnit with `check` as its one error, and the HTML beside it."""
+    from envtest.report import html, junit
+
+    properties["api_calls"] = str(api_call_total(run_dir))
+    junit.preflight_failure(junit_path, check, message, properties)
+    return html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
+
+
 def report_preflight_stop(
     stop_check: str,
     stop_reason: str,
@@ -135,11 +146,8 @@ def report_preflight_stop(
     properties: dict[str, str],
 ) -> int:
     """The preflight stopped the run before any check: the report says why; exit 2."""
-    from envtest.report import html, junit
-
-    properties["api_calls"] = str(api_call_total(run_dir))
-    junit.preflight_failure(junit_path, stop_check, stop_reason, properties)
-    html_path = html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
+    html_path = _stop_reports(stop_check, stop_reason, settings=settings, junit_path=junit_path, run_dir=run_dir,
+                              properties=properties)  # fmt: skip
     print(f"\nSTOPPED before any check (exit 2): {stop_reason}", file=sys.stderr)
     print(f"JUnit: {junit_path}  summary: {html_path}")
     return 2
@@ -177,11 +185,8 @@ def report_internal_stop(
     properties: dict[str, str],
 ) -> int:
     """The reports of an internal error (already redacted, its traceback printed where it happened); exit 2."""
-    from envtest.report import html, junit
-
-    properties["api_calls"] = str(api_call_total(run_dir))
-    junit.preflight_failure(junit_path, "internal_error", message, properties)
-    html.write_beside(junit_path, f"Environment tests: {settings.env_name}")
+    _stop_reports("internal_error", message, settings=settings, junit_path=junit_path, run_dir=run_dir,
+                  properties=properties)  # fmt: skip
     if args.json_path:
         write_json(Path(args.json_path), junit_path, run_dir, code=2, properties=properties, settings=settings)
     print(f"\nSTOPPED (exit 2): {message}", file=sys.stderr)
