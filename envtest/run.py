@@ -246,6 +246,10 @@ def _run_bounded(command: list[str], environ: dict[str, str], seconds: float) ->
             else:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
+        # A cancel sent to the whole group reaches pytest too, which may end before this loop looks again: what
+        # stopped the run is still the cancel (seen: a cancel during the preflight reported "pytest was
+        # interrupted").
+        stopped = stopped or cancel.requested()
     if stopped:
         with contextlib.suppress(ProcessLookupError):  # a stray child of pytest's: nothing outlives the run
             os.killpg(proc.pid, signal.SIGKILL)
