@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from envtest_double import env_facts, paging, proxy_lists, runner_env, squid
-from envtest_double.processes import SandboxError, free_port, port_open, start, stop_all, wait_until
+from envtest_double.processes import SandboxError, free_port, port_open, start, stop_all, tail, wait_until
 from envtest_double.revisions import SANDBOX_REVISIONS
 from envtest_double.running import copy_clean_files, moto_writes
 from envtest_double.seed import seed
@@ -70,24 +70,33 @@ def _start_squid(directory: Path, binary: str, name: str, *, label: str, host: P
     state_dir = directory / name
     user = squid.proxy_user()
     squid.prepare(state_dir, user, readable=[*lists.values(), hosts_file])
-    port = free_port()
     conf = state_dir / "squid.conf"
-    conf.write_text(
-        squid.squid_conf(
-            port=port,
-            allowlist=lists["allowlist"],
-            denylist=lists["denylist"],
-            ip_allowlist=lists["ip_allowlist"],
-            hosts_file=hosts_file,
-            state_dir=state_dir,
-            run_as=user,
-            name=label,
+    for attempt in range(3):
+        port = free_port()
+        conf.write_text(
+            squid.squid_conf(
+                port=port,
+                allowlist=lists["allowlist"],
+                denylist=lists["denylist"],
+                ip_allowlist=lists["ip_allowlist"],
+                hosts_file=hosts_file,
+                state_dir=state_dir,
+                run_as=user,
+                name=label,
+            )
         )
-    )
-    conf.with_suffix(".conf.clean").write_text(conf.read_text())  # what a reset restores
-    process = start(name, [binary, "-N", "-f", str(conf)], directory)
-    wait_until(name, lambda: port_open("127.0.0.1", port), process, directory / "logs" / f"{name}.log", timeout=30)
-    return port
+        conf.with_suffix(".conf.clean").write_text(conf.read_text())  # what a reset restores
+        process = start(name, [binary, "-N", "-f", str(conf)], directory)
+        try:
+            wait_until(name, lambda p=port: port_open("127.0.0.1", p), process, directory / "logs" / f"{name}.log", 30)
+            return port
+        except SandboxError as exc:
+            # squid writes why it stopped to its cache_log, not to its output. A port another sandbox starting
+            # beside this one took between free_port and squid's bind is the one cause worth another port.
+            said = tail(state_dir / "cache.log")
+            if "Address already in use" not in said or attempt == 2:
+                raise SandboxError(f"{exc}\n{state_dir / 'cache.log'}:\n{said}") from None
+    raise AssertionError("unreachable")
 
 
 _LIST_PATHS = {
