@@ -43,7 +43,8 @@ SCRUB = ("MY_ENV", "CI_COMMIT_BRANCH", "ENV_NAME", "AWS_PROFILE", "AWS_VAULT", "
          "TF_OUTPUTS_JSON", "TF_DIR", "TF_STATE_BUCKET", "TF_STATE_KEY", "HOSTS_ROOT", "PROXY_URL",
          "ENVTEST_DISRUPTIVE", "ENVTEST_PYTHON", "ENVTEST_VENV", "ENVTEST_REQUIREMENTS", "ALLOWLIST_TEMPLATE",
          "ENVTEST_RUN_DIR", "ENVTEST_SANDBOX_DIR", "ENVTEST_SANDBOX_PROCESS", "PIPELINE_FILE", "GITLAB_API_TOKEN",
-         "ENVTEST_POLICY_OVERRIDE", "ENVTEST_POLICY_DIR", "ENVTEST_ACTIVE_PROBES", "GITLAB_CONNECT_TO")  # fmt: skip
+         "ENVTEST_POLICY_OVERRIDE", "ENVTEST_POLICY_DIR", "ENVTEST_ACTIVE_PROBES", "GITLAB_CONNECT_TO",
+         "CI", "GITLAB_CI", "GITLAB_PIPELINE_ID")  # fmt: skip
 
 
 @dataclass
@@ -71,7 +72,9 @@ class SuiteRun:
 
 def clean_environ(base: dict[str, str] | None = None) -> dict[str, str]:
     source = os.environ if base is None else base
-    env = {k: v for k, v in source.items() if k not in SCRUB and not k.startswith("AWS_")}
+    # The caller's CI context (a GitLab job runs the self-tests with CI=true) would change the run kind, the pipeline
+    # the digests are read from and the output's form: SCRUB and every CI_ name go, as the AWS_ names do.
+    env = {k: v for k, v in source.items() if k not in SCRUB and not k.startswith(("AWS_", "CI_"))}
     env["PYTHONPATH"] = str(ROOT)
     return env
 
