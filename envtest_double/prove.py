@@ -264,9 +264,10 @@ def _arguments(args: list[str]) -> tuple[int, str | None, list[Fault]]:
     workers, revision = 2, None
     if "--revision" in args:
         at = args.index("--revision")
-        if at + 1 >= len(args) or args[at + 1] not in SANDBOX_REVISIONS:
-            raise UsageError(f"--prove --revision NAME: one of {', '.join(SANDBOX_REVISIONS)}")
-        args, revision = args[:at] + args[at + 2 :], args[at + 1]
+        if at + 1 >= len(args) or args[at + 1] not in {*SANDBOX_REVISIONS, "composite"}:
+            raise UsageError(f"--prove --revision NAME: one of {', '.join(SANDBOX_REVISIONS)}, or composite")
+        # composite, the default here: every fault applies in the composite sandboxes (envtest_double/cli.py).
+        args, revision = args[:at] + args[at + 2 :], None if args[at + 1] == "composite" else args[at + 1]
     if args[:1] == ["-n"]:
         if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
             raise UsageError("--prove -n wants a number of sandboxes >= 1")

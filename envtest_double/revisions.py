@@ -84,6 +84,9 @@ GITHUB_GIT_2023 = (
     "20.233.54.52/32",  # :22  #"20.233.54.52/32",
 )
 
+# The revision `./run_tests.sh --sandbox` builds when none is named: the runbook's, the user's spec (issue 23).
+DEFAULT = "runbook"
+
 SANDBOX_REVISIONS: dict[str, SandboxRevision] = {
     "runbook": SandboxRevision(
         "runbook",

@@ -129,7 +129,10 @@ def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revis
     revision = revision or os.environ.get("ENVTEST_SANDBOX_REVISION") or None
     if revision is not None:
         if revision not in SANDBOX_REVISIONS:
-            raise SandboxError(f"no sandbox revision {revision!r}: one of {', '.join(SANDBOX_REVISIONS)}")
+            raise SandboxError(
+                f"no sandbox revision {revision!r}: one of {', '.join(SANDBOX_REVISIONS)}, or composite (every "
+                "check's resources, from no single commit)"
+            )
         if SANDBOX_REVISIONS[revision].not_built:
             raise SandboxError(
                 f"the sandbox cannot build revision {revision} yet: {SANDBOX_REVISIONS[revision].not_built}"

@@ -142,3 +142,17 @@ def test_every_mode_and_option_main_accepts_is_in_the_usage() -> None:
 
     flags = set(HANDLERS) | {o for a in build_parser()._actions for o in a.option_strings if o != "--help"}
     assert sorted(f for f in flags if f" {f} " not in USAGE and f" {f}\n" not in USAGE) == []
+
+
+def test_the_sandbox_is_built_as_the_runbooks_revision_unless_another_is_named() -> None:
+    """The user's spec (issue 23): `--sandbox` alone is the runbook's revision; `--revision composite` is the
+    self-tests' world, every check's resources from no single commit (None: no revision's policy)."""
+    from envtest_double import cli as dev
+
+    assert dev._revision(["-t", "tests/test_runner.py"]) == (["-t", "tests/test_runner.py"], "runbook")
+    assert dev._revision(["--revision", "era1", "-n", "2"]) == (["-n", "2"], "era1")
+    assert dev._revision(["--revision", "composite"]) == ([], None)
+    # After `--`, the words are pytest's: a --revision there names nothing for the sandbox.
+    assert dev._revision(["--", "--revision", "era1"]) == (["--", "--revision", "era1"], "runbook")
+    with pytest.raises(UsageError, match="or composite"):
+        dev._revision(["--revision"])

@@ -146,7 +146,7 @@ def _reports_dir(tmp_path: Path) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
     for name in command.sandboxes():
         report = copy.deepcopy(_report())
-        report["run"]["revision"] = "none (policy/default.toml alone)" if name == "default" else name
+        report["run"]["revision"] = name
         (tmp_path / f"{name}.json").write_text(json.dumps(report))
     return tmp_path
 
@@ -175,6 +175,6 @@ def test_ci_checks_the_page_against_the_reports_of_the_runs_it_already_makes() -
     """CI proves the page current without extra sandbox runs: each clean sandbox it runs writes its JSON report where
     the check reads it, and the check runs after them."""
     ci = (command.ROOT / ".ci" / "run").read_text()
-    default = ci.index('./run_tests.sh --sandbox --json "$findings/default.json"')
+    default = ci.index('./run_tests.sh --sandbox --json "$findings/runbook.json"')
     revisions = ci.index('./run_tests.sh --sandbox --revision "$revision" --json "$findings/$revision.json"')
     assert default < revisions < ci.index('-m envtest_double.findings check "$findings" docs/findings.md')

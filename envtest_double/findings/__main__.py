@@ -1,7 +1,7 @@
 """python -m envtest_double.findings run [DIR] | render DIR | check DIR PAGE
 
-run:    each clean sandbox (the default, then every revision's) through ./run_tests.sh with --json into DIR
-        (default report/findings/), then docs/findings.md rendered from those reports.
+run:    each clean sandbox (the default, the runbook's revision, then every other revision's) through
+        ./run_tests.sh with --json into DIR (default report/findings/), then docs/findings.md rendered from them.
 render: the page from the reports in DIR, to stdout.
 check:  exit 1 with a diff when PAGE is not what the reports in DIR render (CI: the page is current).
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from envtest import catalogue
 from envtest_double.findings.page import CheckNote, ReportError, command, loads, render
 from envtest_double.findings.sources import not_applicable_sources
-from envtest_double.revisions import built
+from envtest_double.revisions import DEFAULT, SANDBOX_REVISIONS, built
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "findings.md"
@@ -24,7 +24,8 @@ USAGE = __doc__ or ""
 
 
 def sandboxes() -> list[str]:
-    return ["default", *built()]
+    """The default sandbox (the runbook's revision) first, then every other revision's, oldest first."""
+    return [DEFAULT, *(name for name in SANDBOX_REVISIONS if name in built() and name != DEFAULT)]
 
 
 def page_from(directory: Path) -> str:

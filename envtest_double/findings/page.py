@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from envtest_double.revisions import DEFAULT
+
 SCHEMA = "envtest-results/1"
 NOT_APPLICABLE = "not applicable to revision "
 # The order a reader acts in: what is wrong, what could not be judged, what is accepted, what does not apply.
@@ -184,7 +186,7 @@ def _section(
 ) -> list[str]:
     revision = report["run"].get("revision", "")
     run = report["run"]
-    title = "the default sandbox" if name == "default" else f"the `{name}` sandbox"
+    title = f"the `{name}` sandbox" + (" (the default)" if name == DEFAULT else "")
     out = [f"## {title}", "", f"Built with `{command(name)}`; the policy's revision: {revision}.", ""]
     out += [f"Exit code {run['exit_code']}."]
     found = findings(report)
@@ -203,7 +205,7 @@ def _section(
 
 
 def command(name: str) -> str:
-    return "./run_tests.sh --sandbox" + ("" if name == "default" else f" --revision {name}")
+    return "./run_tests.sh --sandbox" + ("" if name == DEFAULT else f" --revision {name}")
 
 
 def render(
