@@ -34,7 +34,9 @@ def up(directory: Path, env: str = env_facts.DEFAULT_ENV, revision: str | None =
         stop_all(directory)
         raise
     print(
-        f"sandbox up in {time.monotonic() - started:.1f} s; now run:\n"
+        f"sandbox up in {time.monotonic() - started:.1f} s, built as "
+        + (f"revision {revision} (policy/revisions/{revision}.toml)" if revision else "the composite world")
+        + "; now run:\n"
         f'  . {directory}/env.sh && ./run_tests.sh "$ENV_NAME"\n'
         f"and stop it with:\n  ./run_tests.sh --sandbox-down {directory}"
     )

@@ -64,11 +64,13 @@ def sh(script: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
 def test_up_run_down(directory: Path) -> None:
     up = sh(f"./run_tests.sh --sandbox-up {directory}")
     assert up.returncode == 0, up.stderr
+    # With no --revision, the runbook's revision (issue 23), and the run reports the revision it used.
+    assert "built as revision runbook (policy/revisions/runbook.toml)" in up.stdout, up.stdout
     assert (directory / "env.sh").is_file()
     assert len(marked_processes(directory)) >= 3, "moto, squid and the upstream should be running"
     run = sh(f'. {directory}/env.sh && ./run_tests.sh "$ENV_NAME" -j {directory}/junit.xml')
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "0 failed" in run.stdout
+    assert "0 failed" in run.stdout and "revision runbook (18F/identity-pki 5f11cc4b70ed" in run.stdout, run.stdout
     again = sh(f"./run_tests.sh --sandbox-up {directory}")
     assert again.returncode == 2 and "--sandbox-down" in again.stderr
     recorded = [int(p.read_text()) for p in (directory / "pids").glob("*.pid")]
