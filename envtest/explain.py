@@ -44,10 +44,6 @@ def _active(what: str, quote: str = "") -> str:
     return f"{what}, outside AWS; runs by default, {switch} skips it (with the reason)"
 
 
-def _caught(check: catalogue.Check) -> list[str]:
-    return [f if case is None else f"{f} [{case}]" for f, case in check.catches]
-
-
 def list_checks(out: object = None) -> int:
     """One line per check, by area: its name, what it proves, the faults it catches, the revisions it does not
     apply to; then the revisions (policy/revisions/) and which one an env runs unless its policy names another."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -49,23 +48,6 @@ def moto_writes(endpoint: str) -> int:
     """How many requests that may write moto has served (envtest_double/moto_server.py counts them)."""
     with urllib.request.urlopen(f"{endpoint}/moto-api/envtest/writes", timeout=10) as answer:
         return int(answer.read())
-
-
-def moto_state_digest(endpoint: str) -> str:
-    """A digest of moto's state: what tells a fault that wrote to AWS from one that did not.
-
-    moto's dump (/moto-api/data.json) holds only the models it tracks with JSON-able attributes; CloudWatch
-    Logs' metric filters are not among them, so they are read and added here.
-    """
-    digest = hashlib.sha256(moto_dump(endpoint))
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=env_facts.REGION
-    )
-    logs = session.client("logs", endpoint_url=endpoint)
-    for group in logs.describe_log_groups().get("logGroups", []):
-        filters = logs.describe_metric_filters(logGroupName=group["logGroupName"]).get("metricFilters", [])
-        digest.update(json.dumps(filters, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
 
 
 def copy_clean_files(directory: Path) -> None:
@@ -239,9 +221,6 @@ class Sandbox:
         context = ssl.create_default_context(cafile=self.environ["ENVTEST_CA_BUNDLE"])
         with urllib.request.urlopen(request, timeout=10, context=context):
             pass
-
-    def moto_digest(self) -> str:
-        return moto_state_digest(self.endpoint)
 
     def take_clean_copy(self) -> None:
         """Remember the clean state: moto's write count, and a copy of every file a fault may change."""
