@@ -216,9 +216,9 @@ def test_a_paused_runner_fails_only_when_none_holding_the_tag_is_active() -> Non
 @pytest.mark.parametrize(
     ("bad", "words"),
     [
-        ({"run_untagged": "false"}, "run_untagged = 'false': true or false"),
+        ({"run_untagged": "false"}, r"\[runner.gitlab.run_untagged\] is 'false'; it must be a bool"),
         ({"access_level": "protected"}, "access_level = 'protected': one of"),
-        ({"tag_list": "sandbox-env-runner"}, "tag_list = 'sandbox-env-runner': a list of tags"),
+        ({"tag_list": "sandbox-env-runner"}, r"\[runner.gitlab.tag_list\] is str; it must be an array"),
     ],
 )
 def test_a_policy_value_of_the_wrong_type_cannot_be_evaluated(bad: dict[str, Any], words: str) -> None:

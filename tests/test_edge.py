@@ -39,14 +39,13 @@ def test_idp_health_reports_all_checks_healthy(
     proxy itself failed, the IdP was never asked: could not evaluate.
     Fix: the document names the failing dependency; read the IdP hosts' logs and the target health.
     """
-    section = policy.section("edge")
     outcome = idp_health()
     if outcome.proxy_failed:
         raise CouldNotEvaluate(f"{outcome.url} was not reached through the proxy: {outcome.describe()}")
     if not outcome.valid:
         fail(
             Problem(
-                resource=f"https://{idp_hostname}{section['health_path']}",
+                resource=f"https://{idp_hostname}{policy.edge.health_path}",
                 expected='HTTP 200 with "all_checks_healthy": true',
                 found=outcome.describe(),
                 fix="the health document names the failing dependency; look at the IdP hosts' logs and the "
@@ -69,7 +68,7 @@ def test_idp_edge_sends_every_security_header(
     Fix: set it in the CloudFront response headers policy in terraform.
     """
     answer = answered(edge_get(idp_hostname, "/", lambda a: True))
-    required = policy.section("edge")["security_headers"]
+    required = policy.edge.security_headers
     problems = []
     for header, tokens in sorted(required.items()):
         value = answer.headers.get(header.lower())
@@ -104,7 +103,7 @@ def test_origin_hostname_does_not_serve_the_site(
     origin = settings.idp_origin_hostname
     if not origin:
         raise CouldNotEvaluate("no IdP origin hostname: pass it with -o (IDP_ORIGIN_HOSTNAME)")
-    mode = policy.section("edge")["origin"]
+    mode = policy.edge.origin
     outcome = edge_get(origin, "/", lambda a: True)
     answer = outcome.last
     if mode == "blocked":
@@ -150,10 +149,9 @@ def test_error_pages_come_from_s3_uncached(
     the static bucket's object, or without `Server: AmazonS3` and `X-Cache: Miss from cloudfront`.
     Fix: upload the page; set the error caching TTL to 0.
     """
-    section = policy.section("edge")
-    wanted_headers = section["error_page_headers"]
+    wanted_headers = policy.edge.error_page_headers
     problems = []
-    for path in section["error_pages"]:
+    for path in policy.edge.error_pages:
         url = f"https://{idp_hostname}{path}"
         answer = answered(edge_get(idp_hostname, path, lambda a: True))
         where, page = error_pages[path]

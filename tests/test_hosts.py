@@ -36,8 +36,8 @@ def test_cloud_init_finished_without_errors(cloud_init_status: Callable[[str], d
     `/var/lib/cloud/data/status.json` with errors.
     Fix: read `/var/log/cloud-init-output.log` on the instance, fix the step, recycle the group.
     """
-    path = policy.section("cloud_init")["status_path"]
-    roles = [str(r) for r in policy.section("cloud_init")["roles"]]
+    path = policy.cloud_init.status_path
+    roles = list(policy.cloud_init.roles)
     problems = []
     for role, instance_id, text in [(r, i, t) for r in roles for i, t in sorted(cloud_init_status(r).items())]:
         errors = _parsed(cloud_init_errors, text, f"{path} on {instance_id}")
@@ -103,8 +103,7 @@ def test_logstash_passes_events_on_and_is_green(log_pipeline_stats: dict[str, di
     check(problems)
 
 
-def _redis_roles(policy: Policy, key: str) -> list[str]:
-    roles = [str(r) for r in policy.section("redis").get(key, [])]
+def _redis_roles(roles: tuple[str, ...], key: str) -> tuple[str, ...]:
     if not roles:
         raise CouldNotEvaluate(f"policy [redis] {key} lists no role")
     return roles
@@ -121,7 +120,7 @@ def test_roles_that_need_redis_reach_it(
     Fix: the Redis group must admit the role's group, and the role's egress must allow the Redis group.
     """
     target = str(redis_endpoint)
-    timeout = policy.section("redis")["timeout"]
+    timeout = policy.redis.timeout
     check(
         [
             Problem(
@@ -131,7 +130,7 @@ def test_roles_that_need_redis_reach_it(
                 fix=f"the Redis security group must allow tcp {redis_endpoint.port} from the {role} group, and "
                 f"the {role} group's egress must allow it to the Redis group",
             )
-            for role in _redis_roles(policy, "must_reach")
+            for role in _redis_roles(policy.redis.must_reach, "must_reach")
             for instance_id, reached in sorted(redis_reachability(role).items())
             if not reached
         ]
@@ -158,7 +157,7 @@ def test_roles_that_must_not_reach_redis_cannot(
                 fix=f"remove the rule that lets the {role} group reach the Redis group on {redis_endpoint.port} "
                 "(the Redis group's ingress and the role group's egress)",
             )
-            for role in _redis_roles(policy, "must_not_reach")
+            for role in _redis_roles(policy.redis.must_not_reach, "must_not_reach")
             for instance_id, reached in sorted(redis_reachability(role).items())
             if reached
         ]
@@ -175,8 +174,7 @@ def test_idp_hosts_refuse_a_name_with_broken_dnssec(
     Fails on: the idp hosts' resolver returns an address (or anything but SERVFAIL) for `dnssec-failed.org`.
     Fix: turn DNSSEC validation on for the VPC's resolver.
     """
-    section = policy.section("dnssec")
-    role, name = str(section["role"]), str(section["broken_name"])
+    role, name = policy.dnssec.role, policy.dnssec.broken_name
     problems = []
     for instance_id, result in sorted(dns_on_role(role, name).items()):
         if result.status == "NO ANSWER":
@@ -204,7 +202,7 @@ def test_idp_hosts_resolve_the_idp_hostname(
     Fails on: the name not resolving on the idp hosts.
     Fix: check the IdP's DNS records and their signing.
     """
-    role = str(policy.section("dnssec")["role"])
+    role = policy.dnssec.role
     problems = []
     for instance_id, result in sorted(dns_on_role(role, idp_hostname).items()):
         if result.status != "NOERROR" or not any(a.startswith(("A ", "CNAME ")) for a in result.answers):

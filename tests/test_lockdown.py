@@ -139,14 +139,14 @@ def test_only_the_named_roles_can_read_the_registration_token(
     is refused; one they allow needs the bucket policy, read with `-v GITLAB_ACCOUNT_ROLE_ARN=...`).
     Fix: remove the grant from that role's policy (or the bucket policy).
     """
-    section = policy.section("lockdown")
-    others = [r for r in section["roles"] if r not in section["token_readers"]]
+    section = policy.lockdown
+    others = [r for r in section.roles if r not in section.token_readers]
     check(
         _access_problems(
             lockdown_access,
             others,
             "s3:GetObject",
-            f"only {', '.join(section['token_readers'])} may read the token (a token registers a runner)",
+            f"only {', '.join(section.token_readers)} may read the token (a token registers a runner)",
             "remove s3:GetObject on the config bucket from the role's policies; then rotate the registration "
             f"token, which this role could read ({RUNBOOK})",
         )
@@ -167,8 +167,8 @@ def test_no_other_role_can_write_the_allowed_images_file(
     """
     if images_mode == "pattern":
         pytest.skip("policy [images] mode = pattern (era 2): the runner allows a fixed pattern, it reads no file")
-    section = policy.section("lockdown")
-    others = [r for r in section["roles"] if r not in section["file_writers"]]
+    section = policy.lockdown
+    others = [r for r in section.roles if r not in section.file_writers]
     check(
         _access_problems(
             lockdown_access,

@@ -29,7 +29,7 @@ def test_interesting_uris_metric_filter_exists_once(
     Fails on: not exactly one `<env>-idp-interesting-uris-success*` metric filter on the nginx access log group.
     Fix: apply the SLI metric filters (terraform/app cloudwatch-slos.tf) in this env.
     """
-    wanted = int(policy.section("metric_filters")["count"])
+    wanted = policy.metric_filters.count
     if len(interesting_uris_filters) != wanted:
         fail(
             Problem(
@@ -55,10 +55,10 @@ def test_interesting_uris_metric_filter_counts_the_right_requests(
     line it must not (a 5xx, the favicon, `GET /`) or misses one it must.
     Fix: correct the filter's pattern in terraform.
     """
-    section = policy.section("metric_filters")
+    section = policy.metric_filters
     if not interesting_uris_filters:
         raise CouldNotEvaluate("no metric filter to try (see the filter-exists check)")
-    must_match, must_not_match = list(section["must_match"]), list(section["must_not_match"])
+    must_match, must_not_match = list(section.must_match), list(section.must_not_match)
     problems = []
     for metric_filter in interesting_uris_filters:
         matched = set(metric_filter_matches(metric_filter.pattern, must_match + must_not_match))

@@ -95,11 +95,11 @@ def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[st
     Fails on: a boot tag missing, empty or different from the policy, e.g. `gitlab_config_s3_bucket`.
     Fix: set the tag in the gitlab_runner_pool module's launch template and recycle the env runner.
     """
-    runner = policy.section("runner")
+    runner = policy.runner
     problems = []
     for instance_id, tags in sorted(runner_tags.items()):
-        missing = [key for key in runner["boot_tags"] if key not in tags]
-        empty = [key for key in runner["boot_tags"] if key in tags and not tags[key]]
+        missing = [key for key in runner.boot_tags if key not in tags]
+        empty = [key for key in runner.boot_tags if key in tags and not tags[key]]
         if missing or empty:
             found = [
                 *(["missing: " + ", ".join(missing)] if missing else []),
@@ -111,13 +111,13 @@ def test_env_runner_instances_carry_the_boot_tags(runner_tags: dict[str, dict[st
             problems.append(
                 Problem(
                     resource=f"instance {instance_id}",
-                    expected=f"boot tags {', '.join(runner['boot_tags'])} all set",
+                    expected=f"boot tags {', '.join(runner.boot_tags)} all set",
                     found="; ".join(found),
                     fix="set the tags in the gitlab_runner_pool module's launch template and recycle the env runner; "
                     "without gitlab_config_s3_bucket the runner cannot find its registration token",
                 )
             )
-        for key, value in sorted(runner.get("tag_values", {}).items()):
+        for key, value in sorted(runner.tag_values.items()):
             if tags.get(key) and tags[key] != value:
                 problems.append(
                     Problem(
@@ -166,7 +166,7 @@ def test_runner_registration_token_is_present_and_token_shaped(
     Fails on: the object missing, empty, or not token-shaped.
     Fix: put a fresh token from GitLab (Settings > CI/CD > Runners) into the config bucket, then recycle.
     """
-    token = policy.section("token")
+    token = policy.token
     where = f"s3://{gitlab_config_bucket}/{name('gitlab_runner_token_key')}"
     facts = runner_token_facts
     fix = (
@@ -178,11 +178,11 @@ def test_runner_registration_token_is_present_and_token_shaped(
     if facts.stripped_length == 0:
         fail(Problem(where, "a non-empty token", f"{facts.size} bytes, blank", fix))
     problems = []
-    if not token["min_length"] <= facts.stripped_length <= token["max_length"]:
+    if not token.min_length <= facts.stripped_length <= token.max_length:
         problems.append(
             Problem(
                 where,
-                f"a token of {token['min_length']}-{token['max_length']} characters",
+                f"a token of {token.min_length}-{token.max_length} characters",
                 f"{facts.stripped_length} characters",
                 fix,
             )
@@ -191,7 +191,7 @@ def test_runner_registration_token_is_present_and_token_shaped(
         problems.append(
             Problem(
                 where,
-                f"one line matching {token['pattern']}",
+                f"one line matching {token.pattern}",
                 f"{facts.lines} line(s), {'matching' if facts.matches_pattern else 'not matching'} (value not shown)",
                 fix,
             )
@@ -267,8 +267,7 @@ def test_gitlab_host_answers_through_the_proxy(
     if gitlab_probe.ok:
         return
     fixes = {
-        "refused-by-proxy": f"add {gitlab_hostname} to {policy.section('proxy')['allowlist_path']} on the outbound "
-        "proxy",
+        "refused-by-proxy": f"add {gitlab_hostname} to {policy.proxy.allowlist_path} on the outbound proxy",
         "proxy-could-not-connect": "the proxy cannot reach GitLab: check the GitLab VPC endpoint and its private "
         "DNS name in the env's zone",
         "hung": "look at the network path between the runner, the proxy and the GitLab VPC endpoint",

@@ -65,7 +65,7 @@ def test_terraform_outputs_agree_with_what_runs(
         )
     cloudfront = tf_outputs.require("idp_cloudfront")
     pages = cloudfront.get("custom_pages", []) if isinstance(cloudfront, dict) else []
-    for path in policy.section("edge")["error_pages"]:
+    for path in policy.edge.error_pages:
         if not any(str(page).endswith(str(path)) for page in pages):
             problems.append(
                 Problem(

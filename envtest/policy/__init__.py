@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from envtest.errors import UsageError
+from envtest.policy import sections
 from envtest.policy.egress import ALLOW_KEYS
 from envtest.settings import ENV_NAME_RE
 
@@ -226,6 +228,59 @@ class Policy:
 
     def section(self, key: str) -> dict[str, Any]:
         return self.data.get(key, {})
+
+    # The typed sections (envtest/policy/sections.py), built once, when first read.
+    @cached_property
+    def names(self) -> sections.Names:
+        return sections.typed(sections.Names, self.section("names"), "[names]")
+
+    @cached_property
+    def runner(self) -> sections.Runner:
+        return sections.typed(sections.Runner, self.section("runner"), "[runner]")
+
+    @cached_property
+    def token(self) -> sections.Token:
+        return sections.typed(sections.Token, self.section("token"), "[token]")
+
+    @cached_property
+    def images(self) -> sections.Images:
+        return sections.typed(sections.Images, self.section("images"), "[images]")
+
+    @cached_property
+    def docker_daemon(self) -> sections.DockerDaemon:
+        return sections.typed(sections.DockerDaemon, self.section("docker_daemon"), "[docker_daemon]")
+
+    @cached_property
+    def endpoints(self) -> sections.Endpoints:
+        return sections.typed(sections.Endpoints, self.section("endpoints"), "[endpoints]")
+
+    @cached_property
+    def proxy(self) -> sections.Proxy:
+        return sections.typed(sections.Proxy, self.section("proxy"), "[proxy]")
+
+    @cached_property
+    def edge(self) -> sections.Edge:
+        return sections.typed(sections.Edge, self.section("edge"), "[edge]")
+
+    @cached_property
+    def cloud_init(self) -> sections.CloudInit:
+        return sections.typed(sections.CloudInit, self.section("cloud_init"), "[cloud_init]")
+
+    @cached_property
+    def redis(self) -> sections.Redis:
+        return sections.typed(sections.Redis, self.section("redis"), "[redis]")
+
+    @cached_property
+    def dnssec(self) -> sections.Dnssec:
+        return sections.typed(sections.Dnssec, self.section("dnssec"), "[dnssec]")
+
+    @cached_property
+    def metric_filters(self) -> sections.MetricFilters:
+        return sections.typed(sections.MetricFilters, self.section("metric_filters"), "[metric_filters]")
+
+    @cached_property
+    def lockdown(self) -> sections.Lockdown:
+        return sections.typed(sections.Lockdown, self.section("lockdown"), "[lockdown]")
 
 
 def _revision(directory: Path, name: object, named_in: str) -> tuple[dict[str, Any], Revision, Path]:

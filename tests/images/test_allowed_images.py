@@ -35,7 +35,7 @@ def test_allowed_images_file_in_force_is_one_the_policy_allows(
         f"allowed-images file in force: {images_file.location}"
         + (" (an env override of the common file)" if images_file.override else "")
     )
-    if images_file.override and not policy.section("images")["allow_env_override"]:
+    if images_file.override and not policy.images.allow_env_override:
         fail(
             Problem(
                 images_file.location,
@@ -132,7 +132,7 @@ def test_allowed_image_blocks_are_dated_in_order_and_within_the_limit(
     """
     blocks = images_file.parsed.blocks
     today = datetime.datetime.now(datetime.UTC).date()
-    limit = int(policy.section("images")["max_blocks"])
+    limit = policy.images.max_blocks
     problems = []
     if len(blocks) > limit:
         problems.append(
@@ -191,7 +191,7 @@ def test_the_running_boot_code_allows_only_listed_images(images_file: AllowedIma
     separator lines: comment words, tags.
     Fix: remove the comments or tags from the file.
     """
-    loader = str(policy.section("images").get("loader", "split"))
+    loader = policy.images.loader
     try:
         tokens = unlisted_tokens(loader, images_file.raw)
     except ValueError as exc:

@@ -46,7 +46,7 @@ def test_runner_allows_exactly_the_images_in_force(
     """
     if images_mode == "file":
         images_file: AllowedImagesInForce = request.getfixturevalue("images_file")
-        loader = str(policy.section("images").get("loader", "split"))
+        loader = policy.images.loader
         try:
             wanted = registered_tokens(loader, images_file.raw)
         except ValueError as exc:
@@ -121,7 +121,7 @@ def test_runner_allows_no_services(env_runner_entries: list[RunnerEntry], policy
     Fails on: `allowed_services` other than `[""]`.
     Fix: set `allowed_services = [""]` in the runner's config template and recycle.
     """
-    expected = policy.section("images")["runner"]["allowed_services"]
+    expected = list(policy.images.runner.allowed_services)
     problems = []
     for where, runner in ((e.where, e.runner) for e in env_runner_entries):
         found = runner.docker.get("allowed_services")
@@ -173,7 +173,7 @@ def test_runner_is_hardened(env_runner_entries: list[RunnerEntry], policy: Polic
     `MY_ENV` in the job environment.
     Fix: set the named field in the config template and recycle.
     """
-    wanted = policy.section("images")["runner"]
+    wanted = policy.images.runner
     fix = "recycle the env runner; if it persists, fix the registration in the identity-gitlab cookbook"
     problems = []
     for where, config, runner in ((e.where, e.config, e.runner) for e in env_runner_entries):
@@ -183,11 +183,11 @@ def test_runner_is_hardened(env_runner_entries: list[RunnerEntry], policy: Polic
             if found != expected:
                 problems.append(Problem(f"{where} {key}", repr(expected), repr(found), fix))
 
-        expect("[[runners]] executor", wanted["executor"], runner.executor)
-        expect("concurrent", wanted["concurrent"], config.concurrent)
+        expect("[[runners]] executor", wanted.executor, runner.executor)
+        expect("concurrent", wanted.concurrent, config.concurrent)
         expect("[runners.docker] privileged", False, docker.get("privileged", False))
-        expect("[runners.docker] network_mode", wanted["network_mode"], docker.get("network_mode"))
-        for key, needed in (("security_opt", wanted["security_opt"]), ("cap_drop", wanted["cap_drop"])):
+        expect("[runners.docker] network_mode", wanted.network_mode, docker.get("network_mode"))
+        for key, needed in (("security_opt", wanted.security_opt), ("cap_drop", wanted.cap_drop)):
             have = {str(v).lower() for v in docker.get(key, []) or []}
             absent = [v for v in needed if v.lower() not in have]
             if absent:

@@ -64,7 +64,8 @@ def test_runner_docker_daemon_keeps_the_recipes_isolation(
     from daemon.json or the drop-in, and recycle the env runner.
     """
     _readable(runner_docker_daemons)
-    expected = policy.section("docker_daemon")
+    # The recipe's settings, by ISOLATION's keys (the typed section's field names).
+    expected = {key: getattr(policy.docker_daemon, key) for key in ISOLATION}
     problems = []
     for daemon in runner_docker_daemons:
         problems += _refused(daemon)

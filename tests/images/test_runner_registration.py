@@ -43,7 +43,7 @@ def test_gitlab_holds_the_env_runner_as_the_env_expects(
     uses any more.
     """
     expected = _expected(policy, settings)
-    tag = fill(str(policy.section("names")["env_runner_tag"]), {"env": settings.env_name})
+    tag = fill(policy.names.env_runner_tag, {"env": settings.env_name})
     if not env_runner_registrations:
         fail(
             Problem(
@@ -80,21 +80,18 @@ def test_gitlab_holds_the_env_runner_as_the_env_expects(
 
 
 def _expected(policy: Policy, settings: Settings) -> dict[str, Any]:
-    """[runner.gitlab] as the check compares it; a value of the wrong type is the policy's error, not a finding."""
-    section = policy.section("runner").get("gitlab")
-    if not isinstance(section, dict):
-        raise CouldNotEvaluate(f"{KEY} is missing: the policy does not say how GitLab should hold the env runner")
-    expected = dict(section)
-    for key in ("run_untagged", "locked", "active"):
-        if not isinstance(expected.get(key), bool):
-            raise CouldNotEvaluate(f"{KEY} {key} = {expected.get(key)!r}: true or false")
-    if expected.get("access_level") not in ACCESS_LEVELS:
-        raise CouldNotEvaluate(f"{KEY} access_level = {expected.get('access_level')!r}: one of {ACCESS_LEVELS}")
-    tags = expected.get("tag_list")
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise CouldNotEvaluate(f"{KEY} tag_list = {tags!r}: a list of tags")
-    expected["tag_list"] = sorted(fill(t, {"env": settings.env_name}) for t in tags)
-    return expected
+    """[runner.gitlab] as the check compares it; a value of the wrong type is the policy's error, not a finding
+    (the typed section says so; a value GitLab does not take is said here)."""
+    section = policy.runner.gitlab
+    if section.access_level not in ACCESS_LEVELS:
+        raise CouldNotEvaluate(f"{KEY} access_level = {section.access_level!r}: one of {ACCESS_LEVELS}")
+    return {
+        "access_level": section.access_level,
+        "run_untagged": section.run_untagged,
+        "locked": section.locked,
+        "active": section.active,
+        "tag_list": sorted(fill(t, {"env": settings.env_name}) for t in section.tag_list),
+    }
 
 
 def _said(value: object) -> str:

@@ -58,8 +58,8 @@ def test_proxy_allowlist_holds_no_forbidden_entry(
     Fails on: whole-provider wildcards, bare TLDs, IP literals, must-deny names.
     Fix: remove the entry from the allowlist template, or narrow it to the hosts needed.
     """
-    proxy = policy.section("proxy")
-    forbidden = {w.lower() for w in proxy["forbidden_wildcards"]}
+    proxy = policy.proxy
+    forbidden = {w.lower() for w in proxy.forbidden_wildcards}
     problems = []
     for copy, allowlist in ((d.copy, d.allowlist) for d in deployed_allowlists):
         for entry in allowlist.entries:
@@ -68,7 +68,7 @@ def test_proxy_allowlist_holds_no_forbidden_entry(
                 reasons.append("a whole-provider wildcard")
             if entry.wildcard and any(f.lstrip(".").endswith("." + entry.domain) for f in forbidden):
                 reasons.append("a wildcard wider than a forbidden one")
-            if entry.wildcard and len(entry.domain.split(".")) < int(proxy["min_wildcard_labels"]):
+            if entry.wildcard and len(entry.domain.split(".")) < proxy.min_wildcard_labels:
                 reasons.append("a bare top-level domain")
             if is_ip_literal(entry.domain):
                 reasons.append("an IP literal where a name is expected")

@@ -55,7 +55,7 @@ def test_proxy_ip_allowlist_matches_the_template(proxy_list_copies: list[ProxyLi
     Fix: restore the template's entries (identity-outboundproxy templates/default/ip-allowlist.conf.erb) and
     redeploy the proxy, or recycle the drifted instance.
     """
-    wanted = [str(e) for e in policy.section("proxy")["lists"]["ip_allowlist"]]
+    wanted = list(policy.proxy.lists.ip_allowlist)
     template = squid_ip_list.parse("\n".join(wanted) + "\n")
     if template.problems:
         raise CouldNotEvaluate(f"policy [proxy.lists] ip_allowlist: {template.problems[0].message}")
@@ -97,7 +97,7 @@ def test_proxy_domain_denylist_matches_the_template(proxy_list_copies: list[Prox
     Fix: restore the template's entries (identity-outboundproxy templates/default/domain-denylist.conf.erb) and
     redeploy the proxy, or recycle the drifted instance.
     """
-    wanted = squid_allowlist.parse("\n".join(str(e) for e in policy.section("proxy")["lists"]["denylist"]) + "\n")
+    wanted = squid_allowlist.parse("\n".join(policy.proxy.lists.denylist) + "\n")
     if wanted.problems:
         raise CouldNotEvaluate(f"policy [proxy.lists] denylist: {wanted.problems[0].message}")
     source = TEMPLATES.format(name="domain-denylist.conf")

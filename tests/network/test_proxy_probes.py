@@ -44,7 +44,7 @@ def test_proxy_lets_every_must_allow_name_through(allow_probes: dict[str, Probe]
         _probe_problems(
             allow_probes,
             "through",
-            f"a 403 means the name is not in {policy.section('proxy')['allowlist_path']}; a 503 means the proxy "
+            f"a 403 means the name is not in {policy.proxy.allowlist_path}; a 503 means the proxy "
             "cannot reach "
             "it (DNS, VPC endpoint, network)",
         )
@@ -64,7 +64,7 @@ def test_proxy_refuses_every_must_deny_name(deny_probes: dict[str, Probe], polic
         _probe_problems(
             deny_probes,
             "denied",
-            f"the proxy lets this name through: find what allows it ({policy.section('proxy')['allowlist_path']} or an "
+            f"the proxy lets this name through: find what allows it ({policy.proxy.allowlist_path} or an "
             "http_access rule in squid.conf) and remove it",
         )
     )

@@ -24,17 +24,15 @@ def _endpoints_by_service(endpoints: list[VpcEndpoint], region: str) -> dict[tup
 
 def _interface_services(policy: Policy) -> list[str]:
     """The interface endpoints the env must have: policy [endpoints] set ("required" or "all") names the list."""
-    endpoints = policy.section("endpoints")
-    chosen = str(endpoints.get("set", "required"))
-    if chosen not in endpoints:
-        raise CouldNotEvaluate(f"policy [endpoints] set = {chosen!r}, but [endpoints] has no list {chosen!r}")
-    return [str(s) for s in endpoints[chosen]]
+    endpoints = policy.endpoints
+    lists = {"required": endpoints.required, "all": endpoints.all}
+    if endpoints.set not in lists:
+        raise CouldNotEvaluate(f"policy [endpoints] set = {endpoints.set!r}: one of {', '.join(lists)}")
+    return list(lists[endpoints.set])
 
 
 def _required(policy: Policy) -> list[tuple[str, str]]:
-    return [(s, "Interface") for s in _interface_services(policy)] + [
-        (s, "Gateway") for s in policy.section("endpoints").get("gateway", [])
-    ]
+    return [(s, "Interface") for s in _interface_services(policy)] + [(s, "Gateway") for s in policy.endpoints.gateway]
 
 
 @pytest.mark.catches("F4: the kms interface endpoint missing")
