@@ -1,5 +1,5 @@
 """Where a run's time goes: one sandbox (behind AWS's latency model with --latency aws), a few runs of the suite,
-each stdout milestone timestamped from the command's start.
+each stdout milestone timestamped from the command's start, and the checks that took longest.
 
     python -m benchmarks.trace [--latency aws|FILE.json] [RUNS]
 
@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from junitparser import JUnitXml
 
 from benchmarks.run import latency_in_front
 from envtest_double.latency import LatencyModel
@@ -51,6 +53,12 @@ def trace_once(environ: dict[str, str], junit: Path) -> tuple[float, list[tuple[
     return time.monotonic() - started, seen
 
 
+def slowest(junit: Path, count: int = 5) -> list[tuple[str, float]]:
+    """The checks that took longest (JUnit's time: setup, which waits on the gather, and call)."""
+    cases = [(case.name, float(case.time or 0)) for suite in JUnitXml.fromfile(str(junit)) for case in suite]
+    return sorted(cases, key=lambda c: -c[1])[:count]
+
+
 def main(argv: list[str]) -> int:
     model = None
     if argv[:1] == ["--latency"]:
@@ -64,6 +72,7 @@ def main(argv: list[str]) -> int:
             for _ in range(runs):
                 wall, seen = trace_once(environ, work / "junit.xml")
                 print(f"wall {wall:.2f} s: " + ", ".join(f"{name} {at:.2f}" for name, at in seen), flush=True)
+                print("  slowest checks: " + ", ".join(f"{n} {t:.2f}" for n, t in slowest(work / "junit.xml")))
     finally:
         stop_all(work / "sandbox")
     return 0
