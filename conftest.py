@@ -1,19 +1,10 @@
 """Top-level pytest wiring: hooks and shared fixtures live in envtest; this file only loads them."""
 
+from envtest.fixtures import MODULES
+
 pytest_plugins = [
     "envtest.session_preflight",  # the preflight, before the session
+    "envtest.fixtures.plan",  # the gather plan, which the wiring and every area's module use
     "envtest.pytest_plugin",
-    "envtest.fixtures.runner",
-    "envtest.fixtures.runner_network",
-    "envtest.fixtures.proxy",
-    "envtest.fixtures.proxy_paths",
-    "envtest.fixtures.images",
-    "envtest.fixtures.hosts",
-    "envtest.fixtures.s3_access",
-    "envtest.fixtures.recycle",
-    "envtest.fixtures.logs",
-    "envtest.fixtures.lockdown",
-    "envtest.fixtures.docker_daemon",
-    "envtest.fixtures.gitlab_runner",
-    "envtest.fixtures.prefetch",
+    *MODULES,
 ]

@@ -7,8 +7,8 @@ layer that adds a dependent call belongs here too):
 
 - the preflight, at pytest's start, before any check: who am I, then the
   terraform state;
-- then, in the checks' process, side by side (fixtures/prefetch.py and the host
-  read plan start them all before the first check):
+- then, in the checks' process, side by side (the gather plan,
+  fixtures/plan.py, starts them all before the first check):
   - each role's host reads: the role's group (a group named by prefix is found
     in the list of all groups first), found beside Redis's endpoint (the probe
     needs its address; the shorter of the two); then its instances' SSM status,

@@ -18,7 +18,8 @@ import pytest
 
 from envtest import active_probes, cancel, limits, redact
 from envtest.errors import CouldNotEvaluate, UsageError
-from envtest.fixtures.planned_reads import PLANNED_READS
+from envtest.fixtures import plan
+from envtest.fixtures.plan import step
 from envtest.gather import aws_calls
 from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import writes_allowed
@@ -54,8 +55,9 @@ def _long_tests_enabled() -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Checks that wait on the hosts go last: their reads, sent before the first check, come back while the
-    # others read AWS (fixtures/hosts.py), so the run's floor is its longest round trip, not the sum.
-    items.sort(key=lambda item: bool(PLANNED_READS.keys() & set(getattr(item, "fixturenames", ()))))
+    # others read AWS (fixtures/plan.py), so the run's floor is its longest round trip, not the sum.
+    host_steps = set(plan.host_steps())
+    items.sort(key=lambda item: bool(host_steps & set(getattr(item, "fixturenames", ()))))
     _set_aside_what_the_revision_lacks(items)
     _switch_off_active_probes(items)
     if _long_tests_enabled():
@@ -70,7 +72,7 @@ def _set_aside_what_the_revision_lacks(items: list[pytest.Item]) -> None:
     """A check that has nothing to check at the env's revision (ELK after 2021, the escrow bucket after 2024-06) is
     reported "not applicable to revision X", with the revision's reason: a skip that says why, never a pass.
 
-    Marked at collection, before the prefetch and the host-read plan, which start no read for a skipped check. A
+    Marked at collection, before the gather plan starts, which starts no read for a skipped check. A
     policy that does not load leaves the items be: the preflight and the checks report why.
     """
     try:
@@ -89,8 +91,9 @@ def _set_aside_what_the_revision_lacks(items: list[pytest.Item]) -> None:
 
 
 def _switch_off_active_probes(items: list[pytest.Item]) -> None:
-    """ENVTEST_ACTIVE_PROBES=false: each active probe a skip with the reason (marked before the prefetch, which
-    starts no probe for a skipped check). A value that is not a boolean leaves them be: their fixture refuses it."""
+    """ENVTEST_ACTIVE_PROBES=false: each active probe a skip with the reason (marked before the gather plan starts,
+    which starts no probe for a skipped check). A value that is not a boolean leaves them be: their fixture refuses
+    it."""
     try:
         if active_probes.switched_on(os.environ):
             return
@@ -254,18 +257,18 @@ def inventory(aws: Aws, settings: Settings) -> Inventory:
     return Inventory(aws, settings.run_dir)
 
 
-@pytest.fixture(scope=gathered_scope)
+@step
 def account(inventory: Inventory) -> str:
     return inventory.caller_identity().account
 
 
-@pytest.fixture(scope=gathered_scope)
+@step
 def name(policy: Policy, account: str, settings: Settings) -> Callable[[str], str]:
     """name("env_runner_asg") -> "<env>-gitlab-env-runner", from the policy's templates."""
     return lambda key: policy.name(key, account=account, region=settings.region)
 
 
-@pytest.fixture(scope=gathered_scope)
+@step
 def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], str]) -> TerraformOutputs:
     return load_outputs_once(
         settings.run_dir,
@@ -280,13 +283,13 @@ def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], s
     )
 
 
-@pytest.fixture(scope=gathered_scope)
+@step
 def env_runner_group(inventory: Inventory, name: Callable[[str], str]) -> AutoScalingGroup | None:
     """The env-runner Auto Scaling group, or None when it does not exist."""
     return inventory.autoscaling_group(name("env_runner_asg"))
 
 
-@pytest.fixture(scope=gathered_scope)
+@step
 def env_runner_instances(
     env_runner_group: AutoScalingGroup | None, inventory: Inventory, name: Callable[[str], str]
 ) -> list[Instance]:

@@ -113,9 +113,9 @@ def preflight_at_session_start(whole_run: bool = False) -> int | None:
     try:
         outcome = _preflight()
         if whole_run and not outcome.stop_reason:
-            from envtest.fixtures.planned_reads import start_whole_plan
+            from envtest.fixtures.plan import start_host_reads_early
 
-            start_whole_plan(Settings.from_environ())
+            start_host_reads_early(Settings.from_environ())
     except UsageError as exc:
         return _stopped(given, SessionOutcome(usage_error=str(exc)), f"could not evaluate: {exc}")
     except CouldNotEvaluate as exc:

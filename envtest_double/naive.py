@@ -1,8 +1,8 @@
 """The benchmark's naive baseline, as a pytest plugin: every gathering fixture once per check.
 
 A hand-written boto3 suite reads what each test needs inside that test. The benchmark measures the suite against
-that baseline by running the suite itself so: with ENVTEST_CACHE=off (no shared cache, and so no prefetch and no
-host-read plan) and this plugin (PYTEST_PLUGINS=envtest_double.naive), which makes every gathering fixture
+that baseline by running the suite itself so: with ENVTEST_CACHE=off (no shared cache, and so no gather plan started
+ahead) and this plugin (PYTEST_PLUGINS=envtest_double.naive), which makes every gathering fixture
 function-scoped. It lives in the test double's package: the product knows only its own settings (the cache
 switch, and a stash key a plugin may set).
 """

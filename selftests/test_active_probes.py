@@ -68,7 +68,7 @@ def test_an_active_probe_mark_says_what_it_changes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("value", "words"), [("false", "switched off"), ("perhaps", "must be true or false")])
 def test_the_probe_itself_never_starts_when_switched_off_or_unreadable(value: str, words: str) -> None:
-    """The last guard, for any caller (the prefetch starts the probe before the check runs): nothing is sent."""
+    """The last guard, for any caller (the gather plan starts the probe before the check runs): nothing is sent."""
     settings = Settings.from_environ(
         {"ENV_NAME": "sandbox", "GITLAB_API_TOKEN": "glpat-x" * 3, "GITLAB_PROJECT_ID": "1", "GITLAB_PIPELINE_ID": "2",
          "GITLAB_URL": "https://gitlab.login.gov:9", "ENVTEST_ACTIVE_PROBES": value}

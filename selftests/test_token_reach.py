@@ -10,10 +10,13 @@ from typing import Any, cast
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures.lockdown import BucketOwner, token_access, token_reach_of
+from envtest.fixtures.lockdown import BucketOwner, token_access
+from envtest.fixtures.plan import body
 from envtest.gather.services.s3 import S3Reads
 from envtest.policy import Policy
 from envtest.policy.bucket_policy import through_gateway_endpoint
+
+token_reach_of = body("token_reach")  # the plan's step itself, given values of the test's own
 
 ENV, GITLAB = "123456789012", "217680906704"
 BUCKET = f"login-gov-production-gitlabconfig-{GITLAB}-us-west-2"

@@ -30,7 +30,7 @@ T = TypeVar("T")
 _memo: dict[str, Any] = {}
 _memo_lock = threading.Lock()
 # One lock per key: a thread that asks for what another thread is fetching waits for that fetch
-# (the background prefetch and a check's fixture often ask at once) instead of fetching again.
+# (the gather plan's background step and a check's fixture often ask at once) instead of fetching again.
 _key_locks: dict[str, threading.Lock] = {}
 # The scope of every gathering fixture: "session" (read once, shared by the checks) unless a pytest plugin sets
 # another in pytest_configure. The benchmark's naive baseline (envtest_double/naive.py, with ENVTEST_CACHE=off)
@@ -40,7 +40,7 @@ GATHER_SCOPE = pytest.StashKey[str]()
 
 def cache_wanted(environ: Mapping[str, str]) -> bool:
     """Whether an environment leaves the cache on: not ENVTEST_CACHE=off (then nothing is read ahead either:
-    no prefetch, no host-read plan, since nothing would keep what they read for the checks)."""
+    no gather plan started ahead, since nothing would keep what they read for the checks)."""
     return environ.get("ENVTEST_CACHE", "on") != "off"
 
 
@@ -48,7 +48,7 @@ _enabled = [cache_wanted(os.environ)]
 
 
 def enabled() -> bool:
-    """Whether this process's cache is on (ENVTEST_CACHE): the prefetch and the host-read plan read ahead only then."""
+    """Whether this process's cache is on (ENVTEST_CACHE): the gather plan reads ahead only then."""
     return _enabled[0]
 
 

@@ -8,5 +8,6 @@
 - `ssm.py`, `ssm_cancel.py`: SSM RunCommand, bounded and fanned out, and the cancel of a command given up on;
 - `instances.py`: a command on every InService instance of a role.
 
-The reads the checks need are declared in `envtest/fixtures/planned_reads.py`.
+The reads the checks need are defined in `envtest/fixtures/reads_on_hosts.py`, and named by the gather plan's
+host steps (`@step(host=...)`, `envtest/fixtures/plan.py`).
 """

@@ -1,0 +1,209 @@
+"""The gather plan (envtest/fixtures/plan.py): every check's fixture served by it, and the plan's own semantics.
+
+The plan is the one place a run's reads are declared; what it promises: each step computed once whoever asks,
+what a step raised given to every check that asks (a skip too), independent steps side by side, a step after
+what it waits on, and the host reads of the run's host steps sent together in one order.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from envtest import catalogue
+from envtest.errors import CouldNotEvaluate
+from envtest.fixtures import MODULES, plan
+from envtest.fixtures.plan import BASE, LAZY, OUTSIDE_PLAN, STEPS, Plan, closure
+from envtest.hosts.frames import HostRead
+from envtest.policy import load_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+
+for _module in ("envtest.pytest_plugin", *MODULES):
+    importlib.import_module(_module)
+
+
+def parametrized_names(check: catalogue.Check) -> set[str]:
+    """The names a check's @pytest.mark.parametrize gives it (parameters, not fixtures)."""
+    tree = ast.parse((catalogue.TESTS / check.path).read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == check.name.rsplit("::", 1)[-1]:
+            for decorator in node.decorator_list:
+                if (
+                    isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr == "parametrize"
+                    and isinstance(decorator.args[0], ast.Constant)
+                ):
+                    names |= {n.strip() for n in str(decorator.args[0].value).split(",")}
+    return names
+
+
+def unserved(checks: list[catalogue.Check], steps: set[str]) -> list[str]:
+    """Each (check, fixture) the plan does not serve: neither a step, a base value, nor named outside the plan."""
+    known = steps | set(BASE) | set(OUTSIDE_PLAN)
+    return [
+        f"{check.name}: {fixture}"
+        for check in checks
+        for fixture in check.fixtures
+        if fixture not in known and fixture not in parametrized_names(check)
+    ]
+
+
+def test_every_checks_fixture_is_served_by_the_plan() -> None:
+    checks = list(catalogue.checks().values())
+    assert checks, "no check found under tests/"
+    assert unserved(checks, set(STEPS)) == []
+
+
+def test_a_fixture_the_plan_does_not_serve_is_named() -> None:
+    """The seeded fault: a check asks for a fixture no step serves (a step removed, a plain fixture added)."""
+    checks = [c for c in catalogue.checks().values() if "runner_network" in c.fixtures]
+    assert checks, "no check asks for runner_network"
+    found = unserved(checks, set(STEPS) - {"runner_network"})
+    assert found and all(line.endswith(": runner_network") for line in found)
+
+
+def test_every_step_waits_only_on_steps_and_base_values() -> None:
+    strays = {name: need for name, s in STEPS.items() for need in s.needs if need not in {*STEPS, *BASE, LAZY}}
+    assert strays == {}
+
+
+def test_the_only_plain_gathering_fixtures_are_the_base_values_and_those_outside_the_plan() -> None:
+    """A fixture written with @pytest.fixture beside the plan would read in check order, unplanned."""
+    plain = set()
+    for path in [*(ROOT / "envtest" / "fixtures").glob("*.py"), ROOT / "envtest" / "pytest_plugin.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and any(
+                "pytest.fixture" in ast.unparse(d) for d in node.decorator_list
+            ):
+                plain.add(node.name)
+    assert plain - {"gather_plan", "_started_plan"} == set(BASE) | (set(OUTSIDE_PLAN) - {"request"})
+
+
+def test_every_host_steps_reads_are_built_from_the_default_policy_or_wait_for_a_step() -> None:
+    """The early start builds host reads knowing only settings and policy: each host step's reads are built from
+    them, or its builder asks for a step (Redis's address, read from AWS) and is sent by the session's plan."""
+    policy = load_policy("sandbox", ROOT / "policy", None)
+    settings = SimpleNamespace(env_name="sandbox", idp_hostname="idp.sandbox.example")
+    known = {"policy": policy, "settings": settings}
+    built, waiting = {}, []
+    for name in plan.host_steps():
+        try:
+            built[name] = plan.STEPS[name].host(known.__getitem__)  # type: ignore[misc]
+        except KeyError as exc:
+            assert exc.args[0] in STEPS, f"{name}'s host reads ask for {exc.args[0]}, which is no step"
+            waiting.append(name)
+    assert waiting == ["redis_reachability"]
+    assert all(reads and all(isinstance(r, HostRead) for r in reads) for reads in built.values()), built
+
+
+# ---- the plan's semantics, on steps of the test's own ------------------------------------------------------------
+
+
+@pytest.fixture
+def steps(monkeypatch: pytest.MonkeyPatch) -> dict[str, plan.Step]:
+    """A plan registry of the test's own (the suite's steps are left as they are)."""
+    own: dict[str, plan.Step] = {}
+    monkeypatch.setattr(plan, "STEPS", own)
+    return own
+
+
+def declare(steps: dict[str, plan.Step], name: str, fn: Any, host: Any = None) -> None:
+    import inspect
+
+    steps[name] = plan.Step(name, tuple(inspect.signature(fn).parameters), fn, host, __name__)
+
+
+def test_a_step_is_computed_once_by_whoever_asks_first(steps: dict[str, plan.Step]) -> None:
+    calls = []
+    declare(steps, "group", lambda settings: calls.append(settings) or "g")
+    run = Plan({name: (lambda: "s") for name in BASE})
+    threads = [threading.Thread(target=run.value, args=("group",)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert run.value("group") == "g"
+    assert calls == ["s"]
+
+
+def test_what_a_step_raised_is_raised_at_every_ask_and_to_what_waits_on_it(steps: dict[str, plan.Step]) -> None:
+    def broken(settings: str) -> str:
+        raise CouldNotEvaluate("Auto Scaling group sandbox-env-runner does not exist")
+
+    declare(steps, "group", broken)
+    declare(steps, "network", lambda group: group + "-net")
+    run = Plan({"settings": lambda: "s"})
+    for name in ("group", "network", "group"):
+        with pytest.raises(CouldNotEvaluate, match="sandbox-env-runner does not exist"):
+            run.value(name)
+
+
+def test_a_skip_in_a_step_is_the_checks_skip(steps: dict[str, plan.Step]) -> None:
+    def pattern_era(settings: str) -> str:
+        pytest.skip("policy [images] mode = pattern")
+
+    declare(steps, "images_file", pattern_era)
+    run = Plan({"settings": lambda: "s"})
+    with pytest.raises(pytest.skip.Exception, match="mode = pattern"):
+        run.value("images_file")
+
+
+def test_a_base_value_that_failed_is_raised_where_a_step_needs_it(steps: dict[str, plan.Step]) -> None:
+    def no_settings() -> str:
+        raise CouldNotEvaluate("AWS_REGION is not set")
+
+    declare(steps, "group", lambda settings: "g")
+    run = Plan({"settings": no_settings})
+    with pytest.raises(CouldNotEvaluate, match="AWS_REGION"):
+        run.value("group")
+
+
+def test_independent_steps_run_side_by_side(steps: dict[str, plan.Step], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each waits for the other at a barrier: only side by side can both pass it."""
+    monkeypatch.setattr(plan.cache, "enabled", lambda: True)
+    meet = threading.Barrier(2, timeout=10)
+    declare(steps, "images", lambda settings: meet.wait() is not None)
+    declare(steps, "network", lambda settings: meet.wait() is not None)
+    run = Plan({"settings": lambda: "s"})
+    run.start(["images", "network"]).shutdown(wait=True)
+    assert run.value("images") and run.value("network")
+
+
+def test_a_step_runs_after_what_it_waits_on_and_lazy_asks_only_when_needed(steps: dict[str, plan.Step]) -> None:
+    order: list[str] = []
+    declare(steps, "group", lambda settings: order.append("group") or "g")
+    declare(steps, "instances", lambda group: order.append("instances") or [group])
+    declare(steps, "hostname", lambda settings: order.append("hostname") or "gitlab.example")
+    declare(steps, "probe", lambda settings, lazy: order.append("probe") or "given URL")
+    run = Plan({"settings": lambda: "s"})
+    run.start(["instances", "probe"]).shutdown(wait=True)
+    assert order.index("group") < order.index("instances")
+    assert "hostname" not in order  # the probe never asked for it
+    assert closure(["instances"]) == ["group", "instances"]
+
+
+def test_the_host_reads_of_the_used_host_steps_go_in_the_declared_order(steps: dict[str, plan.Step]) -> None:
+    declare(steps, "runner_config", lambda policy: None, host=lambda value: [f"config.toml ({value('policy')})"])
+    declare(steps, "endpoint", lambda policy: "10.0.0.9")
+    declare(steps, "redis", lambda endpoint: None, host=lambda value: [f"nc {value('endpoint')}"])
+    declare(steps, "dns", lambda policy: None, host=lambda value: ["dig"])
+    run = Plan({"policy": lambda: "p"})
+    assert plan.host_steps() == ["runner_config", "redis", "dns"]
+    assert plan.host_reads_of(["runner_config", "redis", "dns"], run.value) == ["config.toml (p)", "nc 10.0.0.9", "dig"]
+
+    def policy_only(name: str) -> Any:
+        if name != "policy":
+            raise LookupError(name)
+        return "p"
+
+    # Before AWS is read, a step whose reads need it is left out, the others built.
+    assert plan.host_reads_of(["runner_config", "redis", "dns"], policy_only) == ["config.toml (p)", "dig"]
