@@ -12,26 +12,12 @@ from typing import Any
 import pytest
 
 from envtest.errors import CouldNotEvaluate
-from envtest.policy import UNSET_IN_DEFAULT, Policy, load_policy, sections
+from envtest.policy import UNSET_IN_DEFAULT, Policy, TypedSection, load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = tomllib.loads((ROOT / "policy" / "default.toml").read_text())
-# Policy property -> its section's dataclass.
-TYPED = {
-    "names": sections.Names,
-    "runner": sections.Runner,
-    "token": sections.Token,
-    "images": sections.Images,
-    "docker_daemon": sections.DockerDaemon,
-    "endpoints": sections.Endpoints,
-    "proxy": sections.Proxy,
-    "edge": sections.Edge,
-    "cloud_init": sections.CloudInit,
-    "redis": sections.Redis,
-    "dnssec": sections.Dnssec,
-    "metric_filters": sections.MetricFilters,
-    "lockdown": sections.Lockdown,
-}
+# Policy property -> its section's dataclass (each TypedSection on Policy).
+TYPED = {key: value.cls for key, value in vars(Policy).items() if isinstance(value, TypedSection)}
 
 
 def _fields_against_default(cls: type, table: dict[str, Any], where: str) -> list[str]:
@@ -106,5 +92,24 @@ def test_the_checks_read_typed_sections_only() -> None:
         for path in sorted((ROOT / "tests").rglob("*.py"))
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if ".section(" in line
+    ]
+    assert not found, found
+
+
+# The sections the fixtures may still read as tables, and why: their keys are data of mixed kinds.
+UNTYPED = {
+    "hosts": "[hosts.asg] maps a role to a name or to {name_prefix}; [hosts.secret_files] a path to its keys",
+    "egress": "[[egress.allow]] lines each take a different set of keys (cidrs, groups, load_balancer_of, ...)",
+    "lockdown": "env_accounts: unset (no revision says) and empty (none may be granted) differ",
+}
+
+
+def test_the_fixtures_read_typed_sections_but_the_tables_of_data() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {key}"
+        for path in sorted((ROOT / "envtest" / "fixtures").glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        for key in re.findall(r'\.section\("([a-z_]+)"\)', line)
+        if key not in UNTYPED
     ]
     assert not found, found

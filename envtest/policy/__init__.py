@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from envtest.errors import UsageError
 from envtest.policy import sections
@@ -209,6 +208,32 @@ class Revision:
         return f"{self.name} (18F/identity-pki {self.commit[:12]}, {self.date})"
 
 
+S = TypeVar("S")
+
+
+class TypedSection(Generic[S]):
+    """policy.<key>: the policy's [<key>] table as a frozen dataclass of sections.py, built on the first read and
+    kept; a missing key or a value of another type cannot be evaluated, and the message names the key."""
+
+    def __init__(self, cls: type[S]) -> None:
+        self.cls = cls
+        self.key = ""
+
+    def __set_name__(self, owner: type, key: str) -> None:
+        self.key = key
+
+    @overload
+    def __get__(self, policy: None, owner: type | None = None) -> TypedSection[S]: ...
+    @overload
+    def __get__(self, policy: Policy, owner: type | None = None) -> S: ...
+    def __get__(self, policy: Policy | None, owner: type | None = None) -> S | TypedSection[S]:
+        if policy is None:
+            return self
+        built = sections.typed(self.cls, policy.section(self.key), f"[{self.key}]")
+        policy.__dict__[self.key] = built  # read from the instance from now on (the descriptor is not a data one)
+        return built
+
+
 @dataclass(frozen=True)
 class Policy:
     data: dict[str, Any]
@@ -229,58 +254,25 @@ class Policy:
     def section(self, key: str) -> dict[str, Any]:
         return self.data.get(key, {})
 
-    # The typed sections (envtest/policy/sections.py), built once, when first read.
-    @cached_property
-    def names(self) -> sections.Names:
-        return sections.typed(sections.Names, self.section("names"), "[names]")
-
-    @cached_property
-    def runner(self) -> sections.Runner:
-        return sections.typed(sections.Runner, self.section("runner"), "[runner]")
-
-    @cached_property
-    def token(self) -> sections.Token:
-        return sections.typed(sections.Token, self.section("token"), "[token]")
-
-    @cached_property
-    def images(self) -> sections.Images:
-        return sections.typed(sections.Images, self.section("images"), "[images]")
-
-    @cached_property
-    def docker_daemon(self) -> sections.DockerDaemon:
-        return sections.typed(sections.DockerDaemon, self.section("docker_daemon"), "[docker_daemon]")
-
-    @cached_property
-    def endpoints(self) -> sections.Endpoints:
-        return sections.typed(sections.Endpoints, self.section("endpoints"), "[endpoints]")
-
-    @cached_property
-    def proxy(self) -> sections.Proxy:
-        return sections.typed(sections.Proxy, self.section("proxy"), "[proxy]")
-
-    @cached_property
-    def edge(self) -> sections.Edge:
-        return sections.typed(sections.Edge, self.section("edge"), "[edge]")
-
-    @cached_property
-    def cloud_init(self) -> sections.CloudInit:
-        return sections.typed(sections.CloudInit, self.section("cloud_init"), "[cloud_init]")
-
-    @cached_property
-    def redis(self) -> sections.Redis:
-        return sections.typed(sections.Redis, self.section("redis"), "[redis]")
-
-    @cached_property
-    def dnssec(self) -> sections.Dnssec:
-        return sections.typed(sections.Dnssec, self.section("dnssec"), "[dnssec]")
-
-    @cached_property
-    def metric_filters(self) -> sections.MetricFilters:
-        return sections.typed(sections.MetricFilters, self.section("metric_filters"), "[metric_filters]")
-
-    @cached_property
-    def lockdown(self) -> sections.Lockdown:
-        return sections.typed(sections.Lockdown, self.section("lockdown"), "[lockdown]")
+    # The typed sections (envtest/policy/sections.py), each built once, when first read.
+    names = TypedSection(sections.Names)
+    runner = TypedSection(sections.Runner)
+    token = TypedSection(sections.Token)
+    images = TypedSection(sections.Images)
+    docker_daemon = TypedSection(sections.DockerDaemon)
+    endpoints = TypedSection(sections.Endpoints)
+    proxy = TypedSection(sections.Proxy)
+    edge = TypedSection(sections.Edge)
+    cloud_init = TypedSection(sections.CloudInit)
+    redis = TypedSection(sections.Redis)
+    dnssec = TypedSection(sections.Dnssec)
+    metric_filters = TypedSection(sections.MetricFilters)
+    lockdown = TypedSection(sections.Lockdown)
+    network = TypedSection(sections.Network)
+    instances = TypedSection(sections.Instances)
+    log_pipeline = TypedSection(sections.LogPipeline)
+    recycle = TypedSection(sections.Recycle)
+    s3_access = TypedSection(sections.S3Access)
 
 
 def _revision(directory: Path, name: object, named_in: str) -> tuple[dict[str, Any], Revision, Path]:

@@ -162,6 +162,48 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class Network:
+    """Timeouts (seconds) of the probes from where the run runs, and the path the GitLab probe asks for."""
+
+    connect_timeout: float
+    read_timeout: float
+    gitlab_probe_path: str
+
+
+@dataclass(frozen=True)
+class Instances:
+    """Seconds to wait for an instance to be Online in SSM, and for a command to finish."""
+
+    online_timeout: float
+    command_timeout: float
+
+
+@dataclass(frozen=True)
+class LogPipeline:
+    role: str
+    filebeat_stats_url: str
+    logstash_stats_url: str
+
+
+@dataclass(frozen=True)
+class Recycle:
+    groups: Strings
+    capacity_timeout: float
+    poll_interval: float
+    cloud_init_role: str
+
+
+@dataclass(frozen=True)
+class S3Access:
+    role_arn: str
+    probe_key: str
+    operations: Strings
+    role_names: Mapping[str, str]
+    buckets: Mapping[str, str]
+    matrix: Mapping[str, Mapping[str, Strings]]  # bucket key -> role -> the operations it may make
+
+
+@dataclass(frozen=True)
 class CloudInit:
     status_path: str
     roles: Strings
