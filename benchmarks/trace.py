@@ -10,6 +10,7 @@ wall and its critical path (benchmarks/latency.md) is read from these.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,7 @@ def main(argv: list[str]) -> int:
                 print("  slowest checks: " + ", ".join(f"{n} {t:.2f}" for n, t in slowest(work / "junit.xml")))
     finally:
         stop_all(work / "sandbox")
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -3,11 +3,12 @@
 AWS decides how many items a page holds (a List or Describe call answers with NextToken while more remain);
 a suite that reads the first page only works until an account grows. moto answers everything in one page unless
 asked for less, so the sandbox asks for less on the suite's behalf: to each request of an operation botocore
-knows as paginated, and that does not already say how many it wants, it adds the operation's limit key
-(MaxResults, MaxRecords, maxResults, ...) with the sandbox's page size, raised to the smallest value the API
-accepts (the model's `min`: EC2's DescribeSecurityGroups takes no fewer than 5). It leaves a request alone that
-names what it wants by id or name (AWS refuses InstanceIds with MaxResults), and any request not signed with the
-suite's access key id: the sandbox's own seeding and fault clients sign with another and read whole lists.
+knows as paginated, it sets the operation's limit key (MaxResults, MaxRecords, maxResults, ...) to the sandbox's
+page size, raised to the smallest value the API accepts (the model's `min`: EC2's DescribeSecurityGroups takes no
+fewer than 5); a request that asks for fewer keeps its own, and one that asks for more (the suite asks for AWS's
+largest page, gather/services/base.py) gets the sandbox's, as AWS may answer fewer than asked. It leaves a request
+alone that names what it wants by id or name (AWS refuses InstanceIds with MaxResults), and any request not signed
+with the suite's access key id: the sandbox's own seeding and fault clients sign with another and read whole lists.
 
 Where moto answers a list whole even so (EC2's DescribeSecurityGroups, DescribeVpcEndpoints, CloudWatch Logs'
 DescribeMetricFilters in moto 5.2), the sandbox cuts the answer into pages itself: it returns the first items with
@@ -131,20 +132,31 @@ def with_limit(environ: dict[str, Any], body: bytes, page_size: int) -> bytes:
         except ValueError:
             return body
         found = limit_for(service, operation)
-        if not found or not isinstance(request, dict) or found[0] in request:
+        if not found or not isinstance(request, dict):
             return body
         if any(k.endswith(("Ids", "Names")) and isinstance(v, list) for k, v in request.items()):
             return body
-        request[found[0]] = max(page_size, found[1])
+        request[found[0]] = _smaller(request.get(found[0]), max(page_size, found[1]))
         return json.dumps(request).encode()
     if b"Action=" not in body:  # REST protocols (S3): left whole
         return body
     form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     fields = dict(form)
     found = limit_for(service, operation, fields.get("Version"))
-    if not found or found[0] in fields or any(_NAMED.search(k) for k in fields):
+    if not found or any(_NAMED.search(k) for k in fields):
         return body
-    return urlencode([*form, (found[0], str(max(page_size, found[1])))]).encode()
+    limit = _smaller(fields.get(found[0]), max(page_size, found[1]))
+    return urlencode([*[(k, v) for k, v in form if k != found[0]], (found[0], str(limit))]).encode()
+
+
+def _smaller(asked: Any, size: int) -> Any:
+    """The page the sandbox answers: the suite's own limit when it asked for fewer, else the sandbox's size. AWS
+    may answer fewer than asked ("A response can contain fewer items than the value specified", Auto Scaling's
+    MaxRecords), so a suite asking for AWS's largest page still meets the sandbox's small ones."""
+    try:
+        return asked if asked is not None and int(asked) <= size else size
+    except (TypeError, ValueError):
+        return asked  # not a number: AWS refuses it, and so does moto
 
 
 OWN_TOKEN = "envtest-page-"

@@ -126,7 +126,8 @@ def start_sandbox(
 
 
 def _start_sandbox(directory: Path, env: str, scale: int, era: str | None, revision: str | None) -> dict[str, str]:
-    revision = revision or os.environ.get("ENVTEST_SANDBOX_REVISION") or None
+    # The revision is the caller's word, never the environment's: a shell that sourced one sandbox's env.sh
+    # (ENVTEST_SANDBOX_REVISION=era1) and then asks for the composite (revision None) gets the composite.
     if revision is not None:
         if revision not in SANDBOX_REVISIONS:
             raise SandboxError(

@@ -45,6 +45,33 @@ def tags_of(resource: Mapping[str, Any]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in resource.get("Tags", [])}
 
 
+# The largest page each list the suite pages through may ask for (service, operation) -> items, from the AWS API
+# reference as botocore's models carry it (the limit member's max, or its documentation where the model has no max;
+# selftests/test_page_sizes.py holds each to it). Asked for, a list of a few hundred groups is one call, not the
+# default page's several: each page waits on the one before (its NextToken). AWS may answer fewer.
+LARGEST_PAGE = {
+    ("ec2", "describe_security_groups"): 1000,
+    ("ec2", "describe_route_tables"): 100,
+    ("ec2", "describe_vpc_endpoints"): 1000,  # no max in the model; its text: "greater than 1,000, we return 1,000"
+    ("ec2", "describe_network_interfaces"): 1000,
+    ("autoscaling", "describe_auto_scaling_groups"): 100,  # "The default value is 50 and the maximum value is 100"
+    ("logs", "describe_metric_filters"): 50,
+    ("ecr", "list_images"): 1000,
+    ("iam", "simulate_principal_policy"): 1000,
+}
+# A request that names what it wants by id, name or ARN asks for no page size: AWS refuses some of these beside one
+# (EC2's InstanceIds with MaxResults), and a named lookup is no list to page through.
+_NAMING = ("Ids", "Names", "Arns")
+
+
+def largest_pages(service: str, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """paginate()'s PaginationConfig asking for the largest page, when the list has one and names nothing."""
+    size = LARGEST_PAGE.get((service, operation))
+    if size is None or any(key.endswith(_NAMING) for key in params):
+        return {}
+    return {"PaginationConfig": {"PageSize": size}}
+
+
 class Reader:
     """The base of every service's reader: an AWS session and the run's cache."""
 
@@ -60,6 +87,7 @@ class Reader:
 
         def pages() -> list[Any]:
             paginator = self.aws.client(service).get_paginator(operation)
-            return [item for page in paginator.paginate(**params) for item in page[result_key]]
+            pages = paginator.paginate(**params, **largest_pages(service, operation, params))
+            return [item for page in pages for item in page[result_key]]
 
         return call(what, pages)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envtest.gather.services.base import ABSENT, NOT_FOUND, Reader, call
+from envtest.gather.services.base import ABSENT, NOT_FOUND, Reader, call, largest_pages
 
 
 class EcrReads(Reader):
@@ -13,7 +13,10 @@ class EcrReads(Reader):
             ecr = self.aws.client("ecr")
 
             def ids() -> list[dict[str, str]]:
-                pages = ecr.get_paginator("list_images").paginate(registryId=registry_id, repositoryName=repository)
+                params = {"registryId": registry_id, "repositoryName": repository}
+                pages = ecr.get_paginator("list_images").paginate(
+                    **params, **largest_pages("ecr", "list_images", params)
+                )
                 return [image_id for page in pages for image_id in page["imageIds"]]
 
             found = call(f"ecr:ListImages {registry_id}/{repository}", ids, NOT_FOUND)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envtest.gather.services.base import Reader, call
+from envtest.gather.services.base import Reader, call, largest_pages
 
 
 class IamReads(Reader):
@@ -25,7 +25,9 @@ class IamReads(Reader):
 
             def pages() -> list[dict[str, Any]]:
                 paginator = iam.get_paginator("simulate_principal_policy")
-                return [r for page in paginator.paginate(**params) for r in page["EvaluationResults"]]
+                # Its ARNs and names are the question asked, not a lookup by name: the page size applies.
+                sized = largest_pages("iam", "simulate_principal_policy", {})
+                return [r for page in paginator.paginate(**params, **sized) for r in page["EvaluationResults"]]
 
             return simulation_decisions(call(f"iam:SimulatePrincipalPolicy {principal_arn}", pages))
 
