@@ -174,7 +174,7 @@ def test_independent_steps_run_side_by_side(steps: dict[str, plan.Step], monkeyp
     declare(steps, "images", lambda settings: meet.wait() is not None)
     declare(steps, "network", lambda settings: meet.wait() is not None)
     run = Plan({"settings": lambda: "s"})
-    run.start(["images", "network"]).shutdown(wait=True)
+    assert run.start(["images", "network"]).wait(timeout=30)
     assert run.value("images") and run.value("network")
 
 
@@ -185,7 +185,7 @@ def test_a_step_runs_after_what_it_waits_on_and_lazy_asks_only_when_needed(steps
     declare(steps, "hostname", lambda settings: order.append("hostname") or "gitlab.example")
     declare(steps, "probe", lambda settings, lazy: order.append("probe") or "given URL")
     run = Plan({"settings": lambda: "s"})
-    run.start(["instances", "probe"]).shutdown(wait=True)
+    assert run.start(["instances", "probe"]).wait(timeout=30)
     assert order.index("group") < order.index("instances")
     assert "hostname" not in order  # the probe never asked for it
     assert closure(["instances"]) == ["group", "instances"]
@@ -207,3 +207,19 @@ def test_the_host_reads_of_the_used_host_steps_go_in_the_declared_order(steps: d
 
     # Before AWS is read, a step whose reads need it is left out, the others built.
     assert plan.host_reads_of(["runner_config", "redis", "dns"], policy_only) == ["config.toml (p)", "dig"]
+
+
+def test_a_step_that_waits_holds_no_thread_a_ready_step_could_use(
+    steps: dict[str, plan.Step], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two threads: the runner's group and the images file must meet at a barrier while the group's dependent
+    waits. Handed a thread before its group was done, the dependent would hold the second one, and the images
+    file would never start."""
+    monkeypatch.setattr(plan, "MAX_THREADS", 2)
+    meet = threading.Barrier(2, timeout=10)
+    declare(steps, "group", lambda settings: meet.wait() is not None)
+    declare(steps, "instances", lambda group: group)
+    declare(steps, "images", lambda settings: meet.wait() is not None)
+    run = Plan({"settings": lambda: "s"})
+    assert run.start(["instances", "images"]).wait(timeout=30)
+    assert run.value("instances") and run.value("images")
