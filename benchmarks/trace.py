@@ -10,6 +10,7 @@ wall and its critical path (benchmarks/latency.md) is read from these.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--latency"]:
         model, argv = LatencyModel.load(argv[1]), argv[2:]
     runs = int(argv[0]) if argv else 3
+    if model is not None:
+        os.environ.setdefault("ENVTEST_SANDBOX_PAGE_SIZE", "0")  # AWS's pages, as the benchmark has them (run.py)
     work = Path(tempfile.mkdtemp(prefix="envtest-trace-"))
     work.chmod(0o755)
     try:

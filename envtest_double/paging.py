@@ -60,11 +60,18 @@ def _services(signing_name: str) -> list[str]:
 SERVED = ("ec2", "autoscaling", "elbv2", "elasticache", "iam", "logs", "ecr", "ssm")
 
 
+@functools.cache
+def _session() -> botocore.session.Session:
+    """The one botocore session whose loader keeps the models once loaded. A session of their own each, warm(),
+    limit_for and _cut_for each loaded EC2's model again: 4 s of the server's CPU on a run's first lists."""
+    return botocore.session.get_session()
+
+
 def warm() -> None:
     """Load the served services' models and paginators in a background thread (about a second for EC2's)."""
 
     def load() -> None:
-        session = botocore.session.get_session()
+        session = _session()
         for name in SERVED:
             session.get_service_model(name)
             session.get_paginator_model(name)
@@ -75,7 +82,7 @@ def warm() -> None:
 @functools.cache
 def limit_for(service: str, operation: str, api_version: str | None = None) -> tuple[str, int] | None:
     """(limit key, its minimum) of a paginated operation of the service a request was signed for, else None."""
-    session = botocore.session.get_session()
+    session = _session()
     for name in _services(service):
         model = session.get_service_model(name)
         if api_version and model.api_version != api_version:
@@ -175,7 +182,7 @@ class _Cut:
 
 @functools.cache
 def _cut_for(service: str, operation: str, api_version: str | None) -> _Cut | None:
-    session = botocore.session.get_session()
+    session = _session()
     for name in _services(service):
         model = session.get_service_model(name)
         if (api_version and model.api_version != api_version) or model.protocol not in {"ec2", "query", "json"}:

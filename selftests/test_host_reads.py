@@ -64,3 +64,30 @@ def test_a_planned_read_takes_the_plans_answer_and_others_go_alone(monkeypatch: 
     assert reads.read(planned[0])["i-1"].exit_code == 0
     assert reads.read(command_read("idp", "c"))["i-1"].exit_code == 0
     assert asked == [planned, [command_read("idp", "c")]]
+
+
+def test_a_read_known_from_the_policy_never_waits_for_the_reads_that_need_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Redis probe needs Redis's address from AWS; config.toml does not. Its answer comes while the probe's
+    plan is still blocked (it is released only after), and the probe then goes as a command of its own."""
+    import threading
+
+    reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
+    config, probe = file_read("env-runner", "/etc/gitlab-runner/config.toml"), command_read("idp", "nc redis 6379")
+    asked: list[list[HostRead]] = []
+
+    def answer(role: str, batch: list[HostRead]) -> dict[str, object]:
+        asked.append(batch)
+        return {"instances": {"i-1": [{"exit_code": 0, "stdout": "", "stderr": ""} for _ in batch]}}
+
+    monkeypatch.setattr(reads, "_role_answer", answer)
+    address_read = threading.Event()
+
+    def later() -> list[HostRead]:
+        assert address_read.wait(timeout=30)
+        return [probe]
+
+    reads.start(lambda: [config], later)
+    assert reads.read(config)["i-1"].exit_code == 0  # answered with the later wave still blocked
+    address_read.set()
+    assert reads.read(probe)["i-1"].exit_code == 0
+    assert asked == [[config], [probe]]

@@ -77,30 +77,45 @@ class HostReads:
         self.group_for_role = group_for_role
         self.online_timeout = online_timeout
         self.command_timeout = command_timeout
-        self._plan: dict[str, list[HostRead]] = {}
-        self._futures: dict[str, Future[dict[str, Any]]] = {}
+        # The commands sent, in waves: role -> its reads, and the future of its answer.
+        self._waves: list[dict[str, tuple[list[HostRead], Future[dict[str, Any]]]]] = []
         self._targets: dict[str, Future[tuple[str, list[str]]]] = {}
-        self._planned = threading.Event()
+        self._first = threading.Event()  # the reads known from the policy alone are sent
+        self._planned = threading.Event()  # every wave is sent
         self._started = False
 
     # ---- the plan ---------------------------------------------------------------------------
-    def start(self, build: Callable[[], list[HostRead]]) -> None:
-        """In the background: build the run's reads (this may read AWS), then send one command per role."""
+    def start(self, build: Callable[[], list[HostRead]], later: Callable[[], list[HostRead]] | None = None) -> None:
+        """In the background: build the run's reads and send one command per role; then build the reads that
+        need AWS first (`later`: the Redis probe needs Redis's address) and send those, one more command per
+        role. The reads known from the policy never wait on the ones that need AWS."""
 
         self._started = True
 
-        def plan() -> None:
+        def built(make: Callable[[], list[HostRead]] | None) -> list[HostRead]:
             try:
-                reads = build()
+                return make() if make is not None else []
             except Exception:  # no plan: each read then goes on its own and meets the cause itself
-                reads = []
+                return []
+
+        def send(reads: list[HostRead]) -> None:
             by_role: dict[str, list[HostRead]] = {}
             for read in reads:
                 if read not in by_role.setdefault(read.role, []):
                     by_role[read.role].append(read)
-            self._plan = by_role
-            self._futures = {role: _in_background(self._role_answer, role, rs) for role, rs in by_role.items()}
-            self._planned.set()
+            self._waves.append(
+                {role: (rs, _in_background(self._role_answer, role, rs)) for role, rs in by_role.items()}
+            )
+
+        def plan() -> None:
+            try:
+                send(built(build))
+            finally:
+                self._first.set()
+            try:
+                send(built(later))
+            finally:
+                self._planned.set()
 
         threading.Thread(target=plan, name="host-reads-plan", daemon=True).start()
 
@@ -129,11 +144,9 @@ class HostReads:
 
         No plan started (ENVTEST_CACHE=off, a run whose plan could not be made): every read goes on its own.
         """
-        if self._started and not self._planned.wait(timeout=self.online_timeout + 60):
-            raise CouldNotEvaluate(f"the host-read plan was not ready within {self.online_timeout + 60:.0f} s")
-        reads = self._plan.get(item.role, [])
-        if item in reads:
-            answer = self._futures[item.role].result()
+        planned = self._planned_answer(item)
+        if planned is not None:
+            reads, answer = planned[0], planned[1].result()
         else:
             reads = [item]
             answer = self._role_answer(item.role, reads)
@@ -145,6 +158,19 @@ class HostReads:
             if fields.get("error"):
                 raise CouldNotEvaluate(f"{instance} ({item.role}): {item.describe()}: {fields['error']}")
         return {instance: decode_output(fields) for instance, fields in outputs.items()}
+
+    def _planned_answer(self, item: HostRead) -> tuple[list[HostRead], Future[dict[str, Any]]] | None:
+        """The command that holds this read, once it is sent; None when no plan holds it."""
+        if not self._started:
+            return None
+        for event in (self._first, self._planned):  # a read of the first wave never waits on the later one
+            if not event.wait(timeout=self.online_timeout + 60):
+                raise CouldNotEvaluate(f"the host-read plan was not ready within {self.online_timeout + 60:.0f} s")
+            for wave in list(self._waves):
+                found = wave.get(item.role)
+                if found is not None and item in found[0]:
+                    return found
+        return None
 
     # ---- one role ---------------------------------------------------------------------------
     def _role_answer(self, role: str, reads: list[HostRead]) -> dict[str, Any]:
