@@ -37,7 +37,8 @@ def test_the_simulator_answers_one_result_per_action_with_each_resource_inside(i
             ],
             "IsTruncated": False,
         },
-        {"PolicySourceArn": ROLE, "ActionNames": ["s3:GetObject"], "ResourceArns": [BUCKET, OBJECT]},
+        # MaxItems: the largest page the API takes (envtest/gather/services/base.py LARGEST_PAGE).
+        {"PolicySourceArn": ROLE, "ActionNames": ["s3:GetObject"], "ResourceArns": [BUCKET, OBJECT], "MaxItems": 1000},
     )
     decisions = inventory.simulate(ROLE, ["s3:GetObject"], [BUCKET, OBJECT])
     assert decisions[f"s3:GetObject {OBJECT}"] == {"decision": "allowed", "missing_context": ["aws:SourceVpce"]}
@@ -57,7 +58,7 @@ def test_another_accounts_registry_is_read_with_its_registry_id(inventory: Inven
     """ECR API reference, ListImages: registryId names the registry (another account's, with its repository policy);
     all pages; RepositoryNotFoundException is an absent repository. moto ignores a foreign registryId."""
     ecr = stub(inventory, "ecr")
-    page = {"registryId": "217680906704", "repositoryName": "cd/env_test/blessed"}
+    page = {"registryId": "217680906704", "repositoryName": "cd/env_test/blessed", "maxResults": 1000}
     ecr.add_response("list_images", {"imageIds": [{"imageDigest": "sha256:" + "a" * 64}], "nextToken": "t"}, page)
     ecr.add_response("list_images", {"imageIds": [{"imageDigest": "sha256:" + "b" * 64}]}, {**page, "nextToken": "t"})
     assert inventory.ecr_digests("217680906704", "cd/env_test/blessed") == ["sha256:" + "a" * 64, "sha256:" + "b" * 64]
@@ -73,7 +74,11 @@ def test_metric_filters_and_their_test_are_read_as_cloudwatch_logs_answers(inven
     logs.add_response(
         "describe_metric_filters",
         {"metricFilters": [{"filterName": "dev-idp-interesting-uris-success", "filterPattern": "{$.a = 1}"}]},
-        {"logGroupName": "dev_/var/log/nginx/access.log", "filterNamePrefix": "dev-idp-interesting-uris-success"},
+        {
+            "logGroupName": "dev_/var/log/nginx/access.log",
+            "filterNamePrefix": "dev-idp-interesting-uris-success",
+            "limit": 50,
+        },
     )
     filters = inventory.metric_filters("dev_/var/log/nginx/access.log", "dev-idp-interesting-uris-success")
     assert [(f.name, f.pattern) for f in filters] == [("dev-idp-interesting-uris-success", "{$.a = 1}")]
@@ -96,7 +101,7 @@ def test_an_nlbs_addresses_are_its_interfaces_described_after_it(inventory: Inve
     ec2.add_response(
         "describe_network_interfaces",
         {"NetworkInterfaces": [{"PrivateIpAddress": "10.0.1.9"}, {"PrivateIpAddress": "10.0.2.9"}]},
-        {"Filters": [{"Name": "description", "Values": ["ELB net/dev-ob1234/50dc6c495c0c9188"]}]},
+        {"Filters": [{"Name": "description", "Values": ["ELB net/dev-ob1234/50dc6c495c0c9188"]}], "MaxResults": 1000},
     )
     assert inventory.load_balancer_addresses([tg]) == {"dev-ob1234": ["10.0.1.9", "10.0.2.9"]}
     elbv2.assert_no_pending_responses()

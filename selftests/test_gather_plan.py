@@ -223,3 +223,23 @@ def test_a_step_that_waits_holds_no_thread_a_ready_step_could_use(
     run = Plan({"settings": lambda: "s"})
     assert run.start(["instances", "images"]).wait(timeout=30)
     assert run.value("instances") and run.value("images")
+
+
+def test_a_read_still_in_flight_never_holds_the_process_at_exit(
+    steps: dict[str, plan.Step], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run past its --timeout exits while a host read waits on SSM: the plan's threads are daemons (a
+    ThreadPoolExecutor's are joined at exit, and held a stopped run for the minute SSM took)."""
+    release = threading.Event()
+    declare(steps, "runner_config", lambda settings: release.wait(timeout=30))
+    run = Plan({"settings": lambda: "s"})
+    done = run.start(["runner_config"])
+    try:
+        busy = [t for t in threading.enumerate() if t.name.startswith("plan_")]
+        assert busy and all(t.daemon for t in busy)
+        monkeypatch.setattr(plan.cache, "enabled", lambda: True)
+        in_daemon = [lambda: threading.current_thread().daemon, lambda: threading.current_thread().daemon]
+        assert plan.each(in_daemon) == [True, True]  # a step's reads side by side: daemon threads too
+    finally:
+        release.set()
+    assert done.wait(timeout=30)
