@@ -10,9 +10,10 @@ layer that adds a dependent call belongs here too):
 - then, in the checks' process, side by side (the gather plan,
   fixtures/plan.py, starts them all before the first check):
   - each role's host reads: the role's group (a group named by prefix is found
-    in the list of all groups first), found beside Redis's endpoint (the probe
-    needs its address; the shorter of the two); then its instances' SSM status,
-    SendCommand, the command's completion, its answer;
+    in the list of all groups first); then its instances' SSM status,
+    SendCommand, the command's completion, its answer. The Redis probe goes in
+    a command of its own once Redis's endpoint is read (one ElastiCache call
+    where the group's two are: the shorter chain);
   - the runner's network: its group, instances, launch template, subnets, then
     the VPC's endpoints and their subnets (beside the groups and routes);
   - the runner's token: group, instances, the bucket, the object;
