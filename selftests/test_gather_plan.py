@@ -243,3 +243,44 @@ def test_a_read_still_in_flight_never_holds_the_process_at_exit(
     finally:
         release.set()
     assert done.wait(timeout=30)
+
+
+def test_a_step_interrupted_between_its_claim_and_its_value_is_reported_not_waited_on(
+    steps: dict[str, plan.Step], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check's time limit (SIGALRM) or a cancel can land just after the claim: the next ask is told so."""
+    declare(steps, "group", lambda settings: "g")
+    run = Plan({"settings": lambda: "s"})
+
+    def interrupted(cell: Any, compute: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plan, "_settle", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.value("group")
+    with pytest.raises(CouldNotEvaluate, match="group: its read was interrupted"):
+        run.value("group")
+
+
+def test_ahead_leaves_a_reads_failure_to_the_check_but_not_the_checks_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from concurrent.futures import Future
+
+    monkeypatch.setattr(plan.cache, "enabled", lambda: True)
+
+    def unreadable_policy() -> list[Any]:
+        raise CouldNotEvaluate("policy [s3_access.matrix] is unreadable")
+
+    plan.ahead(unreadable_policy)  # which reads to make cannot be said: none is made, nothing raised
+    plan.ahead(lambda: [lambda: (_ for _ in ()).throw(CouldNotEvaluate("AccessDenied"))])  # left to the check
+
+    class TimedOut(Future[Any]):
+        """A future still running whose wait is cut short by the check's time limit (raised in the waiter)."""
+
+        def result(self, timeout: float | None = None) -> Any:
+            raise CouldNotEvaluate("did not finish within its limit of 0.3 s")
+
+    monkeypatch.setattr(plan, "side_by_side", lambda jobs, name: [TimedOut()])
+    with pytest.raises(CouldNotEvaluate, match="within its limit"):
+        plan.ahead(lambda: [lambda: None])
