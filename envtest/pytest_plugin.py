@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from envtest import active_probes, cancel, limits, redact
+from envtest import active_probes, cancel, current_test_var, limits, redact
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures import plan
 from envtest.fixtures.plan import step
@@ -44,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     redact.install_logging_filter()
     cancel.install()  # a cancel's SIGTERM stops the run as Ctrl-C does: restores run, the report is written
     redact.register_secrets_of(os.environ)
+    current_test_var.install()  # before the gather plan's first thread: they walk os.environ
 
 
 def _long_tests_enabled() -> bool:
