@@ -36,6 +36,10 @@ def _load(tmp_path: Path, text: str) -> None:
         ("[hosts.asg]\nnew-pool = 7\n", ":2:", ["hosts.asg.new-pool is a number", "values are"]),
         ("[edgee]\nhealth_path = '/'\n", ":1:", ["'edgee'"]),
         ('[lockdown]\nenv_accounts = "123456789012"\n', ":2:", ["lockdown.env_accounts is a string", "an array"]),
+        # Kinds agree with default.toml, but not sections.py's types: an array's items, a whole number.
+        ("[lockdown]\n\nenv_accounts = [123]\n", ":3:", ["[lockdown.env_accounts] is 123", "must be a str"]),
+        ("[edge]\nhealth_attempts = 3.0\n", ":2:", ["[edge.health_attempts] is 3.0", "whole number"]),
+        ("[runner]\n[runner.config]\npath = 7\n", ":3:", ["runner.config.path is a number", "as a string"]),
     ],
 )
 def test_a_misspelt_or_mistyped_key_is_named_with_its_line(

@@ -275,6 +275,9 @@ class Policy:
     s3_access = TypedSection(sections.S3Access)
 
 
+TYPED_SECTIONS = tuple(key for key, value in vars(Policy).items() if isinstance(value, TypedSection))
+
+
 def _revision(directory: Path, name: object, named_in: str) -> tuple[dict[str, Any], Revision, Path]:
     if not isinstance(name, str) or not REVISION_NAME.match(name):
         raise UsageError(f"{named_in}: revision = {name!r} is not a revision name (lower-case letters, digits, '-')")
@@ -335,7 +338,38 @@ def load_policy(env: str, policy_dir: Path | None = None, override: Path | None 
     data: dict[str, Any] = {}
     for _, layer in layers:
         data = merge(data, {k: v for k, v in layer.items() if k != "revision"})
-    return Policy(data=data, env=env, sources=tuple(str(path) for path, _ in layers), revision=revision)
+    policy = Policy(data=data, env=env, sources=tuple(str(path) for path, _ in layers), revision=revision)
+    _build_typed_sections(policy, layers)
+    return policy
+
+
+def _build_typed_sections(policy: Policy, layers: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Every typed section the policy has, built now: a value its type does not take (`env_accounts = [123]`,
+    `health_attempts = 3.0`) stops the run (exit 2) naming the file and line that set it. check_keys compares kinds
+    with default.toml; this compares with sections.py's types, which are stricter (an array's items, int vs float).
+    Built later, the same value would make every check that reads the section "could not evaluate"."""
+    for key in TYPED_SECTIONS:
+        if key not in policy.data:
+            continue  # a policy directory without the section (a self-test's): its readers report it
+        try:
+            getattr(policy, key)
+        except sections.MissingKey:
+            continue  # a partial default.toml (a self-test's): the section's readers report what it lacks
+        except sections.WrongValue as exc:
+            path = next((path for path, layer in reversed(layers) if _sets(layer, exc.key)), layers[0][0])
+            raise UsageError(f"{_where(path, exc.key)}: {exc}") from None
+
+
+def _sets(layer: dict[str, Any], dotted: str) -> bool:
+    """Whether a policy file sets `dotted` (a.b.c) or an array or value that holds it."""
+    node: Any = layer
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+        if not isinstance(node, dict):
+            return True
+    return True
 
 
 def known_revisions(policy_dir: Path | None = None) -> list[Revision]:

@@ -247,18 +247,31 @@ class Lockdown:
 T = TypeVar("T")
 
 
+class WrongValue(CouldNotEvaluate):
+    """A policy value its section's type does not take (or a key it lacks); `key` is its dotted name (a.b.c)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"policy {where} {problem}")
+        self.key = where.strip("[]")
+
+
+class MissingKey(WrongValue):
+    """A key the section's type needs and the policy lacks: only a policy directory whose default.toml is partial
+    (a self-test's) can lack one, as policy/default.toml defines every key (selftests/test_policy_sections.py)."""
+
+
 def typed(cls: type[T], data: Mapping[str, Any], where: str) -> T:
     """`data` as a `cls`, every field converted by its type; a missing key or a value of another type cannot be
     evaluated, naming `where` (the section, e.g. "[images.runner]") and the key."""
     if not isinstance(data, Mapping):
-        raise CouldNotEvaluate(f"policy {where} is {type(data).__name__}; it must be a table")
+        raise WrongValue(where, f"is {type(data).__name__}; it must be a table")
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
         if spec.name not in data:
             if spec.default is not dataclasses.MISSING:
                 continue
-            raise CouldNotEvaluate(f"policy {where} has no key {spec.name!r} (policy/default.toml defines every key)")
+            raise MissingKey(where, f"has no key {spec.name!r} (policy/default.toml defines every key)")
         values[spec.name] = _value(hints[spec.name], data[spec.name], f"{where[:-1]}.{spec.name}]")
     return cls(**values)
 
@@ -269,22 +282,22 @@ def _value(hint: Any, value: Any, where: str) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is tuple:
         if not isinstance(value, list):
-            raise CouldNotEvaluate(f"policy {where} is {type(value).__name__}; it must be an array")
+            raise WrongValue(where, f"is {type(value).__name__}; it must be an array")
         return tuple(_value(args[0], item, where) for item in value)
     if origin is Mapping:
         if not isinstance(value, Mapping):
-            raise CouldNotEvaluate(f"policy {where} is {type(value).__name__}; it must be a table")
+            raise WrongValue(where, f"is {type(value).__name__}; it must be a table")
         return types.MappingProxyType({str(k): _value(args[1], v, f"{where[:-1]}.{k}]") for k, v in value.items()})
     if hint is bool or hint is str:
         if type(value) is not hint:
-            raise CouldNotEvaluate(f"policy {where} is {value!r}; it must be a {hint.__name__}")
+            raise WrongValue(where, f"is {value!r}; it must be a {hint.__name__}")
         return value
     if hint is int:
         if type(value) is not int:  # a bool is an int to Python, not to the policy
-            raise CouldNotEvaluate(f"policy {where} is {value!r}; it must be a whole number")
+            raise WrongValue(where, f"is {value!r}; it must be a whole number")
         return value
     if hint is float:
         if type(value) not in (int, float):  # TOML's 2 and 2.0 are both a number of seconds
-            raise CouldNotEvaluate(f"policy {where} is {value!r}; it must be a number")
+            raise WrongValue(where, f"is {value!r}; it must be a number")
         return value
     raise TypeError(f"sections.py: no conversion for {hint!r} ({where})")
