@@ -28,7 +28,7 @@ from envtest.run_reports import (
     report_pytest_outcome,
     write_json,
 )
-from envtest.session_preflight import OUTCOME_VARIABLE, SessionOutcome, run_kind
+from envtest.session_outcome import OUTCOME_VARIABLE, SessionOutcome, run_kind
 from envtest.settings import Settings, parse_bool, parse_key_value_lines
 
 ROOT = Path(__file__).resolve().parents[1]

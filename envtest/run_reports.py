@@ -31,7 +31,7 @@ def report_pytest_outcome(
     """After pytest: the calls recorded, the JUnit file finished (or replaced by why there is no verdict), the
     summary printed; the run's exit code. `stopped`: "timeout", or the signal that cancelled the run."""
     from envtest import changes
-    from envtest.gather.aws import endpoint_down_reason
+    from envtest.gather.endpoint_breaker import endpoint_down_reason
     from envtest.report import html, junit
 
     properties["api_calls"] = str(api_call_total(run_dir))

@@ -12,64 +12,21 @@ the message, JUnit, HTML, JSON). A plain `pytest` run says why it stopped itself
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
 import traceback
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from envtest import __version__, cancel, redact
 from envtest.errors import CouldNotEvaluate, UsageError
+from envtest.session_outcome import OUTCOME_VARIABLE, SessionOutcome, run_kind
 from envtest.settings import Settings
 
-# Set by the command line for the pytest it starts: where the preflight leaves its outcome.
-OUTCOME_VARIABLE = "ENVTEST_PREFLIGHT_OUTCOME"
 # The preflight's clients, built beside the policy's loading: each takes tens of milliseconds to build.
 PREFLIGHT_SERVICES = ("sts", "s3")
-
-
-@dataclass(frozen=True)
-class SessionOutcome:
-    """What the command needs of the preflight: the run's properties, or why nothing could be evaluated."""
-
-    account: str = "unknown"
-    guards: tuple[str, ...] = ()
-    revision: str = ""
-    stop_check: str = ""
-    stop_reason: str = ""
-    # Exactly one of these when the preflight did not finish: the command says it as it said it in its own process.
-    usage_error: str = ""
-    could_not_evaluate: str = ""
-    internal_error: str = ""
-    cancelled: str = ""
-    notes: tuple[str, ...] = field(default=())
-
-    def write(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self)))
-
-    @classmethod
-    def read(cls, path: Path) -> SessionOutcome | None:
-        """The outcome pytest left, or None when the preflight never finished (pytest stopped before it)."""
-        try:
-            found: dict[str, Any] = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in found.items()})
-
-
-def run_kind(environ: dict[str, str] | os._Environ[str]) -> str:
-    if environ.get("ENVTEST_SANDBOX_DIR"):
-        return "sandbox"
-    if environ.get("CI_PIPELINE_SOURCE") == "schedule":
-        return "nightly"
-    if environ.get("CI"):
-        return "pipeline"
-    return "manual"
 
 
 def revision_of(settings: Settings) -> str:

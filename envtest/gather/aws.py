@@ -21,7 +21,6 @@ import os
 import threading
 import traceback
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -33,6 +32,7 @@ from botocore.credentials import CredentialProvider, CredentialResolver
 
 from envtest.errors import CouldNotEvaluate
 from envtest.gather import aws_calls, aws_guard
+from envtest.gather.endpoint_breaker import endpoint_down_reason, trip
 
 
 def client_config(environ: Mapping[str, str]) -> Config:
@@ -44,9 +44,6 @@ def client_config(environ: Mapping[str, str]) -> Config:
     )
 
 
-# Written to the run directory when the endpoint stops answering: every process
-# of the run then fails fast instead of waiting out its own timeouts.
-ENDPOINT_DOWN = "endpoint-down"
 # What a botocore call raises when AWS (or the way to it) fails; callers turn it into a cause.
 # ResponseParserError: something answered that is not AWS (an intercepting proxy, a stale endpoint variable).
 AwsError = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)
@@ -62,36 +59,6 @@ CREDENTIAL_ERROR_CODES = frozenset(
         "AuthFailure",
     }
 )
-
-
-def _run_dir() -> Path | None:
-    value = os.environ.get("ENVTEST_RUN_DIR")
-    return Path(value) if value else None
-
-
-def endpoint_down_reason(run_dir: Path | None = None) -> str | None:
-    """Why the endpoint was declared down in this run, if it was."""
-    if _breaker.reason:
-        return _breaker.reason
-    directory = run_dir or _run_dir()
-    marker = directory / ENDPOINT_DOWN if directory else None
-    if marker and marker.exists():
-        return marker.read_text() or "the AWS endpoint stopped answering"
-    return None
-
-
-def _trip(reason: str) -> None:
-    _breaker.reason = reason
-    directory = _run_dir()
-    if directory:
-        (directory / ENDPOINT_DOWN).write_text(reason)
-
-
-class _Breaker:
-    reason: str | None = None
-
-
-_breaker = _Breaker()
 
 
 def _before_call(model: Any, **_: Any) -> None:
@@ -194,10 +161,10 @@ def describe_aws_error(exc: BaseException, what: str) -> CouldNotEvaluate:
             "./run_tests.sh <env>` or on a host with an instance role."
         )
     if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
-        _trip(f"the AWS endpoint did not answer ({what})")
+        trip(f"the AWS endpoint did not answer ({what})")
         return CouldNotEvaluate(f"{what}: the AWS endpoint did not answer ({exc}).")
     if isinstance(exc, botocore.exceptions.ReadTimeoutError):
-        _trip(f"the AWS endpoint stopped answering ({what})")
+        trip(f"the AWS endpoint stopped answering ({what})")
         return CouldNotEvaluate(f"{what}: the AWS endpoint stopped answering ({exc}).")
     if isinstance(exc, botocore.exceptions.ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

@@ -1,0 +1,42 @@
+"""The command (envtest/cli.py, run.py) starts pytest before importing pytest or boto3.
+
+The command's own imports come before pytest's process starts, so before the run's first AWS call: importing
+pytest and boto3 there cost a tenth of a second on every run, and boto3 again when the reports were written
+(benchmarks/latency.md). The preflight's outcome (session_outcome.py) and the endpoint breaker
+(gather/endpoint_breaker.py) are their own light modules for that reason.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("pytest", "boto3", "botocore")
+
+
+def _imported(modules: str) -> set[str]:
+    code = f"import sys\nimport {modules}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "modules",
+    [
+        "envtest.cli",
+        "envtest.run_reports, envtest.changes, envtest.gather.endpoint_breaker, envtest.gather.aws_calls, "
+        "envtest.report.html, envtest.report.json_report, envtest.policy",
+    ],
+    ids=["before-pytest-starts", "while-reporting"],
+)
+def test_the_command_imports_neither_pytest_nor_boto3(modules: str) -> None:
+    assert _imported(modules) == set()
+
+
+def test_the_check_sees_an_import_of_either() -> None:
+    # Seeded: the preflight's own module is a pytest plugin, and the gather layer is boto3's.
+    assert _imported("envtest.session_preflight, envtest.gather.aws") == set(HEAVY)
