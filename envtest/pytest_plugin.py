@@ -218,6 +218,7 @@ def _redact_report(report: pytest.TestReport) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    plan.forget_run_aws()
     run_dir = os.environ.get("ENVTEST_RUN_DIR")
     if run_dir and aws_calls.api_calls():
         aws_calls.write_call_count(Path(run_dir))
@@ -250,7 +251,7 @@ def policy(settings: Settings) -> Policy:
 
 @pytest.fixture(scope=gathered_scope)
 def aws(settings: Settings) -> Aws:
-    return Aws(settings.region)
+    return plan.run_aws(settings.region) or Aws(settings.region)
 
 
 @pytest.fixture(scope=gathered_scope)

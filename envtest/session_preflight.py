@@ -67,12 +67,19 @@ def preflight_at_session_start(whole_run: bool = False) -> int | None:
     cancel.install()
     redact.register_secrets_of(os.environ)
     redact.install_logging_filter()
+    early = None
     try:
-        outcome = _preflight()
-        if whole_run and not outcome.stop_reason:
-            from envtest.fixtures.plan import start_host_reads_early
+        if whole_run:
+            from envtest.fixtures.plan import EarlyHostReads
 
-            start_host_reads_early(Settings.from_environ())
+            early = EarlyHostReads.begin(Settings.from_environ())
+        try:
+            outcome = _preflight()
+        finally:
+            if early is not None:
+                early.wait()
+        if early is not None and not outcome.stop_reason:
+            early.send()
     except UsageError as exc:
         return _stopped(given, SessionOutcome(usage_error=str(exc)), f"could not evaluate: {exc}")
     except CouldNotEvaluate as exc:

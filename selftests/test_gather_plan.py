@@ -20,6 +20,7 @@ from envtest import catalogue
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures import MODULES, plan
 from envtest.fixtures.plan import BASE, LAZY, OUTSIDE_PLAN, STEPS, Plan, closure
+from envtest.gather.services.elasticache import RedisEndpoint
 from envtest.hosts.frames import HostRead
 from envtest.policy import load_policy
 
@@ -103,6 +104,30 @@ def test_every_host_steps_reads_are_built_from_the_default_policy_or_wait_for_a_
             waiting.append(name)
     assert waiting == ["redis_reachability"]
     assert all(reads and all(isinstance(r, HostRead) for r in reads) for reads in built.values()), built
+    # A step that waits names its roles from the policy, so their instances are found while it waits: the roles
+    # its reads go to, once they can be built.
+    endpoint = RedisEndpoint("sandbox-idp-001", "10.0.0.9", 6379)
+    for name in waiting:
+        reads = plan.STEPS[name].host({**known, "redis_endpoint": endpoint}.__getitem__)  # type: ignore[misc]
+        roles = plan.STEPS[name].roles
+        assert roles is not None, f"{name} waits on AWS for its reads but names no roles (step(roles=...))"
+        assert sorted(roles(policy)) == sorted({read.role for read in reads})
+
+
+def test_the_roles_a_waiting_step_names_are_found_with_the_first_reads(
+    steps: dict[str, plan.Step], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(steps, "config", lambda policy: None, host=lambda value: [HostRead("runner", "cat /etc/a")])
+    declare(steps, "endpoint", lambda policy: "10.0.0.9")
+    steps["probe"] = plan.Step(
+        "probe", ("endpoint",), lambda endpoint: None, lambda value: [], __name__, roles=lambda policy: ["idp", "app"]
+    )
+    prepared: list[list[str]] = []
+    reads = SimpleNamespace(prepare=prepared.append, start=lambda build, later: None)
+    run = Plan({"policy": lambda: "p", "host_reads": lambda: reads})
+    monkeypatch.setattr("envtest.hosts.plan.HostReads", SimpleNamespace)  # the double of the reads above
+    plan.send_host_reads(run, ["config", "probe"])
+    assert prepared == [["runner", "idp", "app"]]
 
 
 # ---- the plan's semantics, on steps of the test's own ------------------------------------------------------------
@@ -284,3 +309,56 @@ def test_ahead_leaves_a_reads_failure_to_the_check_but_not_the_checks_time_limit
     monkeypatch.setattr(plan, "side_by_side", lambda jobs, name: [TimedOut()])
     with pytest.raises(CouldNotEvaluate, match="within its limit"):
         plan.ahead(lambda: [lambda: None])
+
+
+# ---- the early start (fixtures/plan.py EarlyHostReads) -----------------------------------------------------------
+
+
+class RecordingAws:
+    """A double of gather.aws.Aws that records the clients asked for; it makes no call (none may happen early)."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.clients: list[str] = []
+
+    def client(self, service: str) -> object:
+        self.clients.append(service)
+        return SimpleNamespace()
+
+
+def early_settings(tmp_path: Path) -> Any:
+    return SimpleNamespace(
+        env_name="sandbox", policy_dir=ROOT / "policy", policy_override=None, region="us-west-2", run_dir=tmp_path,
+        hosts_root=None, no_instances=False, idp_hostname=None,
+    )  # fmt: skip
+
+
+def test_the_early_start_readies_clients_without_a_call_and_hands_them_to_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("envtest.gather.aws.Aws", RecordingAws)
+    sent: list[list[str]] = []
+    monkeypatch.setattr(plan, "send_host_reads", lambda run, names: sent.append(names))
+    early = plan.EarlyHostReads.begin(early_settings(tmp_path))
+    early.wait()
+    assert sent == [] and plan.run_aws("us-west-2") is None  # readied: nothing sent before the preflight passed
+    early.send()
+    aws = plan.run_aws("us-west-2")
+    assert isinstance(aws, RecordingAws) and aws.clients == list(plan.EARLY_CLIENTS)
+    assert sent == [plan.host_steps()]
+    assert plan.run_aws("eu-west-1") is None  # another region's session builds its own
+    plan.forget_run_aws()
+    assert plan.run_aws("us-west-2") is None
+
+
+def test_what_the_early_start_met_is_raised_when_it_would_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from envtest.errors import UsageError
+
+    monkeypatch.setattr("envtest.gather.aws.Aws", RecordingAws)
+    (tmp_path / "policy").mkdir()
+    bad = early_settings(tmp_path)
+    bad.policy_dir = tmp_path / "policy"  # no default.toml: the policy does not load
+    broken = plan.EarlyHostReads.begin(bad)
+    with pytest.raises(UsageError, match=r"default\.toml is missing"):
+        broken.send()
+    assert plan.run_aws("us-west-2") is None
