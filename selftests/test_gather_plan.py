@@ -362,3 +362,10 @@ def test_what_the_early_start_met_is_raised_when_it_would_send(tmp_path: Path, m
     with pytest.raises(UsageError, match=r"default\.toml is missing"):
         broken.send()
     assert plan.run_aws("us-west-2") is None
+
+
+def test_a_plan_with_nothing_to_compute_is_done_at_once_and_starts_no_thread(steps: dict[str, plan.Step]) -> None:
+    before = {thread.ident for thread in threading.enumerate()}
+    done = Plan({"policy": lambda: "p"}).start([])
+    assert done.is_set()
+    assert [t.name for t in threading.enumerate() if t.ident not in before] == []

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -163,9 +164,11 @@ class HostReads:
         """The command that holds this read, once it is sent; None when no plan holds it."""
         if not self._started:
             return None
+        limit = self.online_timeout + 60
+        deadline = time.monotonic() + limit  # one wait for both waves, not one each
         for event in (self._first, self._planned):  # a read of the first wave never waits on the later one
-            if not event.wait(timeout=self.online_timeout + 60):
-                raise CouldNotEvaluate(f"the host-read plan was not ready within {self.online_timeout + 60:.0f} s")
+            if not event.wait(timeout=max(0.0, deadline - time.monotonic())):
+                raise CouldNotEvaluate(f"the host-read plan was not ready within {limit:.0f} s")
             for wave in list(self._waves):
                 found = wave.get(item.role)
                 if found is not None and item in found[0]:
