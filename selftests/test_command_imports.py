@@ -1,4 +1,4 @@
-"""The command (envtest/cli.py, run.py) starts pytest before importing pytest or boto3.
+"""The command (envtest/cli.py, run.py) starts pytest before importing pytest or boto3; the checks use botocore.
 
 The command's own imports come before pytest's process starts, so before the run's first AWS call: importing
 pytest and boto3 there cost a tenth of a second on every run, and boto3 again when the reports were written
@@ -38,5 +38,19 @@ def test_the_command_imports_neither_pytest_nor_boto3(modules: str) -> None:
 
 
 def test_the_check_sees_an_import_of_either() -> None:
-    # Seeded: the preflight's own module is a pytest plugin, and the gather layer is boto3's.
-    assert _imported("envtest.session_preflight, envtest.gather.aws") == set(HEAVY)
+    # Seeded: the preflight's own module is a pytest plugin, the gather layer is botocore's, and the sandbox
+    # (the test double, never imported by the product) uses boto3.
+    assert _imported("envtest.session_preflight, envtest.gather.aws") == {"pytest", "botocore"}
+    assert _imported("envtest_double.running") >= {"boto3"}
+
+
+def test_the_checks_process_uses_botocore_without_boto3() -> None:
+    # gather/aws.py builds botocore's session itself: boto3's resources and S3 transfer methods are never used,
+    # and importing boto3 (its s3transfer package) cost every run 0.08 s before its first call.
+    modules = "envtest.session_preflight, envtest.preflight, envtest.pytest_plugin, envtest.fixtures.plan"
+    code = (
+        "import importlib, sys\nimport " + modules + "\nfrom envtest.fixtures import MODULES\n"
+        "[importlib.import_module(m) for m in MODULES]\nprint('boto3' in sys.modules, 'botocore' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]

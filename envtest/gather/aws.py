@@ -23,7 +23,6 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import botocore.parsers
 import botocore.session
@@ -90,40 +89,44 @@ class Aws:
         call, on top of the read-only guard (aws_guard.confine).
         """
         self.region = region
-        botocore_session = None
+        # botocore's session, as boto3.session.Session wraps it: boto3 would add its resources and S3 transfer
+        # methods, which no read here uses, and importing it costs every process 0.08 s before its first call
+        # (the s3transfer package); selftests/test_command_imports.py holds the product to botocore.
+        self._session = botocore.session.Session()
         if credentials is not None:
-            botocore_session = botocore.session.Session()
-            botocore_session.register_component("credential_provider", _given(credentials))
+            self._session.register_component("credential_provider", _given(credentials))
         self._config = client_config(os.environ)
         if max_attempts is not None:
             self._config = self._config.merge(Config(retries={"mode": "adaptive", "max_attempts": max_attempts}))
         if read_timeout is not None:
             self._config = self._config.merge(Config(read_timeout=read_timeout))
-        self._session = boto3.session.Session(botocore_session=botocore_session, region_name=region)
+        self._events = self._session.get_component("event_emitter")
         # Before the clients are built: each client copies the session's hooks when it is made.
         if confined_to is not None:  # first: its refusal says why this session may not
             aws_guard.confine(
-                self._session.events,
+                self._events,
                 confined_to,
                 "this session was assumed in another account to read what iam/envtest-gitlab-account.json grants "
                 "there, and nothing else",
             )
-        aws_guard.install(self._session.events)
-        self._session.events.register_first("before-call.*.*", _before_call)
-        aws_calls.register_recorders(self._session.events)
+        aws_guard.install(self._events)
+        self._events.register_first("before-call.*.*", _before_call)
+        aws_calls.register_recorders(self._events)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def on(self, event: str, handler: Any) -> None:
         """A hook on the session's events, ahead of botocore's own, for the clients made after it (make it before
         the first client)."""
-        self._session.events.register_first(event, handler)
+        self._events.register_first(event, handler)
 
     def client(self, service: str) -> Any:
-        # One lock for all: a boto3 session is not safe to build clients from in two threads at once.
+        # One lock for all: a botocore session is not safe to build clients from in two threads at once.
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self._session.client(service, config=self._config)
+                self._clients[service] = self._session.create_client(
+                    service, region_name=self.region, config=self._config
+                )
             return self._clients[service]
 
 
