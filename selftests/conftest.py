@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
+from envtest import current_test_var
 from envtest.gather.aws import Aws
 from envtest.gather.cache import clear_memo
 from envtest.gather.inventory import Inventory
@@ -26,6 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 Run = SuiteRun
 base_environ = clean_environ
 __all__ = ["Run", "base_environ", "run_suite"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As in the suite (envtest/current_test_var.py): threads a self-test leaves running (a plan's daemon workers,
+    # a sandbox's servers) may make botocore clients, which walk os.environ, while pytest moves to the next test.
+    current_test_var.install()
 
 
 def _sandbox(era: str) -> Iterator[Sandbox]:
