@@ -369,3 +369,14 @@ def test_a_plan_with_nothing_to_compute_is_done_at_once_and_starts_no_thread(ste
     done = Plan({"policy": lambda: "p"}).start([])
     assert done.is_set()
     assert [t.name for t in threading.enumerate() if t.ident not in before] == []
+
+
+def test_a_fixture_overridden_closer_to_the_check_stops_it_by_name(steps: dict[str, plan.Step]) -> None:
+    from envtest.errors import UsageError
+
+    declare(steps, "group", lambda policy: f"group of {policy}")
+    run = Plan({"policy": lambda: "the policy"})
+    assert plan.served(run, "group", {"policy": run.value("policy")}) == "group of the policy"
+    # Seeded: pytest resolved another `policy` (a conftest.py closer to the check) than the plan's.
+    with pytest.raises(UsageError, match="fixture 'policy' is overridden where 'group' is asked for"):
+        plan.served(run, "group", {"policy": "an area's own policy"})
