@@ -9,9 +9,12 @@ never silently passed.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass, field
 
 from envtest.errors import CouldNotEvaluate, UsageError
+from envtest.gather import cache
 from envtest.gather.aws import Aws
 from envtest.gather.aws_calls import write_call_count
 from envtest.gather.inventory import Inventory
@@ -100,12 +103,41 @@ def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) 
     )
 
 
+def named_facts(settings: Settings) -> Facts:
+    """What the env-name guards compare: they need no AWS call, so they stop a run before it touches credentials."""
+    return Facts(env=settings.env_name, my_env=settings.my_env, ci_commit_branch=settings.ci_commit_branch)
+
+
+def send_first_call(settings: Settings, aws: Aws) -> threading.Thread | None:
+    """The run's first call, GetCallerIdentity, sent now from a thread; None when the env-name guards will stop
+    the run (no call then). Its answer (or why there is none) waits in the run's cache for `preflight`, which
+    loads the policy meanwhile and then asks for it as before.
+
+    The STS client is built here, in the caller's thread, before the threads that ready the other clients start:
+    building clients is Python work that holds the interpreter, and alongside two other builders this client took
+    0.2 s instead of 0.05 before the call could go (benchmarks/latency.md).
+    """
+    if wrong_environment(named_facts(settings)) or not cache.enabled():
+        return None  # stopped before any call; or nothing would keep the answer for the preflight
+    inventory = Inventory(aws, settings.run_dir)
+    inventory.aws.client("sts")
+
+    def ask() -> None:
+        # Cached either way: an answer, or a cause (CouldNotEvaluate) the preflight meets as its own. Anything
+        # else is not cached, so the preflight's own call raises it again where it is reported.
+        with contextlib.suppress(Exception):
+            inventory.caller_identity()
+
+    thread = threading.Thread(target=ask, name="preflight-first-call", daemon=True)
+    thread.start()
+    return thread
+
+
 def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
     guards = [name for name, value in (("MY_ENV", settings.my_env), ("branch", settings.ci_commit_branch)) if value]
     notes: list[str] = []
-    facts = Facts(env=settings.env_name, my_env=settings.my_env, ci_commit_branch=settings.ci_commit_branch)
     # The env-name guards need no AWS call: stop before touching credentials.
-    reasons = wrong_environment(facts)
+    reasons = wrong_environment(named_facts(settings))
     if reasons:
         return _stop("unknown", reasons, guards, notes)
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)

@@ -17,6 +17,7 @@ import sys
 import threading
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,7 +26,11 @@ from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.session_outcome import OUTCOME_VARIABLE, SessionOutcome, run_kind
 from envtest.settings import Settings
 
-# The preflight's clients, built beside the policy's loading: each takes tens of milliseconds to build.
+if TYPE_CHECKING:
+    from envtest.gather.aws import Aws
+
+# The preflight's clients, built beside the policy's loading: each takes tens of milliseconds to build (STS's is
+# built first, alone: preflight.send_first_call).
 PREFLIGHT_SERVICES = ("sts", "s3")
 
 
@@ -67,17 +72,26 @@ def preflight_at_session_start(whole_run: bool = False) -> int | None:
     cancel.install()
     redact.register_secrets_of(os.environ)
     redact.install_logging_filter()
-    early = None
+    early = first = None
     try:
-        if whole_run:
-            from envtest.fixtures.plan import EarlyHostReads
+        from envtest.preflight import preflight_aws, send_first_call
 
-            early = EarlyHostReads.begin(Settings.from_environ())
+        settings = Settings.from_environ()
+        aws = preflight_aws(settings)
         try:
-            outcome = _preflight()
+            first = send_first_call(settings, aws)  # before the other threads: see send_first_call
+            if whole_run:
+                from envtest.fixtures.plan import EarlyHostReads
+
+                early = EarlyHostReads.begin(settings)
+            outcome = _preflight(settings, aws)
         finally:
             if early is not None:
                 early.wait()
+        if first is not None:
+            # Answered already: the preflight waited for its answer. On a stop or a cancel it is left to end with
+            # the process: it only waits on a socket (its client was built before it started, see send_first_call).
+            first.join()
         if early is not None and not outcome.stop_reason:
             early.send()
     except UsageError as exc:
@@ -108,11 +122,9 @@ def _stopped(given: str | None, outcome: SessionOutcome, says: str) -> int:
     return 2
 
 
-def _preflight() -> SessionOutcome:
-    from envtest.preflight import preflight, preflight_aws
+def _preflight(settings: Settings, aws: Aws) -> SessionOutcome:
+    from envtest.preflight import preflight
 
-    settings = Settings.from_environ()
-    aws = preflight_aws(settings)
     builder = threading.Thread(target=lambda: [aws.client(s) for s in PREFLIGHT_SERVICES], daemon=True)
     builder.start()  # while the preflight loads the policy, before its first call needs them
     try:

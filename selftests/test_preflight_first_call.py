@@ -1,0 +1,175 @@
+"""The run's first call (preflight.send_first_call): GetCallerIdentity goes out from a thread before the policy
+loads, and the preflight uses its answer; no call when the env-name guards stop the run, or when no cache would
+keep the answer.
+
+STS here is a loopback stand-in that answers as AWS does (the GetCallerIdentity XML of the API reference, or
+AWS's ExpiredToken error) and counts what it was asked; the clients are botocore's, reaching it through
+AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from envtest.gather import cache
+from envtest.policy import load_policy
+from envtest.preflight import preflight, preflight_aws, send_first_call
+from envtest.settings import Settings
+from selftests.conftest import loopback_server
+
+ACCOUNT = "123456789012"
+IDENTITY = (
+    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+    f"<Arn>arn:aws:iam::{ACCOUNT}:user/run</Arn><UserId>AIDRUN</UserId><Account>{ACCOUNT}</Account>"
+    "</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>"
+    "</GetCallerIdentityResponse>"
+)
+EXPIRED = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    "<Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error>"
+    "<RequestId>2</RequestId></ErrorResponse>"
+)
+NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+
+
+class Sts:
+    def __init__(self) -> None:
+        self.identity_calls = 0
+        self.expired = False
+        self.lock = threading.Lock()
+        self.answered = threading.Event()  # a GetCallerIdentity was answered
+
+
+@pytest.fixture
+def sts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sts]:
+    state = Sts()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self, status: int, body: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def do_POST(self) -> None:
+            sent = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            if "Action=GetCallerIdentity" in sent:
+                with state.lock:
+                    state.identity_calls += 1
+            self._answer(403, EXPIRED) if state.expired else self._answer(200, IDENTITY)
+            if "Action=GetCallerIdentity" in sent:
+                state.answered.set()
+
+        def do_GET(self) -> None:  # the terraform state object: absent (the terraform guard is then not applied)
+            self._answer(404, NO_SUCH_KEY)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with loopback_server(Handler) as url:
+        for name, value in {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "AKIDRUN",
+            "AWS_SECRET_ACCESS_KEY": "run-secret",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }.items():
+            monkeypatch.setenv(name, value)
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        cache.clear_memo()
+        yield state
+        cache.clear_memo()
+
+
+def settings_for(tmp_path: Path, **extra: str) -> Settings:
+    return Settings.from_environ({"ENV_NAME": "sandbox", "ENVTEST_RUN_DIR": str(tmp_path), **extra})
+
+
+def test_the_preflight_uses_the_first_calls_answer_one_call_in_all(sts: Sts, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, EXPECTED_ACCOUNT_ID=ACCOUNT)
+    aws = preflight_aws(settings)
+    first = send_first_call(settings, aws)
+    assert first is not None
+    outcome = preflight(settings, aws)
+    first.join(timeout=30)
+    assert not first.is_alive()
+    assert sts.identity_calls == 1
+    assert outcome.masked_account.endswith("9012") and "account" in outcome.guards, outcome
+    assert outcome.stop_reason == "", outcome
+
+
+def test_the_first_call_does_not_wait_for_the_policy(sts: Sts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policy's loading waits here until STS has answered: a first call that waited for the policy (the order
+    before send_first_call) would never be answered, and the preflight would fail."""
+    calls_seen_while_loading: list[int] = []
+
+    def load_after_the_answer(*args: object, **kwargs: object) -> object:
+        assert sts.answered.wait(timeout=20), "GetCallerIdentity was not answered while the policy was loading"
+        calls_seen_while_loading.append(sts.identity_calls)
+        return load_policy(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("envtest.preflight.load_policy", load_after_the_answer)
+    settings = settings_for(tmp_path, EXPECTED_ACCOUNT_ID=ACCOUNT)
+    aws = preflight_aws(settings)
+    first = send_first_call(settings, aws)
+    outcome = preflight(settings, aws)
+    assert first is not None
+    first.join(timeout=30)
+    assert calls_seen_while_loading == [1] and sts.identity_calls == 1
+    assert outcome.stop_reason == "", outcome
+
+
+def test_without_the_first_call_the_policy_loads_before_any_call(
+    sts: Sts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seeded case of the test above: the preflight alone loads the policy before its first call."""
+    calls_seen_while_loading: list[int] = []
+
+    def recording_load(*args: object, **kwargs: object) -> object:
+        calls_seen_while_loading.append(sts.identity_calls)
+        return load_policy(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("envtest.preflight.load_policy", recording_load)
+    settings = settings_for(tmp_path, EXPECTED_ACCOUNT_ID=ACCOUNT)
+    preflight(settings, preflight_aws(settings))
+    assert calls_seen_while_loading == [0] and sts.identity_calls == 1
+
+
+def test_no_call_when_the_env_name_guards_stop_the_run(sts: Sts, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, MY_ENV="prod")
+    aws = preflight_aws(settings)
+    assert send_first_call(settings, aws) is None
+    outcome = preflight(settings, aws)
+    assert outcome.stop_check == "wrong_environment", outcome
+    assert sts.identity_calls == 0
+
+
+def test_no_first_call_when_no_cache_keeps_its_answer(
+    sts: Sts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "_enabled", [False])
+    settings = settings_for(tmp_path)
+    assert send_first_call(settings, preflight_aws(settings)) is None
+    assert sts.identity_calls == 0
+
+
+def test_expired_credentials_met_by_the_first_call_stop_the_preflight_as_before(sts: Sts, tmp_path: Path) -> None:
+    sts.expired = True
+    settings = settings_for(tmp_path)
+    aws = preflight_aws(settings)
+    first = send_first_call(settings, aws)
+    assert first is not None
+    outcome = preflight(settings, aws)
+    first.join(timeout=30)
+    assert outcome.stop_check == "aws_credentials", outcome
+    assert "ExpiredToken" in outcome.stop_reason or "expired" in outcome.stop_reason.lower(), outcome
+    # The cause was kept for the preflight: it did not ask again.
+    assert sts.identity_calls == 1
