@@ -115,7 +115,7 @@ def send_first_call(settings: Settings, aws: Aws) -> threading.Thread | None:
 
     The STS client is built here, in the caller's thread, before the threads that ready the other clients start:
     building clients is Python work that holds the interpreter, and alongside two other builders this client took
-    0.2 s instead of 0.05 before the call could go (benchmarks/latency.md).
+    0.2 s instead of 0.05 before the call could go (docs/proof.md, cost under AWS's latency).
     """
     if wrong_environment(named_facts(settings)) or not cache.enabled():
         return None  # stopped before any call; or nothing would keep the answer for the preflight
