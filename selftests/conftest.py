@@ -104,3 +104,22 @@ def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# What STS answers GetCallerIdentity (its API reference's XML), and S3 a missing object: for loopback stand-ins.
+STS_IDENTITY = (
+    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+    "<Arn>arn:aws:iam::{account}:user/run</Arn><UserId>AIDRUN</UserId><Account>{account}</Account>"
+    "</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>"
+    "</GetCallerIdentityResponse>"
+)
+S3_NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+
+
+def reply_xml(handler: BaseHTTPRequestHandler, status: int, body: str) -> None:
+    """A loopback stand-in's answer: the status, an XML body and its length."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "text/xml")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body.encode())

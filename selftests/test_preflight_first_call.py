@@ -20,21 +20,15 @@ from envtest.gather import cache
 from envtest.policy import load_policy
 from envtest.preflight import preflight, preflight_aws, send_first_call
 from envtest.settings import Settings
-from selftests.conftest import loopback_server
+from selftests.conftest import S3_NO_SUCH_KEY, STS_IDENTITY, loopback_server, reply_xml
 
 ACCOUNT = "123456789012"
-IDENTITY = (
-    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
-    f"<Arn>arn:aws:iam::{ACCOUNT}:user/run</Arn><UserId>AIDRUN</UserId><Account>{ACCOUNT}</Account>"
-    "</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>"
-    "</GetCallerIdentityResponse>"
-)
+IDENTITY = STS_IDENTITY.format(account=ACCOUNT)
 EXPIRED = (
     '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
     "<Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error>"
     "<RequestId>2</RequestId></ErrorResponse>"
 )
-NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
 
 
 class Sts:
@@ -50,24 +44,17 @@ def sts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sts]:
     state = Sts()
 
     class Handler(BaseHTTPRequestHandler):
-        def _answer(self, status: int, body: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body.encode())
-
         def do_POST(self) -> None:
             sent = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             if "Action=GetCallerIdentity" in sent:
                 with state.lock:
                     state.identity_calls += 1
-            self._answer(403, EXPIRED) if state.expired else self._answer(200, IDENTITY)
+            reply_xml(self, 403, EXPIRED) if state.expired else reply_xml(self, 200, IDENTITY)
             if "Action=GetCallerIdentity" in sent:
                 state.answered.set()
 
         def do_GET(self) -> None:  # the terraform state object: absent (the terraform guard is then not applied)
-            self._answer(404, NO_SUCH_KEY)
+            reply_xml(self, 404, S3_NO_SUCH_KEY)
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -24,19 +24,13 @@ from pathlib import Path
 import pytest
 
 from envtest_double.prove import clean_environ, run_suite
-from selftests.conftest import ROOT, loopback_server
+from selftests.conftest import ROOT, S3_NO_SUCH_KEY, STS_IDENTITY, loopback_server, reply_xml
 
 RUN_ENDPOINT = "http://aws.run.invalid:4566"  # resolvable by no one: only a proxy can carry a call there
 SECRET = "run-secret-access-key-0123456789abcdef"
 TOKEN = "run-session-token-0123456789abcdef0123"
 ACCOUNT = "123456789012"
-IDENTITY = (
-    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
-    f"<Arn>arn:aws:iam::{ACCOUNT}:user/run</Arn><UserId>AIDRUN</UserId><Account>{ACCOUNT}</Account>"
-    "</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>"
-    "</GetCallerIdentityResponse>"
-)
-NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+IDENTITY = STS_IDENTITY.format(account=ACCOUNT)
 
 
 @pytest.fixture
@@ -50,11 +44,7 @@ def proxy() -> Iterator[tuple[str, list[dict[str, str]]]]:
             length = int(self.headers.get("Content-Length") or 0)
             sent = self.rfile.read(length).decode() if length else ""
             seen.append({"url": self.path, "authorization": self.headers.get("Authorization", ""), "body": sent})
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body.encode())
+            reply_xml(self, status, body)
 
         def do_POST(self) -> None:
             if "hang" in self.path:  # an endpoint that takes the call and never answers (until the test ends)
@@ -64,7 +54,7 @@ def proxy() -> Iterator[tuple[str, list[dict[str, str]]]]:
             self._answer(200, IDENTITY)
 
         def do_GET(self) -> None:
-            self._answer(404, NO_SUCH_KEY)
+            self._answer(404, S3_NO_SUCH_KEY)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
