@@ -33,6 +33,12 @@ class Outcome:
     stop_reason: str = ""
     guards: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    revision: str = ""  # the revision the defaults came from, once the policy loaded (describe_revision)
+
+
+def describe_revision(policy: Policy) -> str:
+    """The revision the run's defaults come from (policy/revisions/), for the reports: name, commit, date."""
+    return policy.revision.describe() if policy.revision else "none (policy/default.toml alone)"
 
 
 PREFLIGHT_ATTEMPTS = 3
@@ -93,13 +99,14 @@ def preflight_aws(settings: Settings) -> Aws:
     return Aws(settings.region, max_attempts=PREFLIGHT_ATTEMPTS, read_timeout=preflight_read_timeout(settings))
 
 
-def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str]) -> Outcome:
+def _stop(masked: str, reasons: list[str], guards: list[str], notes: list[str], revision: str = "") -> Outcome:
     return Outcome(
         masked,
         "wrong_environment",
         "; ".join(reasons) + ". Refusing to test the wrong environment.",
         tuple(guards),
         tuple(notes),
+        revision,
     )
 
 
@@ -143,6 +150,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
     policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
     notes += waiver_notes(policy.section("waivers") or None)
     notes += revision_notes(policy)
+    revision = describe_revision(policy)
     inventory = Inventory(aws or preflight_aws(settings), settings.run_dir)
     try:
         endpoint = inventory.aws.client("sts").meta.endpoint_url
@@ -151,7 +159,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
             with waiting(f"the AWS endpoint {endpoint} (sts:GetCallerIdentity)", bound):
                 identity = inventory.caller_identity()
         except CouldNotEvaluate as exc:
-            return Outcome("unknown", "aws_credentials", str(exc), tuple(guards), tuple(notes))
+            return Outcome("unknown", "aws_credentials", str(exc), tuple(guards), tuple(notes), revision)
         account = identity.account
         expected_account = settings.expected_account_id or policy.account_id
         expected_source = (
@@ -200,7 +208,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
         )
         masked = mask_account(account)
         if reasons:
-            return _stop(masked, reasons, guards, notes)
-        return Outcome(masked, guards=tuple(guards), notes=tuple(notes))
+            return _stop(masked, reasons, guards, notes, revision)
+        return Outcome(masked, guards=tuple(guards), notes=tuple(notes), revision=revision)
     finally:
         write_call_count(settings.run_dir)

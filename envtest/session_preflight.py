@@ -35,14 +35,14 @@ PREFLIGHT_SERVICES = ("sts", "s3")
 
 
 def revision_of(settings: Settings) -> str:
-    """The revision the run's defaults come from (policy/revisions/), for the reports: name, commit, date."""
+    """The revision the run's defaults come from, when the preflight stopped before it loaded the policy."""
     from envtest.policy import load_policy
+    from envtest.preflight import describe_revision
 
     try:
-        revision = load_policy(settings.env_name, settings.policy_dir, settings.policy_override).revision
+        return describe_revision(load_policy(settings.env_name, settings.policy_dir, settings.policy_override))
     except UsageError:
         return "unknown (the policy does not load)"
-    return revision.describe() if revision else "none (policy/default.toml alone)"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -133,7 +133,7 @@ def _preflight(settings: Settings, aws: Aws) -> SessionOutcome:
         # Joined on every way out: a daemon thread still building botocore clients while the interpreter shuts
         # down (a preflight that stops the run, a cancel) can crash it (seen once: exit -11, F20-account).
         builder.join()
-    revision = revision_of(settings)
+    revision = found.revision or revision_of(settings)  # the policy's, loaded once by the preflight
     print(
         f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "
         f"account {found.masked_account}, run kind {run_kind(os.environ)}, revision {revision}",

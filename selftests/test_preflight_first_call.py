@@ -160,3 +160,23 @@ def test_expired_credentials_met_by_the_first_call_stop_the_preflight_as_before(
     assert "ExpiredToken" in outcome.stop_reason or "expired" in outcome.stop_reason.lower(), outcome
     # The cause was kept for the preflight: it did not ask again.
     assert sts.identity_calls == 1
+
+
+def test_the_session_preflight_loads_the_policy_once(sts: Sts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The revision the reports name comes from the policy the preflight loaded, not from a second load."""
+    import envtest.policy
+    from envtest import session_preflight
+
+    loads: list[str] = []
+
+    def counting_load(*args: object, **kwargs: object) -> object:
+        loads.append(str(args[0]))
+        return load_policy(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("envtest.preflight.load_policy", counting_load)
+    monkeypatch.setattr(envtest.policy, "load_policy", counting_load)
+    settings = settings_for(tmp_path, EXPECTED_ACCOUNT_ID=ACCOUNT)
+    found = session_preflight._preflight(settings, preflight_aws(settings))
+    assert loads == ["sandbox"]
+    policy = load_policy("sandbox")
+    assert found.revision == (policy.revision.describe() if policy.revision else "none (policy/default.toml alone)")
