@@ -338,7 +338,8 @@ def test_the_early_start_readies_clients_without_a_call_and_hands_them_to_the_se
 ) -> None:
     monkeypatch.setattr("envtest.gather.aws.Aws", RecordingAws)
     sent: list[list[str]] = []
-    monkeypatch.setattr(plan, "send_host_reads", lambda run, names: sent.append(names))
+    commands = HeldCommands()
+    monkeypatch.setattr(plan, "send_host_reads", lambda run, names: sent.append(names) or commands)
     early = plan.EarlyHostReads.begin(early_settings(tmp_path))
     early.wait()
     assert sent == [] and plan.run_aws("us-west-2") is None  # readied: nothing sent before the preflight passed
@@ -346,9 +347,10 @@ def test_the_early_start_readies_clients_without_a_call_and_hands_them_to_the_se
     aws = plan.run_aws("us-west-2")
     assert isinstance(aws, RecordingAws) and aws.clients == list(plan.EARLY_CLIENTS)
     assert sent == [plan.host_steps()]
+    assert plan._EARLY_READS[0] is commands  # what the session's plan waits on before its steps start
     assert plan.run_aws("eu-west-1") is None  # another region's session builds its own
     plan.forget_run_aws()
-    assert plan.run_aws("us-west-2") is None
+    assert plan.run_aws("us-west-2") is None and plan._EARLY_READS == [None]
 
 
 def test_what_the_early_start_met_is_raised_when_it_would_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -380,3 +382,50 @@ def test_a_fixture_overridden_closer_to_the_check_stops_it_by_name(steps: dict[s
     # Seeded: pytest resolved another `policy` (a conftest.py closer to the check) than the plan's.
     with pytest.raises(UsageError, match="fixture 'policy' is overridden where 'group' is asked for"):
         plan.served(run, "group", {"policy": "an area's own policy"})
+
+
+class HeldCommands:
+    """A double of the early start's HostReads: its commands are sent when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent = threading.Event()
+        self.asked: list[float] = []
+
+    def commands_sent(self, timeout: float) -> bool:
+        self.asked.append(timeout)
+        return self.sent.wait(timeout)
+
+
+def test_the_plan_starts_its_steps_once_the_early_host_commands_are_sent(
+    steps: dict[str, plan.Step], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host reads are the longest chain: no step (and no check) competes with it for the interpreter until its
+    commands are sent; then the steps start at once."""
+    ran = threading.Event()
+    declare(steps, "config", lambda policy: None, host=lambda value: [HostRead("runner", "cat /etc/a")])
+    declare(steps, "groups", lambda policy: ran.set())
+    monkeypatch.setattr(plan, "send_host_reads", lambda run, names: None)
+    held = HeldCommands()
+    monkeypatch.setattr(plan, "_EARLY_READS", [held])
+    run = Plan({"policy": lambda: "p"})
+    starter = threading.Thread(target=plan.start_plan, args=(run, ["config", "groups"]), daemon=True)
+    starter.start()
+    assert not ran.wait(timeout=0.2), "a step started before the host commands were sent"
+    held.sent.set()
+    assert ran.wait(timeout=10)
+    starter.join(timeout=10)
+    assert held.asked == [plan.HOLD_FOR_COMMANDS]
+
+
+def test_without_an_early_start_or_host_steps_the_plan_starts_at_once(
+    steps: dict[str, plan.Step], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(steps, "config", lambda policy: None, host=lambda value: [HostRead("runner", "cat /etc/a")])
+    declare(steps, "groups", lambda policy: "g")
+    monkeypatch.setattr(plan, "send_host_reads", lambda run, names: None)
+    held = HeldCommands()  # never sent: waited on, the plan would not start within the test's bound
+    monkeypatch.setattr(plan, "_EARLY_READS", [None])
+    assert plan.start_plan(Plan({"policy": lambda: "p"}), ["config", "groups"]).wait(timeout=5)
+    monkeypatch.setattr(plan, "_EARLY_READS", [held])
+    assert plan.start_plan(Plan({"policy": lambda: "p"}), ["groups"]).wait(timeout=5)  # no host step: no wait
+    assert held.asked == []

@@ -7,6 +7,7 @@ The script and its frames have their own tests (test_host_read_frames.py).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_without_a_plan_a_read_goes_on_its_own_at_once(monkeypatch: pytest.Monke
     reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
     asked: list[list[HostRead]] = []
 
-    def answer(role: str, planned: list[HostRead]) -> dict[str, object]:
+    def answer(role: str, planned: list[HostRead], sent: object = None) -> dict[str, object]:
         asked.append(planned)
         return {"instances": {"i-1": [{"exit_code": 0, "stdout": "b2s=", "stderr": ""}]}}
 
@@ -53,7 +54,7 @@ def test_a_planned_read_takes_the_plans_answer_and_others_go_alone(monkeypatch: 
     planned = [command_read("idp", "a"), command_read("idp", "b")]
     asked: list[list[HostRead]] = []
 
-    def answer(role: str, batch: list[HostRead]) -> dict[str, object]:
+    def answer(role: str, batch: list[HostRead], sent: object = None) -> dict[str, object]:
         asked.append(batch)
         outputs = [{"exit_code": n, "stdout": "", "stderr": ""} for n, _ in enumerate(batch)]
         return {"instances": {"i-1": outputs}}
@@ -75,7 +76,7 @@ def test_a_read_known_from_the_policy_never_waits_for_the_reads_that_need_aws(mo
     config, probe = file_read("env-runner", "/etc/gitlab-runner/config.toml"), command_read("idp", "nc redis 6379")
     asked: list[list[HostRead]] = []
 
-    def answer(role: str, batch: list[HostRead]) -> dict[str, object]:
+    def answer(role: str, batch: list[HostRead], sent: object = None) -> dict[str, object]:
         asked.append(batch)
         return {"instances": {"i-1": [{"exit_code": 0, "stdout": "", "stderr": ""} for _ in batch]}}
 
@@ -91,3 +92,56 @@ def test_a_read_known_from_the_policy_never_waits_for_the_reads_that_need_aws(mo
     address_read.set()
     assert reads.read(probe)["i-1"].exit_code == 0
     assert asked == [[config], [probe]]
+
+
+# ---- the plan's commands sent (HostReads.commands_sent: the rest of the run waits on it, fixtures/plan.py) ---------
+
+
+def test_the_commands_count_as_sent_only_when_every_wave_has_sent_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Redis probe's wave is built only once Redis's address is read: until it is built and its command
+    sent, the plan's commands are not all sent, though the first wave's are."""
+    import threading
+
+    reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
+    release = {"env-runner": threading.Event(), "idp": threading.Event()}
+    address_read = threading.Event()
+
+    def answer(role: str, batch: list[HostRead], sent: Callable[[], None]) -> dict[str, object]:
+        assert release[role].wait(timeout=30)
+        sent()  # the command is sent; its answer comes later
+        sent()  # paid once, however often it is said
+        return {"instances": {"i-1": [{"exit_code": 0, "stdout": "", "stderr": ""} for _ in batch]}}
+
+    monkeypatch.setattr(reads, "_role_answer", answer)
+
+    def later() -> list[HostRead]:
+        assert address_read.wait(timeout=30)
+        return [command_read("idp", "nc redis 6379")]
+
+    reads.start(lambda: [file_read("env-runner", "/etc/gitlab-runner/config.toml")], later)
+    assert not reads.commands_sent(timeout=0.05)
+    release["env-runner"].set()
+    assert not reads.commands_sent(timeout=0.05)  # the later wave is not built yet
+    address_read.set()
+    assert not reads.commands_sent(timeout=0.05)  # built, its command not sent
+    release["idp"].set()
+    assert reads.commands_sent(timeout=5)
+
+
+def test_a_role_that_fails_before_sending_does_not_hold_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A role whose instances cannot be found (or whose answer was in the run's cache) sends nothing: it counts as
+    done, or the rest of the run would wait out the whole bound for a command that never goes."""
+    reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
+
+    def answer(role: str, batch: list[HostRead], sent: Callable[[], None]) -> dict[str, object]:
+        raise CouldNotEvaluate(f"no InService instance to read from for role {role!r}")
+
+    monkeypatch.setattr(reads, "_role_answer", answer)
+    reads.start(lambda: [command_read("idp", "a"), command_read("app", "b")])
+    assert reads.commands_sent(timeout=5)
+
+
+def test_without_a_plan_nothing_is_waited_for() -> None:
+    reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
+    started = time.monotonic()
+    assert reads.commands_sent(timeout=30) and time.monotonic() - started < 1

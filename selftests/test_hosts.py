@@ -168,16 +168,21 @@ def test_send_command_goes_in_batches_of_at_most_50_ids(
         )
     # The three batches are waited for together, in threads; how one batch is waited for is the test above.
     waited: list[tuple[str, list[str]]] = []
+    said: list[str] = []  # what happened, in order: each SendCommand answered, the caller told, each wait
 
     def wait(aws: Aws, command_id: str, batch: list[str], command: str, **_: object) -> dict[str, Invocation]:
         waited.append((command_id, batch))
+        said.append("wait")
         return {i: Invocation(i, command, "Success", 0, "", "") for i in batch}
 
     monkeypatch.setattr("envtest.hosts.ssm.wait_for_invocations", wait)
-    results = run_command(aws, ids, "true", poll_interval=0)
+    aws.client("ssm").meta.events.register("after-call.ssm.SendCommand", lambda **_: said.append("SendCommand"))
+    results = run_command(aws, ids, "true", poll_interval=0, sent=lambda: said.append("sent"))
     assert sorted(results) == ids
     assert sorted(waited) == [("0" * 36, ids[:50]), ("1" * 36, ids[50:100]), ("2" * 36, ids[100:])]
     stub.assert_no_pending_responses()
+    # The caller (the host reads' plan) is told once, when every batch is sent and before any wait for answers.
+    assert said == ["SendCommand"] * 3 + ["sent"] + ["wait"] * 3
 
 
 def test_looks_start_early_and_back_off_to_a_ceiling() -> None:

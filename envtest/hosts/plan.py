@@ -84,6 +84,11 @@ class HostReads:
         self._first = threading.Event()  # the reads known from the policy alone are sent
         self._planned = threading.Event()  # every wave is sent
         self._started = False
+        # The plan's commands not yet sent to SSM (each role's, and the waves still being built): while any is,
+        # the run's longest chain is still being laid down (commands_sent).
+        self._unsent = 0
+        self._unsent_lock = threading.Lock()
+        self._all_sent = threading.Event()
 
     # ---- the plan ---------------------------------------------------------------------------
     def start(self, build: Callable[[], list[HostRead]], later: Callable[[], list[HostRead]] | None = None) -> None:
@@ -92,6 +97,7 @@ class HostReads:
         role. The reads known from the policy never wait on the ones that need AWS."""
 
         self._started = True
+        self._owe(1)  # the waves, until both are built and handed to their threads
 
         def built(make: Callable[[], list[HostRead]] | None) -> list[HostRead]:
             try:
@@ -104,9 +110,8 @@ class HostReads:
             for read in reads:
                 if read not in by_role.setdefault(read.role, []):
                     by_role[read.role].append(read)
-            self._waves.append(
-                {role: (rs, _in_background(self._role_answer, role, rs)) for role, rs in by_role.items()}
-            )
+            self._owe(len(by_role))
+            self._waves.append({role: (rs, _in_background(self._paid_for, role, rs)) for role, rs in by_role.items()})
 
         def plan() -> None:
             try:
@@ -117,8 +122,45 @@ class HostReads:
                 send(built(later))
             finally:
                 self._planned.set()
+                self._paid()
 
         threading.Thread(target=plan, name="host-reads-plan", daemon=True).start()
+
+    def commands_sent(self, timeout: float) -> bool:
+        """Wait until every command of the plan is sent (or has failed), at most `timeout` s; whether it is.
+
+        The host reads are the run's longest chain: SSM's answer comes seconds after the last SendCommand. Until
+        that one is sent, work that holds the interpreter (botocore decoding a large service model holds it for
+        0.05 to 0.2 s at a time) delays the chain and so the whole run; once it is sent, the same work runs in
+        the seconds SSM takes. True at once when no plan was started.
+        """
+        return not self._started or self._all_sent.wait(timeout)
+
+    def _owe(self, count: int) -> None:
+        with self._unsent_lock:
+            self._unsent += count
+            if self._unsent:
+                self._all_sent.clear()
+
+    def _paid(self) -> None:
+        with self._unsent_lock:
+            self._unsent -= 1
+            if not self._unsent:
+                self._all_sent.set()
+
+    def _paid_for(self, role: str, reads: list[HostRead]) -> dict[str, Any]:
+        """A planned role's answer; its command is paid for once: when it is sent, or when the read ends without
+        sending one (an answer in the run's cache, a failure)."""
+        paid = threading.Lock()
+
+        def pay() -> None:
+            if paid.acquire(blocking=False):
+                self._paid()
+
+        try:
+            return self._role_answer(role, reads, pay)
+        finally:
+            pay()
 
     def prepare(self, roles: list[str]) -> None:
         """Find these roles' instances now, in the background, while the plan is still being built.
@@ -176,24 +218,28 @@ class HostReads:
         return None
 
     # ---- one role ---------------------------------------------------------------------------
-    def _role_answer(self, role: str, reads: list[HostRead]) -> dict[str, Any]:
+    def _role_answer(self, role: str, reads: list[HostRead], sent: Callable[[], None] | None = None) -> dict[str, Any]:
         digest = hashlib.sha256("\0\0".join(r.key for r in reads).encode()).hexdigest()[:16]
 
         def fetch() -> dict[str, Any]:
-            return {"instances": self._fetch(role, reads)}
+            return {"instances": self._fetch(role, reads, sent)}
 
         try:
             return dict(cached(self.run_dir, f"{self.aws.region}:host_reads:{role}:{digest}", fetch))
         except CouldNotEvaluate as exc:
             return {"error": str(exc)}
 
-    def _fetch(self, role: str, reads: list[HostRead]) -> dict[str, list[dict[str, Any]]]:
+    def _fetch(
+        self, role: str, reads: list[HostRead], sent: Callable[[], None] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
         group, ids = self._targets[role].result() if role in self._targets else self._find_targets(role)
         if not ids:
             raise CouldNotEvaluate(f"no InService instance in {group} to read from for role {role!r}")
         nonce = secrets.token_hex(6)
         timeout = max([self.command_timeout, *(r.timeout + 15 for r in reads)])
-        results = run_command(self.aws, ids, compose(reads, nonce), timeout=timeout, online_timeout=self.online_timeout)
+        results = run_command(
+            self.aws, ids, compose(reads, nonce), timeout=timeout, online_timeout=self.online_timeout, sent=sent
+        )
         answer: dict[str, list[dict[str, Any]]] = {}
         for instance_id, invocation in sorted(results.items()):
             if invocation.exit_code == 97 or not invocation.stdout:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import FrameType
@@ -216,11 +216,13 @@ def run_command(
     timeout: float = 60.0,
     online_timeout: float = 60.0,
     poll_interval: float = POLL_CEILING,
+    sent: Callable[[], None] | None = None,
 ) -> dict[str, Invocation]:
     """Run `command` on every instance; {instance id: its invocation}.
 
     Sent in batches of at most 50 ids (SendCommand's limit), the batches waited
     for together; `poll_interval` is the ceiling of the backoff between looks.
+    `sent` is called once every batch is sent, before the wait for the answers.
     """
     if not instance_ids:
         raise CouldNotEvaluate(f"ssm RunCommand {_short(command)!r}: no instance to run it on")
@@ -234,7 +236,7 @@ def run_command(
         )
     wait_until_online(aws, instance_ids, timeout=online_timeout, poll_interval=min(2.0, max(poll_interval, 0.2)))
     ssm = aws.client("ssm")
-    sent: list[tuple[str, list[str]]] = []
+    commands: list[tuple[str, list[str]]] = []
     for start in range(0, len(instance_ids), SEND_BATCH):
         batch = list(instance_ids[start : start + SEND_BATCH])
         what = f"ssm:SendCommand {_short(command)!r} to {', '.join(batch)}"
@@ -249,16 +251,19 @@ def run_command(
                 )
         except AwsError as exc:
             raise describe_aws_error(exc, what) from exc
-        sent.append((answer["Command"]["CommandId"], batch))
+        commands.append((answer["Command"]["CommandId"], batch))
+    if sent is not None:
+        sent()
     deadline = time.monotonic() + timeout
     with waiting(f"ssm RunCommand {_short(command)[:60]!r} on {len(instance_ids)} instance(s)", timeout):
-        if len(sent) == 1:
-            return wait_for_invocations(aws, sent[0][0], sent[0][1], command, deadline=deadline, ceiling=poll_interval)
-        with ThreadPoolExecutor(max_workers=len(sent)) as pool:
+        if len(commands) == 1:
+            ((command_id, batch),) = commands
+            return wait_for_invocations(aws, command_id, batch, command, deadline=deadline, ceiling=poll_interval)
+        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
             parts = pool.map(
                 lambda job: wait_for_invocations(
                     aws, job[0], job[1], command, deadline=deadline, ceiling=poll_interval
                 ),
-                sent,
+                commands,
             )
             return {i: r for part in parts for i, r in part.items()}
