@@ -20,7 +20,7 @@ from pathlib import Path
 
 from junitparser import JUnitXml
 
-from benchmarks.run import latency_in_front
+from benchmarks.run import bytecode_as_in_the_image, latency_in_front
 from envtest_double.latency import LatencyModel
 from envtest_double.processes import stop_all
 from envtest_double.running import Sandbox
@@ -68,6 +68,7 @@ def main(argv: list[str]) -> int:
     runs = int(argv[0]) if argv else 3
     if model is not None:
         os.environ.setdefault("ENVTEST_SANDBOX_PAGE_SIZE", "0")  # AWS's pages, as the benchmark has them (run.py)
+    bytecode_as_in_the_image()
     work = Path(tempfile.mkdtemp(prefix="envtest-trace-"))
     work.chmod(0o755)
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from selftests.test_image_install import image_tree
+from selftests.test_image_install import dockerfile_compileall, image_tree
 
 # Importing the package list below runs every product module's top level in the image's tree.
 IMPORT_ALL = """
@@ -67,3 +67,24 @@ def test_the_images_command_lists_the_checks_and_refuses_the_development_modes(i
     )
     assert sandbox.returncode == 2
     assert "has no envtest_double/" in sandbox.stderr and "Traceback" not in sandbox.stderr
+
+
+def test_the_image_ships_bytecode_python_will_use_for_every_product_module(tmp_path: Path) -> None:
+    """The image runs with PYTHONDONTWRITEBYTECODE and never keeps what a run compiles: the Dockerfile's compileall
+    step must leave, beside every module of envtest/, bytecode whose header matches its source as Python checks it
+    (magic number, then the source's mtime and size, PEP 552), or every run compiles the product again."""
+    import importlib.util
+    import struct
+
+    image = image_tree(tmp_path / "image")
+    subprocess.run([sys.executable, "-m", "compileall", *dockerfile_compileall()], cwd=image, check=True, timeout=120)
+    sources = sorted((image / "envtest").rglob("*.py"))
+    assert len(sources) > 50
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.is_file(), f"no bytecode for {source.relative_to(image)}"
+        header = cached.read_bytes()[:16]
+        flags, mtime, size = struct.unpack("<3I", header[4:16])
+        stat = source.stat()
+        assert header[:4] == importlib.util.MAGIC_NUMBER and flags == 0, source
+        assert (mtime, size) == (int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF), source

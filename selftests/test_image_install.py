@@ -50,6 +50,14 @@ def dockerfile_pip_install() -> list[str]:
     return [a.replace("/tmp/vendor_wheels", str(ROOT / "vendor_wheels")) for a in args]
 
 
+def dockerfile_compileall() -> list[str]:
+    """The arguments of the Dockerfile's bytecode step (python -m compileall ...), run from /opt/envtest."""
+    text = (ROOT / "docker" / "env_test.Dockerfile").read_text()
+    match = re.search(r"^RUN /opt/envtest/venv/bin/python -m compileall ([^\n&\\]+)$", text, re.MULTILINE)
+    assert match, "the Dockerfile compiles no bytecode for the product"
+    return shlex.split(match.group(1))
+
+
 @pytest.mark.skipif(not _can_unshare(), reason="needs root, unshare and ip to make a network namespace")
 def test_the_image_installs_offline_and_runs_the_suite() -> None:
     work = Path(tempfile.mkdtemp(prefix="envtest-image-"))
@@ -61,6 +69,7 @@ def test_the_image_installs_offline_and_runs_the_suite() -> None:
 cd {image}
 python3 -m venv {work}/venv
 PIP_CONFIG_FILE=/dev/null {work}/venv/bin/pip install --quiet {install}
+{work}/venv/bin/python -m compileall {" ".join(shlex.quote(a) for a in dockerfile_compileall())}
 ENVTEST_PYTHON={work}/venv/bin/python ./run_tests.sh -h > /dev/null
 {repo}/run_tests.sh --sandbox-up {work}/sb > /dev/null
 trap '{repo}/run_tests.sh --sandbox-down {work}/sb > /dev/null' EXIT
