@@ -54,3 +54,21 @@ def test_the_checks_process_uses_botocore_without_boto3() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_the_reports_modules_are_imported_while_pytest_runs() -> None:
+    """run.py imports the reports' modules while it waits for pytest (REPORT_MODULES), so that writing the reports
+    after pytest imports nothing: the list must hold every module report_pytest_outcome imports when it runs."""
+    import ast
+
+    from envtest import run
+
+    tree = ast.parse((ROOT / "envtest" / "run_reports.py").read_text())
+    (function,) = (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "report_pytest_outcome")
+    imported = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            is_package = (ROOT / node.module.replace(".", "/") / "__init__.py").exists()
+            imported |= {f"{node.module}.{a.name}" for a in node.names} if is_package else {node.module}
+    assert imported and imported <= set(run.REPORT_MODULES), sorted(imported - set(run.REPORT_MODULES))
+    assert _imported(", ".join(run.REPORT_MODULES)) == set()  # none of them slows pytest's start with pytest/boto3
