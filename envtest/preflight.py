@@ -18,7 +18,7 @@ from envtest.gather import cache
 from envtest.gather.aws import Aws
 from envtest.gather.aws_calls import write_call_count
 from envtest.gather.inventory import Inventory
-from envtest.gather.terraform import load_outputs_once
+from envtest.gather.terraform import TerraformOutputs, load_outputs_once
 from envtest.guard import Facts, wrong_environment
 from envtest.policy import Policy, load_policy
 from envtest.progress import waiting
@@ -115,25 +115,48 @@ def named_facts(settings: Settings) -> Facts:
     return Facts(env=settings.env_name, my_env=settings.my_env, ci_commit_branch=settings.ci_commit_branch)
 
 
-def send_first_call(settings: Settings, aws: Aws) -> threading.Thread | None:
+def terraform_outputs(settings: Settings, policy: Policy, inventory: Inventory, account: str) -> TerraformOutputs:
+    """The outputs the terraform guard compares, once per run: from TF_DIR, TF_OUTPUTS_JSON or the state object."""
+    return load_outputs_once(
+        settings.run_dir,
+        tf_dir=settings.tf_dir,
+        tf_binary=settings.tf_binary,
+        outputs_json=settings.tf_outputs_json,
+        state_location=(
+            settings.tf_state_bucket or policy.name("tf_state_bucket", account=account, region=settings.region),
+            settings.tf_state_key or policy.name("tf_state_key", account=account, region=settings.region),
+        ),
+        read_object=inventory.object_bytes,
+        environ=settings.extra,
+    )
+
+
+def send_first_call(settings: Settings, aws: Aws, *, and_outputs: bool = False) -> threading.Thread | None:
     """The run's first call, GetCallerIdentity, sent now from a thread; None when the env-name guards will stop
     the run (no call then). Its answer (or why there is none) waits in the run's cache for `preflight`, which
-    loads the policy meanwhile and then asks for it as before.
+    loads the policy meanwhile and then asks for it as before. `and_outputs`: the terraform outputs too, the
+    preflight's next read, once the account is known (sent before pytest is imported: early_start.start_ahead).
 
-    The STS client is built here, in the caller's thread, before the threads that ready the other clients start:
+    The clients are built here, in the caller's thread, before the threads that ready the other clients start:
     building clients is Python work that holds the interpreter, and alongside two other builders this client took
-    0.2 s instead of 0.05 before the call could go (docs/proof.md, cost under AWS's latency).
+    0.2 s instead of 0.05 before the call could go (docs/proof.md, cost under AWS's latency). Built here, the
+    thread only waits on sockets, and a process that ends meanwhile need not join it.
     """
     if wrong_environment(named_facts(settings)) or not cache.enabled():
         return None  # stopped before any call; or nothing would keep the answer for the preflight
     inventory = Inventory(aws, settings.run_dir)
     inventory.aws.client("sts")
+    if and_outputs:
+        inventory.aws.client("s3")
 
     def ask() -> None:
         # Cached either way: an answer, or a cause (CouldNotEvaluate) the preflight meets as its own. Anything
         # else is not cached, so the preflight's own call raises it again where it is reported.
         with contextlib.suppress(Exception):
-            inventory.caller_identity()
+            identity = inventory.caller_identity()
+            if and_outputs:
+                policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
+                terraform_outputs(settings, policy, inventory, identity.account)
 
     thread = threading.Thread(target=ask, name="preflight-first-call", daemon=True)
     thread.start()
@@ -174,18 +197,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
             )
         terraform_env = terraform_source = None
         try:
-            outputs = load_outputs_once(
-                settings.run_dir,
-                tf_dir=settings.tf_dir,
-                tf_binary=settings.tf_binary,
-                outputs_json=settings.tf_outputs_json,
-                state_location=(
-                    settings.tf_state_bucket or policy.name("tf_state_bucket", account=account, region=settings.region),
-                    settings.tf_state_key or policy.name("tf_state_key", account=account, region=settings.region),
-                ),
-                read_object=inventory.object_bytes,
-                environ=settings.extra,
-            )
+            outputs = terraform_outputs(settings, policy, inventory, account)
             value = outputs.get("env_name")
             terraform_source = outputs.source
             if isinstance(value, str):

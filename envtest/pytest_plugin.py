@@ -16,14 +16,13 @@ from typing import Any
 
 import pytest
 
-from envtest import active_probes, cancel, current_test_var, limits, redact
+from envtest import active_probes, cancel, current_test_var, early_start, limits, redact
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures import plan
 from envtest.fixtures.plan import step
 from envtest.gather import aws_calls
 from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import writes_allowed
-from envtest.gather.cache import gathered_scope
 from envtest.gather.inventory import Inventory
 from envtest.gather.services.autoscaling import AutoScalingGroup
 from envtest.gather.services.ec2 import Instance
@@ -218,7 +217,7 @@ def _redact_report(report: pytest.TestReport) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    plan.forget_run_aws()
+    early_start.forget_run_aws()
     run_dir = os.environ.get("ENVTEST_RUN_DIR")
     if run_dir and aws_calls.api_calls():
         aws_calls.write_call_count(Path(run_dir))
@@ -239,22 +238,22 @@ def _evaluate(what: Callable[[], Any]) -> Any:
         raise CouldNotEvaluate(str(exc)) from None
 
 
-@pytest.fixture(scope=gathered_scope)
+@pytest.fixture(scope=plan.gathered_scope)
 def settings() -> Settings:
     return _evaluate(Settings.from_environ)
 
 
-@pytest.fixture(scope=gathered_scope)
+@pytest.fixture(scope=plan.gathered_scope)
 def policy(settings: Settings) -> Policy:
     return _evaluate(lambda: load_policy(settings.env_name, settings.policy_dir, settings.policy_override))
 
 
-@pytest.fixture(scope=gathered_scope)
+@pytest.fixture(scope=plan.gathered_scope)
 def aws(settings: Settings) -> Aws:
-    return plan.run_aws(settings.region) or Aws(settings.region)
+    return early_start.run_aws(settings.region) or Aws(settings.region)
 
 
-@pytest.fixture(scope=gathered_scope)
+@pytest.fixture(scope=plan.gathered_scope)
 def inventory(aws: Aws, settings: Settings) -> Inventory:
     return Inventory(aws, settings.run_dir)
 

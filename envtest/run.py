@@ -175,7 +175,7 @@ def _run(
     outcome_path = run_dir / "preflight.json"
     environ[OUTCOME_VARIABLE] = str(outcome_path)
     command = [
-        sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+        sys.executable, "-m", "envtest.pytest_main", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
         f"--junitxml={junit_path}", *pytest_selection(args.tests), *_cache_plugin(args.pytest_args),
         *args.pytest_args,
     ]  # fmt: skip

@@ -72,22 +72,25 @@ def preflight_at_session_start(whole_run: bool = False) -> int | None:
     cancel.install()
     redact.register_secrets_of(os.environ)
     redact.install_logging_filter()
-    early = first = None
+    early = first = readied = None
     try:
+        from envtest.early_start import EarlyHostReads, take_ahead
         from envtest.preflight import preflight_aws, send_first_call
 
-        settings = Settings.from_environ()
-        aws = preflight_aws(settings)
+        ahead = take_ahead()  # started before pytest was imported (pytest_main.py), or None
         try:
-            first = send_first_call(settings, aws)  # before the other threads: see send_first_call
-            if whole_run:
-                from envtest.fixtures.plan import EarlyHostReads
-
-                early = EarlyHostReads.begin(settings)
+            if ahead is not None:
+                settings, aws, first, readied = ahead.settings, ahead.aws, ahead.first, ahead.early
+            else:
+                settings = Settings.from_environ()
+                aws = preflight_aws(settings)
+                first = send_first_call(settings, aws)  # before the other threads: see send_first_call
+            if whole_run:  # a narrowed run plans its own host reads in its session: what was readied goes unused
+                early = readied or EarlyHostReads.begin(settings)
             outcome = _preflight(settings, aws)
         finally:
-            if early is not None:
-                early.wait()
+            for started in {id(e): e for e in (early, readied) if e is not None}.values():
+                started.wait()
         if first is not None:
             # Answered already: the preflight waited for its answer. On a stop or a cancel it is left to end with
             # the process: it only waits on a socket (its client was built before it started, see send_first_call).

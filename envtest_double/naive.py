@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from envtest.gather.cache import GATHER_SCOPE
+from envtest.fixtures.plan import GATHER_SCOPE
 
 # What the benchmark adds to a run's environment for the naive baseline.
 ENVIRON = {"ENVTEST_CACHE": "off", "PYTEST_PLUGINS": "envtest_double.naive"}

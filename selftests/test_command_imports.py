@@ -30,8 +30,9 @@ def _imported(modules: str) -> set[str]:
         "envtest.cli",
         "envtest.run_reports, envtest.changes, envtest.gather.endpoint_breaker, envtest.gather.aws_calls, "
         "envtest.report.html, envtest.report.json_report, envtest.policy",
+        "envtest.pytest_main, envtest.early_start",
     ],
-    ids=["before-pytest-starts", "while-reporting"],
+    ids=["before-pytest-starts", "while-reporting", "the-checks-process-before-pytest"],
 )
 def test_the_command_imports_neither_pytest_nor_boto3(modules: str) -> None:
     assert _imported(modules) == set()
@@ -72,3 +73,21 @@ def test_the_reports_modules_are_imported_while_pytest_runs() -> None:
             imported |= {f"{node.module}.{a.name}" for a in node.names} if is_package else {node.module}
     assert imported and imported <= set(run.REPORT_MODULES), sorted(imported - set(run.REPORT_MODULES))
     assert _imported(", ".join(run.REPORT_MODULES)) == set()  # none of them slows pytest's start with pytest/boto3
+
+
+def test_the_checks_process_starts_the_run_before_it_imports_pytest(tmp_path: Path) -> None:
+    """early_start.start_ahead sends the first call (here to a closed port: it fails, and the preflight would meet
+    that) without importing pytest: pytest's 0.3 s of imports come after it."""
+    code = (
+        "import sys\nfrom envtest.early_start import start_ahead\nahead = start_ahead()\n"
+        "print(ahead is not None and ahead.first is not None, 'pytest' in sys.modules)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "ENV_NAME": "sandbox", "ENVTEST_RUN_DIR": str(tmp_path),
+           "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "AKIDRUN",
+           "AWS_SECRET_ACCESS_KEY": "run-secret", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"], done.stdout

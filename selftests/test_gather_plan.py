@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from envtest import catalogue
+from envtest import catalogue, early_start
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures import MODULES, plan
 from envtest.fixtures.plan import BASE, LAZY, OUTSIDE_PLAN, STEPS, Plan, closure
@@ -311,7 +311,7 @@ def test_ahead_leaves_a_reads_failure_to_the_check_but_not_the_checks_time_limit
         plan.ahead(lambda: [lambda: None])
 
 
-# ---- the early start (fixtures/plan.py EarlyHostReads) -----------------------------------------------------------
+# ---- the early start (early_start.py EarlyHostReads) -----------------------------------------------------------
 
 
 class RecordingAws:
@@ -340,17 +340,17 @@ def test_the_early_start_readies_clients_without_a_call_and_hands_them_to_the_se
     sent: list[list[str]] = []
     commands = HeldCommands()
     monkeypatch.setattr(plan, "send_host_reads", lambda run, names: sent.append(names) or commands)
-    early = plan.EarlyHostReads.begin(early_settings(tmp_path))
+    early = early_start.EarlyHostReads.begin(early_settings(tmp_path))
     early.wait()
-    assert sent == [] and plan.run_aws("us-west-2") is None  # readied: nothing sent before the preflight passed
+    assert sent == [] and early_start.run_aws("us-west-2") is None  # readied: nothing sent before the preflight passed
     early.send()
-    aws = plan.run_aws("us-west-2")
-    assert isinstance(aws, RecordingAws) and aws.clients == list(plan.EARLY_CLIENTS)
+    aws = early_start.run_aws("us-west-2")
+    assert isinstance(aws, RecordingAws) and aws.clients == list(early_start.EARLY_CLIENTS)
     assert sent == [plan.host_steps()]
-    assert plan._EARLY_READS[0] is commands  # what the session's plan waits on before its steps start
-    assert plan.run_aws("eu-west-1") is None  # another region's session builds its own
-    plan.forget_run_aws()
-    assert plan.run_aws("us-west-2") is None and plan._EARLY_READS == [None]
+    assert early_start._EARLY_READS[0] is commands  # what the session's plan waits on before its steps start
+    assert early_start.run_aws("eu-west-1") is None  # another region's session builds its own
+    early_start.forget_run_aws()
+    assert early_start.run_aws("us-west-2") is None and early_start._EARLY_READS == [None]
 
 
 def test_what_the_early_start_met_is_raised_when_it_would_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -360,10 +360,10 @@ def test_what_the_early_start_met_is_raised_when_it_would_send(tmp_path: Path, m
     (tmp_path / "policy").mkdir()
     bad = early_settings(tmp_path)
     bad.policy_dir = tmp_path / "policy"  # no default.toml: the policy does not load
-    broken = plan.EarlyHostReads.begin(bad)
+    broken = early_start.EarlyHostReads.begin(bad)
     with pytest.raises(UsageError, match=r"default\.toml is missing"):
         broken.send()
-    assert plan.run_aws("us-west-2") is None
+    assert early_start.run_aws("us-west-2") is None
 
 
 def test_a_plan_with_nothing_to_compute_is_done_at_once_and_starts_no_thread(steps: dict[str, plan.Step]) -> None:
@@ -406,7 +406,7 @@ def test_the_plan_starts_its_steps_once_the_early_host_commands_are_sent(
     declare(steps, "groups", lambda policy: ran.set())
     monkeypatch.setattr(plan, "send_host_reads", lambda run, names: None)
     held = HeldCommands()
-    monkeypatch.setattr(plan, "_EARLY_READS", [held])
+    monkeypatch.setattr(early_start, "_EARLY_READS", [held])
     run = Plan({"policy": lambda: "p"})
     starter = threading.Thread(target=plan.start_plan, args=(run, ["config", "groups"]), daemon=True)
     starter.start()
@@ -424,8 +424,24 @@ def test_without_an_early_start_or_host_steps_the_plan_starts_at_once(
     declare(steps, "groups", lambda policy: "g")
     monkeypatch.setattr(plan, "send_host_reads", lambda run, names: None)
     held = HeldCommands()  # never sent: waited on, the plan would not start within the test's bound
-    monkeypatch.setattr(plan, "_EARLY_READS", [None])
+    monkeypatch.setattr(early_start, "_EARLY_READS", [None])
     assert plan.start_plan(Plan({"policy": lambda: "p"}), ["config", "groups"]).wait(timeout=5)
-    monkeypatch.setattr(plan, "_EARLY_READS", [held])
+    monkeypatch.setattr(early_start, "_EARLY_READS", [held])
     assert plan.start_plan(Plan({"policy": lambda: "p"}), ["groups"]).wait(timeout=5)  # no host step: no wait
     assert held.asked == []
+
+
+def test_the_session_reads_the_hosts_through_the_early_starts_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One plan per process: the session's host_reads is the early start's when it sent, with the same clients."""
+    from envtest.hosts.plan import HostReads
+
+    body = STEPS["host_reads"].body
+    settings = SimpleNamespace(hosts_root=None, run_dir=None)
+    policy = SimpleNamespace(instances=SimpleNamespace(online_timeout=120, command_timeout=60))
+    aws, other = SimpleNamespace(region="us-west-2"), SimpleNamespace(region="us-west-2")
+    sent = HostReads(aws, None, str, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
+    monkeypatch.setattr(early_start, "_EARLY_READS", [sent])
+    assert body(settings=settings, aws=aws, policy=policy, group_for_role=str) is sent
+    assert body(settings=settings, aws=other, policy=policy, group_for_role=str) is not sent  # other clients
+    monkeypatch.setattr(early_start, "_EARLY_READS", [None])
+    assert isinstance(body(settings=settings, aws=aws, policy=policy, group_for_role=str), HostReads)

@@ -145,3 +145,22 @@ def test_without_a_plan_nothing_is_waited_for() -> None:
     reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
     started = time.monotonic()
     assert reads.commands_sent(timeout=30) and time.monotonic() - started < 1
+
+
+def test_a_plan_is_started_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session plans the reads the early start planned already: its start adds no second command per role
+    (a second plan raced the first for the same answers, and the commands it sent were not the ones waited on)."""
+    reads = HostReads(None, None, lambda role: role, online_timeout=120, command_timeout=60)  # type: ignore[arg-type]
+    asked: list[list[HostRead]] = []
+
+    def answer(role: str, batch: list[HostRead], sent: object = None) -> dict[str, object]:
+        asked.append(batch)
+        return {"instances": {"i-1": [{"exit_code": 0, "stdout": "", "stderr": ""} for _ in batch]}}
+
+    monkeypatch.setattr(reads, "_role_answer", answer)
+    early, session = [command_read("idp", "a"), command_read("app", "b")], [command_read("idp", "a")]
+    reads.start(lambda: early)
+    assert reads.commands_sent(timeout=5)
+    reads.start(lambda: session)
+    assert reads.read(session[0])["i-1"].exit_code == 0
+    assert sorted(map(len, asked)) == [1, 1] and len(asked) == 2, asked  # one command per role, the early start's

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from envtest.gather.cache import cache_wanted, gathered_scope
+from envtest.fixtures.plan import gathered_scope
+from envtest.gather.cache import cache_wanted
 from envtest_double import naive
 
 

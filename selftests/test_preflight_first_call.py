@@ -34,6 +34,7 @@ EXPIRED = (
 class Sts:
     def __init__(self) -> None:
         self.identity_calls = 0
+        self.state_reads = 0  # GETs of the terraform state object
         self.expired = False
         self.lock = threading.Lock()
         self.answered = threading.Event()  # a GetCallerIdentity was answered
@@ -54,6 +55,8 @@ def sts(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sts]:
                 state.answered.set()
 
         def do_GET(self) -> None:  # the terraform state object: absent (the terraform guard is then not applied)
+            with state.lock:
+                state.state_reads += 1
             reply_xml(self, 404, S3_NO_SUCH_KEY)
 
         def log_message(self, format: str, *args: object) -> None:
@@ -180,3 +183,68 @@ def test_the_session_preflight_loads_the_policy_once(sts: Sts, tmp_path: Path, m
     assert loads == ["sandbox"]
     policy = load_policy("sandbox")
     assert found.revision == (policy.revision.describe() if policy.revision else "none (policy/default.toml alone)")
+
+
+def test_the_outputs_read_ahead_serve_the_preflight(sts: Sts, tmp_path: Path) -> None:
+    """Before pytest is imported (early_start.start_ahead) the terraform outputs are read too, once the account is
+    known: the preflight then asks AWS for neither again."""
+    settings = settings_for(tmp_path, EXPECTED_ACCOUNT_ID=ACCOUNT)
+    aws = preflight_aws(settings)
+    first = send_first_call(settings, aws, and_outputs=True)
+    assert first is not None
+    first.join(timeout=30)
+    assert (sts.identity_calls, sts.state_reads) == (1, 1)  # both asked before the preflight ran
+    outcome = preflight(settings, aws)
+    assert (sts.identity_calls, sts.state_reads) == (1, 1), "the preflight read again what was read ahead"
+    assert any("terraform guard not applied" in note for note in outcome.notes), outcome  # the state is absent
+    assert outcome.stop_reason == "", outcome
+
+
+def test_the_session_preflight_takes_over_what_was_started_before_pytest(
+    sts: Sts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest_main starts the run ahead of pytest; the session's preflight uses that first call and that early
+    start (joined), and starts neither again."""
+    from envtest import early_start, session_preflight
+    from envtest.session_outcome import OUTCOME_VARIABLE
+
+    for name, value in {
+        "ENV_NAME": "sandbox",
+        "ENVTEST_RUN_DIR": str(tmp_path),
+        "EXPECTED_ACCOUNT_ID": ACCOUNT,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(OUTCOME_VARIABLE, raising=False)
+    begun: list[object] = []
+    original = early_start.EarlyHostReads.begin
+    monkeypatch.setattr(early_start.EarlyHostReads, "begin", lambda settings: begun.append(1) or original(settings))
+    sent: list[object] = []  # the early start's host reads are not sent here: this STS answers nothing else
+
+    def record(early: object) -> None:
+        sent.append(early)
+
+    monkeypatch.setattr(early_start.EarlyHostReads, "send", record)
+    ahead = early_start.start_ahead()
+    assert ahead is not None and ahead.first is not None and ahead.early is not None and begun == [1]
+    said: list[int | None] = []
+    # In a thread of its own: the preflight installs the cancel's signal handlers only from the main thread.
+    session = threading.Thread(target=lambda: said.append(session_preflight.preflight_at_session_start(True)))
+    session.start()
+    session.join(timeout=60)
+    assert said == [None]  # the session goes on
+    assert (sts.identity_calls, sts.state_reads) == (1, 1) and begun == [1]
+    assert sent == [ahead.early]  # the early start readied before pytest is the one that sends
+    assert early_start.take_ahead() is None  # handed over once
+    assert not ahead.early._thread.is_alive()
+
+
+def test_nothing_is_started_ahead_when_the_env_name_guards_will_stop_the_run(
+    sts: Sts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envtest import early_start
+
+    for name, value in {"ENV_NAME": "sandbox", "ENVTEST_RUN_DIR": str(tmp_path), "MY_ENV": "prod"}.items():
+        monkeypatch.setenv(name, value)
+    ahead = early_start.start_ahead()
+    assert ahead is not None and ahead.first is None and ahead.early is None
+    assert early_start.take_ahead() is ahead and sts.identity_calls == 0

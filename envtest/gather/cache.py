@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from filelock import FileLock
 
 from envtest.errors import CouldNotEvaluate
@@ -32,10 +31,6 @@ _memo_lock = threading.Lock()
 # One lock per key: a thread that asks for what another thread is fetching waits for that fetch
 # (the gather plan's background step and a check's fixture often ask at once) instead of fetching again.
 _key_locks: dict[str, threading.Lock] = {}
-# The scope of every gathering fixture: "session" (read once, shared by the checks) unless a pytest plugin sets
-# another in pytest_configure. The benchmark's naive baseline (envtest_double/naive.py, with ENVTEST_CACHE=off)
-# sets "function": every fixture fetched again for each check, as a hand-written boto3 suite would.
-GATHER_SCOPE = pytest.StashKey[str]()
 
 
 def cache_wanted(environ: Mapping[str, str]) -> bool:
@@ -50,11 +45,6 @@ _enabled = [cache_wanted(os.environ)]
 def enabled() -> bool:
     """Whether this process's cache is on (ENVTEST_CACHE): the gather plan reads ahead only then."""
     return _enabled[0]
-
-
-def gathered_scope(fixture_name: str, config: pytest.Config) -> str:
-    """Scope of every gathering fixture: once per session, unless a plugin set GATHER_SCOPE."""
-    return config.stash.get(GATHER_SCOPE, "session")
 
 
 def _file_for(run_dir: Path, key: str) -> Path:

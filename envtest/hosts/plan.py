@@ -94,8 +94,10 @@ class HostReads:
     def start(self, build: Callable[[], list[HostRead]], later: Callable[[], list[HostRead]] | None = None) -> None:
         """In the background: build the run's reads and send one command per role; then build the reads that
         need AWS first (`later`: the Redis probe needs Redis's address) and send those, one more command per
-        role. The reads known from the policy never wait on the ones that need AWS."""
-
+        role. The reads known from the policy never wait on the ones that need AWS. Once: a plan started already
+        (the early start's, before the session's) keeps its waves, which hold every host step's reads."""
+        if self._started:
+            return
         self._started = True
         self._owe(1)  # the waves, until both are built and handed to their threads
 
