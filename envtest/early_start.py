@@ -6,8 +6,8 @@ sooner, and neither needs pytest, so this module imports none of it:
 
 - `EarlyHostReads`: `begin` readies the host reads in a thread while the preflight waits on AWS (the policy
   loaded, the clients built, no call made); `send`, once the preflight has passed, sends every host step's reads.
-  The session's plan (fixtures/plan.py) sends the same reads, in the same order (host_steps()), finds these
-  answers in the run's cache, and uses the same clients (`run_aws`).
+  The session reads the hosts through this same plan (fixtures/hosts.py host_reads), so no command goes twice,
+  with the same clients (`run_aws`); its other steps start once these commands are sent (fixtures/plan.py).
 - `start_ahead`, called by the checks' process before it imports pytest (envtest/pytest_main.py): pytest and the
   fixture modules take 0.3 s to import, and the preflight's first call and the early start's readying waited for
   all of it. Started here, GetCallerIdentity is answered and the clients are built meanwhile; the preflight at
