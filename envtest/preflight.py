@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from envtest.errors import CouldNotEvaluate, UsageError
@@ -115,20 +116,26 @@ def named_facts(settings: Settings) -> Facts:
     return Facts(env=settings.env_name, my_env=settings.my_env, ci_commit_branch=settings.ci_commit_branch)
 
 
-def terraform_outputs(settings: Settings, policy: Policy, inventory: Inventory, account: str) -> TerraformOutputs:
-    """The outputs the terraform guard compares, once per run: from TF_DIR, TF_OUTPUTS_JSON or the state object."""
+def terraform_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], str]) -> TerraformOutputs:
+    """The env's terraform outputs, read once per run (the preflight's read, or its read ahead, serves the checks'
+    tf_outputs step): from TF_DIR, TF_OUTPUTS_JSON or the state object. `name`: the policy's names for the env's
+    account and region (policy.name), which give the state object's bucket and key."""
     return load_outputs_once(
         settings.run_dir,
         tf_dir=settings.tf_dir,
         tf_binary=settings.tf_binary,
         outputs_json=settings.tf_outputs_json,
         state_location=(
-            settings.tf_state_bucket or policy.name("tf_state_bucket", account=account, region=settings.region),
-            settings.tf_state_key or policy.name("tf_state_key", account=account, region=settings.region),
+            settings.tf_state_bucket or name("tf_state_bucket"),
+            settings.tf_state_key or name("tf_state_key"),
         ),
         read_object=inventory.object_bytes,
         environ=settings.extra,
     )
+
+
+def _names(policy: Policy, settings: Settings, account: str) -> Callable[[str], str]:
+    return lambda key: policy.name(key, account=account, region=settings.region)
 
 
 def send_first_call(settings: Settings, aws: Aws, *, and_outputs: bool = False) -> threading.Thread | None:
@@ -156,7 +163,7 @@ def send_first_call(settings: Settings, aws: Aws, *, and_outputs: bool = False) 
             identity = inventory.caller_identity()
             if and_outputs:
                 policy = load_policy(settings.env_name, settings.policy_dir, settings.policy_override)
-                terraform_outputs(settings, policy, inventory, identity.account)
+                terraform_outputs(settings, inventory, _names(policy, settings, identity.account))
 
     thread = threading.Thread(target=ask, name="preflight-first-call", daemon=True)
     thread.start()
@@ -197,7 +204,7 @@ def preflight(settings: Settings, aws: Aws | None = None) -> Outcome:
             )
         terraform_env = terraform_source = None
         try:
-            outputs = terraform_outputs(settings, policy, inventory, account)
+            outputs = terraform_outputs(settings, inventory, _names(policy, settings, account))
             value = outputs.get("env_name")
             terraform_source = outputs.source
             if isinstance(value, str):

@@ -26,9 +26,10 @@ from envtest.gather.aws_guard import writes_allowed
 from envtest.gather.inventory import Inventory
 from envtest.gather.services.autoscaling import AutoScalingGroup
 from envtest.gather.services.ec2 import Instance
-from envtest.gather.terraform import TerraformOutputs, load_outputs_once
+from envtest.gather.terraform import TerraformOutputs
 from envtest.policy import Policy, load_policy
 from envtest.policy.waivers import Waiver, judge, parse_waivers
+from envtest.preflight import terraform_outputs
 from envtest.problems import CheckFailed, Problem, render
 from envtest.report import json_report, junit
 from envtest.settings import Settings, parse_bool
@@ -271,17 +272,7 @@ def name(policy: Policy, account: str, settings: Settings) -> Callable[[str], st
 
 @step
 def tf_outputs(settings: Settings, inventory: Inventory, name: Callable[[str], str]) -> TerraformOutputs:
-    return load_outputs_once(
-        settings.run_dir,
-        tf_dir=settings.tf_dir,
-        tf_binary=settings.tf_binary,
-        outputs_json=settings.tf_outputs_json,
-        state_location=(
-            settings.tf_state_bucket or name("tf_state_bucket"),
-            settings.tf_state_key or name("tf_state_key"),
-        ),
-        read_object=inventory.object_bytes,
-    )
+    return terraform_outputs(settings, inventory, name)
 
 
 @step
