@@ -86,6 +86,35 @@ def inventory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inventory]:
     clear_memo()
 
 
+class ScriptedLooks:
+    """What SSM's looks (envtest/hosts/ssm.py Looks) find, said by the test: {instance id: status} for every watched
+    command, from the next look on. A test double of the listing alone, named as one: the looks go from a thread
+    of their own, and a Stubber must be asked in the order its answers were queued. The listing's request and
+    its pages have their own Stubber test (test_hosts.py)."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, str] = {}
+        self.looks = 0
+
+    def say(self, statuses: dict[str, str]) -> None:
+        self.statuses = dict(statuses)
+
+    def listed(self, since: object, watched: set[str]) -> dict[tuple[str, str], str]:
+        self.looks += 1
+        return {(command, instance): status for command in watched for instance, status in self.statuses.items()}
+
+
+@pytest.fixture
+def ssm_looks(monkeypatch: pytest.MonkeyPatch) -> ScriptedLooks:
+    from envtest.hosts import ssm
+
+    scripted = ScriptedLooks()
+    monkeypatch.setattr(ssm.Looks, "_list", lambda self, since, watched: scripted.listed(since, watched))
+    monkeypatch.setattr(ssm, "FIRST_LOOK", 0.005)
+    monkeypatch.setattr(ssm, "POLL_CEILING", 0.01)
+    return scripted
+
+
 def stub(inventory: Inventory, service: str) -> Stubber:
     """botocore's Stubber (a test double) on the inventory's client: each response is checked against the
     service's model before the reader sees it."""

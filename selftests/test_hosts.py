@@ -11,8 +11,11 @@ import base64
 import gzip
 import hashlib
 import itertools
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from botocore.stub import Stubber
@@ -22,6 +25,7 @@ from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import writes_allowed
 from envtest.hosts.ssm import Invocation, poll_delays, run_command
 from envtest.hosts.transports import LocalRoot, Ssm
+from selftests.conftest import ScriptedLooks
 
 
 @pytest.fixture
@@ -72,11 +76,11 @@ GZ = gzip.compress(b"a = 1\n", mtime=0)
 ONLINE = {"InstanceInformationList": [{"InstanceId": "i-0abc", "PingStatus": "Online"}]}
 
 
-def test_ssm_reads_a_file_through_run_command(ssm_stub: tuple[Aws, Stubber]) -> None:
+def test_ssm_reads_a_file_through_run_command(ssm_stub: tuple[Aws, Stubber], ssm_looks: ScriptedLooks) -> None:
     aws, stub = ssm_stub
     stub.add_response("describe_instance_information", ONLINE)
     stub.add_response("send_command", {"Command": {"CommandId": "11111111-1111-1111-1111-111111111111"}})
-    stub.add_response("get_command_invocation", {"Status": "InProgress"})
+    # Fetched once the looks say it finished: nothing before (the Stubber refuses a call it was not given).
     stub.add_response(
         "get_command_invocation",
         {
@@ -86,6 +90,7 @@ def test_ssm_reads_a_file_through_run_command(ssm_stub: tuple[Aws, Stubber]) -> 
             "StandardErrorContent": "",
         },
     )
+    ssm_looks.say({"i-0abc": "Success"})
     assert Ssm(aws, "i-0abc", poll_interval=0).read_file("/etc/gitlab-runner/config.toml") == b"a = 1\n"
     stub.assert_no_pending_responses()
 
@@ -97,18 +102,22 @@ def test_ssm_says_when_an_instance_is_not_managed(ssm_stub: tuple[Aws, Stubber])
         Ssm(aws, "i-0abc", poll_interval=0, online_timeout=0).run("true")
 
 
-def test_ssm_wait_is_bounded_and_names_instance_and_command(ssm_stub: tuple[Aws, Stubber]) -> None:
+def test_ssm_wait_is_bounded_and_names_instance_and_command(
+    ssm_stub: tuple[Aws, Stubber], ssm_looks: ScriptedLooks
+) -> None:
     aws, stub = ssm_stub
     stub.add_response("describe_instance_information", ONLINE)
     stub.add_response("send_command", {"Command": {"CommandId": "22222222-2222-2222-2222-222222222222"}})
-    for _ in range(50):
-        stub.add_response("get_command_invocation", {"Status": "InProgress"})
+    ssm_looks.say({"i-0abc": "InProgress"})
     with pytest.raises(CouldNotEvaluate, match=r"'sleep 999' on i-0abc: no result in time \(last status InProgress"):
         Ssm(aws, "i-0abc", poll_interval=0.01).run("sleep 999", timeout=0.2)
+    assert ssm_looks.looks > 1  # it looked until the bound, then gave up
 
 
-def test_fan_out_sends_once_and_returns_each_instance_result(ssm_stub: tuple[Aws, Stubber]) -> None:
-    """Several instances: one ListCommandInvocations per look says who finished; only those are fetched."""
+def test_fan_out_sends_once_and_returns_each_instance_result(
+    ssm_stub: tuple[Aws, Stubber], ssm_looks: ScriptedLooks
+) -> None:
+    """Several instances: the looks say who finished; only those are fetched, each once."""
     aws, stub = ssm_stub
     command_id = "44444444-4444-4444-4444-444444444444"
     both = {"InstanceInformationList": [{"InstanceId": i, "PingStatus": "Online"} for i in ("i-1", "i-2")]}
@@ -123,17 +132,13 @@ def test_fan_out_sends_once_and_returns_each_instance_result(ssm_stub: tuple[Aws
             "TimeoutSeconds": 60,
         },
     )
-    # Right after SendCommand the list may be empty (the invocations do not exist yet).
-    stub.add_response("list_command_invocations", {"CommandInvocations": []}, {"CommandId": command_id})
-    listed = [{"CommandId": command_id, "InstanceId": "i-1", "Status": "InProgress"}]
-    listed.append({"CommandId": command_id, "InstanceId": "i-2", "Status": "Success"})
-    stub.add_response("list_command_invocations", {"CommandInvocations": listed}, {"CommandId": command_id})
     stub.add_response(
         "get_command_invocation",
         {"Status": "Success", "ResponseCode": 0, "StandardOutputContent": "h2\n"},
         {"CommandId": command_id, "InstanceId": "i-2"},
     )
-    # One instance left: GetCommandInvocation is both the look and the answer.
+    # i-1 listed as finished before GetCommandInvocation says so (SSM's answers may lag each other for a moment):
+    # it is fetched again at the next look.
     stub.add_response(
         "get_command_invocation", {"Status": "InProgress"}, {"CommandId": command_id, "InstanceId": "i-1"}
     )
@@ -141,6 +146,10 @@ def test_fan_out_sends_once_and_returns_each_instance_result(ssm_stub: tuple[Aws
         "get_command_invocation",
         {"Status": "Failed", "ResponseCode": 1, "StandardOutputContent": "h1\n"},
         {"CommandId": command_id, "InstanceId": "i-1"},
+    )
+    ssm_looks.say({"i-1": "InProgress", "i-2": "Success"})
+    aws.client("ssm").meta.events.register(  # once i-2 is fetched, i-1 is listed as finished
+        "after-call.ssm.GetCommandInvocation", lambda **_: ssm_looks.say({"i-1": "Failed", "i-2": "Success"})
     )
     results = run_command(aws, ["i-1", "i-2"], "hostname", poll_interval=0)
     assert {i: (r.exit_code, r.stdout) for i, r in results.items()} == {"i-1": (1, "h1\n"), "i-2": (0, "h2\n")}
@@ -188,3 +197,72 @@ def test_send_command_goes_in_batches_of_at_most_50_ids(
 def test_looks_start_early_and_back_off_to_a_ceiling() -> None:
     delays = list(itertools.islice(poll_delays(0.05, 0.5), 7))
     assert delays == [0.05, 0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
+
+
+def test_one_look_lists_every_command_sent_since_the_first(ssm_stub: tuple[Aws, Stubber]) -> None:
+    """ListCommandInvocations filtered by InvokedAfter (AWS API reference: CommandFilter), from the earliest time
+    SSM gave the watched commands, to the second; every page read; another job's command ignored."""
+    from datetime import UTC, datetime
+
+    from envtest.hosts.ssm import Looks
+
+    aws, stub = ssm_stub
+    first, second, other = "1" * 36, "2" * 36, "9" * 36
+    looks = Looks(aws)
+    looks._since = {
+        first: datetime(2026, 12, 5, 16, 0, 1, 700000, tzinfo=UTC),
+        second: datetime(2026, 12, 5, 16, 0, 3, tzinfo=UTC),
+    }
+    asked = {"Filters": [{"key": "InvokedAfter", "value": "2026-12-05T16:00:01Z"}], "MaxResults": 50}
+    page_one = [{"CommandId": first, "InstanceId": "i-1", "Status": "Success"}]
+    page_one.append({"CommandId": other, "InstanceId": "i-9", "Status": "InProgress"})
+    stub.add_response("list_command_invocations", {"CommandInvocations": page_one, "NextToken": "t"}, asked)
+    page_two = [{"CommandId": second, "InstanceId": "i-2", "Status": "InProgress"}]
+    stub.add_response("list_command_invocations", {"CommandInvocations": page_two}, {**asked, "NextToken": "t"})
+    found = looks._list(min(looks._since.values()), set(looks._since))
+    assert found == {(first, "i-1"): "Success", (second, "i-2"): "InProgress"}
+    stub.assert_no_pending_responses()
+
+
+def test_commands_waited_on_together_share_each_look(ssm_looks: ScriptedLooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three commands out at once: each look is one listing for all three, not one call per command per look."""
+    from envtest.hosts import ssm
+
+    watched_per_look: list[int] = []
+    listed = ssm_looks.listed
+    monkeypatch.setattr(
+        ssm.Looks, "_list", lambda self, since, watched: watched_per_look.append(len(watched)) or listed(since, watched)
+    )
+    fetched: list[str] = []
+    monkeypatch.setattr(
+        ssm, "_get_invocation", lambda aws, c, i, what: fetched.append(c) or {"Status": "Success", "ResponseCode": 0}
+    )
+    aws = SimpleNamespace()  # no call reaches it: the listing and the fetch are the test's
+    commands = [str(n) * 36 for n in (1, 2, 3)]
+    waiting = threading.Barrier(4)
+
+    def wait(command_id: str) -> None:
+        waiting.wait(timeout=10)
+        ssm.wait_for_invocations(aws, command_id, ["i-1"], "true", deadline=time.monotonic() + 10)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=wait, args=(c,)) for c in commands]
+    for thread in threads:
+        thread.start()
+    waiting.wait(timeout=10)
+    time.sleep(0.1)  # a few looks with nothing finished, all three commands watched
+    ssm_looks.say({"i-1": "Success"})
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(fetched) == commands  # each fetched once, when listed as finished
+    assert max(watched_per_look) == 3 and ssm_looks.looks == len(watched_per_look)
+
+
+def test_a_look_that_fails_is_every_waiters_cause(ssm_looks: ScriptedLooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    from envtest.hosts import ssm
+
+    def refused(self: object, since: object, watched: object) -> dict[tuple[str, str], str]:
+        raise CouldNotEvaluate("ssm:ListCommandInvocations: AccessDenied (the role may not list invocations)")
+
+    monkeypatch.setattr(ssm.Looks, "_list", refused)
+    with pytest.raises(CouldNotEvaluate, match="AccessDenied"):
+        ssm.wait_for_invocations(SimpleNamespace(), "5" * 36, ["i-1"], "true", deadline=time.monotonic() + 10)  # type: ignore[arg-type]

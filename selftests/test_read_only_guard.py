@@ -29,6 +29,7 @@ from envtest.hosts.plan import HostReads
 from envtest.hosts.ssm import run_command
 from envtest.hosts.transports import Ssm
 from selftests import iam
+from selftests.conftest import ScriptedLooks
 
 ROOT = Path(__file__).resolve().parents[1]
 ONLINE = {"InstanceInformationList": [{"InstanceId": "i-0abc", "PingStatus": "Online"}]}
@@ -196,7 +197,10 @@ def test_a_command_outside_the_host_reads_is_refused_in_a_read_only_check(aws: A
         stub.assert_no_pending_responses()
 
 
-def test_a_disruptive_check_that_declares_send_command_sends_through_run_command(aws: Aws) -> None:
+def test_a_disruptive_check_that_declares_send_command_sends_through_run_command(
+    aws: Aws, ssm_looks: ScriptedLooks
+) -> None:
+    ssm_looks.say({"i-0abc": "Success"})
     stub = stubbed(aws, "ssm")
     stub.add_response("describe_instance_information", ONLINE)
     stub.add_response("send_command", SENT)
@@ -207,9 +211,12 @@ def test_a_disruptive_check_that_declares_send_command_sends_through_run_command
     stub.assert_no_pending_responses()
 
 
-def test_the_runs_host_reads_send_their_command(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_runs_host_reads_send_their_command(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, ssm_looks: ScriptedLooks
+) -> None:
     """The host-read path, in a read-only check: its SendCommand goes (the answer here is not framed, so the
     read cannot be evaluated: what matters is that it was sent, not refused)."""
+    ssm_looks.say({"i-0abc": "Success"})
     stub = stubbed(aws, "ssm")
     stub.add_response("describe_instance_information", ONLINE)
     stub.add_response("send_command", SENT)
@@ -224,8 +231,9 @@ def test_the_runs_host_reads_send_their_command(aws: Aws, monkeypatch: pytest.Mo
     stub.assert_no_pending_responses()
 
 
-def test_a_file_read_in_chunks_sends_its_commands(aws: Aws) -> None:
+def test_a_file_read_in_chunks_sends_its_commands(aws: Aws, ssm_looks: ScriptedLooks) -> None:
     """The chunked read the host reads defer a large file to (hosts.Ssm.read_file): on the host-read path."""
+    ssm_looks.say({"i-0abc": "Failed"})
     stub = stubbed(aws, "ssm")
     stub.add_response("describe_instance_information", ONLINE)
     stub.add_response("send_command", SENT)

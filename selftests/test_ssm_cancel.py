@@ -15,15 +15,15 @@ from envtest.gather.aws_guard import writes_allowed
 from envtest.gather.inventory import Inventory
 from envtest.hosts.ssm import run_command
 from envtest.hosts.ssm_cancel import cancelled_if_abandoned
-from selftests.conftest import stub
+from selftests.conftest import ScriptedLooks, stub
 
 INSTANCE = "i-0123456789abcdef0"
 COMMAND_ID = "11111111-2222-3333-4444-555555555555"
 
 
 def _sent(ssm: Stubber, status: str | None) -> None:
-    """The instance Online, the command sent, and one look at it unless `status` is None (SSM API reference:
-    SendCommand, GetCommandInvocation)."""
+    """The instance Online, the command sent, and its answer fetched once the looks list it as finished (SSM API
+    reference: SendCommand, GetCommandInvocation); the looks themselves are the test's (ScriptedLooks)."""
     ssm.add_response(
         "describe_instance_information",
         {"InstanceInformationList": [{"InstanceId": INSTANCE, "PingStatus": "Online"}]},
@@ -32,17 +32,16 @@ def _sent(ssm: Stubber, status: str | None) -> None:
         "send_command",
         {"Command": {"CommandId": COMMAND_ID, "InstanceIds": [INSTANCE], "RequestedDateTime": datetime.now(UTC)}},
     )
-    if status is None:
-        return
-    finished = status == "Success"
+    if status != "Success":
+        return  # never listed as finished: never fetched
     ssm.add_response(
         "get_command_invocation",
         {
             "CommandId": COMMAND_ID,
             "InstanceId": INSTANCE,
             "Status": status,
-            "ResponseCode": 0 if finished else -1,
-            "StandardOutputContent": "op=put rc=0 " if finished else "",
+            "ResponseCode": 0,
+            "StandardOutputContent": "op=put rc=0 ",
         },
         {"CommandId": COMMAND_ID, "InstanceId": INSTANCE},
     )
@@ -52,7 +51,10 @@ def _sent(ssm: Stubber, status: str | None) -> None:
 DECLARED = ("ssm:SendCommand", "ssm:CancelCommand")
 
 
-def test_a_write_the_wait_gives_up_on_is_cancelled_before_the_error_goes_on(inventory: Inventory) -> None:
+def test_a_write_the_wait_gives_up_on_is_cancelled_before_the_error_goes_on(
+    inventory: Inventory, ssm_looks: ScriptedLooks
+) -> None:
+    ssm_looks.say({INSTANCE: "InProgress"})
     ssm = stub(inventory, "ssm")
     _sent(ssm, "InProgress")
     ssm.add_response("cancel_command", {}, {"CommandId": COMMAND_ID})
@@ -72,8 +74,11 @@ def test_a_write_the_wait_gives_up_on_is_cancelled_before_the_error_goes_on(inve
     assert left == []
 
 
-def test_an_interrupt_cancels_too_and_names_a_command_not_cancelled(inventory: Inventory) -> None:
+def test_an_interrupt_cancels_too_and_names_a_command_not_cancelled(
+    inventory: Inventory, ssm_looks: ScriptedLooks
+) -> None:
     """Ctrl-C (or a cancelled job's SIGTERM, raised as one) while the run waits on the command."""
+    ssm_looks.say({INSTANCE: "Success"})  # listed as finished: the fetch of its answer is where the interrupt comes
     ssm = stub(inventory, "ssm")
     _sent(ssm, None)
 
@@ -90,7 +95,8 @@ def test_an_interrupt_cancels_too_and_names_a_command_not_cancelled(inventory: I
     assert left == [f"command {COMMAND_ID}: not cancelled (InvalidCommandId)"]
 
 
-def test_a_command_that_finished_is_not_cancelled(inventory: Inventory) -> None:
+def test_a_command_that_finished_is_not_cancelled(inventory: Inventory, ssm_looks: ScriptedLooks) -> None:
+    ssm_looks.say({INSTANCE: "Success"})
     ssm = stub(inventory, "ssm")
     _sent(ssm, "Success")
     with writes_allowed(True, "a disruptive check's put", DECLARED), cancelled_if_abandoned(inventory.aws) as left:
@@ -99,9 +105,10 @@ def test_a_command_that_finished_is_not_cancelled(inventory: Inventory) -> None:
     ssm.assert_no_pending_responses()  # and nothing else was called: the Stubber refuses an unexpected call
 
 
-def test_a_refused_cancel_does_not_hide_the_cause(inventory: Inventory) -> None:
+def test_a_refused_cancel_does_not_hide_the_cause(inventory: Inventory, ssm_looks: ScriptedLooks) -> None:
     """A check that sends commands but does not declare CancelCommand: the guard refuses the cancel, the wait's
     own error goes on, and the command is named as not cancelled."""
+    ssm_looks.say({INSTANCE: "InProgress"})
     ssm = stub(inventory, "ssm")
     _sent(ssm, "InProgress")
     ssm.add_response("cancel_command", {}, {"CommandId": COMMAND_ID})  # what AWS would answer: never asked

@@ -1,10 +1,11 @@
 """SSM RunCommand fanned out over instances (Terratest's `RunSsmCommand`, bounded and concurrent).
 
 `run_command` waits (bounded) for every target to be Online in SSM, sends the
-command to all of them (in batches of 50 ids, SendCommand's limit), then
-looks at the invocations early and with backoff (one ListCommandInvocations per
-look for many instances) and returns each instance's exit code, stdout and
-stderr. A timeout names the instance and the command.
+command to all of them (in batches of 50 ids, SendCommand's limit), then waits
+on the process's looks (`Looks`: one ListCommandInvocations per look for every
+command out, early and then every fifth of a second), fetches each finished
+invocation, and returns each instance's exit code, stdout and stderr. A timeout
+names the instance and the command.
 
 Guard (gather/aws_guard.py): AWS-RunShellScript runs any command, so a command
 goes by one of two paths only. The run's host reads (hosts/plan.py, and
@@ -17,10 +18,12 @@ what it reaches, an S3 put for example), goes only from a check marked
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -92,11 +95,13 @@ def _wait_online(ssm: Any, instance_ids: list[str], *, deadline: float, timeout:
 
 # SendCommand accepts at most this many instance ids in one call (AWS API reference, SendCommand: InstanceIds).
 SEND_BATCH = 50
-# The first look at an invocation, and the ceiling its backoff grows to. SSM usually finishes a short
-# command in one to two seconds; a fixed one-second sleep before the first look wasted most of that, and
-# a ceiling of half a second finds a finished command within half a second (a look is one small read).
+# The first look at the run's commands, and the period the looks' backoff grows to. SSM usually finishes a short
+# command in one to two seconds. A look is one ListCommandInvocations for every command the process waits on
+# (`Looks`), so looking every fifth of a second costs the same calls whether one command or ten are out; a
+# finished command is seen within that period of finishing, where a look per command backing off to half a
+# second saw it up to half a second late (benchmarks/latency.md: the run's wall was bimodal by it).
 FIRST_LOOK = 0.05
-POLL_CEILING = 0.5
+POLL_CEILING = 0.2
 
 
 def poll_delays(first: float = FIRST_LOOK, ceiling: float = POLL_CEILING) -> Iterator[float]:
@@ -105,6 +110,102 @@ def poll_delays(first: float = FIRST_LOOK, ceiling: float = POLL_CEILING) -> Ite
     while True:
         yield delay
         delay = min(ceiling, delay * 2)
+
+
+class Looks:
+    """The process's looks at SSM: one ListCommandInvocations per look, every page, for every command it waits on.
+
+    ListCommandInvocations without a CommandId lists the invocations of every command sent since its InvokedAfter
+    filter (AWS API reference, ListCommandInvocations: Filters, CommandFilter InvokedAfter), here the earliest
+    RequestedDateTime SSM gave the watched commands, to the second. Invocations of commands not watched (another
+    job's, in the same account) are listed too and ignored. A thread looks while any command is watched; each
+    waiter fetches only its finished invocations (GetCommandInvocation: the output).
+    """
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+        self._changed = threading.Condition()
+        self._since: dict[str, datetime] = {}  # command id -> when SSM says it was requested
+        self._statuses: dict[tuple[str, str], str] = {}  # (command id, instance id) -> its last status listed
+        self._looked = 0
+        self._error: CouldNotEvaluate | None = None
+        self._looking = False
+
+    def watch(self, command_id: str, requested: datetime) -> None:
+        with self._changed:
+            self._since[command_id] = requested
+            if not self._looking:
+                self._looking = True
+                threading.Thread(target=self._look_while_watched, name="ssm-looks", daemon=True).start()
+
+    def forget(self, command_id: str) -> None:
+        with self._changed:
+            self._since.pop(command_id, None)
+            for key in [key for key in self._statuses if key[0] == command_id]:
+                del self._statuses[key]
+
+    def status(self, command_id: str, instance_id: str) -> str | None:
+        with self._changed:
+            return self._statuses.get((command_id, instance_id))
+
+    def next_look(self, seen: int, timeout: float) -> int:
+        """Wait (at most `timeout` s) for a look after the `seen`-th; the number of looks made. A look that failed
+        raises its cause here, in every waiter."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._looked > seen, timeout=timeout)
+            if self._error is not None and self._looked > seen:
+                raise self._error
+            return self._looked
+
+    def _look_while_watched(self) -> None:
+        for delay in poll_delays(FIRST_LOOK, POLL_CEILING):
+            time.sleep(delay)
+            with self._changed:
+                if not self._since:
+                    self._looking = False
+                    return
+                since, watched = min(self._since.values()), set(self._since)
+            try:
+                found, error = self._list(since, watched), None
+            except CouldNotEvaluate as exc:
+                found, error = {}, exc
+            except Exception as exc:  # a bug here must reach the waiters, never hang them
+                found, error = {}, CouldNotEvaluate(f"ssm:ListCommandInvocations: {type(exc).__name__}: {exc}")
+            with self._changed:
+                self._statuses.update({key: status for key, status in found.items() if key[0] in self._since})
+                self._error = error
+                self._looked += 1
+                self._changed.notify_all()
+
+    def _list(self, since: datetime, watched: set[str]) -> dict[tuple[str, str], str]:
+        after = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # to the second, rounded down
+        try:
+            pages = (
+                self.aws.client("ssm")
+                .get_paginator("list_command_invocations")
+                .paginate(Filters=[{"key": "InvokedAfter", "value": after}], PaginationConfig={"PageSize": 50})
+            )
+            return {
+                (str(i["CommandId"]), str(i["InstanceId"])): str(i.get("Status", "Pending"))
+                for page in pages
+                for i in page["CommandInvocations"]
+                if i.get("CommandId") in watched
+            }
+        except AwsError as exc:
+            raise describe_aws_error(exc, f"ssm:ListCommandInvocations (commands sent since {after})") from exc
+
+
+_LOOKS: dict[int, Looks] = {}
+_LOOKS_LOCK = threading.Lock()
+
+
+def looks_of(aws: Aws) -> Looks:
+    """The looks of this Aws session's clients (one per session: an assumed role's commands are its own)."""
+    with _LOOKS_LOCK:
+        found = _LOOKS.get(id(aws))
+        if found is None or found.aws is not aws:
+            found = _LOOKS[id(aws)] = Looks(aws)
+        return found
 
 
 def _get_invocation(aws: Aws, command_id: str, instance_id: str, what: str) -> dict[str, Any] | None:
@@ -117,15 +218,6 @@ def _get_invocation(aws: Aws, command_id: str, instance_id: str, what: str) -> d
             return None
         raise describe_aws_error(exc, what) from exc
     except AwsError as exc:  # BotoCoreError, or an answer that is not AWS's
-        raise describe_aws_error(exc, what) from exc
-
-
-def _statuses(aws: Aws, command_id: str, what: str) -> dict[str, str]:
-    """{instance id: status} of every invocation of the command: one ListCommandInvocations, all pages."""
-    try:
-        pages = aws.client("ssm").get_paginator("list_command_invocations").paginate(CommandId=command_id)
-        return {i["InstanceId"]: str(i.get("Status", "Pending")) for p in pages for i in p["CommandInvocations"]}
-    except AwsError as exc:
         raise describe_aws_error(exc, what) from exc
 
 
@@ -144,46 +236,46 @@ def _invocation(instance_id: str, command: str, command_id: str, answer: dict[st
 
 
 def wait_for_invocations(
-    aws: Aws, command_id: str, instance_ids: list[str], command: str, *, deadline: float, ceiling: float = POLL_CEILING
+    aws: Aws,
+    command_id: str,
+    instance_ids: list[str],
+    command: str,
+    *,
+    deadline: float,
+    requested: datetime | None = None,
 ) -> dict[str, Invocation]:
-    """Every instance's finished invocation of one command, looked at early and then less and less often.
-
-    One instance: GetCommandInvocation is both the look and the answer. Several:
-    one ListCommandInvocations per look tells which finished, and only those are
-    fetched (in parallel), so the calls grow with looks, not looks times instances.
-    """
+    """Every instance's finished invocation of one command: the process's looks (`Looks`) say which finished, and
+    only those are fetched (GetCommandInvocation, in parallel). `requested`: SendCommand's RequestedDateTime
+    (SSM's clock); without it, a minute before now."""
     what = f"ssm RunCommand {_short(command)!r}"
     pending = set(instance_ids)
     done: dict[str, Invocation] = {}
-    statuses: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=min(16, len(instance_ids))) as pool:
-        for delay in poll_delays(ceiling=ceiling):
-            time.sleep(delay)
-            if len(pending) == 1:
-                (instance_id,) = pending
-                answer = _get_invocation(aws, command_id, instance_id, f"{what} on {instance_id}")
-                statuses[instance_id] = str((answer or {}).get("Status", "Pending"))
-                finished = {instance_id: answer} if statuses[instance_id] in TERMINAL_STATUSES else {}
-            else:
-                statuses.update(_statuses(aws, command_id, what))
-                ready = sorted(i for i in pending if statuses.get(i) in TERMINAL_STATUSES)
+    looks = looks_of(aws)
+    looks.watch(command_id, requested or datetime.now(UTC) - timedelta(minutes=1))
+    seen = 0
+    try:
+        with ThreadPoolExecutor(max_workers=min(16, len(instance_ids))) as pool:
+            while True:
+                seen = looks.next_look(seen, timeout=max(0.0, deadline - time.monotonic()))
+                ready = sorted(i for i in pending if looks.status(command_id, i) in TERMINAL_STATUSES)
                 answers = pool.map(lambda i: _get_invocation(aws, command_id, i, f"{what} on {i}"), ready)
-                finished = dict(zip(ready, answers, strict=True))
-            for instance_id, answer in finished.items():
-                if answer is not None:
-                    done[instance_id] = _invocation(instance_id, command, command_id, answer, what)
-                    pending.discard(instance_id)
-            if not pending:
-                return {i: done[i] for i in instance_ids}
-            if time.monotonic() >= deadline:
-                raise CouldNotEvaluate(
-                    "; ".join(
-                        f"{what} on {i}: no result in time (last status {statuses.get(i, 'Pending')}, "
-                        f"command id {command_id})"
-                        for i in sorted(pending)
+                for instance_id, answer in zip(ready, answers, strict=True):
+                    # GetCommandInvocation may lag the list for a moment: finished when it says so too.
+                    if answer is not None and str(answer.get("Status")) in TERMINAL_STATUSES:
+                        done[instance_id] = _invocation(instance_id, command, command_id, answer, what)
+                        pending.discard(instance_id)
+                if not pending:
+                    return {i: done[i] for i in instance_ids}
+                if time.monotonic() >= deadline:
+                    raise CouldNotEvaluate(
+                        "; ".join(
+                            f"{what} on {i}: no result in time (last status "
+                            f"{looks.status(command_id, i) or 'Pending'}, command id {command_id})"
+                            for i in sorted(pending)
+                        )
                     )
-                )
-    raise AssertionError("unreachable")
+    finally:
+        looks.forget(command_id)
 
 
 # The host-read path: the run's planned reads, and the chunked read of a file too large for their answer. Named
@@ -221,7 +313,8 @@ def run_command(
     """Run `command` on every instance; {instance id: its invocation}.
 
     Sent in batches of at most 50 ids (SendCommand's limit), the batches waited
-    for together; `poll_interval` is the ceiling of the backoff between looks.
+    for together (the process's looks, `Looks`); `poll_interval` is how often the
+    agents' status is looked at while they are not Online yet.
     `sent` is called once every batch is sent, before the wait for the answers.
     """
     if not instance_ids:
@@ -236,7 +329,7 @@ def run_command(
         )
     wait_until_online(aws, instance_ids, timeout=online_timeout, poll_interval=min(2.0, max(poll_interval, 0.2)))
     ssm = aws.client("ssm")
-    commands: list[tuple[str, list[str]]] = []
+    commands: list[tuple[str, list[str], datetime | None]] = []
     for start in range(0, len(instance_ids), SEND_BATCH):
         batch = list(instance_ids[start : start + SEND_BATCH])
         what = f"ssm:SendCommand {_short(command)!r} to {', '.join(batch)}"
@@ -251,19 +344,17 @@ def run_command(
                 )
         except AwsError as exc:
             raise describe_aws_error(exc, what) from exc
-        commands.append((answer["Command"]["CommandId"], batch))
+        commands.append((answer["Command"]["CommandId"], batch, answer["Command"].get("RequestedDateTime")))
     if sent is not None:
         sent()
     deadline = time.monotonic() + timeout
     with waiting(f"ssm RunCommand {_short(command)[:60]!r} on {len(instance_ids)} instance(s)", timeout):
         if len(commands) == 1:
-            ((command_id, batch),) = commands
-            return wait_for_invocations(aws, command_id, batch, command, deadline=deadline, ceiling=poll_interval)
+            ((command_id, batch, requested),) = commands
+            return wait_for_invocations(aws, command_id, batch, command, deadline=deadline, requested=requested)
         with ThreadPoolExecutor(max_workers=len(commands)) as pool:
             parts = pool.map(
-                lambda job: wait_for_invocations(
-                    aws, job[0], job[1], command, deadline=deadline, ceiling=poll_interval
-                ),
+                lambda job: wait_for_invocations(aws, job[0], job[1], command, deadline=deadline, requested=job[2]),
                 commands,
             )
             return {i: r for part in parts for i, r in part.items()}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from envtest_double.fleet.instances import Fleet
@@ -89,15 +91,24 @@ class RunCommand:
             return {k: v for k, v in record.items() if k != "RequestedDateTime"}
 
     def list(self, body: dict[str, Any]) -> dict[str, Any]:
+        """ListCommandInvocations as the API reference describes it: by CommandId and InstanceId, and by its
+        Filters (CommandFilter): InvokedAfter and InvokedBefore compare the invocation's RequestedDateTime with an
+        ISO 8601 time ("2024-07-07T00:00:00Z": that time and later, or earlier), Status its status."""
+        wanted = [_filter(f) for f in body.get("Filters") or []]
         with self.lock:
             records = [
                 r
                 for (command_id, instance_id), r in self.invocations.items()
-                if body.get("CommandId") in {None, command_id} and body.get("InstanceId") in {None, instance_id}
+                if body.get("CommandId") in {None, command_id}
+                and body.get("InstanceId") in {None, instance_id}
+                and all(test(r) for test in wanted)
             ]
             listed = []
             for r in records:
-                item = {k: r[k] for k in ("CommandId", "InstanceId", "DocumentName", "Status", "StatusDetails")}
+                item = {
+                    k: r[k]
+                    for k in ("CommandId", "InstanceId", "DocumentName", "Status", "StatusDetails", "RequestedDateTime")
+                }
                 if body.get("Details"):
                     item["CommandPlugins"] = [
                         {
@@ -145,3 +156,19 @@ def _page(items: list[dict[str, Any]], body: dict[str, Any], key: str) -> dict[s
     if start + size < len(items):
         answer["NextToken"] = str(start + size)
     return answer
+
+
+def _filter(given: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """One CommandFilter of ListCommandInvocations (AWS API reference, CommandFilter: key and value)."""
+    key, value = str(given.get("key")), str(given.get("value"))
+    if key in {"InvokedAfter", "InvokedBefore"}:
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise SsmError("InvalidFilterValue", f"{key}: {value!r} is not a timestamp") from None
+        if key == "InvokedAfter":
+            return lambda r: r["RequestedDateTime"] >= when
+        return lambda r: r["RequestedDateTime"] <= when
+    if key == "Status":
+        return lambda r: r["Status"] == value
+    raise SsmError("InvalidFilterKey", f"this emulation does not filter by {key!r}")
