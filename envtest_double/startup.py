@@ -86,7 +86,11 @@ def _start_squid(directory: Path, binary: str, name: str, *, label: str, host: P
             )
         )
         conf.with_suffix(".conf.clean").write_text(conf.read_text())  # what a reset restores
-        process = start(name, [binary, "-N", "-f", str(conf)], directory)
+        # A service name of its own (-n): squid names its shared-memory segments after it (/squid-cf__metadata.shm
+        # for all of them by default), and two squids starting at once, or one starting while another's segment is
+        # still there, stopped with "shm_open ... File exists" (seen once, a prove right after the self-tests).
+        service = f"envtest{port}"
+        process = start(name, [binary, "-N", "-n", service, "-f", str(conf)], directory)
         try:
             wait_until(name, lambda p=port: port_open("127.0.0.1", p), process, directory / "logs" / f"{name}.log", 30)
             return port
