@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from botocore.stub import Stubber
@@ -208,7 +207,7 @@ def test_one_look_lists_every_command_sent_since_the_first(ssm_stub: tuple[Aws, 
 
     aws, stub = ssm_stub
     first, second, other = "1" * 36, "2" * 36, "9" * 36
-    looks = Looks(aws)
+    looks = Looks(aws.client("ssm"))
     looks._since = {
         first: datetime(2026, 12, 5, 16, 0, 1, 700000, tzinfo=UTC),
         second: datetime(2026, 12, 5, 16, 0, 3, tzinfo=UTC),
@@ -237,7 +236,7 @@ def test_commands_waited_on_together_share_each_look(ssm_looks: ScriptedLooks, m
     monkeypatch.setattr(
         ssm, "_get_invocation", lambda aws, c, i, what: fetched.append(c) or {"Status": "Success", "ResponseCode": 0}
     )
-    aws = SimpleNamespace()  # no call reaches it: the listing and the fetch are the test's
+    aws = NoCalls()  # no call reaches it: the listing and the fetch are the test's
     commands = [str(n) * 36 for n in (1, 2, 3)]
     waiting = threading.Barrier(4)
 
@@ -265,4 +264,27 @@ def test_a_look_that_fails_is_every_waiters_cause(ssm_looks: ScriptedLooks, monk
 
     monkeypatch.setattr(ssm.Looks, "_list", refused)
     with pytest.raises(CouldNotEvaluate, match="AccessDenied"):
-        ssm.wait_for_invocations(SimpleNamespace(), "5" * 36, ["i-1"], "true", deadline=time.monotonic() + 10)  # type: ignore[arg-type]
+        ssm.wait_for_invocations(NoCalls(), "5" * 36, ["i-1"], "true", deadline=time.monotonic() + 10)  # type: ignore[arg-type]
+
+
+class NoCalls:
+    """A double of an Aws session whose SSM client is never called (the test says what the looks find)."""
+
+    def client(self, service: str) -> object:
+        return object()
+
+
+def test_the_looks_go_with_their_session(ssm_looks: ScriptedLooks) -> None:
+    """A session's looks (and its SSM client) are not kept once the session is gone: the naive baseline builds
+    a session per check."""
+    import gc
+
+    from envtest.hosts import ssm
+
+    session = NoCalls()
+    looks = ssm.looks_of(session)  # type: ignore[arg-type]
+    assert ssm.looks_of(session) is looks  # type: ignore[arg-type]
+    count = len(ssm._LOOKS)
+    del session, looks
+    gc.collect()
+    assert len(ssm._LOOKS) == count - 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -122,8 +123,8 @@ class Looks:
     waiter fetches only its finished invocations (GetCommandInvocation: the output).
     """
 
-    def __init__(self, aws: Aws) -> None:
-        self.aws = aws
+    def __init__(self, ssm: Any) -> None:
+        self.ssm = ssm  # the session's SSM client (not the session: a session that is gone takes its looks along)
         self._changed = threading.Condition()
         self._since: dict[str, datetime] = {}  # command id -> when SSM says it was requested
         self._statuses: dict[tuple[str, str], str] = {}  # (command id, instance id) -> its last status listed
@@ -180,10 +181,8 @@ class Looks:
     def _list(self, since: datetime, watched: set[str]) -> dict[tuple[str, str], str]:
         after = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # to the second, rounded down
         try:
-            pages = (
-                self.aws.client("ssm")
-                .get_paginator("list_command_invocations")
-                .paginate(Filters=[{"key": "InvokedAfter", "value": after}], PaginationConfig={"PageSize": 50})
+            pages = self.ssm.get_paginator("list_command_invocations").paginate(
+                Filters=[{"key": "InvokedAfter", "value": after}], PaginationConfig={"PageSize": 50}
             )
             return {
                 (str(i["CommandId"]), str(i["InstanceId"])): str(i.get("Status", "Pending"))
@@ -195,16 +194,18 @@ class Looks:
             raise describe_aws_error(exc, f"ssm:ListCommandInvocations (commands sent since {after})") from exc
 
 
-_LOOKS: dict[int, Looks] = {}
+# One Looks per Aws session (an assumed role's commands are its own), kept only while the session is: the naive
+# baseline builds a session per check, and held here each kept its clients for the whole run.
+_LOOKS: weakref.WeakKeyDictionary[Aws, Looks] = weakref.WeakKeyDictionary()
 _LOOKS_LOCK = threading.Lock()
 
 
 def looks_of(aws: Aws) -> Looks:
-    """The looks of this Aws session's clients (one per session: an assumed role's commands are its own)."""
+    """The looks of this Aws session's SSM client."""
     with _LOOKS_LOCK:
-        found = _LOOKS.get(id(aws))
-        if found is None or found.aws is not aws:
-            found = _LOOKS[id(aws)] = Looks(aws)
+        found = _LOOKS.get(aws)
+        if found is None:
+            found = _LOOKS[aws] = Looks(aws.client("ssm"))
         return found
 
 
