@@ -89,8 +89,9 @@ def preflight_at_session_start(whole_run: bool = False) -> int | None:
                 early = readied or EarlyHostReads.begin(settings)
             outcome = _preflight(settings, aws)
         finally:
-            for started in {id(e): e for e in (early, readied) if e is not None}.values():
-                started.wait()
+            for started in (early, readied):  # often the same one: joining twice is harmless
+                if started is not None:
+                    started.wait()
         if first is not None:
             # Answered already: the preflight waited for its answer. On a stop or a cancel it is left to end with
             # the process: it only waits on a socket (its client was built before it started, see send_first_call).

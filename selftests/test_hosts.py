@@ -288,3 +288,19 @@ def test_the_looks_go_with_their_session(ssm_looks: ScriptedLooks) -> None:
     del session, looks
     gc.collect()
     assert len(ssm._LOOKS) == count - 1
+
+
+def test_a_look_that_failed_before_a_command_was_watched_is_not_its_cause(
+    ssm_looks: ScriptedLooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiter that starts after a failed look waits for a look that includes its command, and that look's
+    answer is its own."""
+    from envtest.hosts import ssm
+
+    session = NoCalls()
+    looks = ssm.looks_of(session)  # type: ignore[arg-type]
+    looks._looked, looks._error = 3, CouldNotEvaluate("ssm:ListCommandInvocations: throttled (an earlier look)")
+    ssm_looks.say({"i-1": "Success"})
+    monkeypatch.setattr(ssm, "_get_invocation", lambda aws, c, i, what: {"Status": "Success", "ResponseCode": 0})
+    done = ssm.wait_for_invocations(session, "6" * 36, ["i-1"], "true", deadline=time.monotonic() + 10)  # type: ignore[arg-type]
+    assert done["i-1"].exit_code == 0

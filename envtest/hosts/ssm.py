@@ -131,13 +131,17 @@ class Looks:
         self._looked = 0
         self._error: CouldNotEvaluate | None = None
         self._looking = False
+        self._in_flight = False  # a look has taken its list of commands and not yet finished
 
-    def watch(self, command_id: str, requested: datetime) -> None:
+    def watch(self, command_id: str, requested: datetime) -> int:
+        """Watch a command; the number of looks made or under way without it, for `next_look`: a look that had
+        already taken its list of commands neither answers for this one nor gives it its error."""
         with self._changed:
             self._since[command_id] = requested
             if not self._looking:
                 self._looking = True
                 threading.Thread(target=self._look_while_watched, name="ssm-looks", daemon=True).start()
+            return self._looked + int(self._in_flight)
 
     def forget(self, command_id: str) -> None:
         with self._changed:
@@ -166,6 +170,7 @@ class Looks:
                     self._looking = False
                     return
                 since, watched = min(self._since.values()), set(self._since)
+                self._in_flight = True
             try:
                 found, error = self._list(since, watched), None
             except CouldNotEvaluate as exc:
@@ -176,6 +181,7 @@ class Looks:
                 self._statuses.update({key: status for key, status in found.items() if key[0] in self._since})
                 self._error = error
                 self._looked += 1
+                self._in_flight = False
                 self._changed.notify_all()
 
     def _list(self, since: datetime, watched: set[str]) -> dict[tuple[str, str], str]:
@@ -252,8 +258,7 @@ def wait_for_invocations(
     pending = set(instance_ids)
     done: dict[str, Invocation] = {}
     looks = looks_of(aws)
-    looks.watch(command_id, requested or datetime.now(UTC) - timedelta(minutes=1))
-    seen = 0
+    seen = looks.watch(command_id, requested or datetime.now(UTC) - timedelta(minutes=1))
     try:
         with ThreadPoolExecutor(max_workers=min(16, len(instance_ids))) as pool:
             while True:
