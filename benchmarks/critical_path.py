@@ -5,10 +5,11 @@ physical floor the benchmark compares the suite's wall time with. The chains
 are the gather layer's own dependencies, written out (a change to the gather
 layer that adds a dependent call belongs here too):
 
-- the preflight, at pytest's start, before any check: who am I, then the
-  terraform state;
-- then, in the checks' process, side by side (the gather plan,
-  fixtures/plan.py, starts them all before the first check):
+- the preflight, in the checks' process before pytest is imported: who am I,
+  then the terraform state;
+- then side by side (the host reads sent as soon as the preflight has passed,
+  early_start.py; the gather plan, envtest/plan.py, starts the rest before the
+  first check):
   - each role's host reads: the role's group (a group named by prefix is found
     in the list of all groups first); then its instances' SSM status,
     SendCommand, the command's completion, its answer. The Redis probe goes in

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 
 from envtest import active_probes, cancel, current_test_var, early_start, limits, redact
+from envtest import plan as plan_core
 from envtest.errors import CouldNotEvaluate, UsageError
 from envtest.fixtures import plan
-from envtest.fixtures.plan import step
+from envtest.fixtures.plan import fixture_of, step
 from envtest.gather import aws_calls
 from envtest.gather.aws import Aws
 from envtest.gather.aws_guard import writes_allowed
@@ -27,6 +28,7 @@ from envtest.gather.inventory import Inventory
 from envtest.gather.services.autoscaling import AutoScalingGroup
 from envtest.gather.services.ec2 import Instance
 from envtest.gather.terraform import TerraformOutputs
+from envtest.hosts.steps import account as account_step
 from envtest.policy import Policy, load_policy
 from envtest.policy.waivers import Waiver, judge, parse_waivers
 from envtest.preflight import terraform_outputs
@@ -57,7 +59,7 @@ def _long_tests_enabled() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Checks that wait on the hosts go last: their reads, sent before the first check, come back while the
     # others read AWS (fixtures/plan.py), so the run's floor is its longest round trip, not the sum.
-    host_steps = set(plan.host_steps())
+    host_steps = set(plan_core.host_steps())
     items.sort(key=lambda item: bool(host_steps & set(getattr(item, "fixturenames", ()))))
     _set_aside_what_the_revision_lacks(items)
     _switch_off_active_probes(items)
@@ -259,9 +261,7 @@ def inventory(aws: Aws, settings: Settings) -> Inventory:
     return Inventory(aws, settings.run_dir)
 
 
-@step
-def account(inventory: Inventory) -> str:
-    return inventory.caller_identity().account
+account = fixture_of(account_step)  # declared without pytest: the run's start needs it (hosts/steps.py)
 
 
 @step

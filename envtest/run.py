@@ -28,7 +28,7 @@ from envtest.run_reports import (
     report_pytest_outcome,
     write_json,
 )
-from envtest.session_outcome import OUTCOME_VARIABLE, SessionOutcome, run_kind
+from envtest.session_outcome import OUTCOME_VARIABLE, WHOLE_RUN_VARIABLE, SessionOutcome, run_kind
 from envtest.settings import Settings, parse_bool, parse_key_value_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,6 +174,8 @@ def _run(
 ) -> int:
     outcome_path = run_dir / "preflight.json"
     environ[OUTCOME_VARIABLE] = str(outcome_path)
+    if not args.tests and not args.pytest_args:  # every check: the host reads go before pytest is imported
+        environ[WHOLE_RUN_VARIABLE] = "1"
     command = [
         sys.executable, "-m", "envtest.pytest_main", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
         f"--junitxml={junit_path}", *pytest_selection(args.tests), *_cache_plugin(args.pytest_args),

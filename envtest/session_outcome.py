@@ -14,6 +14,9 @@ from typing import Any
 
 # Set by the command line for the pytest it starts: where the preflight leaves its outcome.
 OUTCOME_VARIABLE = "ENVTEST_PREFLIGHT_OUTCOME"
+# Set by the command to "1" when the run is every check under tests/ (no -t, nothing after --): the checks'
+# process then sends the host reads before it imports pytest, once the preflight has passed (early_start.py).
+WHOLE_RUN_VARIABLE = "ENVTEST_WHOLE_RUN"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from envtest.settings import Settings
 
 if TYPE_CHECKING:
     from envtest.gather.aws import Aws
+    from envtest.preflight import Outcome
 
 # The preflight's clients, built beside the policy's loading: each takes tens of milliseconds to build (STS's is
 # built first, alone: preflight.send_first_call).
@@ -72,7 +73,7 @@ def preflight_at_session_start(whole_run: bool = False) -> int | None:
     cancel.install()
     redact.register_secrets_of(os.environ)
     redact.install_logging_filter()
-    early = first = readied = None
+    early = first = readied = found = None
     try:
         from envtest.early_start import EarlyHostReads, take_ahead
         from envtest.preflight import preflight_aws, send_first_call
@@ -81,13 +82,14 @@ def preflight_at_session_start(whole_run: bool = False) -> int | None:
         try:
             if ahead is not None:
                 settings, aws, first, readied = ahead.settings, ahead.aws, ahead.first, ahead.early
+                found = ahead.preflight  # the preflight's outcome, when the run's start came to it
             else:
                 settings = Settings.from_environ()
                 aws = preflight_aws(settings)
                 first = send_first_call(settings, aws)  # before the other threads: see send_first_call
             if whole_run:  # a narrowed run plans its own host reads in its session: what was readied goes unused
                 early = readied or EarlyHostReads.begin(settings)
-            outcome = _preflight(settings, aws)
+            outcome = _preflight(settings, aws, found.result() if found is not None else None)
         finally:
             for started in (early, readied):  # often the same one: joining twice is harmless
                 if started is not None:
@@ -126,17 +128,19 @@ def _stopped(given: str | None, outcome: SessionOutcome, says: str) -> int:
     return 2
 
 
-def _preflight(settings: Settings, aws: Aws) -> SessionOutcome:
+def _preflight(settings: Settings, aws: Aws, found: Outcome | None = None) -> SessionOutcome:
+    """The preflight's outcome, said; `found`: the one the run's start had already come to (early_start.py)."""
     from envtest.preflight import preflight
 
-    builder = threading.Thread(target=lambda: [aws.client(s) for s in PREFLIGHT_SERVICES], daemon=True)
-    builder.start()  # while the preflight loads the policy, before its first call needs them
-    try:
-        found = preflight(settings, aws)
-    finally:
-        # Joined on every way out: a daemon thread still building botocore clients while the interpreter shuts
-        # down (a preflight that stops the run, a cancel) can crash it (seen once: exit -11, F20-account).
-        builder.join()
+    if found is None:
+        builder = threading.Thread(target=lambda: [aws.client(s) for s in PREFLIGHT_SERVICES], daemon=True)
+        builder.start()  # while the preflight loads the policy, before its first call needs them
+        try:
+            found = preflight(settings, aws)
+        finally:
+            # Joined on every way out: a daemon thread still building botocore clients while the interpreter shuts
+            # down (a preflight that stops the run, a cancel) can crash it (seen once: exit -11, F20-account).
+            builder.join()
     revision = found.revision or revision_of(settings)  # the policy's, loaded once by the preflight
     print(
         f"envtest {__version__}: env {settings.env_name}, region {settings.region}, "

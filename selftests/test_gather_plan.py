@@ -1,4 +1,5 @@
-"""The gather plan (envtest/fixtures/plan.py): every check's fixture served by it, and the plan's own semantics.
+"""The gather plan (envtest/plan.py, and its fixtures: envtest/fixtures/plan.py): every check's fixture served by
+it, and the plan's own semantics.
 
 The plan is the one place a run's reads are declared; what it promises: each step computed once whoever asks,
 what a step raised given to every check that asks (a skip too), independent steps side by side, a step after
@@ -16,12 +17,15 @@ from typing import Any
 
 import pytest
 
-from envtest import catalogue, early_start
+from envtest import catalogue, early_start, plan
 from envtest.errors import CouldNotEvaluate
-from envtest.fixtures import MODULES, plan
-from envtest.fixtures.plan import BASE, LAZY, OUTSIDE_PLAN, STEPS, Plan, closure
+from envtest.fixtures import MODULES
+from envtest.fixtures import plan as fixture_plan
+from envtest.fixtures.plan import OUTSIDE_PLAN
 from envtest.gather.services.elasticache import RedisEndpoint
 from envtest.hosts.frames import HostRead
+from envtest.hosts.reads import STEP_READS, StepReads
+from envtest.plan import BASE, LAZY, STEPS, Plan, closure
 from envtest.policy import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,14 +95,14 @@ def test_the_only_plain_gathering_fixtures_are_the_base_values_and_those_outside
 
 def test_every_host_steps_reads_are_built_from_the_default_policy_or_wait_for_a_step() -> None:
     """The early start builds host reads knowing only settings and policy: each host step's reads are built from
-    them, or its builder asks for a step (Redis's address, read from AWS) and is sent by the session's plan."""
+    them, or its builder asks for a step (Redis's address, read from AWS) and is sent once that is read."""
     policy = load_policy("sandbox", ROOT / "policy", None)
     settings = SimpleNamespace(env_name="sandbox", idp_hostname="idp.sandbox.example")
     known = {"policy": policy, "settings": settings}
     built, waiting = {}, []
     for name in plan.host_steps():
         try:
-            built[name] = plan.STEPS[name].host(known.__getitem__)  # type: ignore[misc]
+            built[name] = STEP_READS[name].reads(known.__getitem__)
         except KeyError as exc:
             assert exc.args[0] in STEPS, f"{name}'s host reads ask for {exc.args[0]}, which is no step"
             waiting.append(name)
@@ -108,10 +112,40 @@ def test_every_host_steps_reads_are_built_from_the_default_policy_or_wait_for_a_
     # its reads go to, once they can be built.
     endpoint = RedisEndpoint("sandbox-idp-001", "10.0.0.9", 6379)
     for name in waiting:
-        reads = plan.STEPS[name].host({**known, "redis_endpoint": endpoint}.__getitem__)  # type: ignore[misc]
-        roles = plan.STEPS[name].roles
-        assert roles is not None, f"{name} waits on AWS for its reads but names no roles (step(roles=...))"
+        reads = STEP_READS[name].reads({**known, "redis_endpoint": endpoint}.__getitem__)
+        roles = STEP_READS[name].roles
+        assert roles is not None, f"{name} waits on AWS for its reads but names no roles (hosts/reads.py)"
         assert sorted(roles(policy)) == sorted({read.role for read in reads})
+
+
+def test_every_declared_host_read_is_made_by_the_step_it_names() -> None:
+    """hosts/reads.py declares the host reads by step name (the run's start sends them before the fixture modules
+    are imported): each names a step of the plan that says it makes them, and every such step has one."""
+    assert {name: STEPS[name].host for name in STEP_READS if name in STEPS} == STEP_READS
+    assert {name for name, s in STEPS.items() if s.host is not None} == set(STEP_READS)
+
+
+def test_a_step_naming_another_steps_host_reads_stops_at_import(steps: dict[str, plan.Step]) -> None:
+    def runner_config(policy: Any) -> None:
+        return None
+
+    with pytest.raises(RuntimeError, match="names the host reads of 'dns_on_role'"):
+        plan.declare(runner_config, StepReads("dns_on_role", lambda value: []))
+
+
+def test_the_steps_the_run_start_needs_are_declared_without_pytest() -> None:
+    """early_start.py plans the host reads before pytest is imported: the plan, the host reads and the steps they
+    wait on import no pytest."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, envtest.early_start, envtest.plan, envtest.hosts.steps, envtest.hosts.reads\n"
+        "from envtest.plan import STEPS\n"
+        "print('pytest' in sys.modules, sorted(STEPS))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split(" ", 1) == ["False", "['account', 'group_for_role', 'host_reads', 'redis_endpoint']\n"]
 
 
 def test_the_roles_a_waiting_step_names_are_found_with_the_first_reads(
@@ -119,9 +153,7 @@ def test_the_roles_a_waiting_step_names_are_found_with_the_first_reads(
 ) -> None:
     declare(steps, "config", lambda policy: None, host=lambda value: [HostRead("runner", "cat /etc/a")])
     declare(steps, "endpoint", lambda policy: "10.0.0.9")
-    steps["probe"] = plan.Step(
-        "probe", ("endpoint",), lambda endpoint: None, lambda value: [], __name__, roles=lambda policy: ["idp", "app"]
-    )
+    declare(steps, "probe", lambda endpoint: None, host=lambda value: [], roles=lambda policy: ["idp", "app"])
     prepared: list[list[str]] = []
     reads = SimpleNamespace(prepare=prepared.append, start=lambda build, later: None)
     run = Plan({"policy": lambda: "p", "host_reads": lambda: reads})
@@ -135,16 +167,20 @@ def test_the_roles_a_waiting_step_names_are_found_with_the_first_reads(
 
 @pytest.fixture
 def steps(monkeypatch: pytest.MonkeyPatch) -> dict[str, plan.Step]:
-    """A plan registry of the test's own (the suite's steps are left as they are)."""
+    """A plan registry of the test's own, and its own host reads (the suite's are left as they are)."""
     own: dict[str, plan.Step] = {}
     monkeypatch.setattr(plan, "STEPS", own)
+    monkeypatch.setattr(plan, "STEP_READS", {})
     return own
 
 
-def declare(steps: dict[str, plan.Step], name: str, fn: Any, host: Any = None) -> None:
+def declare(steps: dict[str, plan.Step], name: str, fn: Any, host: Any = None, roles: Any = None) -> None:
     import inspect
 
-    steps[name] = plan.Step(name, tuple(inspect.signature(fn).parameters), fn, host, __name__)
+    reads = None
+    if host is not None:
+        reads = plan.STEP_READS[name] = StepReads(name, host, roles)
+    steps[name] = plan.Step(name, tuple(inspect.signature(fn).parameters), fn, __name__, reads)
 
 
 def test_a_step_is_computed_once_by_whoever_asks_first(steps: dict[str, plan.Step]) -> None:
@@ -320,10 +356,11 @@ class RecordingAws:
     def __init__(self, region: str) -> None:
         self.region = region
         self.clients: list[str] = []
+        self.paginators: list[str] = []
 
     def client(self, service: str) -> object:
         self.clients.append(service)
-        return SimpleNamespace()
+        return SimpleNamespace(get_paginator=lambda operation: self.paginators.append(f"{service}:{operation}"))
 
 
 def early_settings(tmp_path: Path) -> Any:
@@ -346,11 +383,63 @@ def test_the_early_start_readies_clients_without_a_call_and_hands_them_to_the_se
     early.send()
     aws = early_start.run_aws("us-west-2")
     assert isinstance(aws, RecordingAws) and aws.clients == list(early_start.EARLY_CLIENTS)
+    assert aws.paginators == [f"{s}:{o}" for s, ops in early_start.EARLY_PAGINATORS.items() for o in ops]
     assert sent == [plan.host_steps()]
     assert early_start._EARLY_READS[0] is commands  # what the session's plan waits on before its steps start
     assert early_start.run_aws("eu-west-1") is None  # another region's session builds its own
     early_start.forget_run_aws()
     assert early_start.run_aws("us-west-2") is None and early_start._EARLY_READS == [None]
+
+
+def test_given_the_preflight_the_early_start_sends_once_it_has_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before pytest, for a whole run: the thread itself sends, once the preflight's outcome lets the run go on;
+    the session's send then sends nothing more."""
+    from concurrent.futures import Future
+
+    from envtest.preflight import Outcome
+
+    monkeypatch.setattr("envtest.gather.aws.Aws", RecordingAws)
+    sent: list[list[str]] = []
+    monkeypatch.setattr(plan, "send_host_reads", lambda run, names: sent.append(names) or HeldCommands())
+    preflight: Future[Outcome] = Future()
+    early = early_start.EarlyHostReads.begin(early_settings(tmp_path), preflight)
+    assert not early._thread.join(timeout=0.2) and early._thread.is_alive()  # readied, waiting for the preflight
+    assert sent == []
+    preflight.set_result(Outcome("****1234"))
+    early.wait()
+    assert sent == [plan.host_steps()]
+    early.send()  # the session's, once its preflight said the same
+    assert sent == [plan.host_steps()]
+    early_start.forget_run_aws()
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        pytest.param({"stop_check": "env_guard", "stop_reason": "account 1111 is not sandbox's"}, id="stopped"),
+        pytest.param(None, id="raised"),
+    ],
+)
+def test_a_preflight_that_stops_or_fails_sends_nothing_early(
+    outcome: dict[str, str] | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import Future
+
+    from envtest.preflight import Outcome
+
+    monkeypatch.setattr("envtest.gather.aws.Aws", RecordingAws)
+    sent: list[list[str]] = []
+    monkeypatch.setattr(plan, "send_host_reads", lambda run, names: sent.append(names) or HeldCommands())
+    preflight: Future[Outcome] = Future()
+    if outcome is None:
+        preflight.set_exception(CouldNotEvaluate("sts:GetCallerIdentity: ExpiredToken"))
+    else:
+        preflight.set_result(Outcome("****1111", **outcome))
+    early = early_start.EarlyHostReads.begin(early_settings(tmp_path), preflight)
+    early.wait()
+    assert sent == [] and early_start.run_aws("us-west-2") is None
 
 
 def test_what_the_early_start_met_is_raised_when_it_would_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -378,10 +467,10 @@ def test_a_fixture_overridden_closer_to_the_check_stops_it_by_name(steps: dict[s
 
     declare(steps, "group", lambda policy: f"group of {policy}")
     run = Plan({"policy": lambda: "the policy"})
-    assert plan.served(run, "group", {"policy": run.value("policy")}) == "group of the policy"
+    assert fixture_plan.served(run, "group", {"policy": run.value("policy")}) == "group of the policy"
     # Seeded: pytest resolved another `policy` (a conftest.py closer to the check) than the plan's.
     with pytest.raises(UsageError, match="fixture 'policy' is overridden where 'group' is asked for"):
-        plan.served(run, "group", {"policy": "an area's own policy"})
+        fixture_plan.served(run, "group", {"policy": "an area's own policy"})
 
 
 class HeldCommands:
@@ -408,13 +497,13 @@ def test_the_plan_starts_its_steps_once_the_early_host_commands_are_sent(
     held = HeldCommands()
     monkeypatch.setattr(early_start, "_EARLY_READS", [held])
     run = Plan({"policy": lambda: "p"})
-    starter = threading.Thread(target=plan.start_plan, args=(run, ["config", "groups"]), daemon=True)
+    starter = threading.Thread(target=fixture_plan.start_plan, args=(run, ["config", "groups"]), daemon=True)
     starter.start()
     assert not ran.wait(timeout=0.2), "a step started before the host commands were sent"
     held.sent.set()
     assert ran.wait(timeout=10)
     starter.join(timeout=10)
-    assert held.asked == [plan.HOLD_FOR_COMMANDS]
+    assert held.asked == [fixture_plan.HOLD_FOR_COMMANDS]
 
 
 def test_without_an_early_start_or_host_steps_the_plan_starts_at_once(
@@ -425,9 +514,9 @@ def test_without_an_early_start_or_host_steps_the_plan_starts_at_once(
     monkeypatch.setattr(plan, "send_host_reads", lambda run, names: None)
     held = HeldCommands()  # never sent: waited on, the plan would not start within the test's bound
     monkeypatch.setattr(early_start, "_EARLY_READS", [None])
-    assert plan.start_plan(Plan({"policy": lambda: "p"}), ["config", "groups"]).wait(timeout=5)
+    assert fixture_plan.start_plan(Plan({"policy": lambda: "p"}), ["config", "groups"]).wait(timeout=5)
     monkeypatch.setattr(early_start, "_EARLY_READS", [held])
-    assert plan.start_plan(Plan({"policy": lambda: "p"}), ["groups"]).wait(timeout=5)  # no host step: no wait
+    assert fixture_plan.start_plan(Plan({"policy": lambda: "p"}), ["groups"]).wait(timeout=5)  # no host step: no wait
     assert held.asked == []
 
 

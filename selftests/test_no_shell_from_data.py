@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envtest.errors import CouldNotEvaluate, UsageError
-from envtest.fixtures.reads_on_hosts import dig_read, local_stats_read, redis_reads
 from envtest.fixtures.s3_live_script import probe_script, put_command
 from envtest.gather.services.elasticache import RedisEndpoint
 from envtest.hosts.frames import compose, file_read
 from envtest.hosts.optional_reads import optional_file_read, systemd_unit_read
+from envtest.hosts.reads import dig_read, local_stats_read, redis_reads
 from envtest.hosts.transports import chunk_read_command, first_read_command
 from envtest.policy import load_policy
 
@@ -147,7 +147,7 @@ def test_a_command_from_policy_is_refused_when_the_policy_loads(tmp_path: Path) 
 
 
 def test_the_default_stats_urls_are_accepted() -> None:
-    from envtest.fixtures.reads_on_hosts import log_pipeline_reads
+    from envtest.hosts.reads import log_pipeline_reads
 
     reads = log_pipeline_reads(load_policy("dev"))
     assert reads["filebeat"].command == "curl -sS --max-time 10 -- 'http://localhost:5066/stats?pretty'"

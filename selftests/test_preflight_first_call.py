@@ -200,13 +200,15 @@ def test_the_outputs_read_ahead_serve_the_preflight(sts: Sts, tmp_path: Path) ->
     assert outcome.stop_reason == "", outcome
 
 
+@pytest.mark.parametrize("whole_run", [False, True], ids=["narrowed-or-plain", "whole-run"])
 def test_the_session_preflight_takes_over_what_was_started_before_pytest(
-    sts: Sts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    whole_run: bool, sts: Sts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """pytest_main starts the run ahead of pytest; the session's preflight uses that first call and that early
-    start (joined), and starts neither again."""
-    from envtest import early_start, session_preflight
-    from envtest.session_outcome import OUTCOME_VARIABLE
+    """pytest_main starts the run ahead of pytest: the first call, the preflight itself, and the early host reads,
+    which it sends as soon as the preflight has passed when the command says the run is every check. The session's
+    preflight takes over that outcome and that early start (joined), and starts none of them again."""
+    from envtest import early_start, preflight, session_preflight
+    from envtest.session_outcome import OUTCOME_VARIABLE, WHOLE_RUN_VARIABLE
 
     for name, value in {
         "ENV_NAME": "sandbox",
@@ -215,25 +217,40 @@ def test_the_session_preflight_takes_over_what_was_started_before_pytest(
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv(OUTCOME_VARIABLE, raising=False)
+    if whole_run:
+        monkeypatch.setenv(WHOLE_RUN_VARIABLE, "1")
+    else:
+        monkeypatch.delenv(WHOLE_RUN_VARIABLE, raising=False)
     begun: list[object] = []
     original = early_start.EarlyHostReads.begin
-    monkeypatch.setattr(early_start.EarlyHostReads, "begin", lambda settings: begun.append(1) or original(settings))
-    sent: list[object] = []  # the early start's host reads are not sent here: this STS answers nothing else
+    monkeypatch.setattr(
+        early_start.EarlyHostReads,
+        "begin",
+        lambda settings, after=None: begun.append(after) or original(settings, after),
+    )
+    sent: list[str] = []  # the host reads are not sent here (this STS answers nothing else): who would send them
 
-    def record(early: object) -> None:
-        sent.append(early)
+    def record(early: early_start.EarlyHostReads) -> None:
+        early._sent = True
+        sent.append(threading.current_thread().name)
 
-    monkeypatch.setattr(early_start.EarlyHostReads, "send", record)
+    monkeypatch.setattr(early_start.EarlyHostReads, "_send_now", record)
     ahead = early_start.start_ahead()
-    assert ahead is not None and ahead.first is not None and ahead.early is not None and begun == [1]
+    assert ahead is not None and ahead.first is not None and ahead.early is not None and ahead.preflight is not None
+    assert begun == [ahead.preflight if whole_run else None]
+    ahead.early.wait()
+    assert sent == (["host-reads-early"] if whole_run else [])  # before pytest, once the preflight passed
+    monkeypatch.setattr(preflight, "preflight", lambda *args: pytest.fail("the session ran the preflight again"))
     said: list[int | None] = []
     # In a thread of its own: the preflight installs the cancel's signal handlers only from the main thread.
-    session = threading.Thread(target=lambda: said.append(session_preflight.preflight_at_session_start(True)))
+    session = threading.Thread(
+        target=lambda: said.append(session_preflight.preflight_at_session_start(True)), name="session"
+    )
     session.start()
     session.join(timeout=60)
     assert said == [None]  # the session goes on
-    assert (sts.identity_calls, sts.state_reads) == (1, 1) and begun == [1]
-    assert sent == [ahead.early]  # the early start readied before pytest is the one that sends
+    assert (sts.identity_calls, sts.state_reads) == (1, 1) and len(begun) == 1
+    assert sent == ["host-reads-early" if whole_run else "session"]  # sent once, by the early start readied ahead
     assert early_start.take_ahead() is None  # handed over once
     assert not ahead.early._thread.is_alive()
 

@@ -11,8 +11,8 @@ import pytest
 
 from envtest.errors import CouldNotEvaluate
 from envtest.fixtures.lockdown import BucketOwner, token_access
-from envtest.fixtures.plan import body
 from envtest.gather.services.s3 import S3Reads
+from envtest.plan import body
 from envtest.policy import Policy
 from envtest.policy.bucket_policy import through_gateway_endpoint
 

@@ -6,8 +6,8 @@
 - `optional_reads.py`: reads that may find nothing (a file that need not exist, a systemd unit and its drop-ins);
 - `transports.py`: the two ways to reach a host, a local root (the sandbox's `DIR/hosts/<role>/`, or `/`) and SSM;
 - `ssm.py`, `ssm_cancel.py`: SSM RunCommand, bounded and fanned out, and the cancel of a command given up on;
-- `instances.py`: a command on every InService instance of a role.
-
-The reads the checks need are defined in `envtest/fixtures/reads_on_hosts.py`, and named by the gather plan's
-host steps (`@step(host=...)`, `envtest/fixtures/plan.py`).
+- `instances.py`: a command on every InService instance of a role;
+- `reads.py`: the reads the checks need, each defined once, and which step of the gather plan makes them;
+- `steps.py`: the steps the host reads wait on, and the host-read plan itself, declared without pytest so that
+  the run's start (early_start.py) sends the reads before pytest is imported.
 """
