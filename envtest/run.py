@@ -174,8 +174,7 @@ def _run(
 ) -> int:
     outcome_path = run_dir / "preflight.json"
     environ[OUTCOME_VARIABLE] = str(outcome_path)
-    if not args.tests and not args.pytest_args:  # every check: the host reads go before pytest is imported
-        environ[WHOLE_RUN_VARIABLE] = "1"
+    mark_whole_run(environ, args)
     command = [
         sys.executable, "-m", "envtest.pytest_main", "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
         f"--junitxml={junit_path}", *pytest_selection(args.tests), *_cache_plugin(args.pytest_args),
@@ -211,6 +210,14 @@ def _run(
             reason = f"{said} before any check ran; nothing was evaluated and nothing was changed"
             return report_preflight_stop("run_cancelled", reason, **where)  # type: ignore[arg-type]
         return report_pytest_outcome(args, pytest_rc=pytest_rc, stopped=stopped, **where)  # type: ignore[arg-type]
+
+
+def mark_whole_run(environ: dict[str, str], args: argparse.Namespace) -> None:
+    """Say to the checks' process whether this run is every check (no -t, nothing after --): its host reads then
+    go before pytest is imported (early_start.py). Never inherited: a narrowed run plans only its own reads."""
+    environ.pop(WHOLE_RUN_VARIABLE, None)
+    if not args.tests and not args.pytest_args:
+        environ[WHOLE_RUN_VARIABLE] = "1"
 
 
 # pytest's cache (pytest.ini turns it off for speed) for the options that need it.

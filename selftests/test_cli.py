@@ -9,7 +9,7 @@ import pytest
 
 from envtest.cli import build_parser, main
 from envtest.errors import UsageError
-from envtest.run import pytest_selection, run_environment
+from envtest.run import mark_whole_run, pytest_selection, run_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,6 +101,20 @@ def test_test_selection() -> None:
     assert pytest_selection(["a", "b or c"]) == [str(ROOT / "tests"), "-k", "(a) or (b or c)"]
     with pytest.raises(UsageError, match="not both"):
         pytest_selection(["a", "test_hosts.py"])
+
+
+def test_only_a_run_of_every_check_is_marked_whole_for_the_checks_process() -> None:
+    """A whole run's host reads go before pytest is imported (early_start.py); a narrowed run's never do, even
+    when the variable came with the caller's environment."""
+    from argparse import Namespace
+
+    from envtest.session_outcome import WHOLE_RUN_VARIABLE
+
+    for tests, after, whole in [([], [], True), (["token_is_present"], [], False), ([], ["-k", "proxy"], False)]:
+        environ = {WHOLE_RUN_VARIABLE: "1", "ENV_NAME": "sandbox"}
+        mark_whole_run(environ, Namespace(tests=tests, pytest_args=after))
+        assert (environ.get(WHOLE_RUN_VARIABLE) == "1") is whole, (tests, after)
+        assert environ["ENV_NAME"] == "sandbox"
 
 
 def test_run_tests_sh_answers_help_and_usage_errors() -> None:
