@@ -108,8 +108,7 @@ class EarlyHostReads:
             self._send_now()
 
     def _send_now(self) -> None:
-        import envtest.hosts.steps  # noqa: F401  (declares the steps the host reads wait on)
-        from envtest import plan
+        from envtest import plan  # with the steps the host reads wait on, imported by _ready
 
         assert self._base is not None
         self._sent = True
