@@ -45,6 +45,11 @@ def test_the_check_sees_an_import_of_either() -> None:
     assert _imported("envtest_double.running") >= {"boto3"}
 
 
+def test_the_plan_and_the_steps_the_run_start_needs_import_no_pytest() -> None:
+    """The checks' process plans and sends the host reads before it imports pytest (early_start.py)."""
+    assert _imported("envtest.plan, envtest.hosts.steps, envtest.hosts.reads") == {"botocore"}
+
+
 def test_the_checks_process_uses_botocore_without_boto3() -> None:
     # gather/aws.py builds botocore's session itself: boto3's resources and S3 transfer methods are never used,
     # and importing boto3 (its s3transfer package) cost every run 0.08 s before its first call.

@@ -134,18 +134,30 @@ def test_a_step_naming_another_steps_host_reads_stops_at_import(steps: dict[str,
 
 
 def test_the_steps_the_run_start_needs_are_declared_without_pytest() -> None:
-    """early_start.py plans the host reads before pytest is imported: the plan, the host reads and the steps they
-    wait on import no pytest."""
-    import subprocess
-    import sys
+    """early_start.py sends the host reads before pytest is imported: the host_reads step, and every step it or a
+    host read waits on, is declared in envtest/hosts/steps.py (which, with the plan, imports no pytest:
+    test_command_imports.py)."""
+    waited_on = {need for declared in STEP_READS.values() for need in _asked_for(declared)} - {"policy", "settings"}
+    needed = closure(["host_reads", *waited_on])
+    assert waited_on == {"redis_endpoint"}
+    assert {name: STEPS[name].module for name in needed} == dict.fromkeys(needed, "envtest.hosts.steps")
 
-    code = (
-        "import sys, envtest.early_start, envtest.plan, envtest.hosts.steps, envtest.hosts.reads\n"
-        "from envtest.plan import STEPS\n"
-        "print('pytest' in sys.modules, sorted(STEPS))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.split(" ", 1) == ["False", "['account', 'group_for_role', 'host_reads', 'redis_endpoint']\n"]
+
+def _asked_for(declared: StepReads) -> set[str]:
+    """The plan values a declaration's reads ask for, given the default policy and a Redis address."""
+    asked: set[str] = set()
+    known = {
+        "policy": load_policy("sandbox", ROOT / "policy", None),
+        "settings": SimpleNamespace(env_name="sandbox", idp_hostname="idp.sandbox.example"),
+        "redis_endpoint": RedisEndpoint("sandbox-idp-001", "10.0.0.9", 6379),
+    }
+
+    def value(name: str) -> Any:
+        asked.add(name)
+        return known[name]
+
+    declared.reads(value)
+    return asked
 
 
 def test_the_roles_a_waiting_step_names_are_found_with_the_first_reads(
